@@ -1,0 +1,508 @@
+"""Settings: a TOML file plus the environment, validated into typed objects.
+
+Where the file comes from: `--config PATH`, else `$MOMOSCAN_CONFIG`, else `config.toml` in the
+platform's config directory. A missing file means defaults. Anything wrong in it (bad TOML, an
+unknown key, a wrong type or value) raises `ConfigError`, whose text names the file, the key and
+the line where known; the CLI prints that one line and exits 2.
+
+API keys also come from TWELVEDATA_API_KEY and NASDAQ_DATA_LINK_API_KEY, which win over the file.
+Keys never appear in a repr, an error or a log line (see `redact`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .models import CAP_TIERS, DEFAULT_CAP_TIERS
+
+APP_NAME = "momoscan"
+CONFIG_ENV = "MOMOSCAN_CONFIG"
+TWELVEDATA_KEY_ENV = "TWELVEDATA_API_KEY"
+NASDAQ_KEY_ENV = "NASDAQ_DATA_LINK_API_KEY"
+
+
+def default_config_path() -> Path:
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def default_db_path() -> Path:
+    return platformdirs.user_data_path(APP_NAME) / "momoscan.db"
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used. `str()` is the one line the user sees."""
+
+    def __init__(self, path: Path | None, message: str, *, key: str = "", line: int | None = None):
+        self.path = path
+        self.key = key
+        self.line = line
+        where = str(path) if path else "config"
+        if line is not None:
+            where += f":{line}"
+        subject = f"{key}: " if key else ""
+        super().__init__(f"{where}: {subject}{message}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The settings. Each section is a dataclass; each field's docstring-comment is what
+# config.toml.example says about it. Field types drive validation.
+
+
+@dataclass
+class ScanSettings:
+    refresh_interval: float = 60.0
+    """Seconds between refresh cycles in the TUI and in `--headless` without `--once`."""
+    watchlist: list[str] = field(default_factory=list)
+    """Symbols refreshed every cycle and always in the options watch set."""
+
+
+@dataclass
+class UniverseSettings:
+    source: str = "auto"
+    """Where the universe comes from: auto, nasdaq, file or demo."""
+    path: str = ""
+    """With source = "file": a CSV or plain list of symbols."""
+    cap_tiers: list[str] = field(default_factory=lambda: list(DEFAULT_CAP_TIERS))
+    """Market-cap tiers to scan: nano, micro, small, mid, large, mega."""
+    min_price: float = 1.0
+    """Symbols under this last price never appear in the movers and volume tables."""
+
+
+@dataclass
+class TwelveDataSettings:
+    api_key: str = field(default="", repr=False)
+    """Twelve Data API key (or TWELVEDATA_API_KEY); without one, momoscan runs the demo."""
+    base_url: str = "https://api.twelvedata.com"
+    """API root, for proxies and tests."""
+    plan_limit: int = 0
+    """Credits per minute of your plan; 0 reads it from /api_usage at start."""
+    batch_size: int = 120
+    """Symbols per /quote request (Twelve Data allows at most 120)."""
+    concurrency: int = 4
+    """Quote requests in flight at once."""
+    timeout: float = 20.0
+    """Seconds before a request is abandoned and retried."""
+
+
+@dataclass
+class NasdaqSettings:
+    api_key: str = field(default="", repr=False)
+    """Nasdaq Data Link API key (or NASDAQ_DATA_LINK_API_KEY), for the SHARADAR/TICKERS universe."""
+    api_base: str = "https://data.nasdaq.com/api/v3"
+    """API root, for proxies and tests."""
+
+
+@dataclass
+class CboeSettings:
+    base_url: str = "https://cdn.cboe.com"
+    """Root of Cboe's delayed-quotes CDN, for mirrors, proxies and tests."""
+    max_concurrency: int = 4
+    """Chains downloaded at once."""
+    requests_per_minute: int = 120
+    """Politeness cap on chain requests."""
+
+
+@dataclass
+class OccSettings:
+    base_url: str = "https://marketdata.theocc.com"
+    """Root of OCC's market-data site, for mirrors, proxies and tests."""
+    max_concurrency: int = 2
+    """Day files downloaded at once."""
+    requests_per_minute: int = 20
+    """Politeness cap on day-file requests."""
+
+
+@dataclass
+class OptionsSettings:
+    enabled: bool = True
+    """Fetch options volume (OCC daily leaders and Cboe intraday chains)."""
+    watch_size: int = 30
+    """Underlyings whose intraday chains are fetched each cycle."""
+    include_etfs: bool = False
+    """Keep ETFs and index products (SPY, QQQ, SPX...) in the daily leaderboard."""
+    lookback_days: int = 20
+    """A leader is NEW when it was in none of the previous this-many days' top 10."""
+    unusual_volume_oi: float = 1.25
+    """A contract is unusual when volume / open interest is at least this..."""
+    unusual_min_volume: int = 500
+    """...and its volume at least this."""
+    contract_days: int = 5
+    """Days of per-contract rows kept (the current day included)."""
+
+
+@dataclass
+class StoreSettings:
+    path: str = ""
+    """SQLite file; empty means momoscan.db in the platform data directory."""
+    history_days: int = 5
+    """Days of intraday quote history kept."""
+
+
+@dataclass
+class DemoSettings:
+    seed: int = 7
+    """Seed of the simulated market: the same seed and clock give the same market."""
+    size: int = 0
+    """Universe size; 0 means the built-in real symbols only, more adds synthetic ones."""
+    speed: float = 5.0
+    """Simulated seconds per real second."""
+    date: str = ""
+    """Simulated session date (YYYY-MM-DD); empty means the latest trading day."""
+    start: str = "10:00"
+    """Simulated time of day (ET, HH:MM) when momoscan starts."""
+    plan_limit: int = 1597
+    """Credits per minute the simulated Twelve Data plan allows."""
+
+
+@dataclass
+class AlertSettings:
+    bell: bool = False
+    """Ring the terminal bell with each alert."""
+
+
+@dataclass
+class Settings:
+    scan: ScanSettings = field(default_factory=ScanSettings)
+    universe: UniverseSettings = field(default_factory=UniverseSettings)
+    twelvedata: TwelveDataSettings = field(default_factory=TwelveDataSettings)
+    nasdaq: NasdaqSettings = field(default_factory=NasdaqSettings)
+    cboe: CboeSettings = field(default_factory=CboeSettings)
+    occ: OccSettings = field(default_factory=OccSettings)
+    options: OptionsSettings = field(default_factory=OptionsSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    demo: DemoSettings = field(default_factory=DemoSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    source_path: Path | None = None
+    """The file these settings came from, or None for defaults."""
+
+    @property
+    def secrets(self) -> list[str]:
+        return [s for s in (self.twelvedata.api_key, self.nasdaq.api_key) if s]
+
+    @property
+    def has_live_keys(self) -> bool:
+        return bool(self.twelvedata.api_key)
+
+    def db_path(self, override: str | Path | None = None) -> Path:
+        if override:
+            return Path(override).expanduser()
+        if self.store.path:
+            return Path(self.store.path).expanduser()
+        return default_db_path()
+
+
+SECTIONS: dict[str, type[Any]] = {
+    f.name: f.type if isinstance(f.type, type) else eval(f.type)
+    for f in dataclasses.fields(Settings)
+    if f.name != "source_path"
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation of values beyond their type.
+
+
+def _check_choice(choices: tuple[str, ...]) -> typing.Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        values = value if isinstance(value, list) else [value]
+        bad = [v for v in values if v not in choices]
+        if bad:
+            return f"{bad[0]!r} is not one of {', '.join(choices)}"
+        return None
+
+    return check
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+def _hhmm(value: Any) -> str | None:
+    try:
+        time.fromisoformat(value)
+    except ValueError:
+        return f"{value!r} is not a time like 09:45"
+    return None
+
+
+def _iso_date(value: Any) -> str | None:
+    if value == "":
+        return None
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return f"{value!r} is not a date like 2026-11-20"
+    return None
+
+
+def _batch(value: Any) -> str | None:
+    return None if 1 <= value <= 120 else "must be between 1 and 120"
+
+
+def _url(value: Any) -> str | None:
+    return None if re.match(r"^https?://[^\s/]+", value) else f"{value!r} is not an http(s) URL"
+
+
+def _non_empty_tiers(value: Any) -> str | None:
+    return _check_choice(CAP_TIERS)(value) or (None if value else "needs at least one tier")
+
+
+CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
+    ("scan", "refresh_interval"): _positive,
+    ("universe", "source"): _check_choice(("auto", "nasdaq", "file", "demo")),
+    ("universe", "cap_tiers"): _non_empty_tiers,
+    ("universe", "min_price"): _non_negative,
+    ("twelvedata", "base_url"): _url,
+    ("twelvedata", "plan_limit"): _non_negative,
+    ("twelvedata", "batch_size"): _batch,
+    ("twelvedata", "concurrency"): _positive,
+    ("twelvedata", "timeout"): _positive,
+    ("nasdaq", "api_base"): _url,
+    ("cboe", "base_url"): _url,
+    ("cboe", "max_concurrency"): _positive,
+    ("cboe", "requests_per_minute"): _positive,
+    ("occ", "base_url"): _url,
+    ("occ", "max_concurrency"): _positive,
+    ("occ", "requests_per_minute"): _positive,
+    ("options", "watch_size"): _non_negative,
+    ("options", "lookback_days"): _positive,
+    ("options", "unusual_volume_oi"): _positive,
+    ("options", "unusual_min_volume"): _non_negative,
+    ("options", "contract_days"): _positive,
+    ("store", "history_days"): _positive,
+    ("demo", "size"): _non_negative,
+    ("demo", "speed"): _positive,
+    ("demo", "date"): _iso_date,
+    ("demo", "start"): _hhmm,
+    ("demo", "plan_limit"): _positive,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading.
+
+
+def _type_name(tp: Any) -> str:
+    if tp is float:
+        return "a number"
+    if tp is int:
+        return "a whole number"
+    if tp is bool:
+        return "true or false"
+    if tp is str:
+        return "a string"
+    return "a list of strings"
+
+
+def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
+    """Whether `value` from TOML fits the field type `tp`, and the value to store."""
+    if tp is bool:
+        return isinstance(value, bool), value
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if tp is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return ok, float(value) if ok else value
+    if tp is str:
+        return isinstance(value, str), value
+    origin = typing.get_origin(tp)
+    if origin is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value), value
+    raise TypeError(f"unsupported settings type {tp!r}")  # a bug in this module, not user input
+
+
+def _find_line(text: str, section: str, key: str | None) -> int | None:
+    """The line where `[section]` (or `key` inside it) is written, for error messages."""
+    current = ""
+    section_line = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.match(r"^\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]", line)
+        if header:
+            current = header.group(1).strip("\"' ")
+            if current == section and key is None:
+                return number
+            if current == section:
+                section_line = number
+            continue
+        if key is None:
+            # A dotted or inline key at the top level: `universe.source = ...`, `universe = {...}`.
+            if re.match(rf"^{re.escape(section)}\s*[.=]", line) and not current:
+                return number
+            continue
+        if current == section and re.match(rf"^[\"']?{re.escape(key)}[\"']?\s*=", line):
+            return number
+        if not current and re.match(rf"^{re.escape(section)}\s*\.\s*{re.escape(key)}\s*=", line):
+            return number
+    return section_line
+
+
+def _suggest(name: str, options: typing.Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def parse_settings(text: str, path: Path | None = None) -> Settings:
+    """Settings from TOML text. Raises ConfigError naming the key and line of the first problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = re.search(r"at line (\d+)", message)
+        line = int(match.group(1)) if match else None
+        if line is None and "end of document" in message:
+            line = max(1, len(text.splitlines()))
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
+        raise ConfigError(path, f"not valid TOML: {message}", line=line) from None
+
+    settings = Settings(source_path=path)
+    for section_name, section_value in data.items():
+        if section_name not in SECTIONS:
+            raise ConfigError(
+                path,
+                "unknown section" + _suggest(section_name, SECTIONS),
+                key=f"[{section_name}]",
+                line=_find_line(text, section_name, None),
+            )
+        if not isinstance(section_value, dict):
+            raise ConfigError(
+                path,
+                "must be a table: write it as a [section] header",
+                key=section_name,
+                line=_find_line(text, section_name, None),
+            )
+        section_cls = SECTIONS[section_name]
+        hints = typing.get_type_hints(section_cls)
+        section_obj = getattr(settings, section_name)
+        for key, value in section_value.items():
+            qualified = f"[{section_name}] {key}"
+            if key not in hints:
+                raise ConfigError(
+                    path,
+                    "unknown key" + _suggest(key, hints),
+                    key=qualified,
+                    line=_find_line(text, section_name, key),
+                )
+            ok, coerced = _coerce(value, hints[key])
+            if not ok:
+                shown = "(hidden)" if key == "api_key" else f"{value!r}"
+                raise ConfigError(
+                    path,
+                    f"must be {_type_name(hints[key])}, not {shown}",
+                    key=qualified,
+                    line=_find_line(text, section_name, key),
+                )
+            check = CHECKS.get((section_name, key))
+            problem = check(coerced) if check else None
+            if problem:
+                raise ConfigError(
+                    path, problem, key=qualified, line=_find_line(text, section_name, key)
+                )
+            setattr(section_obj, key, coerced)
+    settings.scan.watchlist = [s.strip().upper() for s in settings.scan.watchlist if s.strip()]
+    return settings
+
+
+def resolve_config_path(cli_path: str | None, environ: typing.Mapping[str, str]) -> Path:
+    if cli_path:
+        return Path(cli_path).expanduser()
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV]).expanduser()
+    return default_config_path()
+
+
+def load_settings(
+    cli_path: str | None = None, environ: typing.Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from the chosen file (defaults if it does not exist) and the environment.
+
+    A path given explicitly (`--config` or $MOMOSCAN_CONFIG) must exist; the default one may not.
+    """
+    env = os.environ if environ is None else environ
+    path = resolve_config_path(cli_path, env)
+    explicit = bool(cli_path or env.get(CONFIG_ENV))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(path, "file not found") from None
+        settings = Settings(source_path=None)
+    except UnicodeDecodeError:
+        raise ConfigError(path, "not valid TOML: the file is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(path, f"cannot be read ({exc.strerror})") from None
+    else:
+        settings = parse_settings(text, path)
+    if env.get(TWELVEDATA_KEY_ENV, "").strip():
+        settings.twelvedata.api_key = env[TWELVEDATA_KEY_ENV].strip()
+    if env.get(NASDAQ_KEY_ENV, "").strip():
+        settings.nasdaq.api_key = env[NASDAQ_KEY_ENV].strip()
+    return settings
+
+
+# ---------------------------------------------------------------------------------------------
+# Keeping keys out of everything we print.
+
+
+def redact(text: str, secrets: typing.Iterable[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites every log record so no configured key can reach a log file or the screen."""
+
+    def __init__(self, secrets: typing.Iterable[str]):
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            cleaned = redact(message, self.secrets)
+            if cleaned != message or record.args:
+                record.msg, record.args = cleaned, None
+            if record.exc_info and record.exc_info[1] is not None:
+                record.exc_text = redact(
+                    logging.Formatter().formatException(record.exc_info), self.secrets
+                )
+                record.exc_info = None
+        return True
+
+
+def field_docs() -> dict[str, dict[str, str]]:
+    """Each section's keys and their one-line descriptions, read from this module's source.
+
+    The test of config.toml.example uses this to prove the example documents every key.
+    """
+    import inspect
+
+    docs: dict[str, dict[str, str]] = {}
+    for section, cls in SECTIONS.items():
+        source = inspect.getsource(cls)
+        found = re.findall(r"^\s+(\w+): [^\n]+\n\s+\"\"\"(.+?)\"\"\"", source, re.M | re.S)
+        docs[section] = {name: " ".join(doc.split()) for name, doc in found}
+    return docs
+
+
+_ = types  # keep the import for eval of string annotations in SECTIONS

@@ -1,0 +1,165 @@
+"""Typed records that flow from the sources through the engine into the store.
+
+Sources turn wire formats into these; nothing past a source sees a raw dict. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+#: Market-cap tiers, smallest first, in the words the config and the screen use. The Sharadar
+#: strings ("3 - Small") map onto these in `sources/nasdaq.py`.
+CAP_TIERS: tuple[str, ...] = ("nano", "micro", "small", "mid", "large", "mega")
+DEFAULT_CAP_TIERS: tuple[str, ...] = ("small", "mid", "large")
+
+
+class Right(enum.StrEnum):
+    """Call or put, stored as the single letter OSI and OCC use."""
+
+    CALL = "C"
+    PUT = "P"
+
+
+class Session(enum.StrEnum):
+    """The US equity market's state at a moment."""
+
+    PRE = "pre"
+    OPEN = "open"
+    AFTER = "after"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker:
+    """One member of the scan universe."""
+
+    symbol: str
+    name: str
+    exchange: str = ""
+    mic: str = ""
+    cap_tier: str = ""
+    sector: str = ""
+    category: str = ""
+
+
+# Quote and OptionContract are built by the thousand per second (8,000 a sweep, 30,000 a
+# chain); a frozen dataclass's __init__ costs about five times a plain one's, so these two are
+# not frozen. Nothing mutates them.
+@dataclass(slots=True)
+class Quote:
+    """The latest quote of one symbol, as Twelve Data's /quote gives it.
+
+    `change_pct` is in percent units (1.5 means +1.5 %). `quote_ts` is the provider's time of the
+    last minute candle (Unix seconds) when it says, else the bar's timestamp.
+    """
+
+    symbol: str
+    price: float
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    prev_close: float | None = None
+    change_pct: float | None = None
+    volume: int | None = None
+    avg_volume: int | None = None
+    market_open: bool | None = None
+    quote_ts: int | None = None
+    name: str = ""
+    exchange: str = ""
+    mic: str = ""
+
+    @property
+    def rvol(self) -> float | None:
+        """Relative volume: today's volume over the average daily volume."""
+        if self.volume is None or not self.avg_volume:
+            return None
+        return self.volume / self.avg_volume
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolError:
+    """A symbol the provider refused inside an otherwise good answer."""
+
+    symbol: str
+    code: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteBatch:
+    """What one /quote request produced: the good quotes and, kept apart, the refused symbols."""
+
+    quotes: list[Quote]
+    errors: list[SymbolError] = field(default_factory=list)
+    credits_used: int | None = None
+    credits_left: int | None = None
+
+
+@dataclass(slots=True)
+class OptionContract:
+    """One option contract's day so far, from a delayed chain."""
+
+    contract: str  # OSI symbol without padding, e.g. "CLX260821C00055000"
+    underlying: str
+    root: str
+    expiry: date
+    strike: float
+    right: Right
+    volume: int
+    open_interest: int
+    iv: float | None  # fraction (0.42 = 42 %); None where the source could not compute it
+    last: float | None
+    last_trade: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OptionChain:
+    """An underlying's delayed chain: its contracts and when the source generated it."""
+
+    underlying: str
+    as_of: datetime | None
+    underlying_price: float | None
+    contracts: list[OptionContract]
+
+
+@dataclass(frozen=True, slots=True)
+class UnderlyingVolume:
+    """One underlying's options volume for a day (contracts, not OCC's two sides)."""
+
+    day: date
+    underlying: str
+    total: int
+    calls: int
+    puts: int
+    source: str  # "occ" (end of day, market wide) or "cboe" (intraday, the watch set)
+
+
+@dataclass(frozen=True, slots=True)
+class Leader:
+    """A member of a day's options top 10, with what makes it interesting."""
+
+    day: date
+    rank: int
+    underlying: str
+    total: int
+    calls: int
+    puts: int
+    is_new: bool
+    streak: int  # consecutive days in the top 10, today included
+    rank_change: int | None  # positive = moved up; None when it was not ranked the day before
+    volume_ratio: float | None  # today's volume over its own average of the previous days
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A refresh step's progress, handed to the engine's callback."""
+
+    step: str  # "universe", "quotes", "options", "done"
+    done: int = 0
+    total: int = 0
+    credits_used: int = 0
+    errors: int = 0
+    message: str = ""
