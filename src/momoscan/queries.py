@@ -1,0 +1,457 @@
+"""Read queries over the store: what the screens and the headless output show.
+
+Each function takes a `Store` first, so it runs the same on the engine's store thread
+(`StoreThread.call(fn, ...)`) and on a reader's own connection.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from .models import Leader, Ticker
+from .store import Store
+
+TOP_N = 10
+
+
+@dataclass(frozen=True, slots=True)
+class UniverseInfo:
+    source: str
+    as_of: date | None
+    size: int
+    signature: str
+    fetched_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRow:
+    symbol: str
+    name: str
+    exchange: str
+    mic: str
+    cap_tier: str
+    category: str
+    price: float
+    change_pct: float | None
+    volume: int | None
+    avg_volume: int | None
+    rvol: float | None
+    fetched_at: float
+    quote_ts: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShareRow:
+    underlying: str
+    total: int
+    calls: int
+    puts: int
+    share: float  # of the shown underlyings' total, 0..1
+    is_new: bool
+    reason: str
+    unusual: int  # contracts with volume far above open interest
+    as_of: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContractRow:
+    contract: str
+    expiry: date
+    days_to_expiry: int
+    strike: float
+    right: str
+    volume: int
+    open_interest: int
+    vol_oi: float | None
+    iv: float | None
+    last: float | None
+    last_trade: str | None
+    pct_of_underlying: float
+    unusual: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    id: int
+    status: str
+    started_at: float
+    finished_at: float | None
+    quotes: int
+    errors: int
+    credits_used: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one screen refresh shows, read in one transaction."""
+
+    movers: list[ScanRow]
+    volume: list[ScanRow]
+    shares: list[ShareRow]
+    options_day: date | None
+    leaders: list[Leader]
+    leaders_day: date | None
+    universe: UniverseInfo
+    last_run: RunInfo | None
+    last_good_run: RunInfo | None
+    fresh: int
+    quoted: int
+    symbol_errors: int
+    read_at: float = field(default_factory=time.time)
+
+    @property
+    def oldest_row_age(self) -> float | None:
+        rows = self.movers + self.volume
+        if not rows:
+            return None
+        return max(0.0, self.read_at - min(r.fetched_at for r in rows))
+
+
+# ---------------------------------------------------------------------------------------------
+# Universe
+
+
+def universe_info(store: Store) -> UniverseInfo:
+    as_of = store.get_meta("universe_date")
+    fetched = store.get_meta("universe_fetched_at")
+    return UniverseInfo(
+        source=store.get_meta("universe_source", "") or "",
+        as_of=date.fromisoformat(as_of) if as_of else None,
+        size=int(store.get_meta("universe_size", "0") or 0),
+        signature=store.get_meta("universe_signature", "") or "",
+        fetched_at=float(fetched) if fetched else None,
+    )
+
+
+def universe_tickers(store: Store) -> list[Ticker]:
+    return [
+        Ticker(
+            r["symbol"],
+            r["name"],
+            r["exchange"] or "",
+            r["mic"] or "",
+            r["cap_tier"] or "",
+            r["sector"] or "",
+            r["category"] or "",
+        )
+        for r in store.rows(
+            "SELECT symbol, name, exchange, mic, cap_tier, sector, category FROM tickers "
+            "ORDER BY symbol"
+        )
+    ]
+
+
+def universe_symbol_list(store: Store) -> list[str]:
+    return store.universe_symbols()
+
+
+def ticker(store: Store, symbol: str) -> Ticker | None:
+    rows = store.rows(
+        "SELECT symbol, name, exchange, mic, cap_tier, sector, category FROM tickers "
+        "WHERE symbol = ?",
+        (symbol,),
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    return Ticker(
+        r["symbol"],
+        r["name"],
+        r["exchange"] or "",
+        r["mic"] or "",
+        r["cap_tier"] or "",
+        r["sector"] or "",
+        r["category"] or "",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Movers and volume
+
+
+def _scan(
+    store: Store, order: str, tiers: Sequence[str], min_price: float, limit: int
+) -> list[ScanRow]:
+    marks = ",".join("?" for _ in tiers)
+    rows = store.rows(
+        "SELECT q.symbol, t.name, t.exchange, t.mic, t.cap_tier, t.category, q.price, "
+        "q.change_pct, q.volume, q.avg_volume, q.rvol, q.fetched_at, q.quote_ts "
+        "FROM quotes q JOIN tickers t ON t.symbol = q.symbol "
+        f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
+        "AND q.price >= ? "
+        f"AND q.{order} IS NOT NULL "
+        f"ORDER BY q.{order} DESC, q.symbol LIMIT ?",
+        (*tiers, min_price, limit),
+    )
+    return [
+        ScanRow(
+            symbol=r["symbol"],
+            name=r["name"],
+            exchange=r["exchange"] or "",
+            mic=r["mic"] or "",
+            cap_tier=r["cap_tier"] or "",
+            category=r["category"] or "",
+            price=r["price"],
+            change_pct=r["change_pct"],
+            volume=r["volume"],
+            avg_volume=r["avg_volume"],
+            rvol=r["rvol"],
+            fetched_at=r["fetched_at"],
+            quote_ts=r["quote_ts"],
+        )
+        for r in rows
+    ]
+
+
+def top_movers(
+    store: Store, tiers: Sequence[str], min_price: float, limit: int = TOP_N
+) -> list[ScanRow]:
+    """The biggest gainers by % change, within the tiers and above the price floor."""
+    return _scan(store, "change_pct", tiers, min_price, limit)
+
+
+def top_volume(
+    store: Store, tiers: Sequence[str], min_price: float, limit: int = TOP_N
+) -> list[ScanRow]:
+    """The most traded by share volume, within the tiers and above the price floor."""
+    return _scan(store, "volume", tiers, min_price, limit)
+
+
+def mover_symbols(store: Store, tiers: Sequence[str], min_price: float) -> list[str]:
+    return [r.symbol for r in top_movers(store, tiers, min_price)]
+
+
+def hot_symbols(store: Store, tiers: Sequence[str], min_price: float) -> list[str]:
+    """The symbols on screen now: refreshed first in every sweep."""
+    rows = top_movers(store, tiers, min_price) + top_volume(store, tiers, min_price)
+    return list(dict.fromkeys(r.symbol for r in rows))
+
+
+# ---------------------------------------------------------------------------------------------
+# Options
+
+
+def latest_cboe_day(store: Store) -> date | None:
+    row = store.rows("SELECT MAX(day) AS day FROM option_underlyings WHERE source = 'cboe'")
+    return date.fromisoformat(row[0]["day"]) if row and row[0]["day"] else None
+
+
+def option_shares(
+    store: Store, day: date, *, unusual_ratio: float = 1.25, unusual_min_volume: int = 500
+) -> list[ShareRow]:
+    """Each watched underlying's options volume today and its share of the watch set's total,
+    with the newest daily NEW flags and a count of unusual contracts."""
+    key = day.isoformat()
+    rows = store.rows(
+        "SELECT u.underlying, u.total, u.calls, u.puts, u.as_of, "
+        "COALESCE(l.is_new, 0) AS is_new, COALESCE(l.reason, '') AS reason, "
+        "(SELECT COUNT(*) FROM option_contracts c WHERE c.day = u.day "
+        " AND c.underlying = u.underlying AND c.volume >= ? "
+        " AND c.volume >= ? * c.open_interest) AS unusual "
+        "FROM option_underlyings u "
+        "LEFT JOIN option_leaders l ON l.underlying = u.underlying "
+        " AND l.day = (SELECT MAX(day) FROM option_leaders WHERE day <= ?) "
+        "WHERE u.day = ? AND u.source = 'cboe' AND u.total > 0 "
+        "ORDER BY u.total DESC, u.underlying",
+        (unusual_min_volume, unusual_ratio, key, key),
+    )
+    grand = sum(r["total"] for r in rows) or 1
+    return [
+        ShareRow(
+            r["underlying"],
+            r["total"],
+            r["calls"],
+            r["puts"],
+            r["total"] / grand,
+            bool(r["is_new"]),
+            r["reason"],
+            r["unusual"],
+            r["as_of"],
+        )
+        for r in rows
+    ]
+
+
+def _leader(r: dict[str, object]) -> Leader:
+    return Leader(
+        day=date.fromisoformat(str(r["day"])),
+        rank=int(r["rank"]),  # type: ignore[call-overload]
+        underlying=str(r["underlying"]),
+        total=int(r["total"]),  # type: ignore[call-overload]
+        calls=int(r["calls"]),  # type: ignore[call-overload]
+        puts=int(r["puts"]),  # type: ignore[call-overload]
+        is_new=bool(r["is_new"]),
+        streak=int(r["streak"]),  # type: ignore[call-overload]
+        rank_change=None if r["rank_change"] is None else int(r["rank_change"]),  # type: ignore[call-overload]
+        volume_ratio=None if r["volume_ratio"] is None else float(r["volume_ratio"]),  # type: ignore[arg-type]
+        reason=str(r["reason"] or ""),
+    )
+
+
+def leaders_history(store: Store, days: int = 20) -> dict[date, list[Leader]]:
+    """The daily top 10 of the newest `days` days on record, newest first."""
+    wanted = store.rows(
+        "SELECT DISTINCT day FROM option_leaders ORDER BY day DESC LIMIT ?", (days,)
+    )
+    if not wanted:
+        return {}
+    oldest = wanted[-1]["day"]
+    out: dict[date, list[Leader]] = {}
+    for r in store.rows(
+        "SELECT * FROM option_leaders WHERE day >= ? ORDER BY day DESC, rank", (oldest,)
+    ):
+        leader = _leader(r)
+        out.setdefault(leader.day, []).append(leader)
+    return out
+
+
+def latest_leaders(store: Store) -> tuple[date | None, list[Leader]]:
+    history = leaders_history(store, 1)
+    for day, rows in history.items():
+        return day, rows
+    return None, []
+
+
+def latest_leader_symbols(store: Store) -> list[str]:
+    return [x.underlying for x in latest_leaders(store)[1]]
+
+
+def contracts(
+    store: Store,
+    day: date,
+    underlying: str,
+    *,
+    unusual_ratio: float = 1.25,
+    unusual_min_volume: int = 500,
+) -> list[ContractRow]:
+    """An underlying's contracts for the day, most traded first."""
+    rows = store.rows(
+        "SELECT contract, expiry, strike, right, volume, open_interest, iv, last, last_trade "
+        "FROM option_contracts WHERE day = ? AND underlying = ? ORDER BY volume DESC, contract",
+        (day.isoformat(), underlying),
+    )
+    total = sum(r["volume"] for r in rows) or 1
+    out = []
+    for r in rows:
+        expiry = date.fromisoformat(r["expiry"])
+        volume, oi = r["volume"], r["open_interest"]
+        vol_oi = volume / oi if oi else None
+        out.append(
+            ContractRow(
+                contract=r["contract"],
+                expiry=expiry,
+                days_to_expiry=(expiry - day).days,
+                strike=r["strike"],
+                right=r["right"],
+                volume=volume,
+                open_interest=oi,
+                vol_oi=vol_oi,
+                iv=r["iv"],
+                last=r["last"],
+                last_trade=r["last_trade"],
+                pct_of_underlying=volume / total,
+                unusual=volume >= unusual_min_volume and (oi == 0 or volume >= unusual_ratio * oi),
+            )
+        )
+    return out
+
+
+def unusual_contracts(
+    store: Store,
+    day: date,
+    *,
+    unusual_ratio: float = 1.25,
+    unusual_min_volume: int = 500,
+    limit: int = 25,
+) -> list[dict[str, object]]:
+    """The day's contracts with volume far above open interest, biggest first."""
+    rows = store.rows(
+        "SELECT underlying, contract, expiry, strike, right, volume, open_interest, iv, last "
+        "FROM option_contracts WHERE day = ? AND volume >= ? AND volume >= ? * open_interest "
+        "ORDER BY volume DESC, contract LIMIT ?",
+        (day.isoformat(), unusual_min_volume, unusual_ratio, limit),
+    )
+    for r in rows:
+        oi = r["open_interest"]
+        r["vol_oi"] = round(r["volume"] / oi, 2) if oi else None
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Status
+
+
+def _run(r: dict[str, object]) -> RunInfo:
+    return RunInfo(
+        id=int(r["id"]),  # type: ignore[call-overload]
+        status=str(r["status"]),
+        started_at=float(r["started_at"]),  # type: ignore[arg-type]
+        finished_at=None if r["finished_at"] is None else float(r["finished_at"]),  # type: ignore[arg-type]
+        quotes=int(r["quotes"] or 0),  # type: ignore[call-overload]
+        errors=int(r["errors"] or 0),  # type: ignore[call-overload]
+        credits_used=int(r["credits_used"] or 0),  # type: ignore[call-overload]
+        message=str(r["message"] or ""),
+    )
+
+
+def last_runs(store: Store) -> tuple[RunInfo | None, RunInfo | None]:
+    """The newest run (maybe still running) and the newest that finished well."""
+    last = store.rows("SELECT * FROM refresh_runs ORDER BY id DESC LIMIT 1")
+    good = store.rows(
+        "SELECT * FROM refresh_runs WHERE status IN ('ok', 'partial') ORDER BY id DESC LIMIT 1"
+    )
+    return (_run(last[0]) if last else None, _run(good[0]) if good else None)
+
+
+def snapshot(
+    store: Store,
+    tiers: Sequence[str],
+    min_price: float,
+    *,
+    fresh_seconds: float = 900.0,
+    unusual_ratio: float = 1.25,
+    unusual_min_volume: int = 500,
+    now: float | None = None,
+) -> Snapshot:
+    """Everything a screen shows, consistent because it is read in one transaction."""
+    read_at = time.time() if now is None else now
+    with store.snapshot():
+        movers = top_movers(store, tiers, min_price)
+        volume = top_volume(store, tiers, min_price)
+        day = latest_cboe_day(store)
+        shares = (
+            option_shares(
+                store, day, unusual_ratio=unusual_ratio, unusual_min_volume=unusual_min_volume
+            )
+            if day
+            else []
+        )
+        leaders_day, leaders = latest_leaders(store)
+        info = universe_info(store)
+        last, good = last_runs(store)
+        counts = store.rows(
+            "SELECT COUNT(*) AS quoted, "
+            "SUM(CASE WHEN q.fetched_at >= ? THEN 1 ELSE 0 END) AS fresh "
+            "FROM quotes q JOIN tickers t ON t.symbol = q.symbol",
+            (read_at - fresh_seconds,),
+        )[0]
+        errors = store.rows("SELECT COUNT(*) AS n FROM symbol_errors")[0]["n"]
+    return Snapshot(
+        movers=movers,
+        volume=volume,
+        shares=shares,
+        options_day=day,
+        leaders=leaders,
+        leaders_day=leaders_day,
+        universe=info,
+        last_run=last,
+        last_good_run=good,
+        fresh=int(counts["fresh"] or 0),
+        quoted=int(counts["quoted"] or 0),
+        symbol_errors=int(errors),
+        read_at=read_at,
+    )

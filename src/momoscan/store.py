@@ -1,0 +1,566 @@
+"""The SQLite cache: schema, migrations and every write.
+
+One writer (the engine, from a single worker thread), any number of readers (the TUI, the headless
+printer), WAL mode so readers never wait for the writer and only ever see committed state. Each
+refresh step (a universe load, a quote batch, an options day, a chain) is one transaction: kill
+the process at any moment and the database holds the last complete state, never half a batch.
+
+sqlite-utils builds the schema and serves simple reads; the hot write paths (thousands of quotes
+a sweep, 30,000 contracts a chain) use prepared statements with `executemany`, several times
+faster than row-by-row upserts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import operator
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .models import Leader, OptionChain, Quote, SymbolError, Ticker, UnderlyingVolume
+
+#: Intraday history resolution: one sample per symbol per bucket, the latest wins. Five minutes
+#: in the regular session, fifteen outside it, keeps a day of 8,000 symbols well under 30 MB.
+HISTORY_BUCKET_OPEN = 300
+HISTORY_BUCKET_EXTENDED = 900
+#: Per-underlying volumes and daily leaders are kept this long (the history screen and trends).
+DAILY_RETENTION_DAYS = 366
+
+
+class StoreError(Exception):
+    """The database cannot be used (newer schema, not a momoscan database, unreadable)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema and migrations. Each migration takes the database from version N-1 to N, in one
+# transaction; never edit one that has shipped, add the next.
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["tickers"].create(
+        {
+            "symbol": str,
+            "name": str,
+            "exchange": str,
+            "mic": str,
+            "cap_tier": str,
+            "sector": str,
+            "category": str,
+            "source": str,
+            "updated_at": float,
+        },
+        pk="symbol",
+        not_null={"symbol", "name"},
+    )
+    db["tickers"].create_index(["cap_tier"])
+    db["quotes"].create(
+        {
+            "symbol": str,
+            "price": float,
+            "open": float,
+            "high": float,
+            "low": float,
+            "prev_close": float,
+            "change_pct": float,
+            "volume": int,
+            "avg_volume": int,
+            "rvol": float,
+            "market_open": int,
+            "quote_ts": int,
+            "fetched_at": float,
+        },
+        pk="symbol",
+        not_null={"symbol", "price", "fetched_at"},
+    )
+    db["symbol_errors"].create(
+        {"symbol": str, "code": int, "message": str, "at": float, "count": int},
+        pk="symbol",
+    )
+    db["refresh_runs"].create(
+        {
+            "id": int,
+            "kind": str,
+            "mode": str,
+            "started_at": float,
+            "finished_at": float,
+            "status": str,
+            "symbols": int,
+            "quotes": int,
+            "credits_used": int,
+            "errors": int,
+            "message": str,
+        },
+        pk="id",
+    )
+    # Big, append-mostly tables: WITHOUT ROWID stores each row once, in key order, which
+    # roughly halves their size against a rowid table with a separate primary-key index.
+    # (Not `quotes`: its upserts come in sweep order, which a rowid table keeps together on
+    # few pages; keyed by symbol, each batch would dirty pages all over the table.)
+    db.executescript(
+        """
+        CREATE TABLE quote_history (
+            symbol TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            price REAL NOT NULL,
+            volume INTEGER,
+            PRIMARY KEY (symbol, ts)
+        ) WITHOUT ROWID;
+        CREATE TABLE option_underlyings (
+            day TEXT NOT NULL,
+            source TEXT NOT NULL,
+            underlying TEXT NOT NULL,
+            total INTEGER NOT NULL,
+            calls INTEGER NOT NULL,
+            puts INTEGER NOT NULL,
+            as_of REAL,
+            PRIMARY KEY (day, source, underlying)
+        ) WITHOUT ROWID;
+        CREATE TABLE option_contracts (
+            day TEXT NOT NULL,
+            contract TEXT NOT NULL,
+            underlying TEXT NOT NULL,
+            expiry TEXT NOT NULL,
+            strike REAL NOT NULL,
+            right TEXT NOT NULL,
+            volume INTEGER NOT NULL,
+            open_interest INTEGER NOT NULL,
+            iv REAL,
+            last REAL,
+            last_trade TEXT,
+            PRIMARY KEY (day, contract)
+        ) WITHOUT ROWID;
+        CREATE INDEX option_contracts_underlying ON option_contracts (day, underlying);
+        CREATE TABLE option_leaders (
+            day TEXT NOT NULL,
+            rank INTEGER NOT NULL,
+            underlying TEXT NOT NULL,
+            total INTEGER NOT NULL,
+            calls INTEGER NOT NULL,
+            puts INTEGER NOT NULL,
+            is_new INTEGER NOT NULL,
+            streak INTEGER NOT NULL,
+            rank_change INTEGER,
+            volume_ratio REAL,
+            reason TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (day, rank)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    id: int
+    kind: str
+    mode: str
+    started_at: float
+    finished_at: float | None
+    status: str
+    symbols: int
+    quotes: int
+    credits_used: int
+    errors: int
+    message: str
+
+
+_QUOTE_FIELDS = operator.attrgetter(
+    "symbol",
+    "price",
+    "open",
+    "high",
+    "low",
+    "prev_close",
+    "change_pct",
+    "volume",
+    "avg_volume",
+    "market_open",
+    "quote_ts",
+)
+
+
+def history_bucket(ts: int, market_open: bool | None) -> int:
+    size = HISTORY_BUCKET_OPEN if market_open else HISTORY_BUCKET_EXTENDED
+    return ts - ts % size
+
+
+class Store:
+    """One connection to the cache. Use it from the thread that opened it."""
+
+    def __init__(self, path: Path | str, *, create: bool = True):
+        self.path = Path(path)
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.exists():
+            raise StoreError(f"no database at {self.path}: run a refresh first")
+        try:
+            # Autocommit mode: transactions are explicit (`transaction()`), never implicit.
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            self.db = sqlite_utils.Database(conn)
+            self.conn = conn
+            conn.execute("PRAGMA busy_timeout = 30000")
+            if self.db.journal_mode != "wal":
+                self.db.enable_wal()
+            conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; a crash loses no commit
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable momoscan database ({exc})") from None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: all or nothing."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees the same committed state."""
+        self.conn.execute("BEGIN DEFERRED")
+        try:
+            yield self.conn
+        finally:
+            self.conn.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        if not self.db["meta"].exists():
+            return 0
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer momoscan (schema {current}, this one knows "
+                f"{SCHEMA_VERSION}); upgrade momoscan or point --db at another file"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                MIGRATIONS[version - 1](self.db)
+                self._set_meta("schema_version", str(version))
+
+    # -- meta --------------------------------------------------------------------------------
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._set_meta(key, value)
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    # -- universe ----------------------------------------------------------------------------
+
+    def replace_universe(
+        self, tickers: Sequence[Ticker], *, source: str, as_of: date, fetched_at: float
+    ) -> None:
+        """Swap the whole universe in one transaction, with where and when it came from."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM tickers")
+            conn.executemany(
+                "INSERT OR REPLACE INTO tickers (symbol, name, exchange, mic, cap_tier, sector, "
+                "category, source, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        t.symbol,
+                        t.name,
+                        t.exchange,
+                        t.mic,
+                        t.cap_tier,
+                        t.sector,
+                        t.category,
+                        source,
+                        fetched_at,
+                    )
+                    for t in tickers
+                ],
+            )
+            conn.execute("DELETE FROM quotes WHERE symbol NOT IN (SELECT symbol FROM tickers)")
+            self._set_meta("universe_source", source)
+            self._set_meta("universe_date", as_of.isoformat())
+            self._set_meta("universe_size", str(len(tickers)))
+            self._set_meta("universe_fetched_at", repr(fetched_at))
+
+    def universe_symbols(self) -> list[str]:
+        return [row[0] for row in self.conn.execute("SELECT symbol FROM tickers ORDER BY symbol")]
+
+    # -- quotes ------------------------------------------------------------------------------
+
+    def store_quotes(
+        self,
+        quotes: Sequence[Quote],
+        errors: Sequence[SymbolError] = (),
+        *,
+        fetched_at: float,
+        run_id: int | None = None,
+        credits_used: int = 0,
+    ) -> None:
+        """One quote batch, its refused symbols and the run's counters, in one transaction."""
+        tail = (fetched_at,)
+        rows = [_QUOTE_FIELDS(q) + tail for q in quotes]
+        now = int(fetched_at)
+        history = []
+        for q in quotes:
+            ts = now if q.quote_ts is None else q.quote_ts
+            size = HISTORY_BUCKET_OPEN if q.market_open else HISTORY_BUCKET_EXTENDED
+            history.append((q.symbol, ts - ts % size, q.price, q.volume))
+        with self.transaction() as conn:
+            # Relative volume is computed by SQLite from the two volumes bound for the row.
+            conn.executemany(
+                "INSERT INTO quotes (symbol, price, open, high, low, prev_close, change_pct, "
+                "volume, avg_volume, market_open, quote_ts, fetched_at, rvol) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                "CASE WHEN ?9 > 0 THEN CAST(?8 AS REAL) / ?9 END) "
+                "ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, "
+                "open = excluded.open, high = excluded.high, low = excluded.low, "
+                "prev_close = excluded.prev_close, change_pct = excluded.change_pct, "
+                "volume = excluded.volume, avg_volume = excluded.avg_volume, "
+                "rvol = excluded.rvol, market_open = excluded.market_open, "
+                "quote_ts = excluded.quote_ts, fetched_at = excluded.fetched_at",
+                rows,
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO quote_history (symbol, ts, price, volume) "
+                "VALUES (?, ?, ?, ?)",
+                history,
+            )
+            # A symbol that answers again is no longer failing (checked first: usually none is).
+            if quotes and conn.execute("SELECT 1 FROM symbol_errors LIMIT 1").fetchone():
+                conn.executemany(
+                    "DELETE FROM symbol_errors WHERE symbol = ?", [(q.symbol,) for q in quotes]
+                )
+            if errors:
+                conn.executemany(
+                    "INSERT INTO symbol_errors (symbol, code, message, at, count) "
+                    "VALUES (?, ?, ?, ?, 1) ON CONFLICT (symbol) DO UPDATE SET "
+                    "code = excluded.code, message = excluded.message, at = excluded.at, "
+                    "count = symbol_errors.count + 1",
+                    [(e.symbol, e.code, e.message, fetched_at) for e in errors],
+                )
+            if run_id is not None:
+                conn.execute(
+                    "UPDATE refresh_runs SET quotes = quotes + ?, errors = errors + ?, "
+                    "credits_used = credits_used + ? WHERE id = ?",
+                    (len(quotes), len(errors), credits_used, run_id),
+                )
+
+    def quote_ages(self) -> dict[str, float]:
+        """fetched_at of every stored quote, for scheduling the next sweep."""
+        return dict(self.conn.execute("SELECT symbol, fetched_at FROM quotes"))
+
+    # -- refresh runs ------------------------------------------------------------------------
+
+    def start_run(self, kind: str, mode: str, *, symbols: int = 0, at: float | None = None) -> int:
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO refresh_runs (kind, mode, started_at, status, symbols, quotes, "
+                "credits_used, errors, message) VALUES (?, ?, ?, 'running', ?, 0, 0, 0, '')",
+                (kind, mode, time.time() if at is None else at, symbols),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        message: str = "",
+        *,
+        symbols: int | None = None,
+        at: float | None = None,
+    ) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE refresh_runs SET status = ?, message = ?, finished_at = ?, "
+                "symbols = COALESCE(?, symbols) WHERE id = ?",
+                (status, message, time.time() if at is None else at, symbols, run_id),
+            )
+
+    def add_run_errors(self, run_id: int, errors: int, credits_used: int = 0) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE refresh_runs SET errors = errors + ?, credits_used = credits_used + ? "
+                "WHERE id = ?",
+                (errors, credits_used, run_id),
+            )
+
+    # -- options -----------------------------------------------------------------------------
+
+    def store_option_day(self, day: date, source: str, volumes: Iterable[UnderlyingVolume]) -> int:
+        """Replace one day's per-underlying volumes from one source. Returns the row count."""
+        key = day.isoformat()
+        rows = [(key, source, v.underlying, v.total, v.calls, v.puts, time.time()) for v in volumes]
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM option_underlyings WHERE day = ? AND source = ?", (key, source)
+            )
+            conn.executemany(
+                "INSERT INTO option_underlyings (day, source, underlying, total, calls, puts, "
+                "as_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return len(rows)
+
+    def store_chain(self, day: date, chain: OptionChain, volume: UnderlyingVolume) -> None:
+        """One underlying's contracts for the day and its aggregate, in one transaction."""
+        key = day.isoformat()
+        rows = [
+            (
+                key,
+                c.contract,
+                c.underlying,
+                c.expiry.isoformat(),
+                c.strike,
+                c.right.value,
+                c.volume,
+                c.open_interest,
+                c.iv,
+                c.last,
+                c.last_trade.isoformat() if c.last_trade else None,
+            )
+            for c in chain.contracts
+        ]
+        as_of = chain.as_of.timestamp() if chain.as_of else time.time()
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM option_contracts WHERE day = ? AND underlying = ?",
+                (key, chain.underlying),
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO option_contracts (day, contract, underlying, expiry, "
+                "strike, right, volume, open_interest, iv, last, last_trade) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO option_underlyings (day, source, underlying, total, "
+                "calls, puts, as_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    volume.source,
+                    volume.underlying,
+                    volume.total,
+                    volume.calls,
+                    volume.puts,
+                    as_of,
+                ),
+            )
+
+    def option_days(self, source: str) -> list[date]:
+        return [
+            date.fromisoformat(row[0])
+            for row in self.conn.execute(
+                "SELECT DISTINCT day FROM option_underlyings WHERE source = ? ORDER BY day",
+                (source,),
+            )
+        ]
+
+    def daily_volumes(
+        self, days: Sequence[date], source: str = "occ"
+    ) -> dict[date, dict[str, tuple[int, int, int]]]:
+        """{day: {underlying: (total, calls, puts)}} for the given days that have data."""
+        out: dict[date, dict[str, tuple[int, int, int]]] = {}
+        for day in days:
+            rows = self.conn.execute(
+                "SELECT underlying, total, calls, puts FROM option_underlyings "
+                "WHERE day = ? AND source = ?",
+                (day.isoformat(), source),
+            ).fetchall()
+            if rows:
+                out[day] = {u: (t, c, p) for u, t, c, p in rows}
+        return out
+
+    def store_leaders(self, day: date, leaders: Sequence[Leader]) -> None:
+        key = day.isoformat()
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM option_leaders WHERE day = ?", (key,))
+            conn.executemany(
+                "INSERT INTO option_leaders (day, rank, underlying, total, calls, puts, is_new, "
+                "streak, rank_change, volume_ratio, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        key,
+                        x.rank,
+                        x.underlying,
+                        x.total,
+                        x.calls,
+                        x.puts,
+                        int(x.is_new),
+                        x.streak,
+                        x.rank_change,
+                        x.volume_ratio,
+                        x.reason,
+                    )
+                    for x in leaders
+                ],
+            )
+
+    def leader_days(self) -> list[date]:
+        return [
+            date.fromisoformat(row[0])
+            for row in self.conn.execute("SELECT DISTINCT day FROM option_leaders ORDER BY day")
+        ]
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    def prune(self, today: date, *, history_days: int, contract_days: int) -> None:
+        """Drop what is past its retention. Each table in its own short transaction."""
+        history_cutoff = datetime.combine(today - timedelta(days=history_days), datetime.min.time())
+        contract_cutoff = (today - timedelta(days=contract_days - 1)).isoformat()
+        daily_cutoff = (today - timedelta(days=DAILY_RETENTION_DAYS)).isoformat()
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM quote_history WHERE ts < ?", (int(history_cutoff.timestamp()),)
+            )
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM option_contracts WHERE day < ?", (contract_cutoff,))
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM option_underlyings WHERE day < ?", (daily_cutoff,))
+            conn.execute("DELETE FROM option_leaders WHERE day < ?", (daily_cutoff,))
+            conn.execute(
+                "DELETE FROM refresh_runs WHERE started_at < ?",
+                (time.time() - DAILY_RETENTION_DAYS * 86400,),
+            )
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a read query and return each row as a dict keyed by column name."""
+        cursor = self.conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from momoscan import queries
+from momoscan.models import Quote, SymbolError, Ticker, UnderlyingVolume
+from momoscan.store import SCHEMA_VERSION, Store, StoreError, history_bucket
+
+TICKERS = [
+    Ticker("AAA", "Alpha Inc", "NASDAQ", "XNGS", "small"),
+    Ticker("BBB", "Beta Corp", "NYSE", "XNYS", "mid"),
+    Ticker("CCC", "Gamma Ltd", "NYSE", "XNYS", "mega"),
+    Ticker("PNY", "Penny Co", "NASDAQ", "XNCM", "small"),
+]
+
+
+def quote(symbol: str, price: float, change: float, volume: int, ts: int = 1_795_190_400) -> Quote:
+    return Quote(
+        symbol,
+        price,
+        change_pct=change,
+        volume=volume,
+        avg_volume=volume // 2,
+        market_open=True,
+        quote_ts=ts,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "m.db")
+    s.replace_universe(TICKERS, source="test", as_of=date(2026, 11, 20), fetched_at=1000.0)
+    return s
+
+
+def test_new_database_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    with Store(path) as s:
+        assert s.schema_version() == SCHEMA_VERSION
+        assert s.db.journal_mode == "wal"
+        assert {
+            "tickers",
+            "quotes",
+            "quote_history",
+            "option_underlyings",
+            "option_contracts",
+            "option_leaders",
+            "refresh_runs",
+            "meta",
+            "symbol_errors",
+        } <= set(s.db.table_names())
+    # Opening again is a no-op migration.
+    with Store(path) as s:
+        assert s.schema_version() == SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with Store(path) as s:
+        s.set_meta("schema_version", str(SCHEMA_VERSION + 1))
+    with pytest.raises(StoreError, match="newer momoscan"):
+        Store(path)
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a usable momoscan database"):
+        Store(path)
+
+
+def test_movers_and_volume_respect_tiers_and_price_floor(store: Store) -> None:
+    store.store_quotes(
+        [
+            quote("AAA", 5.0, 12.0, 1000),
+            quote("BBB", 50.0, 3.0, 90_000),
+            quote("CCC", 500.0, 20.0, 5_000_000),
+            quote("PNY", 0.5, 80.0, 9_000_000),
+        ],
+        fetched_at=2000.0,
+    )
+    movers = queries.top_movers(store, ["small", "mid", "large"], 1.0)
+    assert [r.symbol for r in movers] == ["AAA", "BBB"]  # CCC is mega, PNY under $1
+    assert movers[0].rvol == pytest.approx(2.0)
+    volume = queries.top_volume(store, ["small", "mid", "large", "mega"], 1.0)
+    assert [r.symbol for r in volume] == ["CCC", "BBB", "AAA"]
+    # Lower the floor and the penny stock leads the movers.
+    assert queries.top_movers(store, ["small", "mid"], 0.0)[0].symbol == "PNY"
+
+
+def test_a_failed_batch_leaves_no_partial_rows(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.store_quotes([quote("AAA", 5.0, 1.0, 10)], fetched_at=1.0)
+    good = [quote("AAA", 6.0, 2.0, 20), quote("BBB", 7.0, 3.0, 30)]
+    real_executemany = store.conn.executemany
+    calls = {"n": 0}
+
+    class Boom(sqlite3.OperationalError):
+        pass
+
+    def flaky(sql: str, rows: object) -> object:
+        calls["n"] += 1
+        if "quote_history" in sql:
+            raise Boom("disk I/O error")
+        return real_executemany(sql, rows)  # type: ignore[arg-type]
+
+    wrapper = type(
+        "Conn", (), {"executemany": staticmethod(flaky), "execute": store.conn.execute}
+    )()
+    monkeypatch.setattr(store, "conn", wrapper)
+    with pytest.raises(Boom):
+        store.store_quotes(good, fetched_at=2.0)
+    monkeypatch.undo()
+    rows = store.rows("SELECT symbol, price FROM quotes ORDER BY symbol")
+    assert rows == [{"symbol": "AAA", "price": 5.0}]
+
+
+def test_symbol_errors_are_counted_and_cleared(store: Store) -> None:
+    store.store_quotes([], [SymbolError("BBB", 400, "not found")], fetched_at=1.0)
+    store.store_quotes([], [SymbolError("BBB", 400, "not found")], fetched_at=2.0)
+    assert store.rows("SELECT count FROM symbol_errors WHERE symbol='BBB'") == [{"count": 2}]
+    store.store_quotes([quote("BBB", 7.0, 1.0, 1)], fetched_at=3.0)
+    assert store.rows("SELECT * FROM symbol_errors") == []
+
+
+def test_history_is_bucketed(store: Store) -> None:
+    base = 1_795_190_400 - 1_795_190_400 % 300
+    for offset, price in ((0, 1.0), (60, 2.0), (299, 3.0), (300, 4.0)):
+        store.store_quotes([quote("AAA", price, 0.0, 1, ts=base + offset)], fetched_at=1.0)
+    rows = store.rows("SELECT ts, price FROM quote_history WHERE symbol='AAA' ORDER BY ts")
+    assert rows == [{"ts": base, "price": 3.0}, {"ts": base + 300, "price": 4.0}]
+    assert history_bucket(base + 899, False) == base + 899 - (base + 899) % 900
+
+
+def test_replace_universe_drops_quotes_of_removed_symbols(store: Store) -> None:
+    store.store_quotes([quote("AAA", 5.0, 1.0, 1), quote("BBB", 6.0, 1.0, 1)], fetched_at=1.0)
+    store.replace_universe(TICKERS[:1], source="test", as_of=date(2026, 11, 21), fetched_at=2.0)
+    assert [r["symbol"] for r in store.rows("SELECT symbol FROM quotes")] == ["AAA"]
+    info = queries.universe_info(store)
+    assert (info.source, info.size, info.as_of) == ("test", 1, date(2026, 11, 21))
+
+
+def test_option_day_replaces_the_whole_day(store: Store) -> None:
+    d = date(2026, 11, 19)
+    store.store_option_day(
+        d,
+        "occ",
+        [UnderlyingVolume(d, "AAA", 10, 6, 4, "occ"), UnderlyingVolume(d, "BBB", 5, 1, 4, "occ")],
+    )
+    store.store_option_day(d, "occ", [UnderlyingVolume(d, "AAA", 12, 6, 6, "occ")])
+    assert store.daily_volumes([d]) == {d: {"AAA": (12, 6, 6)}}
+    assert store.option_days("occ") == [d]
+
+
+def test_runs_are_logged(store: Store) -> None:
+    run = store.start_run("cycle", "demo", at=10.0)
+    store.store_quotes(
+        [quote("AAA", 5.0, 1.0, 1)],
+        [SymbolError("BBB", None, "x")],
+        fetched_at=11.0,
+        run_id=run,
+        credits_used=2,
+    )
+    store.finish_run(run, "partial", "1 failed", symbols=2, at=12.0)
+    last, good = queries.last_runs(store)
+    assert last == good
+    assert last is not None
+    assert (last.status, last.quotes, last.errors, last.credits_used, last.message) == (
+        "partial",
+        1,
+        1,
+        2,
+        "1 failed",
+    )
+
+
+def test_a_reader_sees_only_committed_state(store: Store, tmp_path: Path) -> None:
+    reader = Store(store.path)
+    store.conn.execute("BEGIN IMMEDIATE")
+    store.conn.execute("INSERT INTO quotes (symbol, price, fetched_at) VALUES ('AAA', 1.0, 1.0)")
+    assert reader.rows("SELECT COUNT(*) AS n FROM quotes") == [{"n": 0}]
+    store.conn.execute("ROLLBACK")
+    reader.close()
