@@ -1,0 +1,407 @@
+"""Twelve Data: batched /quote and /api_usage over httpx, with every documented answer shape.
+
+Wire facts (../shared/reference/market-data-apis.md, section 1): numbers arrive as strings, any
+field may be null; one symbol gives a flat object, several give an object keyed by symbol whose
+values are quotes or per-symbol error envelopes; errors come as `{"code", "message", "status":
+"error"}` with HTTP 200 or with a 4xx/5xx status; gateways answer HTML. Each symbol costs one
+credit; `api-credits-used` and `api-credits-left` headers report the minute's count.
+
+The key travels in the `Authorization: apikey ...` header, never in the URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+import msgspec
+
+from ..models import Quote, QuoteBatch, SymbolError
+from .errors import AuthError, MalformedResponse, PermissionDenied, RateLimited, ServiceError
+from .http import Sleep, backoff_delay
+from .ratelimit import CreditBudget
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 120
+KEY_HINT = "Set TWELVEDATA_API_KEY or [twelvedata] api_key in your config file"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiUsage:
+    current_usage: int
+    plan_limit: int
+    daily_usage: int | None = None
+    plan_daily_limit: int | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing: pure functions over bytes, testable without HTTP.
+
+
+def _num(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number else None  # NaN is no number
+
+
+def _int(value: Any) -> int | None:
+    number = _num(value)
+    return None if number is None else int(number)
+
+
+def _is_error(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("status") == "error" and "code" in obj
+
+
+def _message(obj: dict[str, Any]) -> str:
+    return str(obj.get("message") or "no message").replace("**", "")
+
+
+def parse_quote(obj: dict[str, Any], symbol: str) -> Quote | SymbolError:
+    """One quote object (or an error envelope in its place) into a Quote or a SymbolError."""
+    if _is_error(obj):
+        return SymbolError(symbol, _int(obj.get("code")), _message(obj))
+    price = _num(obj.get("close"))
+    if price is None or price <= 0:
+        return SymbolError(symbol, None, "the quote has no price")
+    timestamp = obj.get("last_quote_at") or obj.get("timestamp")
+    market_open = obj.get("is_market_open")
+    return Quote(
+        symbol=symbol,
+        price=price,
+        open=_num(obj.get("open")),
+        high=_num(obj.get("high")),
+        low=_num(obj.get("low")),
+        prev_close=_num(obj.get("previous_close")),
+        change_pct=_num(obj.get("percent_change")),
+        volume=_int(obj.get("volume")),
+        avg_volume=_int(obj.get("average_volume")),
+        market_open=market_open if isinstance(market_open, bool) else None,
+        quote_ts=_int(timestamp),
+        name=str(obj.get("name") or ""),
+        exchange=str(obj.get("exchange") or ""),
+        mic=str(obj.get("mic_code") or ""),
+    )
+
+
+class ErrorEnvelope(Exception):
+    """The whole answer was an error envelope; the caller maps `code` to a policy."""
+
+    def __init__(self, code: int | None, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _Wire(msgspec.Struct):
+    """One quote object or error envelope as sent, every field optional. Decoded non-strictly,
+    so the API's numbers-as-strings become numbers in the decoder itself (no dicts built)."""
+
+    symbol: str | None = None
+    name: str | None = None
+    exchange: str | None = None
+    mic_code: str | None = None
+    timestamp: float | None = None
+    last_quote_at: float | None = None
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    close: float | None = None
+    volume: float | None = None
+    previous_close: float | None = None
+    percent_change: float | None = None
+    average_volume: float | None = None
+    is_market_open: bool | None = None
+    code: int | None = None
+    message: str | None = None
+    status: str | None = None
+
+
+_ONE = msgspec.json.Decoder(_Wire, strict=False)
+_MANY = msgspec.json.Decoder(dict[str, _Wire], strict=False)
+_ANY = msgspec.json.Decoder()
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
+    if w.status == "error" and w.code is not None:
+        return SymbolError(symbol, w.code, (w.message or "no message").replace("**", ""))
+    price = _finite(w.close)
+    if price is None or price <= 0:
+        return SymbolError(symbol, None, "the quote has no price")
+    volume, average = _finite(w.volume), _finite(w.average_volume)
+    stamp = w.last_quote_at or w.timestamp
+    return Quote(
+        symbol,
+        price,
+        _finite(w.open),
+        _finite(w.high),
+        _finite(w.low),
+        _finite(w.previous_close),
+        _finite(w.percent_change),
+        None if volume is None else int(volume),
+        None if average is None else int(average),
+        w.is_market_open,
+        None if stamp is None else int(stamp),
+        w.name or "",
+        w.exchange or "",
+        w.mic_code or "",
+    )
+
+
+def parse_quote_body(
+    body: bytes, requested: Sequence[str]
+) -> tuple[list[Quote], list[SymbolError]]:
+    """A /quote answer into good quotes and, kept apart, the symbols it refused.
+
+    The typed decoder handles every well-formed answer in one pass; an answer it cannot take
+    (an empty string for a number, an odd value under a symbol) falls back to a lenient
+    field-by-field reading, so one bad field costs one symbol at most, never the batch.
+
+    Raises:
+        ErrorEnvelope: the answer as a whole is an error (bad key, no credits...).
+        MalformedResponse: the body is not JSON or not a quote answer at all.
+    """
+    try:
+        if len(requested) == 1:
+            wire = _ONE.decode(body)
+            if not (wire.status == "error" and wire.code is not None):
+                items: list[tuple[str, _Wire]] = [(wire.symbol or requested[0], wire)]
+                return _collect(items, requested)
+            raise ErrorEnvelope(wire.code, (wire.message or "no message").replace("**", ""))
+        return _collect(list(_MANY.decode(body).items()), requested)
+    except msgspec.DecodeError as exc:
+        if isinstance(exc, msgspec.ValidationError):
+            return _parse_lenient(body, requested)
+        raise MalformedResponse("Twelve Data answered with something that is not JSON.") from None
+
+
+def _collect(
+    items: list[tuple[str, _Wire]], requested: Sequence[str]
+) -> tuple[list[Quote], list[SymbolError]]:
+    wanted = {s.upper(): s for s in requested}
+    quotes: list[Quote] = []
+    errors: list[SymbolError] = []
+    seen: set[str] = set()
+    for key, wire in items:
+        symbol = wanted.get(key.upper(), key.upper())
+        seen.add(symbol)
+        result = _from_wire(wire, symbol)
+        if isinstance(result, Quote):
+            quotes.append(result)
+        else:
+            errors.append(result)
+    if len(seen) < len(requested):
+        errors.extend(
+            SymbolError(s, None, "missing from Twelve Data's answer")
+            for s in requested
+            if s not in seen
+        )
+    return quotes, errors
+
+
+def _parse_lenient(body: bytes, requested: Sequence[str]) -> tuple[list[Quote], list[SymbolError]]:
+    payload = _ANY.decode(body)
+    if not isinstance(payload, dict):
+        raise MalformedResponse("Twelve Data answered with JSON that is not a quote object.")
+    if _is_error(payload):
+        raise ErrorEnvelope(_int(payload.get("code")), _message(payload))
+    wanted = {s.upper(): s for s in requested}
+    quotes: list[Quote] = []
+    errors: list[SymbolError] = []
+    # A single symbol comes back flat; several come back keyed by symbol.
+    flat = isinstance(payload.get("symbol"), str) and len(requested) == 1
+    pairs: list[tuple[str, Any]] = (
+        [(str(payload["symbol"]), payload)] if flat else list(payload.items())
+    )
+    seen: set[str] = set()
+    for key, value in pairs:
+        symbol = wanted.get(str(key).upper(), str(key).upper())
+        seen.add(symbol)
+        if not isinstance(value, dict):
+            errors.append(SymbolError(symbol, None, "the answer for this symbol is not an object"))
+            continue
+        result = parse_quote(value, symbol)
+        if isinstance(result, Quote):
+            quotes.append(result)
+        else:
+            errors.append(result)
+    errors.extend(
+        SymbolError(s, None, "missing from Twelve Data's answer")
+        for s in requested
+        if s not in seen
+    )
+    return quotes, errors
+
+
+def parse_api_usage(body: bytes) -> ApiUsage:
+    try:
+        payload = _ANY.decode(body)
+    except msgspec.DecodeError:
+        raise MalformedResponse("Twelve Data's /api_usage answer is not JSON.") from None
+    if _is_error(payload):
+        raise ErrorEnvelope(_int(payload.get("code")), _message(payload))
+    limit = _int(payload.get("plan_limit")) if isinstance(payload, dict) else None
+    if not limit:
+        raise MalformedResponse("Twelve Data's /api_usage answer has no plan_limit.")
+    return ApiUsage(
+        current_usage=_int(payload.get("current_usage")) or 0,
+        plan_limit=limit,
+        daily_usage=_int(payload.get("daily_usage")),
+        plan_daily_limit=_int(payload.get("plan_daily_limit")),
+    )
+
+
+def _credits_header(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class TwelveDataClient:
+    """Async client for /quote batches and /api_usage.
+
+    Args:
+        http: the run's client (its transport may be the simulated market).
+        budget: the credit budget every /quote request draws from; None to skip (tests).
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        api_key: str,
+        *,
+        base_url: str = "https://api.twelvedata.com",
+        budget: CreditBudget | None = None,
+        retries: int = 3,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 30.0,
+        sleep: Sleep = anyio.sleep,
+        wall_clock: Any = None,
+    ):
+        self._http = http
+        self._headers = {"Authorization": f"apikey {api_key}", "Accept": "application/json"}
+        self._base = base_url.rstrip("/")
+        self.budget = budget
+        self._retries = retries
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._sleep = sleep
+        import time
+
+        self._wall = wall_clock or time.time
+        self.last_credits_used: int | None = None
+        self.last_credits_left: int | None = None
+
+    async def _get(self, path: str, params: dict[str, str], what: str) -> httpx.Response:
+        """One GET with retries of 5xx, timeouts and dropped connections."""
+        last = ""
+        for attempt in range(self._retries + 1):
+            try:
+                response = await self._http.get(
+                    f"{self._base}{path}", params=params, headers=self._headers
+                )
+            except httpx.TimeoutException:
+                last = "timed out"
+            except httpx.TransportError as exc:
+                last = f"connection failed ({type(exc).__name__})"
+            else:
+                if response.status_code < 500:
+                    return response
+                last = f"HTTP {response.status_code}"
+            if attempt < self._retries:
+                delay = backoff_delay(attempt, self._backoff_base, self._backoff_cap)
+                log.info("Twelve Data %s: %s; retrying in %.1f s", what, last, delay)
+                await self._sleep(delay)
+        raise ServiceError(f"Twelve Data {what} failed after {self._retries + 1} tries: {last}.")
+
+    def _raise_for(self, code: int | None, message: str, status: int) -> None:
+        code = code or status
+        if code == 401:
+            raise AuthError(f"Twelve Data rejected the API key (401). {KEY_HINT}.")
+        if code == 403:
+            raise PermissionDenied(f"Twelve Data: your plan does not include this ({message}).")
+        if code == 429:
+            raise RateLimited(f"Twelve Data: out of API credits for this minute ({message}).")
+        raise MalformedResponse(f"Twelve Data error {code}: {message}")
+
+    def _note_credits(self, response: httpx.Response) -> None:
+        used = _credits_header(response, "api-credits-used")
+        left = _credits_header(response, "api-credits-left")
+        self.last_credits_used, self.last_credits_left = used, left
+        if left is not None and self.budget is not None:
+            self.budget.sync_left(left)
+
+    async def api_usage(self) -> ApiUsage:
+        response = await self._get("/api_usage", {}, "/api_usage")
+        try:
+            usage = parse_api_usage(response.content)
+        except ErrorEnvelope as exc:
+            self._raise_for(exc.code, exc.message, response.status_code)
+            raise  # unreachable: _raise_for always raises
+        if response.status_code >= 400:
+            self._raise_for(None, "unexpected status", response.status_code)
+        return usage
+
+    async def quote_batch(self, symbols: Sequence[str]) -> QuoteBatch:
+        """Quotes for up to 120 symbols in one request.
+
+        The caller has taken the credits from the budget. A 429 is retried once after waiting
+        for the next minute (with jitter), with the same symbols and the credits taken again.
+
+        Raises:
+            AuthError, PermissionDenied, RateLimited, ServiceError, MalformedResponse: the whole
+            request failed; no symbol of it was stored.
+        """
+        if not symbols:
+            return QuoteBatch([], [])
+        if len(symbols) > MAX_BATCH:
+            raise ValueError(f"at most {MAX_BATCH} symbols per /quote request, not {len(symbols)}")
+        params = {"symbol": ",".join(symbols)}
+        for attempt in range(2):
+            response = await self._get("/quote", params, f"/quote ({len(symbols)} symbols)")
+            self._note_credits(response)
+            try:
+                quotes, errors = parse_quote_body(response.content, symbols)
+            except ErrorEnvelope as exc:
+                code = exc.code or response.status_code
+                if code == 429 and attempt == 0:
+                    await self._wait_next_minute()
+                    if self.budget is not None:
+                        await self.budget.take(len(symbols), minimum=len(symbols))
+                    continue
+                self._raise_for(exc.code, exc.message, response.status_code)
+            except MalformedResponse:
+                if response.status_code >= 400:
+                    self._raise_for(None, f"HTTP {response.status_code}", response.status_code)
+                raise
+            else:
+                if response.status_code >= 400:
+                    self._raise_for(None, f"HTTP {response.status_code}", response.status_code)
+                return QuoteBatch(quotes, errors, self.last_credits_used, self.last_credits_left)
+        raise RateLimited("Twelve Data: still out of API credits after waiting a minute.")
+
+    async def _wait_next_minute(self) -> None:
+        now = self._wall()
+        delay = 60.0 - (now % 60.0) + random.uniform(0.5, 3.0)
+        log.warning("Twelve Data says the minute's credits are spent; waiting %.0f s", delay)
+        await self._sleep(delay)

@@ -1,0 +1,131 @@
+"""The credit budget's invariant, checked with a fake clock over long simulated sweeps."""
+
+from __future__ import annotations
+
+import random
+
+import anyio
+import pytest
+
+from momoscan.sources.ratelimit import CreditBudget
+
+
+class FakeTime:
+    def __init__(self, start: float = 1_000.0):
+        self.now = start
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await anyio.lowlevel.checkpoint()
+
+
+def max_in_any_window(grants: list[tuple[float, int]], window: float) -> int:
+    """The most credits granted within any half-open span of `window` seconds."""
+    best = 0
+    j = 0
+    running = 0
+    for i, (t, c) in enumerate(grants):
+        running += c
+        while grants[j][0] <= t - window:
+            running -= grants[j][1]
+            j += 1
+        best = max(best, running)
+        _ = i
+    return best
+
+
+async def sweep(
+    budget: CreditBudget,
+    fake: FakeTime,
+    symbols: int,
+    batch: int,
+    latency: float,
+    rng: random.Random,
+) -> list[tuple[float, int]]:
+    grants: list[tuple[float, int]] = []
+    left = symbols
+    while left:
+        want = min(batch, left)
+        got = await budget.take(want)
+        grants.append((fake.now, got))
+        left -= got
+        fake.now += latency * rng.random()
+    return grants
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("limit", "batch"), [(8, 120), (55, 120), (377, 120), (1597, 120), (610, 50)]
+)
+async def test_never_more_than_limit_in_any_60s_and_at_least_97_percent(
+    limit: int, batch: int
+) -> None:
+    fake = FakeTime()
+    budget = CreditBudget(limit, clock=fake.clock, sleep=fake.sleep)
+    rng = random.Random(limit)
+    start = fake.now
+    symbols = limit * 12 + 7  # a dozen minutes' worth: the universe exceeds a minute's credits
+    grants = await sweep(budget, fake, symbols, batch, latency=0.4, rng=rng)
+    assert sum(c for _, c in grants) == symbols
+    # The invariant, for rolling windows (and so for clock-aligned ones too).
+    assert max_in_any_window(grants, 60.0) <= limit
+    for t0 in range(int(start), int(fake.now), 7):
+        aligned = sum(c for t, c in grants if t0 <= t < t0 + 60)
+        assert aligned <= limit
+    # Throughput: the credits granted before the last grant, over the time it took to reach it,
+    # must be at least 97 % of the plan's credits per minute.
+    last_at = grants[-1][0]
+    before_last = sum(c for t, c in grants if t < last_at)
+    rate = before_last / ((last_at - start) / 60.0)
+    assert rate >= 0.97 * limit, (rate, limit)
+    # And no batch is ever larger than what was left in the window.
+    assert all(c <= limit for _, c in grants)
+
+
+@pytest.mark.anyio
+async def test_restart_with_previous_spends_waits_for_them() -> None:
+    fake = FakeTime(start=500.0)
+    # A previous run spent 90 of 100 credits 20 s ago.
+    budget = CreditBudget(100, clock=fake.clock, sleep=fake.sleep, spent=[(480.0, 90)])
+    assert budget.available() == 10
+    got = await budget.take(50, minimum=50)
+    assert got == 50
+    # It had to wait until the old 90 left the window (480 + 60 + 1 s margin).
+    assert fake.now >= 541.0
+
+
+@pytest.mark.anyio
+async def test_concurrent_takers_never_overdraw() -> None:
+    fake = FakeTime()
+    budget = CreditBudget(100, clock=fake.clock, sleep=fake.sleep)
+    grants: list[tuple[float, int]] = []
+
+    async def worker() -> None:
+        for _ in range(10):
+            got = await budget.take(30, minimum=10)
+            grants.append((fake.now, got))
+            await fake.sleep(0.1)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(worker)
+    grants.sort()
+    assert max_in_any_window(grants, 60.0) <= 100
+
+
+def test_sync_left_counts_unknown_spends() -> None:
+    now = [0.0]
+    budget = CreditBudget(100, clock=lambda: now[0])
+    budget.record(10)
+    budget.sync_left(60)  # the server says 40 are used; we knew of 10
+    assert budget.available() == 60
+    budget.sync_left(90)  # the server is more generous than our ledger: keep ours
+    assert budget.available() == 60
+
+
+def test_bad_limit() -> None:
+    with pytest.raises(ValueError):
+        CreditBudget(0)

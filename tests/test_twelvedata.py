@@ -1,0 +1,264 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from momoscan.models import Quote, SymbolError
+from momoscan.sources.errors import AuthError, MalformedResponse, PermissionDenied, ServiceError
+from momoscan.sources.ratelimit import CreditBudget
+from momoscan.sources.twelvedata import (
+    ErrorEnvelope,
+    TwelveDataClient,
+    parse_api_usage,
+    parse_quote_body,
+)
+
+BASE = "https://td.test"
+KEY = "sekrit-key-1234"
+TD = Path(__file__).parent / "fixtures" / "twelvedata"
+
+
+def body(name: str) -> bytes:
+    return (TD / name).read_bytes()
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+
+def test_single_flat_quote_numbers_from_strings() -> None:
+    quotes, errors = parse_quote_body(body("quote_single.json"), ["ACME"])
+    assert errors == []
+    (q,) = quotes
+    assert q == Quote(
+        symbol="ACME",
+        price=43.61,
+        open=41.2,
+        high=44.015,
+        low=40.87,
+        prev_close=40.95,
+        change_pct=6.49573,
+        volume=1830201,
+        avg_volume=952310,
+        market_open=True,
+        quote_ts=1795190400,
+        name="Acme S&P Holdings",
+        exchange="NASDAQ",
+        mic="XNGS",
+    )
+    assert q.rvol == pytest.approx(1830201 / 952310)
+
+
+def test_old_format_without_mic_or_timestamps() -> None:
+    (q,), errors = parse_quote_body(body("quote_single_2021_format.json"), ["OLDC"])
+    assert errors == []
+    assert q.mic == "" and q.quote_ts is None and q.market_open is None
+    assert q.price == 146.84 and q.change_pct == pytest.approx(0.17054)
+
+
+def test_batch_keeps_errors_apart_from_good_quotes() -> None:
+    requested = ["ACME", "NOPE1", "BETA", "NOPE2", "NULLY", "GONE"]
+    quotes, errors = parse_quote_body(body("batch_mixed.json"), requested)
+    assert [q.symbol for q in quotes] == ["ACME", "BETA"]
+    beta = quotes[1]
+    assert beta.name == "Beta [bold]Corp" and beta.avg_volume is None and beta.rvol is None
+    by_symbol = {e.symbol: e for e in errors}
+    assert set(by_symbol) == {"NOPE1", "NOPE2", "NULLY", "GONE"}
+    assert by_symbol["NOPE1"].code == 400 and "not found: NOPE1" in by_symbol["NOPE1"].message
+    assert "**" not in by_symbol["NOPE1"].message
+    assert by_symbol["NULLY"].message == "the quote has no price"
+    assert by_symbol["GONE"].message == "missing from Twelve Data's answer"
+
+
+def test_envelope_and_garbage() -> None:
+    with pytest.raises(ErrorEnvelope) as info:
+        parse_quote_body(body("error_429.json"), ["A", "B"])
+    assert info.value.code == 429
+    with pytest.raises(MalformedResponse):
+        parse_quote_body(b"<html><body>502 Bad Gateway</body></html>", ["A"])
+    with pytest.raises(MalformedResponse):
+        parse_quote_body(b"[1, 2]", ["A"])
+
+
+def test_api_usage_shapes() -> None:
+    usage = parse_api_usage(body("api_usage.json"))
+    assert (usage.plan_limit, usage.current_usage, usage.plan_daily_limit) == (55, 12, None)
+    basic = parse_api_usage(body("api_usage_basic.json"))
+    assert (basic.plan_limit, basic.daily_usage, basic.plan_daily_limit) == (8, 120, 800)
+
+
+# -- the client over HTTP --------------------------------------------------------------------
+
+
+async def no_sleep(_seconds: float) -> None:
+    return None
+
+
+def make_client(http: httpx.AsyncClient, **kwargs: object) -> TwelveDataClient:
+    return TwelveDataClient(http, KEY, base_url=BASE, sleep=no_sleep, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_batch_request_uses_header_auth_and_keeps_good_symbols() -> None:
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(f"{BASE}/quote").mock(
+            return_value=httpx.Response(
+                200,
+                content=body("batch_mixed.json"),
+                headers={"api-credits-used": "6", "api-credits-left": "49"},
+            )
+        )
+        async with httpx.AsyncClient() as http:
+            client = make_client(http)
+            batch = await client.quote_batch(["ACME", "NOPE1", "BETA", "NOPE2", "NULLY", "GONE"])
+    request = route.calls.last.request
+    assert request.headers["Authorization"] == f"apikey {KEY}"
+    assert KEY not in str(request.url) and "apikey" not in str(request.url)
+    assert request.url.params["symbol"] == "ACME,NOPE1,BETA,NOPE2,NULLY,GONE"
+    assert [q.symbol for q in batch.quotes] == ["ACME", "BETA"]
+    assert len(batch.errors) == 4
+    assert (batch.credits_used, batch.credits_left) == (6, 49)
+
+
+@pytest.mark.anyio
+async def test_429_waits_for_next_minute_then_retries_same_symbols() -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    with respx.mock() as router:
+        route = router.get(f"{BASE}/quote").mock(
+            side_effect=[
+                httpx.Response(200, content=body("error_429.json")),
+                httpx.Response(200, content=body("quote_single.json")),
+            ]
+        )
+        async with httpx.AsyncClient() as http:
+            client = TwelveDataClient(
+                http, KEY, base_url=BASE, sleep=sleep, wall_clock=lambda: 1_000_000 * 60 + 42.0
+            )
+            batch = await client.quote_batch(["ACME"])
+    assert route.call_count == 2
+    assert [c.request.url.params["symbol"] for c in route.calls] == ["ACME", "ACME"]
+    assert [q.symbol for q in batch.quotes] == ["ACME"]
+    # 18 s to the minute boundary plus 0.5 to 3 s of jitter.
+    assert len(slept) == 1 and 18.5 <= slept[0] <= 21.0
+
+
+@pytest.mark.anyio
+async def test_http_429_status_is_handled_like_in_body_429() -> None:
+    with respx.mock() as router:
+        router.get(f"{BASE}/quote").mock(
+            side_effect=[
+                httpx.Response(429, content=body("error_429.json")),
+                httpx.Response(200, content=body("quote_single.json")),
+            ]
+        )
+        async with httpx.AsyncClient() as http:
+            batch = await make_client(http).quote_batch(["ACME"])
+    assert [q.symbol for q in batch.quotes] == ["ACME"]
+
+
+@pytest.mark.anyio
+async def test_401_is_an_auth_error_that_says_where_to_set_the_key() -> None:
+    with respx.mock() as router:
+        router.get(f"{BASE}/quote").mock(
+            return_value=httpx.Response(401, content=body("error_401.json"))
+        )
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(AuthError) as info:
+                await make_client(http).quote_batch(["ACME", "BETA"])
+    message = str(info.value)
+    assert "TWELVEDATA_API_KEY" in message and KEY not in message
+
+
+@pytest.mark.anyio
+async def test_401_in_body_with_http_200() -> None:
+    with respx.mock() as router:
+        router.get(f"{BASE}/quote").mock(
+            return_value=httpx.Response(200, content=body("error_401.json"))
+        )
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(AuthError):
+                await make_client(http).quote_batch(["ACME", "BETA"])
+
+
+@pytest.mark.anyio
+async def test_403_plan_lacks_endpoint() -> None:
+    payload = b'{"code":403,"message":"/quote is not available with your plan","status":"error"}'
+    with respx.mock() as router:
+        router.get(f"{BASE}/quote").mock(return_value=httpx.Response(403, content=payload))
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(PermissionDenied, match="not available with your plan"):
+                await make_client(http).quote_batch(["ACME"])
+
+
+@pytest.mark.anyio
+async def test_500_and_502_html_are_retried_then_succeed() -> None:
+    with respx.mock() as router:
+        route = router.get(f"{BASE}/quote").mock(
+            side_effect=[
+                httpx.Response(500, content=b'{"code":500,"message":"oops","status":"error"}'),
+                httpx.Response(502, content=b"<html><h1>502 Bad Gateway</h1></html>"),
+                httpx.Response(200, content=body("quote_single.json")),
+            ]
+        )
+        async with httpx.AsyncClient() as http:
+            batch = await make_client(http).quote_batch(["ACME"])
+    assert route.call_count == 3
+    assert [q.symbol for q in batch.quotes] == ["ACME"]
+
+
+@pytest.mark.anyio
+async def test_timeouts_exhaust_retries_into_service_error() -> None:
+    with respx.mock() as router:
+        route = router.get(f"{BASE}/quote").mock(side_effect=httpx.ReadTimeout("slow"))
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(ServiceError, match="timed out"):
+                await make_client(http, retries=2).quote_batch(["ACME"])
+    assert route.call_count == 3
+
+
+@pytest.mark.anyio
+async def test_200_with_html_body_is_malformed() -> None:
+    with respx.mock() as router:
+        router.get(f"{BASE}/quote").mock(
+            return_value=httpx.Response(200, content=b"<html>hi</html>")
+        )
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(MalformedResponse, match="not JSON"):
+                await make_client(http).quote_batch(["ACME"])
+
+
+@pytest.mark.anyio
+async def test_credits_left_header_resyncs_the_budget() -> None:
+    now = [0.0]
+    budget = CreditBudget(55, clock=lambda: now[0])
+    with respx.mock() as router:
+        router.get(f"{BASE}/quote").mock(
+            return_value=httpx.Response(
+                200,
+                content=body("quote_single.json"),
+                headers={"api-credits-used": "41", "api-credits-left": "14"},
+            )
+        )
+        async with httpx.AsyncClient() as http:
+            client = make_client(http, budget=budget)
+            await budget.take(1)
+            await client.quote_batch(["ACME"])
+    # We spent 1; the server says 41 are gone: the budget must not hand out more than 14.
+    assert budget.available() == 14
+
+
+@pytest.mark.anyio
+async def test_more_than_120_symbols_is_refused_before_sending() -> None:
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(ValueError, match="at most 120"):
+            await make_client(http).quote_batch([f"S{i}" for i in range(121)])
+
+
+def test_symbol_error_type() -> None:
+    assert SymbolError("X", None, "m").code is None
