@@ -1,0 +1,502 @@
+"""Simulated option chains (Cboe's delayed-quotes JSON) and OCC daily volume files.
+
+A chain's layout (expiries, strikes, how volume and open interest spread over them, the day's
+unusual blocks) is fixed per underlying and day; the clock only decides how much of the day's
+volume has traded. Volume concentrates near the money and in the front expiries; a few blocks a
+day land far above a contract's open interest.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import orjson
+
+from .. import market_hours as mh
+from .market import OPEN_MINUTE, SimDay, SimMarket, _seed, options_fraction
+
+RISK_FREE = 0.04
+CBOE_DELAY_MINUTES = 15
+#: Index products whose options trade daily expiries; their weeklies carry a "W" root.
+_DAILY_EXPIRIES = {"SPX", "SPY", "QQQ", "IWM", "XSP", "NDX", "RUT"}
+_WEEKLY_ROOTS = {"SPX": "SPXW", "NDX": "NDXP", "RUT": "RUTW"}
+_EXCHANGE_IDS = {"stock": 3, "etf": 3, "index": 5}
+
+
+# ---------------------------------------------------------------------------------------------
+# Small maths helpers, vectorised.
+
+
+def _norm_cdf(x: np.ndarray) -> np.ndarray:
+    # Abramowitz & Stegun 7.1.26 (error < 1.5e-7): plenty for a simulation, no scipy needed.
+    z = np.abs(x) / math.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    erf = 1.0 - poly * np.exp(-z * z)
+    return 0.5 * (1.0 + np.sign(x) * erf)
+
+
+def _norm_pdf(x: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+def black_scholes(
+    spot: float, strike: np.ndarray, years: np.ndarray, vol: np.ndarray, is_call: np.ndarray
+) -> dict[str, np.ndarray]:
+    sqrt_t = np.sqrt(years)
+    d1 = (np.log(spot / strike) + (RISK_FREE + 0.5 * vol * vol) * years) / (vol * sqrt_t)
+    d2 = d1 - vol * sqrt_t
+    disc = np.exp(-RISK_FREE * years)
+    nd1, nd2 = _norm_cdf(d1), _norm_cdf(d2)
+    call = spot * nd1 - strike * disc * nd2
+    put = strike * disc * (1.0 - nd2) - spot * (1.0 - nd1)
+    pdf = _norm_pdf(d1)
+    gamma = pdf / (spot * vol * sqrt_t)
+    vega = spot * pdf * sqrt_t / 100.0
+    theta_common = -spot * pdf * vol / (2.0 * sqrt_t)
+    theta_call = (theta_common - RISK_FREE * strike * disc * nd2) / 365.0
+    theta_put = (theta_common + RISK_FREE * strike * disc * (1.0 - nd2)) / 365.0
+    rho_call = strike * years * disc * nd2 / 100.0
+    rho_put = -strike * years * disc * (1.0 - nd2) / 100.0
+    return {
+        "price": np.where(is_call, call, put),
+        "delta": np.where(is_call, nd1, nd1 - 1.0),
+        "gamma": gamma,
+        "vega": vega,
+        "theta": np.where(is_call, theta_call, theta_put),
+        "rho": np.where(is_call, rho_call, rho_put),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Expiries and strikes.
+
+
+def _third_friday(year: int, month: int) -> date:
+    first = date(year, month, 1)
+    offset = (calendar.FRIDAY - first.weekday()) % 7
+    return first + timedelta(days=offset + 14)
+
+
+def _tradeable(d: date) -> date:
+    """An expiry on a holiday moves to the trading day before."""
+    return d if mh.is_trading_day(d) else mh.previous_trading_day(d)
+
+
+def expiries_for(symbol: str, day: date, liquidity: float) -> list[tuple[date, bool]]:
+    """(expiry, is_monthly) pairs for an underlying, by how heavily its options trade."""
+    out: set[tuple[date, bool]] = set()
+    monthly_dates = set()
+    year, month = day.year, day.month
+    n_months = 8 if liquidity >= 5_000 else 4
+    for k in range(n_months + 1):
+        y, m = divmod(month - 1 + k, 12)
+        expiry = _tradeable(_third_friday(year + y, m + 1))
+        if expiry >= day:
+            monthly_dates.add(expiry)
+    for years_out in (1, 2):
+        leap = _tradeable(_third_friday(day.year + years_out, 1))
+        if (leap - day).days > 200:
+            monthly_dates.add(leap)
+            if liquidity < 5_000:
+                break
+    for expiry in monthly_dates:
+        out.add((expiry, True))
+    weeklies = 8 if liquidity >= 100_000 else 4 if liquidity >= 5_000 else 0
+    friday = day + timedelta(days=(calendar.FRIDAY - day.weekday()) % 7)
+    for k in range(weeklies):
+        expiry = _tradeable(friday + timedelta(weeks=k))
+        if expiry >= day and expiry not in monthly_dates:
+            out.add((expiry, False))
+    if symbol in _DAILY_EXPIRIES:
+        d = day
+        for _ in range(10):
+            if d not in monthly_dates:
+                out.add((d, False))
+            d = mh.next_trading_day(d)
+    return sorted(out)
+
+
+def strike_step(price: float, liquid: bool) -> float:
+    if price < 5:
+        return 0.5
+    if price < 25:
+        return 0.5 if liquid else 1.0
+    if price < 100:
+        return 1.0 if liquid else 2.5
+    if price < 300:
+        return 2.5 if liquid else 5.0
+    if price < 1000:
+        return 5.0 if liquid else 10.0
+    if price < 3000:
+        return 5.0
+    if price < 10000:
+        return 5.0
+    return 25.0
+
+
+def osi_symbol(root: str, expiry: date, call: bool, strike: float) -> str:
+    return f"{root}{expiry:%y%m%d}{'C' if call else 'P'}{round(strike * 1000):08d}"
+
+
+@dataclass
+class ChainLayout:
+    """The time-independent part of a chain for one underlying and day."""
+
+    symbols: list[str]
+    strike: np.ndarray
+    days_left: np.ndarray  # calendar days to expiry
+    is_call: np.ndarray
+    weight: np.ndarray  # share of the day's volume (sums to 1)
+    noise: np.ndarray  # per-contract fixed jitter of the pace of trading
+    open_interest: np.ndarray
+    iv: np.ndarray
+    blocks: list[tuple[int, int, int]]  # (contract index, minute, contracts)
+    trade_offset: np.ndarray  # how long before "now" each contract last traded, as a share
+    base_iv: float
+
+
+def build_layout(market: SimMarket, sim_day: SimDay, index: int) -> ChainLayout:
+    sec = market.securities[index]
+    day = sim_day.day
+    rng = np.random.default_rng(_seed(market.seed, day.toordinal(), "chain", sec.symbol))
+    base_volume = max(sec.options_volume, 1)
+    spot = float(sim_day.prev_close[index])
+    liquid = base_volume >= 100_000
+    step = strike_step(spot, liquid)
+    annual = {
+        "nano": 1.1,
+        "micro": 0.9,
+        "small": 0.65,
+        "mid": 0.45,
+        "large": 0.32,
+        "mega": 0.3,
+    }.get(sec.cap_tier, 0.2 if sec.symbol != "VIX" else 0.9)
+    base_iv = annual * float(rng.uniform(0.95, 1.25))
+
+    strikes_all: list[np.ndarray] = []
+    days_all: list[np.ndarray] = []
+    calls_all: list[np.ndarray] = []
+    symbols: list[str] = []
+    monthly_flags: list[np.ndarray] = []
+    # Index products quote strikes much further from the money than stocks do.
+    reach = 0.30 if sec.kind == "index" else 0.45
+    for expiry, monthly in expiries_for(sec.symbol, day, base_volume):
+        dte = (expiry - day).days
+        span = reach + 0.35 * math.sqrt(dte / 365.0)
+        lo = max(step, math.floor(spot * (1 - span) / step) * step)
+        hi = math.ceil(spot * (1 + span) / step) * step
+        strikes = np.arange(lo, hi + step / 2, step)
+        if sec.kind == "index" and strikes.size > 400 and dte > 60:
+            strikes = strikes[:: 2 if dte < 200 else 4]
+        root = sec.symbol if monthly else _WEEKLY_ROOTS.get(sec.symbol, sec.symbol)
+        for call in (True, False):
+            strikes_all.append(strikes)
+            days_all.append(np.full(strikes.size, dte))
+            calls_all.append(np.full(strikes.size, call))
+            monthly_flags.append(np.full(strikes.size, monthly))
+            symbols.extend(osi_symbol(root, expiry, call, float(k)) for k in strikes)
+    strike = np.concatenate(strikes_all)
+    days_left = np.concatenate(days_all).astype(np.float64)
+    is_call = np.concatenate(calls_all)
+    monthly_arr = np.concatenate(monthly_flags)
+    n = strike.size
+
+    years = np.maximum(days_left, 0.5) / 365.0
+    moneyness = np.log(strike / spot)
+    width = base_iv * np.sqrt(years) * 1.2 + 0.015
+    # Traders buy slightly out of the money: calls above the price, puts below.
+    shifted = np.where(is_call, moneyness - 0.35 * width, moneyness + 0.35 * width)
+    money_w = np.exp(-0.5 * (shifted / width) ** 2)
+    front = 4.0 if sec.symbol in _DAILY_EXPIRIES else 12.0
+    expiry_w = np.exp(-days_left / front) + 0.04 * np.exp(-days_left / 120.0)
+    expiry_w = np.where(
+        days_left == 0, expiry_w * (2.5 if sec.symbol in _DAILY_EXPIRIES else 1.0), expiry_w
+    )
+    weight = money_w * expiry_w * rng.lognormal(0.0, 0.5, n)
+    weight /= weight.sum()
+
+    oi_w = np.exp(-0.5 * (moneyness / (width * 1.6)) ** 2) * np.where(monthly_arr, 3.0, 1.0)
+    oi_w *= np.exp(-days_left / 200.0)
+    oi_w /= oi_w.sum()
+    open_interest = np.floor(base_volume * 6.0 * oi_w * rng.lognormal(0.0, 0.7, n))
+
+    iv = (
+        base_iv
+        * (1.0 + 1.4 * moneyness**2 - 0.35 * moneyness)
+        * (1.0 + 0.25 * np.exp(-days_left / 7.0))
+    )
+    iv = np.clip(iv, 0.05, 4.0)
+
+    blocks: list[tuple[int, int, int]] = []
+    chance = 0.35 if base_volume >= 20_000 else 0.15
+    if rng.random() < chance:
+        candidates = np.flatnonzero(
+            (days_left <= 45)
+            & (np.where(is_call, moneyness > 0.03, moneyness < -0.03))
+            & (np.abs(moneyness) < 0.25)
+        )
+        if candidates.size:
+            for pick in rng.choice(
+                candidates, size=min(candidates.size, int(rng.integers(1, 4))), replace=False
+            ).tolist():
+                size = int(max(600, min(25_000, open_interest[pick] * rng.uniform(2.0, 10.0))))
+                minute = int(rng.integers(OPEN_MINUTE + 10, sim_day.close_minute - 20))
+                blocks.append((pick, minute, size))
+
+    return ChainLayout(
+        symbols=symbols,
+        strike=strike,
+        days_left=days_left,
+        is_call=is_call,
+        weight=weight,
+        noise=rng.lognormal(0.0, 0.15, n),
+        open_interest=open_interest,
+        iv=iv,
+        blocks=blocks,
+        trade_offset=rng.random(n),
+        base_iv=base_iv,
+    )
+
+
+class ChainFactory:
+    """Builds chain bodies, caching each underlying's layout for the day."""
+
+    def __init__(self, market: SimMarket, cache_size: int = 48):
+        self.market = market
+        self._layouts: OrderedDict[tuple[date, int], ChainLayout] = OrderedDict()
+        self._size = cache_size
+        self._lock = threading.Lock()
+
+    def layout(self, sim_day: SimDay, index: int) -> ChainLayout:
+        key = (sim_day.day, index)
+        with self._lock:
+            cached = self._layouts.get(key)
+            if cached is not None:
+                self._layouts.move_to_end(key)
+                return cached
+        built = build_layout(self.market, sim_day, index)
+        with self._lock:
+            self._layouts[key] = built
+            while len(self._layouts) > self._size:
+                self._layouts.popitem(last=False)
+        return built
+
+    def chain_body(self, symbol: str) -> bytes | None:
+        """Cboe's delayed-quotes JSON for `symbol` now, or None if it has no listed options."""
+        market = self.market
+        index = market.index.get(symbol)
+        if index is None or market.securities[index].options_volume <= 0:
+            return None
+        sim_day, minute, now = market.now_state()
+        minute = max(0, minute - CBOE_DELAY_MINUTES)
+        layout = self.layout(sim_day, index)
+        sec = market.securities[index]
+        totals, call_share = market.options_volumes(sim_day.day)
+        total = float(totals[index]) * options_fraction(minute, sim_day.close_minute)
+        side = np.where(layout.is_call, call_share[index] * 2, (1 - call_share[index]) * 2)
+        volume = np.floor(total * layout.weight * layout.noise * side)
+        for pick, at, size in layout.blocks:
+            if minute >= at:
+                volume[pick] += size
+
+        spot = float(sim_day.price[index, minute])
+        prev_spot = float(sim_day.prev_close[index])
+        minutes_left = max(sim_day.close_minute - minute, 15)
+        years = (np.maximum(layout.days_left - 1, 0) + minutes_left / 390.0) / 365.0
+        now_bs = black_scholes(spot, layout.strike, years, layout.iv, layout.is_call)
+        prev_bs = black_scholes(
+            prev_spot, layout.strike, years + 1 / 365.0, layout.iv, layout.is_call
+        )
+        theo = np.maximum(now_bs["price"], 0.0)
+        prev_close = np.maximum(np.round(prev_bs["price"], 2), 0.01)
+        traded = volume > 0
+        last = np.where(traded, np.maximum(np.round(theo, 2), 0.01), prev_close)
+        spread = np.maximum(0.01, np.round(theo * 0.03 + 0.02, 2))
+        bid = np.maximum(np.round(theo - spread, 2), 0.0)
+        ask = np.round(theo + spread, 2)
+        change = np.where(traded, np.round(last - prev_close, 4), 0.0)
+        pct = np.where(prev_close > 0, np.round(change / prev_close * 100, 4), 0.0)
+        # Cboe reports an IV of 0.0 where it cannot compute one: deep in the money, no bid.
+        iv_out = np.where(
+            (bid <= 0.0) | (np.abs(now_bs["delta"]) > 0.995), 0.0, np.round(layout.iv, 4)
+        )
+        session_minutes = max(minute - OPEN_MINUTE, 0)
+        last_minute = minute - np.floor(layout.trade_offset * min(60, session_minutes))
+        never = (~traded) & (layout.open_interest <= 0)
+
+        base = sim_day.base
+        stamp = [
+            (base + timedelta(minutes=int(m), seconds=int(s))).strftime("%Y-%m-%dT%H:%M:%S")
+            for m, s in zip(last_minute.tolist(), (layout.trade_offset * 59).tolist(), strict=True)
+        ]
+        prev_stamp = datetime.combine(
+            mh.previous_trading_day(sim_day.day), mh.CLOSE, tzinfo=mh.ET
+        ) - timedelta(minutes=7)
+        prev_text = prev_stamp.strftime("%Y-%m-%dT%H:%M:%S")
+
+        cols = {
+            "bid": bid,
+            "ask": ask,
+            "iv": iv_out,
+            "delta": np.round(now_bs["delta"], 4),
+            "gamma": np.round(now_bs["gamma"], 4),
+            "vega": np.round(now_bs["vega"], 4),
+            "theta": np.round(now_bs["theta"], 4),
+            "rho": np.round(now_bs["rho"], 4),
+            "theo": np.round(theo, 4),
+            "change": change,
+            "percent_change": pct,
+            "prev_day_close": prev_close,
+            "last": last,
+            "volume": volume,
+            "open_interest": layout.open_interest,
+        }
+        lists = {k: v.tolist() for k, v in cols.items()}
+        traded_list = traded.tolist()
+        never_list = never.tolist()
+        records = []
+        for i, symbol_i in enumerate(layout.symbols):
+            did_trade = traded_list[i]
+            last_i = lists["last"][i]
+            records.append(
+                {
+                    "option": symbol_i,
+                    "bid": lists["bid"][i],
+                    "bid_size": float(10 + (i * 7) % 90),
+                    "ask": lists["ask"][i],
+                    "ask_size": float(10 + (i * 13) % 90),
+                    "iv": lists["iv"][i],
+                    "open_interest": lists["open_interest"][i],
+                    "volume": lists["volume"][i],
+                    "delta": lists["delta"][i],
+                    "gamma": lists["gamma"][i],
+                    "vega": lists["vega"][i],
+                    "theta": lists["theta"][i],
+                    "rho": lists["rho"][i],
+                    "theo": lists["theo"][i],
+                    "change": lists["change"][i],
+                    "open": last_i if did_trade else 0.0,
+                    "high": round(last_i * 1.04, 2) if did_trade else 0.0,
+                    "low": round(last_i * 0.96, 2) if did_trade else 0.0,
+                    "tick": "up"
+                    if lists["change"][i] > 0
+                    else "down"
+                    if lists["change"][i] < 0
+                    else "no_change",
+                    "last_trade_price": 0.0 if never_list[i] else last_i,
+                    "last_trade_time": None
+                    if never_list[i]
+                    else (stamp[i] if did_trade else prev_text),
+                    "percent_change": lists["percent_change"][i],
+                    "prev_day_close": lists["prev_day_close"][i],
+                }
+            )
+
+        change_u = spot - prev_spot
+        payload = {
+            "timestamp": (now.astimezone(UTC) - timedelta(seconds=30)).strftime(
+                "%Y-%m-%d %H:%M:%S"
+            ),
+            "data": {
+                "options": records,
+                "symbol": sec.symbol if sec.kind != "index" else f"^{sec.symbol}",
+                "security_type": sec.kind,
+                "exchange_id": _EXCHANGE_IDS.get(sec.kind, 3),
+                "current_price": round(spot, 2),
+                "price_change": round(change_u, 2),
+                "price_change_percent": round(change_u / prev_spot * 100, 4) if prev_spot else 0.0,
+                "bid": round(spot - 0.01, 2),
+                "ask": round(spot + 0.01, 2),
+                "bid_size": 100,
+                "ask_size": 100,
+                "open": round(float(sim_day.price[index, OPEN_MINUTE]), 2)
+                if minute >= OPEN_MINUTE
+                else 0.0,
+                "high": round(float(sim_day.price[index, OPEN_MINUTE : minute + 1].max()), 2)
+                if minute >= OPEN_MINUTE
+                else 0.0,
+                "low": round(float(sim_day.price[index, OPEN_MINUTE : minute + 1].min()), 2)
+                if minute >= OPEN_MINUTE
+                else 0.0,
+                "close": round(spot, 2),
+                "prev_day_close": round(prev_spot, 2),
+                "volume": int(sim_day.cum_volume[index, minute]),
+                "iv30": round(layout.base_iv * 100, 3),
+                "iv30_change": 0.0,
+                "iv30_change_percent": 0.0,
+                "seqno": sim_day.day.toordinal() * 100_000 + minute,
+                "last_trade_time": sim_day.at_minute(minute).strftime("%Y-%m-%dT%H:%M:%S"),
+                "tick": "up" if change_u > 0 else "down" if change_u < 0 else "no_change",
+            },
+            "symbol": sec.symbol if sec.kind != "index" else f"_{sec.symbol}",
+        }
+        return orjson.dumps(payload)
+
+
+# ---------------------------------------------------------------------------------------------
+# OCC daily volume.
+
+OCC_EXCHANGES = ("C", "X", "I", "B", "W", "Z", "Q", "M", "H", "E")
+
+
+def occ_symbol(symbol: str) -> str:
+    """OCC writes share classes without the dot: BRK.B is BRKB."""
+    return symbol.replace(".", "").replace("/", "")
+
+
+def occ_csv(market: SimMarket, day: date) -> bytes:
+    """OCC's all-underlyings volume-query CSV for `day`: both sides of every trade, split by
+    account type (customer, firm, market maker), call/put and exchange.
+
+    Vectorised: each underlying trades on four of the exchanges, and its sides spread over the
+    24 (account type, call/put, exchange) cells by gamma-distributed weights.
+    """
+    totals, call_share = market.options_volumes(day)
+    rng = np.random.default_rng(_seed(market.seed, day.toordinal(), "occ"))
+    traded = np.flatnonzero(totals > 0)
+    n = traded.size
+    contracts = totals[traded].astype(np.int64)
+    calls = np.round(contracts * call_share[traded]).astype(np.int64)
+    sides = np.stack([2 * calls, 2 * (contracts - calls)], axis=1)  # (n, porc)
+    n_ex = 4
+    exchanges = np.argsort(rng.random((n, len(OCC_EXCHANGES))), axis=1)[:, :n_ex]
+    weights = rng.gamma(2.0, 1.0, (n, 2, 3 * n_ex))
+    weights /= weights.sum(axis=2, keepdims=True)
+    split = np.floor(weights * sides[:, :, None]).astype(np.int64)
+    split[:, :, 0] += sides - split.sum(axis=2)  # exact totals: the remainder goes to cell 0
+    stamp = f"{day:%m/%d/%Y}"
+    lines = ["quantity,underlying,symbol,actype,porc,exchange,actdate"]
+    split_list = split.tolist()
+    exchange_list = exchanges.tolist()
+    for k, index in enumerate(traded.tolist()):
+        symbol = market.securities[index].symbol
+        und = occ_symbol(symbol)
+        # Index products trade weeklies under a second root (SPXW), reported as its own row.
+        weekly = _WEEKLY_ROOTS.get(symbol)
+        ex_codes = [OCC_EXCHANGES[e] for e in exchange_list[k]]
+        for p, porc in enumerate(("C", "P")):
+            cells = split_list[k][p]
+            for a, actype in enumerate(("C", "F", "M")):
+                for e, exchange in enumerate(ex_codes):
+                    qty = cells[a * n_ex + e]
+                    if qty <= 0:
+                        continue
+                    if weekly and qty > 1:
+                        # OCC counts sides: keep both roots' quantities even.
+                        half = (qty // 4) * 2
+                        lines.append(f"{half},{und},{und},{actype},{porc},{exchange},{stamp}")
+                        lines.append(
+                            f"{qty - half},{und},{weekly},{actype},{porc},{exchange},{stamp}"
+                        )
+                    else:
+                        lines.append(f"{qty},{und},{und},{actype},{porc},{exchange},{stamp}")
+    return ("\n".join(lines) + "\n").encode()

@@ -1,0 +1,223 @@
+"""The simulated market: deterministic, realistic, and in the providers' own wire formats."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import httpx
+import numpy as np
+import orjson
+import pytest
+
+from momoscan import market_hours as mh
+from momoscan.clock import FixedClock
+from momoscan.simulated.market import OPEN_MINUTE, SimMarket
+from momoscan.simulated.options import ChainFactory, occ_csv
+from momoscan.simulated.transport import SimulatedMarketTransport
+from momoscan.simulated.universe import build_stocks, real_stocks
+from momoscan.sources.cboe import parse_chain
+from momoscan.sources.occ import parse_volume_csv
+from momoscan.sources.twelvedata import parse_quote_body
+
+DAY = date(2026, 11, 20)
+
+
+def at(hh: int, mm: int, d: date = DAY) -> datetime:
+    return datetime(d.year, d.month, d.day, hh, mm, tzinfo=mh.ET)
+
+
+@pytest.fixture(scope="module")
+def market() -> SimMarket:
+    return SimMarket(7, 0, FixedClock(at(11, 0)))
+
+
+def test_real_universe_is_big_and_complete() -> None:
+    stocks = real_stocks()
+    assert len(stocks) >= 500
+    assert len({s.symbol for s in stocks}) == len(stocks)
+    for s in stocks:
+        assert s.name and s.exchange in {"NASDAQ", "NYSE", "NYSEMKT", "BATS"}
+        assert s.mic and s.cap_tier in {"nano", "micro", "small", "mid", "large", "mega"}
+    tiers = {s.cap_tier for s in stocks}
+    assert {"small", "mid", "large", "mega", "micro"} <= tiers
+    assert sum(1 for s in stocks if s.price < 1) >= 5
+
+
+def test_synthetic_symbols_scale_to_8000_and_are_marked() -> None:
+    stocks = build_stocks(8000, 7)
+    assert len(stocks) == 8000
+    assert len({s.symbol for s in stocks}) == 8000
+    synthetic = [s for s in stocks if s.synthetic]
+    assert len(synthetic) == 8000 - len(real_stocks())
+    assert all(s.name.endswith("(sim)") for s in synthetic)
+    assert build_stocks(8000, 7) == stocks  # same seed, same names
+    assert len(build_stocks(50, 7)) == 50
+
+
+def quote_body(market: SimMarket, symbols: list[str]) -> dict[str, dict[str, object]]:
+    from momoscan.simulated.transport import quote_objects
+
+    return quote_objects(market, symbols, ",".join(symbols))  # type: ignore[return-value]
+
+
+def test_same_seed_and_clock_give_the_same_market() -> None:
+    a = SimMarket(11, 0, FixedClock(at(12, 30)))
+    b = SimMarket(11, 0, FixedClock(at(12, 30)))
+    c = SimMarket(12, 0, FixedClock(at(12, 30)))
+    symbols = ["AAPL", "PLTR", "SOFI", "F"]
+    assert orjson.dumps(quote_body(a, symbols)) == orjson.dumps(quote_body(b, symbols))
+    assert orjson.dumps(quote_body(a, symbols)) != orjson.dumps(quote_body(c, symbols))
+    assert ChainFactory(a).chain_body("AAPL") == ChainFactory(b).chain_body("AAPL")
+    assert occ_csv(a, mh.previous_trading_day(DAY)) == occ_csv(b, mh.previous_trading_day(DAY))
+
+
+def test_runners_gaps_and_u_shaped_volume(market: SimMarket) -> None:
+    day = market.day_for(DAY)
+    close = day.close_minute
+    at_close = day.price[: len(market.stocks), close - 1] / day.prev_close[: len(market.stocks)] - 1
+    assert (at_close >= 0.15).sum() >= 3  # a few runners...
+    assert (at_close >= 0.15).sum() <= 20  # ...not half the market
+    assert (at_close <= -0.10).sum() >= 2  # and some sharp fallers
+    runners = [mv for mv in day.movers if mv.log_move > np.log1p(0.14)]
+    assert all(5.0 <= mv.rvol <= 20.0 for mv in runners)
+    # U-shaped volume: the first and last half hours trade more per minute than midday.
+    per_minute = np.diff(day.cum_volume[: len(market.stocks)].sum(axis=0))
+    first = per_minute[OPEN_MINUTE : OPEN_MINUTE + 30].mean()
+    last = per_minute[close - 31 : close - 1].mean()
+    midday = per_minute[OPEN_MINUTE + 150 : OPEN_MINUTE + 210].mean()
+    premarket = per_minute[60:120].mean()
+    assert first > 2 * midday and last > 1.5 * midday and midday > premarket
+
+
+def test_quotes_in_twelve_data_wire_format(market: SimMarket) -> None:
+    raw = quote_body(market, ["AAPL", "NOSUCH", "SPX", "SPY"])
+    aapl = raw["AAPL"]
+    for key in (
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "previous_close",
+        "percent_change",
+        "average_volume",
+    ):
+        assert isinstance(aapl[key], str), key
+    assert aapl["is_market_open"] is True and aapl["mic_code"] == "XNGS"
+    assert raw["NOSUCH"]["status"] == "error" and raw["NOSUCH"]["code"] == 400
+    assert raw["SPX"]["status"] == "error"  # Twelve Data has no index quotes
+    assert raw["SPY"]["mic_code"] == "ARCX" and raw["SPY"]["exchange"] == "NYSE"
+    quotes, errors = parse_quote_body(orjson.dumps(raw), ["AAPL", "NOSUCH", "SPX", "SPY"])
+    assert [q.symbol for q in quotes] == ["AAPL", "SPY"]
+    assert {e.symbol for e in errors} == {"NOSUCH", "SPX"}
+
+
+def test_chains_concentrate_near_the_money_and_front_expiries(market: SimMarket) -> None:
+    body = ChainFactory(market).chain_body("TSLA")
+    assert body is not None
+    chain = parse_chain(body, "TSLA")
+    spot = chain.underlying_price
+    assert spot and len(chain.contracts) > 500
+    total = sum(c.volume for c in chain.contracts)
+    assert total > 0
+    near = sum(
+        c.volume
+        for c in chain.contracts
+        if abs(c.strike / spot - 1) < 0.10 and (c.expiry - DAY).days <= 30
+    )
+    assert near / total > 0.5
+    assert any(c.iv is None for c in chain.contracts)  # Cboe's 0.0 IV where it cannot compute
+    assert any(c.last_trade is None for c in chain.contracts)
+
+
+def test_some_contracts_trade_far_above_open_interest(market: SimMarket) -> None:
+    factory = ChainFactory(market)
+    unusual = 0
+    names = [s.symbol for s in market.stocks if s.options_volume >= 50_000][:40]
+    for name in names:
+        body = factory.chain_body(name)
+        assert body is not None
+        for c in parse_chain(body, name).contracts:
+            if c.volume >= 500 and c.volume >= 1.25 * max(c.open_interest, 1):
+                unusual += 1
+    assert unusual >= 1
+
+
+def test_spx_chain_is_big_and_uses_weekly_roots() -> None:
+    market = SimMarket(7, 0, FixedClock(at(14, 0)))
+    body = ChainFactory(market).chain_body("SPX")
+    assert body is not None
+    chain = parse_chain(body, "SPX")
+    assert 20_000 <= len(chain.contracts) <= 40_000
+    roots = {c.root for c in chain.contracts}
+    assert roots == {"SPX", "SPXW"}
+    assert len(body) > 8_000_000
+
+
+def test_occ_files_for_twenty_prior_days(market: SimMarket) -> None:
+    days = mh.trading_days_before(DAY, 20)
+    totals = []
+    for d in days:
+        day, volumes, bad = parse_volume_csv(occ_csv(market, d), d)
+        assert day == d and bad == 0
+        by = {v.underlying: v for v in volumes}
+        assert by["SPY"].total > by["AAPL"].total > 0
+        totals.append(by["NVDA"].total)
+    assert len(set(totals)) == 20  # each day differs
+
+
+@pytest.mark.anyio
+async def test_transport_credit_budget_answers_429_in_body() -> None:
+    now = [600.0]
+    market = SimMarket(7, 0, FixedClock(at(11, 0)))
+    transport = SimulatedMarketTransport(market, plan_limit=10, latency=0, wall=lambda: now[0])
+    headers = {"Authorization": "apikey demo"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="https://api.twelvedata.com"
+    ) as http:
+        ok = await http.get(
+            "/quote", params={"symbol": "AAPL,MSFT,NVDA,AMD,INTC,F"}, headers=headers
+        )
+        assert ok.status_code == 200
+        assert (ok.headers["api-credits-used"], ok.headers["api-credits-left"]) == ("6", "4")
+        assert ok.headers["Is_batch"] == "true"
+        over = await http.get(
+            "/quote", params={"symbol": "AAPL,MSFT,NVDA,AMD,INTC"}, headers=headers
+        )
+        assert over.status_code == 200
+        payload = over.json()
+        assert payload["code"] == 429 and "current limit being 10" in payload["message"]
+        now[0] = 660.0  # the next clock minute
+        again = await http.get("/quote", params={"symbol": "AAPL"}, headers=headers)
+        assert again.json()["symbol"] == "AAPL"  # one symbol: a flat object
+        unauthorised = await http.get("/quote", params={"symbol": "AAPL"})
+        assert unauthorised.status_code == 401
+        usage = await http.get("/api_usage", headers=headers)
+        assert usage.json()["plan_limit"] == 10
+
+
+@pytest.mark.anyio
+async def test_transport_serves_cboe_and_occ() -> None:
+    market = SimMarket(7, 0, FixedClock(at(11, 0)))
+    transport = SimulatedMarketTransport(market, latency=0)
+    async with httpx.AsyncClient(transport=transport) as http:
+        chain = await http.get("https://cdn.cboe.com/api/global/delayed_quotes/options/_SPX.json")
+        assert chain.status_code == 200
+        assert (
+            await http.get("https://cdn.cboe.com/api/global/delayed_quotes/options/SPX.json")
+        ).status_code == 403
+        assert (
+            await http.get("https://cdn.cboe.com/api/global/delayed_quotes/options/ZZZZ.json")
+        ).status_code == 403
+        params = {"reportDate": "20261119", "format": "csv"}
+        occ = await http.get("https://marketdata.theocc.com/volume-query", params=params)
+        assert occ.text.startswith("quantity,underlying,symbol,actype,porc,exchange,actdate")
+        params["reportDate"] = "20261120"  # today: OCC publishes tomorrow
+        assert (
+            parse_volume_csv(
+                (
+                    await http.get("https://marketdata.theocc.com/volume-query", params=params)
+                ).content
+            )[0]
+            is None
+        )
