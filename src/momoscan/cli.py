@@ -1,0 +1,349 @@
+"""Command line: argument parsing, the headless refresh and its output, exit codes.
+
+Exit codes: 0 ok; 1 the refresh failed; 2 usage or config error; 3 with
+--exit-code-on-new-entrant, a new name entered the daily options top 10.
+
+The headless path never imports Textual; the TUI is imported only when it is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+from rich.console import Console
+from rich.text import Text
+
+from . import __version__, headless, queries
+from . import market_hours as mh
+from .config import ConfigError, Settings, load_settings
+from .engine import RefreshReport
+from .models import Progress
+from .runtime import RunOptions, Runtime, open_runtime, setup_logging
+from .store import Store, StoreError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NEW_ENTRANT = 3
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="momoscan",
+        description="A terminal scanner for momentum day traders and options-flow watchers. "
+        "Without API keys it runs on a built-in simulated market.",
+        epilog="Exit codes: 0 ok, 1 refresh failed, 2 usage or config error, "
+        "3 new options top-10 entrant (with --exit-code-on-new-entrant).",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $MOMOSCAN_CONFIG, then the platform config dir)",
+    )
+    parser.add_argument("--db", metavar="PATH", help="SQLite database file to use")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run on the simulated market even if API keys are configured",
+    )
+    parser.add_argument(
+        "--demo-size",
+        type=int,
+        metavar="N",
+        help="simulated universe size (real symbols, plus synthetic ones past ~560)",
+    )
+    parser.add_argument("--demo-seed", type=int, metavar="N", help="seed of the simulated market")
+    parser.add_argument(
+        "--demo-speed", type=float, metavar="X", help="simulated seconds per real second"
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="refresh without the terminal UI and print tables (for cron)",
+    )
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="with --headless: run one full refresh cycle, print, exit",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="with --headless: print JSON instead of tables (one line per cycle without --once)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between refresh cycles (default: [scan] refresh_interval)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="spend API credits even while the market is closed"
+    )
+    parser.add_argument(
+        "--refresh-universe",
+        action="store_true",
+        help="reload the universe now instead of once a trading day",
+    )
+    parser.add_argument(
+        "--exit-code-on-new-entrant",
+        action="store_true",
+        help="with --headless --once: exit 3 when a new name enters the daily options top 10",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log more (to stderr headless)"
+    )
+    parser.add_argument("--version", action="version", version=f"momoscan {__version__}")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.once or args.json or args.exit_code_on_new_entrant:
+        args.headless = True
+    if args.exit_code_on_new_entrant and not args.once:
+        parser.error("--exit-code-on-new-entrant needs --once")
+    if args.demo_size is not None and not 0 <= args.demo_size <= 50_000:
+        parser.error("--demo-size must be between 0 and 50000")
+    if args.demo_speed is not None and args.demo_speed <= 0:
+        parser.error("--demo-speed must be greater than 0")
+    if args.interval is not None and args.interval <= 0:
+        parser.error("--interval must be greater than 0")
+    return args
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(
+        demo=args.demo,
+        db=args.db,
+        demo_size=args.demo_size,
+        demo_seed=args.demo_seed,
+        demo_speed=args.demo_speed,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Headless
+
+
+def _context(rt: Runtime, settings: Settings) -> headless.Context:
+    now = rt.clock.now()
+    session = mh.session_at(now).value
+    if rt.mode.demo:
+        session += " (simulated clock)"
+    return headless.Context(
+        mode=rt.mode.name,
+        market_time=now,
+        session=session,
+        cap_tiers=list(settings.universe.cap_tiers),
+        min_price=settings.universe.min_price,
+        universe_description=rt.engine.universe.describe(),
+    )
+
+
+def read_snapshot(db_path: Path, settings: Settings) -> queries.Snapshot:
+    with Store(db_path) as store:
+        return queries.snapshot(
+            store,
+            settings.universe.cap_tiers,
+            settings.universe.min_price,
+            fresh_seconds=max(300.0, 3 * settings.scan.refresh_interval),
+            unusual_ratio=settings.options.unusual_volume_oi,
+            unusual_min_volume=settings.options.unusual_min_volume,
+        )
+
+
+def _extras(
+    db_path: Path, settings: Settings, snap: queries.Snapshot
+) -> tuple[dict[Any, Any], list[dict[str, Any]]]:
+    with Store(db_path) as store:
+        history = queries.leaders_history(store, settings.options.lookback_days)
+        unusual = []
+        if snap.options_day:
+            for row in queries.unusual_contracts(
+                store,
+                snap.options_day,
+                unusual_ratio=settings.options.unusual_volume_oi,
+                unusual_min_volume=settings.options.unusual_min_volume,
+            ):
+                unusual.append(row)
+    return history, unusual
+
+
+def report_json(report: RefreshReport) -> dict[str, Any]:
+    return {
+        "status": report.status,
+        "symbols": report.symbols,
+        "quotes": report.quotes,
+        "errors": report.errors,
+        "credits_used": report.credits_used,
+        "chains": report.chains,
+        "occ_days_fetched": report.occ_days,
+        "duration_seconds": round(report.finished - report.started, 2),
+        "messages": report.messages,
+        "new_entrants": [x.underlying for x in report.new_entrants],
+    }
+
+
+def _demo_notice(err: Console, rt: Runtime) -> None:
+    notice = Text("Running on the simulated market", style="yellow")
+    notice.append(f": {rt.mode.reason}.", style="")
+    err.print(notice, highlight=False)
+
+
+class ProgressPrinter:
+    """Turns engine progress into one updating line on an interactive stderr."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.status = None
+        self.enabled = console.is_terminal
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        line = headless.progress_line(p.step, p.done, p.total, p.credits_used, p.errors, p.message)
+        if self.status is None:
+            self.status = self.console.status(line)
+            self.status.start()
+        else:
+            self.status.update(line)
+        if p.step == "done":
+            self.stop()
+
+    def stop(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+
+async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
+    out = Console(soft_wrap=False)
+    err = Console(stderr=True)
+    progress = ProgressPrinter(err)
+    async with open_runtime(settings, run_options(args)) as rt:
+        if rt.mode.demo:
+            _demo_notice(err, rt)
+        try:
+            report = await rt.engine.refresh(
+                progress, full=True, force=args.force, refresh_universe=args.refresh_universe
+            )
+        finally:
+            progress.stop()
+        ctx = _context(rt, settings)
+    for message in report.messages:
+        err.print(f"momoscan: {message}", markup=False, highlight=False)
+    snap = read_snapshot(rt.db_path, settings)
+    if args.json:
+        history, unusual = _extras(rt.db_path, settings, snap)
+        doc = headless.to_json(
+            snap, ctx, report=report_json(report), history=history, unusual=unusual
+        )
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        headless.print_tables(out, snap, ctx)
+    if report.failed:
+        return EXIT_FAILED
+    if args.exit_code_on_new_entrant and report.new_entrants:
+        return EXIT_NEW_ENTRANT
+    return EXIT_OK
+
+
+async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
+    interval = args.interval or settings.scan.refresh_interval
+    err = Console(stderr=True)
+    out = Console(soft_wrap=True)
+    progress = ProgressPrinter(err)
+    failures = 0
+    async with open_runtime(settings, run_options(args)) as rt:
+        if rt.mode.demo:
+            _demo_notice(err, rt)
+        err.print(f"Refreshing every {interval:g} s; Ctrl-C to stop.", highlight=False)
+        cycle = 0
+        while True:
+            cycle += 1
+            started = time.monotonic()
+            try:
+                report = await rt.engine.refresh(
+                    progress,
+                    full=False,
+                    force=args.force,
+                    refresh_universe=args.refresh_universe and cycle == 1,
+                )
+            finally:
+                progress.stop()
+            failures = failures + 1 if report.failed else 0
+            snap = read_snapshot(rt.db_path, settings)
+            ctx = _context(rt, settings)
+            if args.json:
+                doc = headless.to_json(snap, ctx, report=report_json(report))
+                sys.stdout.write(orjson.dumps(doc).decode() + "\n")
+                sys.stdout.flush()
+            else:
+                out.print(_cycle_line(cycle, report, snap, ctx), markup=False, highlight=False)
+            for message in report.messages:
+                err.print(f"momoscan: {message}", markup=False, highlight=False)
+            await anyio.sleep(max(1.0, interval - (time.monotonic() - started)))
+
+
+def _cycle_line(
+    cycle: int, report: RefreshReport, snap: queries.Snapshot, ctx: headless.Context
+) -> str:
+    clock = ctx.market_time.astimezone(mh.ET).strftime("%H:%M:%S ET")
+    label = "DEMO" if ctx.mode == "demo" else "LIVE"
+    top = snap.movers[0] if snap.movers else None
+    lead = (
+        f"; top mover {top.symbol} {top.change_pct:+.1f}%"
+        if top and top.change_pct is not None
+        else ""
+    )
+    vol = snap.volume[0] if snap.volume else None
+    lead += f"; top volume {vol.symbol}" if vol else ""
+    return (
+        f"{time.strftime('%H:%M:%S')} [{label} {clock} {ctx.session}] cycle {cycle} "
+        f"{report.status}: {report.quotes} quotes, {report.errors} errors, "
+        f"{report.credits_used} credits, {report.chains} chains; fresh "
+        f"{snap.fresh}/{snap.universe.size}{lead}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"momoscan: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.interval:
+        settings.scan.refresh_interval = args.interval
+    setup_logging(settings, to_stderr=args.headless, verbose=args.verbose)
+    try:
+        if args.headless:
+            runner = _headless_once if args.once else _headless_loop
+            return anyio.run(runner, settings, args)
+        from .tui.app import run_app  # Textual only on this path
+
+        return run_app(settings, run_options(args), force=args.force)
+    except ConfigError as exc:
+        print(f"momoscan: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as exc:
+        print(f"momoscan: database error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("momoscan: stopped.", file=sys.stderr)
+        return EXIT_OK

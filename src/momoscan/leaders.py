@@ -1,0 +1,104 @@
+"""The daily options top 10 and its new entrants, from per-underlying daily volumes.
+
+Pure functions over `{day: {underlying: (total, calls, puts)}}`, so the rules can be tested on
+hand-built histories:
+
+- Rank by total contracts, ties broken alphabetically (a stable, explainable order).
+- NEW: in the day's top 10 and in none of the top 10s of the previous `lookback` trading days
+  that are on record. With no previous day on record nothing is NEW: there is nothing to be new
+  against.
+- Streak: days in a row in the top 10 up to this one, counting only days on record (a day whose
+  file never arrived neither breaks nor extends a streak).
+- Rank change: yesterday's rank minus today's (positive = climbed), None if not ranked yesterday.
+- Volume ratio: today's volume over its own average across the previous days on record (a day
+  it did not trade counts as zero).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from .models import Leader
+
+Volumes = Mapping[str, tuple[int, int, int]]
+TOP_N = 10
+
+
+def top_n(volumes: Volumes, n: int = TOP_N) -> list[str]:
+    """The `n` biggest by total, ties alphabetical (a day has thousands: no full sort)."""
+    return [u for u, _ in heapq.nsmallest(n, volumes.items(), key=lambda kv: (-kv[1][0], kv[0]))]
+
+
+def compute_leaders(
+    day: date,
+    history: Mapping[date, Volumes],
+    window: Sequence[date],
+    *,
+    n: int = TOP_N,
+) -> list[Leader]:
+    """The top `n` of `day` with NEW flags, streaks, rank changes and volume ratios.
+
+    Args:
+        history: volumes by day; must hold `day`, may lack any day of `window`.
+        window: the trading days before `day` to compare against, oldest first (calendar days,
+            so that a missing file shows as a gap rather than silently shortening the window).
+    """
+    today = history[day]
+    ranked = top_n(today, n)
+    observed = [d for d in window if d in history]
+    top_sets = {d: top_n(history[d], n) for d in observed}
+    previous = observed[-1] if observed else None
+    prev_rank = {u: i + 1 for i, u in enumerate(top_sets[previous])} if previous else {}
+    leaders: list[Leader] = []
+    for rank, underlying in enumerate(ranked, start=1):
+        total, calls, puts = today[underlying]
+        seen_before = any(underlying in top_sets[d] for d in observed)
+        is_new = bool(observed) and not seen_before
+        streak = 1
+        for d in reversed(observed):
+            if underlying not in top_sets[d]:
+                break
+            streak += 1
+        ratio = None
+        if observed:
+            average = sum(history[d].get(underlying, (0, 0, 0))[0] for d in observed) / len(
+                observed
+            )
+            ratio = round(total / average, 2) if average > 0 else None
+        reason = ""
+        if is_new:
+            span = (
+                f"{len(window)} days"
+                if len(observed) == len(window)
+                else f"the {len(observed)} days on record"
+            )
+            reason = f"first time in the top {n} in {span}"
+            if ratio is not None:
+                reason += f"; volume {ratio:.1f}x its {len(observed)}-day average"
+            elif observed:
+                reason += "; no options volume on record before"
+        leaders.append(
+            Leader(
+                day=day,
+                rank=rank,
+                underlying=underlying,
+                total=total,
+                calls=calls,
+                puts=puts,
+                is_new=is_new,
+                streak=streak,
+                rank_change=(prev_rank[underlying] - rank) if underlying in prev_rank else None,
+                volume_ratio=ratio,
+                reason=reason,
+            )
+        )
+    return leaders
+
+
+def filter_volumes(
+    volumes: Volumes, *, exclude: frozenset[str] = frozenset(), only: frozenset[str] | None = None
+) -> dict[str, tuple[int, int, int]]:
+    """Drop excluded underlyings (ETFs, indexes) and, if `only` is given, keep just those."""
+    return {u: v for u, v in volumes.items() if u not in exclude and (only is None or u in only)}

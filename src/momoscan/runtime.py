@@ -1,0 +1,284 @@
+"""Assembles a run: mode (demo or live), clock, HTTP clients, sources, store and engine.
+
+The one place where clients, limiters and connections are built; everything else receives them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import logging.handlers
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+
+import anyio
+import httpx
+import platformdirs
+
+from . import __version__
+from . import market_hours as mh
+from .clock import MarketClock, RealClock, SpeedClock
+from .config import APP_NAME, ConfigError, RedactingFilter, Settings, default_db_path
+from .engine import Engine, StoreThread
+from .sources.cboe import CboeClient
+from .sources.occ import OccClient
+from .sources.ratelimit import CreditBudget
+from .sources.twelvedata import TwelveDataClient
+from .sources.universe import FileUniverse, StaticUniverse, UniverseSource
+from .store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"momoscan/{__version__} (+https://github.com/momoscan/momoscan)"
+DEMO_KEY = "demo"
+
+
+@dataclass
+class RunOptions:
+    """What the command line adds to the settings."""
+
+    demo: bool = False
+    db: str | None = None
+    demo_size: int | None = None
+    demo_seed: int | None = None
+    demo_speed: float | None = None
+    demo_start: datetime | None = None  # tests and snapshots pin the simulated clock
+    demo_latency: float = 0.03
+
+
+@dataclass
+class Mode:
+    name: str  # "demo" or "live"
+    reason: str
+
+    @property
+    def demo(self) -> bool:
+        return self.name == "demo"
+
+
+def choose_mode(settings: Settings, options: RunOptions) -> Mode:
+    if options.demo:
+        return Mode("demo", "--demo given")
+    if settings.universe.source == "demo":
+        return Mode("demo", '[universe] source = "demo"')
+    if not settings.has_live_keys:
+        return Mode(
+            "demo",
+            "no Twelve Data API key configured (set TWELVEDATA_API_KEY or [twelvedata] api_key)",
+        )
+    return Mode("live", "Twelve Data API key configured")
+
+
+def db_path_for(settings: Settings, options: RunOptions, mode: Mode) -> Path:
+    """Demo and live data never share a file, so simulated prices can never pass for real."""
+    if options.db:
+        return Path(options.db).expanduser()
+    if settings.store.path:
+        return Path(settings.store.path).expanduser()
+    path = default_db_path()
+    return path.with_name("demo.db") if mode.demo else path
+
+
+def check_db_mode(path: Path, mode: Mode) -> None:
+    """Refuse to mix simulated and live data in one database."""
+    with Store(path) as store:
+        recorded = store.get_meta("mode")
+        if recorded is None:
+            store.set_meta("mode", mode.name)
+        elif recorded != mode.name:
+            held = "simulated (demo)" if recorded == "demo" else "live"
+            raise StoreError(
+                f"{path} holds {held} data and this run is {mode.name}; "
+                "point --db (or [store] path) at another file"
+            )
+
+
+def log_path() -> Path:
+    return platformdirs.user_log_path(APP_NAME) / "momoscan.log"
+
+
+def setup_logging(settings: Settings, *, to_stderr: bool, verbose: bool = False) -> Path | None:
+    """Log to a rotating file (and, headless, warnings to stderr), with keys redacted."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    redactor = RedactingFilter(settings.secrets)
+    path: Path | None = log_path()
+    try:
+        assert path is not None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=2_000_000, backupCount=2, encoding="utf-8"
+        )
+        file_handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+        file_handler.addFilter(redactor)
+        root.addHandler(file_handler)
+    except OSError:
+        path = None
+    if to_stderr:
+        err = logging.StreamHandler(sys.stderr)
+        err.setLevel(logging.INFO if verbose else logging.WARNING)
+        err.setFormatter(logging.Formatter("momoscan: %(message)s"))
+        err.addFilter(redactor)
+        root.addHandler(err)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return path
+
+
+def option_product_symbols() -> frozenset[str]:
+    """ETFs and index products, left out of the daily leaders unless include_etfs is on."""
+    from .simulated.universe import option_products
+
+    return frozenset(p.symbol for p in option_products())
+
+
+def builtin_universe() -> StaticUniverse:
+    from .simulated.universe import real_stocks
+
+    stocks = real_stocks()
+    return StaticUniverse(
+        "builtin",
+        [s.ticker() for s in stocks],
+        f"the built-in list of {len(stocks)} US stocks",
+    )
+
+
+def live_universe(settings: Settings) -> UniverseSource:
+    source = settings.universe.source
+    where = settings.source_path
+    if source == "file" or (source == "auto" and settings.universe.path):
+        if not settings.universe.path:
+            raise ConfigError(where, 'source = "file" needs a path', key="[universe] path")
+        return FileUniverse(Path(settings.universe.path).expanduser())
+    if source == "nasdaq" or (source == "auto" and settings.nasdaq.api_key):
+        from .sources.nasdaq import NasdaqUniverse
+
+        if not settings.nasdaq.api_key:
+            raise ConfigError(
+                where,
+                'source = "nasdaq" needs a key: set NASDAQ_DATA_LINK_API_KEY or [nasdaq] api_key',
+                key="[universe] source",
+            )
+        return NasdaqUniverse(settings)
+    return builtin_universe()
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    mode: Mode
+    db_path: Path
+    clock: MarketClock
+    settings: Settings
+    market: object | None = None  # the SimMarket in demo
+    transport: object | None = None  # the SimulatedMarketTransport in demo
+
+
+def demo_clock(settings: Settings, options: RunOptions) -> MarketClock:
+    if options.demo_start is not None:
+        from .clock import FixedClock
+
+        return FixedClock(options.demo_start)
+    demo = settings.demo
+    day = (
+        date.fromisoformat(demo.date)
+        if demo.date
+        else mh.last_trading_day(datetime.now(mh.ET).date())
+    )
+    if not mh.is_trading_day(day):
+        day = mh.last_trading_day(day)
+    start = datetime.combine(day, time.fromisoformat(demo.start), tzinfo=mh.ET)
+    speed = options.demo_speed if options.demo_speed is not None else demo.speed
+    return SpeedClock(start, speed)
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator[Runtime]:
+    """Build everything a run needs and close it all on the way out."""
+    mode = choose_mode(settings, options)
+    db_path = db_path_for(settings, options, mode)
+    check_db_mode(db_path, mode)
+    market = transport = None
+    if mode.demo:
+        from .simulated.market import SimMarket
+        from .simulated.transport import SimulatedMarketTransport
+
+        clock = demo_clock(settings, options)
+        seed = options.demo_seed if options.demo_seed is not None else settings.demo.seed
+        size = options.demo_size if options.demo_size is not None else settings.demo.size
+        market = SimMarket(seed, size, clock)
+        transport = SimulatedMarketTransport(
+            market, plan_limit=settings.demo.plan_limit, latency=options.demo_latency
+        )
+        universe: UniverseSource = StaticUniverse(
+            "demo",
+            [s.ticker() for s in market.stocks],
+            f"the simulated market (seed {seed}, {len(market.stocks)} symbols)",
+        )
+        api_key = DEMO_KEY
+    else:
+        clock = RealClock()
+        universe = live_universe(settings)
+        api_key = settings.twelvedata.api_key
+
+    headers = {"User-Agent": USER_AGENT}
+    budget = CreditBudget(
+        settings.demo.plan_limit if mode.demo else max(1, settings.twelvedata.plan_limit or 8)
+    )
+    store = StoreThread(db_path)
+    await store.start()
+    try:
+        async with (
+            httpx.AsyncClient(
+                transport=transport,
+                headers=headers,
+                timeout=httpx.Timeout(settings.twelvedata.timeout, connect=10.0),
+            ) as td_http,
+            httpx.AsyncClient(
+                transport=transport,
+                headers=headers,
+                follow_redirects=True,
+                timeout=httpx.Timeout(30.0, connect=10.0),
+            ) as cboe_http,
+            httpx.AsyncClient(
+                transport=transport,
+                headers=headers,
+                follow_redirects=True,
+                timeout=httpx.Timeout(90.0, connect=10.0),
+            ) as occ_http,
+        ):
+            engine = Engine(
+                settings,
+                store=store,
+                quotes=TwelveDataClient(
+                    td_http, api_key, base_url=settings.twelvedata.base_url, budget=budget
+                ),
+                budget=budget,
+                cboe=CboeClient(
+                    cboe_http,
+                    base_url=settings.cboe.base_url,
+                    max_concurrency=settings.cboe.max_concurrency,
+                    requests_per_minute=settings.cboe.requests_per_minute,
+                ),
+                occ=OccClient(
+                    occ_http,
+                    base_url=settings.occ.base_url,
+                    max_concurrency=settings.occ.max_concurrency,
+                    requests_per_minute=settings.occ.requests_per_minute,
+                ),
+                universe=universe,
+                clock=clock,
+                mode=mode.name,
+                option_products=option_product_symbols(),
+            )
+            yield Runtime(engine, mode, db_path, clock, settings, market, transport)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await store.close()
