@@ -22,10 +22,9 @@ import orjson
 import pytest
 import respx
 
-from momoscan.models import OptionChain, OptionContract, Right
+from momoscan.models import OptionChain, Right
 from momoscan.sources import cboe, http
 from momoscan.sources.cboe import (
-    CONTRACT_FIELDS,
     INDEX_SYMBOLS,
     CboeClient,
     aggregate,
@@ -146,8 +145,25 @@ def test_parse_fixture_chain(caplog: pytest.LogCaptureFixture) -> None:
     assert "<no option key>" in message  # the first bad record is named
 
 
-def test_contract_fields_in_the_order_parse_chain_passes_them() -> None:
-    assert tuple(f.name for f in dataclasses.fields(OptionContract)) == CONTRACT_FIELDS
+def test_columns_and_contract_objects_agree() -> None:
+    chain = parse_chain(ko_body(), "KO")
+    contracts = chain.contracts
+    assert len(chain) == len(contracts) == 6
+    assert [c.contract for c in contracts] == chain.symbols
+    assert [c.volume for c in contracts] == chain.volumes
+    assert [c.right.value for c in contracts] == chain.rights
+    assert chain.skipped == 2
+    rebuilt = OptionChain.from_contracts("KO", chain.as_of, chain.underlying_price, contracts)
+    assert rebuilt == dataclasses.replace(chain, skipped=0)
+
+
+def test_a_string_number_falls_back_to_the_lenient_reader() -> None:
+    good = record("CLX260821C00055000")
+    odd = record("CLX260821C00060000")
+    odd["volume"] = "12"  # not a JSON number: the typed decoder refuses the document
+    chain = parse_chain(chain_body([good, odd]), "CLX")
+    assert chain.symbols == ["CLX260821C00055000", "CLX260821C00060000"]
+    assert chain.volumes[1] == 12
 
 
 def test_aggregate_sums_calls_and_puts() -> None:
@@ -160,7 +176,7 @@ def test_aggregate_sums_calls_and_puts() -> None:
 
 
 def test_aggregate_empty_chain() -> None:
-    chain = OptionChain(underlying="XYZ", as_of=None, underlying_price=None, contracts=[])
+    chain = OptionChain.from_contracts("XYZ", None, None, [])
     volume = aggregate(chain, date(2026, 8, 14))
     assert (volume.total, volume.calls, volume.puts) == (0, 0, 0)
 

@@ -116,12 +116,93 @@ class OptionContract:
 
 @dataclass(frozen=True, slots=True)
 class OptionChain:
-    """An underlying's delayed chain: its contracts and when the source generated it."""
+    """An underlying's delayed chain, as columns: one list per field, a position per contract.
+
+    Columns rather than 30,000 objects: the chain is parsed in a worker process and crosses to
+    the app as plain lists (cheap to unpickle), is summed and stored straight from the lists,
+    and only the drill-down ever wants contract objects (`contracts`).
+    """
 
     underlying: str
     as_of: datetime | None
     underlying_price: float | None
-    contracts: list[OptionContract]
+    symbols: list[str]  # OSI symbols without padding, e.g. "CLX260821C00055000"
+    roots: list[str]
+    expiries: list[date]
+    strikes: list[float]
+    rights: list[str]  # "C" or "P"
+    volumes: list[int]
+    open_interest: list[int]
+    ivs: list[float | None]  # fraction; None where the source could not compute it
+    lasts: list[float | None]
+    last_trades: list[int | None]  # Unix seconds
+    call_volume: int = 0
+    put_volume: int = 0
+    skipped: int = 0  # records the parser had to leave out
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    @property
+    def contracts(self) -> list[OptionContract]:
+        from zoneinfo import ZoneInfo
+
+        eastern = ZoneInfo("America/New_York")
+        return [
+            OptionContract(
+                symbol,
+                self.underlying,
+                root,
+                expiry,
+                strike,
+                Right(right),
+                volume,
+                oi,
+                iv,
+                last,
+                None if traded is None else datetime.fromtimestamp(traded, eastern),
+            )
+            for symbol, root, expiry, strike, right, volume, oi, iv, last, traded in zip(
+                self.symbols,
+                self.roots,
+                self.expiries,
+                self.strikes,
+                self.rights,
+                self.volumes,
+                self.open_interest,
+                self.ivs,
+                self.lasts,
+                self.last_trades,
+                strict=True,
+            )
+        ]
+
+    @classmethod
+    def from_contracts(
+        cls,
+        underlying: str,
+        as_of: datetime | None,
+        underlying_price: float | None,
+        contracts: list[OptionContract],
+    ) -> OptionChain:
+        calls = sum(c.volume for c in contracts if c.right is Right.CALL)
+        return cls(
+            underlying,
+            as_of,
+            underlying_price,
+            [c.contract for c in contracts],
+            [c.root for c in contracts],
+            [c.expiry for c in contracts],
+            [c.strike for c in contracts],
+            [c.right.value for c in contracts],
+            [c.volume for c in contracts],
+            [c.open_interest for c in contracts],
+            [c.iv for c in contracts],
+            [c.last for c in contracts],
+            [None if c.last_trade is None else int(c.last_trade.timestamp()) for c in contracts],
+            call_volume=calls,
+            put_volume=sum(c.volume for c in contracts) - calls,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -336,8 +336,8 @@ class SimMarket:
         rng = np.random.default_rng(_seed(self.seed, day.toordinal(), "options"))
         n = len(self.securities)
         noise = np.exp(rng.normal(0.0, 0.28, n))
-        news = rng.random(n) < 0.012
-        spike = np.where(news, rng.uniform(2.5, 7.0, n), 1.0)
+        news = rng.random(n) < 0.005
+        spike = np.where(news, rng.uniform(2.0, 6.0, n), 1.0)
         call_share = np.clip(0.56 + rng.normal(0.0, 0.06, n), 0.2, 0.85)
         for mv in self.movers_for(day):
             spike[mv.index] = max(spike[mv.index], mv.rvol * 0.8)

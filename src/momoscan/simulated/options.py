@@ -224,10 +224,12 @@ def build_layout(market: SimMarket, sim_day: SimDay, index: int) -> ChainLayout:
     weight = money_w * expiry_w * rng.lognormal(0.0, 0.5, n)
     weight /= weight.sum()
 
-    oi_w = np.exp(-0.5 * (moneyness / (width * 1.6)) ** 2) * np.where(monthly_arr, 3.0, 1.0)
-    oi_w *= np.exp(-days_left / 200.0)
+    # Open interest accumulates: about ten days of volume in all, near the money, in the
+    # monthlies more than the weeklies, and building up in the front expiries too.
+    oi_w = np.exp(-0.5 * (moneyness / (width * 1.3)) ** 2) * np.where(monthly_arr, 2.5, 1.0)
+    oi_w *= np.exp(-days_left / 45.0) + 0.15
     oi_w /= oi_w.sum()
-    open_interest = np.floor(base_volume * 6.0 * oi_w * rng.lognormal(0.0, 0.7, n))
+    open_interest = np.floor(base_volume * 10.0 * oi_w * rng.lognormal(0.0, 0.5, n))
 
     iv = (
         base_iv

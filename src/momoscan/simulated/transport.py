@@ -9,6 +9,7 @@ configured base URLs keep working in demo.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
@@ -21,7 +22,9 @@ import httpx
 import orjson
 
 from .. import market_hours as mh
+from ..clock import MarketClock
 from ..models import Session
+from ..processes import shutdown_pool, spawn_pool
 from .market import OPEN_MINUTE, SimMarket
 from .options import ChainFactory, occ_csv
 
@@ -156,13 +159,165 @@ def quote_objects(market: SimMarket, symbols: Sequence[str], requested: str) -> 
     return out
 
 
-class SimulatedMarketTransport(httpx.AsyncBaseTransport):
-    """Serves Twelve Data, Cboe and OCC requests from a `SimMarket`.
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Answer:
+    return (
+        status,
+        {"content-type": "application/json; charset=utf-8", **(headers or {})},
+        orjson.dumps(body),
+    )
+
+
+class SimServer:
+    """The providers' endpoints over a `SimMarket`, answered synchronously: in a worker thread
+    of the app's process, or in a process of its own (`ProcessMarketTransport`).
+
+    Routes by path, whatever the host, so configured base URLs keep working in demo.
 
     Args:
         plan_limit: credits per window the simulated Twelve Data plan allows.
-        latency: seconds each answer takes, as a real network would.
         window: length of the credit window (60 s like the real API; benches scale it down).
+    """
+
+    def __init__(
+        self,
+        market: SimMarket,
+        *,
+        plan_limit: int = 1597,
+        window: float = 60.0,
+        daily_limit: int | None = None,
+        wall: Callable[[], float] = time.time,
+    ):
+        self.market = market
+        self.meter = CreditMeter(plan_limit, window=window, wall=wall, daily_limit=daily_limit)
+        self.chains = ChainFactory(market)
+        self._wall = wall
+
+    def handle(self, method: str, url: str, headers: dict[str, str]) -> Answer:
+        parsed = httpx.URL(url)
+        path = parsed.path
+        if path.endswith("/quote"):
+            return self._quote(parsed, headers)
+        if path.endswith("/api_usage"):
+            return self._api_usage(headers)
+        if "/delayed_quotes/options/" in path:
+            return self._chain(path)
+        if path.endswith("/volume-query"):
+            return self._occ(parsed)
+        return 404, {"content-type": "text/plain"}, b"Not Found"
+
+    # -- Twelve Data -------------------------------------------------------------------------
+
+    @staticmethod
+    def _authorised(headers: dict[str, str]) -> bool:
+        header = headers.get("authorization", "")
+        return header.lower().startswith("apikey ") and len(header) > 7
+
+    def _unauthorised(self) -> Answer:
+        return _json(
+            401,
+            _error(
+                401,
+                "**apikey** parameter is incorrect or not specified. You can get your free API "
+                "Key instantly following this link: https://twelvedata.com/apikey. If you "
+                "believe that everything is correct, you can email us at apikey@twelvedata.com",
+            ),
+        )
+
+    @staticmethod
+    def _credits(used: int, left: int, batch: bool = False) -> dict[str, str]:
+        headers = {"api-credits-used": str(used), "api-credits-left": str(left)}
+        if batch:
+            headers["Is_batch"] = "true"
+        return headers
+
+    def _quote(self, url: httpx.URL, headers: dict[str, str]) -> Answer:
+        if not self._authorised(headers):
+            return self._unauthorised()
+        raw = unquote(url.params.get("symbol", ""))
+        symbols = [s.strip() for s in raw.split(",") if s.strip()]
+        if not symbols:
+            body = _error(400, "**symbol** or **figi** parameter is missing or invalid.")
+            return _json(400, body, self._credits(*self.meter.peek()))
+        if len(symbols) > MAX_SYMBOLS:
+            body = _error(414, f"Parameter Too Long: at most {MAX_SYMBOLS} symbols per request.")
+            return _json(414, body, self._credits(*self.meter.peek()))
+        accepted, used, left = self.meter.charge(len(symbols))
+        if not accepted:
+            body = _error(
+                429,
+                f"You have run out of API credits for the current minute. {used} API credits "
+                f"were used, with the current limit being {self.meter.limit}. Wait for the next "
+                "minute or consider switching to a higher tier plan at https://twelvedata.com/pricing",
+            )
+            # Twelve Data has long answered this with HTTP 200 and the error in the body.
+            return _json(200, body, self._credits(*self.meter.peek()))
+        objects = quote_objects(self.market, symbols, raw)
+        payload = objects[symbols[0]] if len(symbols) == 1 else objects
+        return _json(200, payload, self._credits(used, left, batch=len(symbols) > 1))
+
+    def _api_usage(self, headers: dict[str, str]) -> Answer:
+        if not self._authorised(headers):
+            return self._unauthorised()
+        _, used, left = self.meter.charge(1)
+        body: dict[str, object] = {
+            "timestamp": datetime.fromtimestamp(self._wall()).strftime("%Y-%m-%d %H:%M:%S"),
+            "current_usage": used,
+            "plan_limit": self.meter.limit,
+        }
+        if self.meter.daily_limit is not None:
+            body["daily_usage"] = self.meter.used_today
+            body["plan_daily_limit"] = self.meter.daily_limit
+        return _json(200, body, self._credits(used, left))
+
+    # -- Cboe --------------------------------------------------------------------------------
+
+    def _chain(self, path: str) -> Answer:
+        name = path.rsplit("/", 1)[-1]
+        symbol = name.removesuffix(".json").lstrip("_").upper()
+        index = self.market.index.get(symbol)
+        is_index = index is not None and self.market.securities[index].kind == "index"
+        # Cboe's CDN wants the underscore exactly for indexes.
+        body = None
+        if index is not None and is_index == name.startswith("_"):
+            body = self.chains.chain_body(symbol)
+        if body is None:
+            return (
+                403,
+                {"content-type": "application/xml"},
+                b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+                b"<Message>Access Denied</Message></Error>",
+            )
+        return 200, {"content-type": "application/json"}, body
+
+    # -- OCC ---------------------------------------------------------------------------------
+
+    def _occ(self, url: httpx.URL) -> Answer:
+        params = url.params
+        text = {"content-type": "text/plain"}
+        if params.get("format", "").lower() != "csv":
+            return 200, text, b"Report Format is Required"
+        try:
+            day = datetime.strptime(params.get("reportDate", ""), "%Y%m%d").date()
+        except ValueError:
+            return 200, text, b"Invalid Report Date"
+        now = self.market.clock.now()
+        if not mh.is_trading_day(day) or day > self.market.trading_days_published(now):
+            return 200, text, b"No data found"
+        return 200, {"content-type": "text/csv"}, occ_csv(self.market, day)
+
+
+class SimulatedMarketTransport(httpx.AsyncBaseTransport):
+    """The simulated market in the app's own process, answering from worker threads.
+
+    Deterministic and quick to start: what the tests use. (The app and the headless CLI run
+    the market in a process of its own, `ProcessMarketTransport`, so that its work never
+    competes with the app's event loop.)
+
+    Args:
+        latency: seconds each answer takes, as a real network would.
     """
 
     def __init__(
@@ -175,145 +330,99 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
         daily_limit: int | None = None,
         wall: Callable[[], float] = time.time,
     ):
+        self.server = SimServer(
+            market, plan_limit=plan_limit, window=window, daily_limit=daily_limit, wall=wall
+        )
         self.market = market
-        self.meter = CreditMeter(plan_limit, window=window, wall=wall, daily_limit=daily_limit)
+        self.meter = self.server.meter
         self.latency = latency
-        self.chains = ChainFactory(market)
         self.requests = 0
-        self._wall = wall
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
         if self.latency:
             await anyio.sleep(self.latency)
-        path = request.url.path
-        if path.endswith("/quote"):
-            return await self._quote(request)
-        if path.endswith("/api_usage"):
-            return self._api_usage(request)
-        if "/delayed_quotes/options/" in path:
-            return await self._chain(path)
-        if path.endswith("/volume-query"):
-            return await self._occ(request)
-        return httpx.Response(404, text="Not Found")
-
-    # -- Twelve Data -------------------------------------------------------------------------
-
-    @staticmethod
-    def _authorised(request: httpx.Request) -> bool:
-        header = request.headers.get("authorization", "")
-        return header.lower().startswith("apikey ") and len(header) > 7
-
-    def _unauthorised(self) -> httpx.Response:
-        body = _error(
-            401,
-            "**apikey** parameter is incorrect or not specified. You can get your free API Key "
-            "instantly following this link: https://twelvedata.com/apikey. If you believe that "
-            "everything is correct, you can email us at apikey@twelvedata.com",
+        status, headers, body = await anyio.to_thread.run_sync(
+            self.server.handle, request.method, str(request.url), dict(request.headers)
         )
-        return httpx.Response(
-            401, content=orjson.dumps(body), headers={"content-type": "application/json"}
+        return httpx.Response(status, headers=headers, content=body)
+
+
+# -- the market in a process of its own ------------------------------------------------------
+
+_SERVER: SimServer | None = None
+
+
+def _start_server(
+    seed: int, size: int, first_day: date, at: datetime, plan_limit: int, window: float
+) -> None:
+    global _SERVER
+    from ..clock import FixedClock
+
+    market = SimMarket(seed, size, FixedClock(at), start_day=first_day)
+    _SERVER = SimServer(market, plan_limit=plan_limit, window=window)
+
+
+def _serve(method: str, url: str, headers: dict[str, str], now: datetime) -> Answer:
+    assert _SERVER is not None, "the simulated market process was not started"
+    clock = _SERVER.market.clock
+    clock.at = now  # type: ignore[attr-defined]  # the app's market clock is the truth
+    return _SERVER.handle(method, url, headers)
+
+
+def _warm() -> int:
+    """Build the current simulated day before the first request needs it."""
+    assert _SERVER is not None
+    _SERVER.market.now_state()
+    return len(_SERVER.market.securities)
+
+
+class ProcessMarketTransport(httpx.AsyncBaseTransport):
+    """The simulated market in a process of its own, like a real provider on the network.
+
+    Its price paths, chains and day files are built on the other core, and the app's event
+    loop shares its GIL with nothing of the simulation's. The app's market clock is sent with
+    each request, so both sides agree on the simulated time.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        size: int,
+        clock: MarketClock,
+        first_day: date,
+        plan_limit: int = 1597,
+        latency: float = 0.03,
+        window: float = 60.0,
+    ):
+        self.clock = clock
+        self.latency = latency
+        self.requests = 0
+        self._closed = False
+        self._pool = spawn_pool(
+            _start_server, (seed, size, first_day, clock.now(), plan_limit, window)
         )
+        # Build today's market now, while the app starts up.
+        self._warming = self._pool.submit(_warm)
 
-    def _headers(self, used: int, left: int, batch: bool = False) -> dict[str, str]:
-        headers = {
-            "content-type": "application/json; charset=utf-8",
-            "api-credits-used": str(used),
-            "api-credits-left": str(left),
-        }
-        if batch:
-            headers["Is_batch"] = "true"
-        return headers
-
-    async def _quote(self, request: httpx.Request) -> httpx.Response:
-        if not self._authorised(request):
-            return self._unauthorised()
-        raw = unquote(request.url.params.get("symbol", ""))
-        symbols = [s.strip() for s in raw.split(",") if s.strip()]
-        if not symbols:
-            body = _error(400, "**symbol** or **figi** parameter is missing or invalid.")
-            return httpx.Response(
-                400, content=orjson.dumps(body), headers=self._headers(*self.meter.peek())
-            )
-        if len(symbols) > MAX_SYMBOLS:
-            body = _error(414, f"Parameter Too Long: at most {MAX_SYMBOLS} symbols per request.")
-            return httpx.Response(
-                414, content=orjson.dumps(body), headers=self._headers(*self.meter.peek())
-            )
-        accepted, used, left = self.meter.charge(len(symbols))
-        if not accepted:
-            limit = self.meter.limit
-            body = _error(
-                429,
-                f"You have run out of API credits for the current minute. {used} API credits "
-                f"were used, with the current limit being {limit}. Wait for the next minute or "
-                "consider switching to a higher tier plan at https://twelvedata.com/pricing",
-            )
-            # Twelve Data has long answered this with HTTP 200 and the error in the body.
-            return httpx.Response(
-                200, content=orjson.dumps(body), headers=self._headers(*self.meter.peek())
-            )
-        objects = await anyio.to_thread.run_sync(quote_objects, self.market, symbols, raw)
-        payload = objects[symbols[0]] if len(symbols) == 1 else objects
-        return httpx.Response(
-            200,
-            content=orjson.dumps(payload),
-            headers=self._headers(used, left, batch=len(symbols) > 1),
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        if self.latency:
+            await anyio.sleep(self.latency)
+        loop = asyncio.get_running_loop()
+        status, headers, body = await loop.run_in_executor(
+            self._pool,
+            _serve,
+            request.method,
+            str(request.url),
+            dict(request.headers),
+            self.clock.now(),
         )
+        return httpx.Response(status, headers=headers, content=body)
 
-    def _api_usage(self, request: httpx.Request) -> httpx.Response:
-        if not self._authorised(request):
-            return self._unauthorised()
-        _, used, left = self.meter.charge(1)
-        body = {
-            "timestamp": datetime.fromtimestamp(self._wall()).strftime("%Y-%m-%d %H:%M:%S"),
-            "current_usage": used,
-            "plan_limit": self.meter.limit,
-        }
-        if self.meter.daily_limit is not None:
-            body["daily_usage"] = self.meter.used_today
-            body["plan_daily_limit"] = self.meter.daily_limit
-        return httpx.Response(200, content=orjson.dumps(body), headers=self._headers(used, left))
-
-    # -- Cboe --------------------------------------------------------------------------------
-
-    async def _chain(self, path: str) -> httpx.Response:
-        name = path.rsplit("/", 1)[-1]
-        symbol = name.removesuffix(".json").lstrip("_").upper()
-        index = self.market.index.get(symbol)
-        is_index = index is not None and self.market.securities[index].kind == "index"
-        # Cboe's CDN wants the underscore exactly for indexes.
-        if index is None or is_index != name.startswith("_"):
-            body = None
-        else:
-            body = await anyio.to_thread.run_sync(self.chains.chain_body, symbol)
-        if body is None:
-            return httpx.Response(
-                403,
-                text='<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
-                "<Message>Access Denied</Message></Error>",
-                headers={"content-type": "application/xml"},
-            )
-        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
-
-    # -- OCC ---------------------------------------------------------------------------------
-
-    async def _occ(self, request: httpx.Request) -> httpx.Response:
-        params = request.url.params
-        if params.get("format", "").lower() != "csv":
-            return httpx.Response(200, text="Report Format is Required")
-        try:
-            day = datetime.strptime(params.get("reportDate", ""), "%Y%m%d").date()
-        except ValueError:
-            return httpx.Response(200, text="Invalid Report Date")
-        now = self.market.clock.now()
-        if not mh.is_trading_day(day) or day > self.market.trading_days_published(now):
-            return httpx.Response(200, text="No data found")
-        body = await anyio.to_thread.run_sync(occ_csv, self.market, day)
-        return httpx.Response(200, content=body, headers={"content-type": "text/csv"})
-
-
-def published_days(market: SimMarket, now: datetime, count: int) -> list[date]:
-    """The `count` newest days the simulated OCC has published at `now`, oldest first."""
-    newest = market.trading_days_published(now)
-    return [*mh.trading_days_before(newest, count - 1), newest]
+    async def aclose(self) -> None:
+        """Stop the market's process (each client sharing this transport calls this)."""
+        if not self._closed:
+            self._closed = True
+            await shutdown_pool(self._pool)

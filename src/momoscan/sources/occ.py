@@ -21,6 +21,7 @@ from momoscan.models import UnderlyingVolume
 
 from .errors import MalformedResponse, RateLimited, SourceError
 from .http import get_with_retries
+from .offload import THREADS, Offloader
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,9 @@ class OccClient:
         base_url: str = DEFAULT_BASE_URL,
         max_concurrency: int = 2,
         requests_per_minute: int = 20,
+        offload: Offloader = THREADS,
     ) -> None:
+        self._offload = offload
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._semaphore = anyio.Semaphore(max_concurrency)
@@ -220,7 +223,7 @@ class OccClient:
                 raise SourceError(
                     f"OCC refused the request for the volume of {day} (HTTP {status})."
                 )
-            activity, volumes, bad = await anyio.to_thread.run_sync(
+            activity, volumes, bad = await self._offload.run(
                 parse_volume_csv, response.content, day
             )
         if bad:

@@ -1,0 +1,71 @@
+"""Worker processes: for CPU-heavy work that must not share the event loop's GIL.
+
+Spawned, never forked (the app has threads), and with the real stderr handed over: Textual
+swaps sys.stderr for a capture object without a file descriptor, which multiprocessing's
+spawn cannot pass on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import anyio
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit when the parent process is gone (killed with -9, say): a worker blocked on its
+    task queue would otherwise wait for it forever."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _child_start(
+    parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
+) -> None:
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def spawn_pool(
+    initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+) -> ProcessPoolExecutor:
+    """A one-worker process pool, started now (so that it is warm by the first request)."""
+    saved = sys.stderr
+    sys.stderr = sys.__stderr__
+    try:
+        pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_child_start,
+            initargs=(os.getpid(), initializer, initargs),
+        )
+        pool.submit(int)  # start the worker process now
+    finally:
+        sys.stderr = saved
+    return pool
+
+
+async def shutdown_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop the pool's process without waiting on a long task: join briefly, then terminate."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+
+    def reap() -> None:
+        for process in processes:
+            process.join(timeout=3)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=1)
+
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(reap)
