@@ -27,7 +27,14 @@ START = datetime(2026, 11, 20, 11, 30, tzinfo=mh.ET)
 
 
 def options(db: Path, **kwargs: object) -> RunOptions:
-    return RunOptions(demo=False, db=str(db), demo_start=START, demo_latency=0.0, **kwargs)  # type: ignore[arg-type]
+    return RunOptions(
+        db=str(db),
+        demo_start=START,
+        demo_latency=0.0,
+        demo_in_process=True,
+        offload_processes=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 @pytest.mark.anyio

@@ -30,6 +30,7 @@ from .models import Leader, Progress, Session, SymbolError, Ticker
 from .sources.cboe import CboeClient, aggregate
 from .sources.errors import AuthError, PermissionDenied, SourceError
 from .sources.occ import OccClient
+from .sources.offload import THREADS, Offloader
 from .sources.ratelimit import CreditBudget
 from .sources.twelvedata import TwelveDataClient
 from .sources.universe import UniverseSource
@@ -136,8 +137,10 @@ class Engine:
         clock: MarketClock,
         mode: str,
         option_products: frozenset[str] = frozenset(),
+        offload: Offloader = THREADS,
         wall: Callable[[], float] = time.time,
     ):
+        self.offload = offload
         self.settings = settings
         self.store = store
         self.quotes = quotes
@@ -174,7 +177,9 @@ class Engine:
         """
         progress = on_progress or (lambda _p: None)
         report = RefreshReport(run_id=0, started=self._wall())
-        report.run_id = await self.store.call(Store.start_run, "cycle", self.mode)
+        report.run_id = await self.store.call(
+            Store.start_run, "cycle", self.mode, at=report.started
+        )
         status = "ok"
         try:
             tickers = await self._universe_step(progress, force=refresh_universe)
@@ -197,7 +202,12 @@ class Engine:
             message = report.messages[-1] if report.messages else ""
             with anyio.CancelScope(shield=True):
                 await self.store.call(
-                    Store.finish_run, report.run_id, status, message, symbols=report.symbols
+                    Store.finish_run,
+                    report.run_id,
+                    status,
+                    message,
+                    symbols=report.symbols,
+                    at=report.finished,
                 )
         progress(
             Progress(
@@ -420,7 +430,7 @@ class Engine:
                     report.errors += 1
                     report.messages.append(str(exc))
             else:
-                volume = aggregate(chain, today)
+                volume = await anyio.to_thread.run_sync(aggregate, chain, today)
                 await self.store.call(Store.store_chain, today, chain, volume)
                 report.chains += 1
             done += 1
@@ -490,7 +500,7 @@ class Engine:
         if not history:
             return []
         exclude = frozenset() if self.settings.options.include_etfs else self.option_products
-        by_day = await anyio.to_thread.run_sync(_rank_days, days, history, exclude, lookback)
+        by_day = await self.offload.heavy(_rank_days, days, history, exclude, lookback)
         newest: list[Leader] = []
         for day, leaders in by_day.items():
             await self.store.call(Store.store_leaders, day, leaders)

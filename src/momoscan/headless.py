@@ -141,7 +141,7 @@ def _leaders_table(leaders: list[Leader], snap: Snapshot) -> Table | Group:
         table.add_column(header, justify=justify, no_wrap=True)
     notes = []
     for x in leaders:
-        change = "new" if x.rank_change is None else f"{x.rank_change:+d}" if x.rank_change else "="
+        change = "in" if x.rank_change is None else f"{x.rank_change:+d}" if x.rank_change else "="
         if x.is_new:
             note = Text("NEW ", style="bold black on magenta")
             note.append(f" {x.underlying}: {x.reason}", style="")

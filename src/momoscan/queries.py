@@ -68,7 +68,7 @@ class ContractRow:
     vol_oi: float | None
     iv: float | None
     last: float | None
-    last_trade: str | None
+    last_trade: int | None  # Unix seconds
     pct_of_underlying: float
     unusual: bool
 
@@ -205,6 +205,34 @@ def _scan(
         )
         for r in rows
     ]
+
+
+def scan_row(store: Store, symbol: str) -> ScanRow | None:
+    """One symbol's latest quote with its listing, whatever its rank."""
+    rows = store.rows(
+        "SELECT q.symbol, t.name, t.exchange, t.mic, t.cap_tier, t.category, q.price, "
+        "q.change_pct, q.volume, q.avg_volume, q.rvol, q.fetched_at, q.quote_ts "
+        "FROM quotes q JOIN tickers t ON t.symbol = q.symbol WHERE q.symbol = ?",
+        (symbol,),
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    return ScanRow(
+        symbol=r["symbol"],
+        name=r["name"],
+        exchange=r["exchange"] or "",
+        mic=r["mic"] or "",
+        cap_tier=r["cap_tier"] or "",
+        category=r["category"] or "",
+        price=r["price"],
+        change_pct=r["change_pct"],
+        volume=r["volume"],
+        avg_volume=r["avg_volume"],
+        rvol=r["rvol"],
+        fetched_at=r["fetched_at"],
+        quote_ts=r["quote_ts"],
+    )
 
 
 def top_movers(

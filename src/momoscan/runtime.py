@@ -9,7 +9,8 @@ import contextlib
 import logging
 import logging.handlers
 import sys
-from collections.abc import AsyncIterator
+import time as wallclock
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -25,6 +26,7 @@ from .config import APP_NAME, ConfigError, RedactingFilter, Settings, default_db
 from .engine import Engine, StoreThread
 from .sources.cboe import CboeClient
 from .sources.occ import OccClient
+from .sources.offload import Offloader
 from .sources.ratelimit import CreditBudget
 from .sources.twelvedata import TwelveDataClient
 from .sources.universe import FileUniverse, StaticUniverse, UniverseSource
@@ -47,6 +49,12 @@ class RunOptions:
     demo_speed: float | None = None
     demo_start: datetime | None = None  # tests and snapshots pin the simulated clock
     demo_latency: float = 0.03
+    # The simulated market in the app's own process (tests: deterministic, quick to start)
+    # rather than in a process of its own (what users run).
+    demo_in_process: bool = False
+    # Parse big payloads (SPX's chain, OCC's day files) in a worker process (see offload.py).
+    offload_processes: bool = True
+    wall: Callable[[], float] = wallclock.time  # tests and snapshots pin the wall clock too
 
 
 @dataclass
@@ -177,8 +185,8 @@ class Runtime:
     db_path: Path
     clock: MarketClock
     settings: Settings
-    market: object | None = None  # the SimMarket in demo
-    transport: object | None = None  # the SimulatedMarketTransport in demo
+    market: object | None = None  # the SimMarket, when the demo runs in this process
+    transport: httpx.AsyncBaseTransport | None = None  # the simulated market's, in demo
 
 
 def demo_clock(settings: Settings, options: RunOptions) -> MarketClock:
@@ -205,23 +213,42 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
     mode = choose_mode(settings, options)
     db_path = db_path_for(settings, options, mode)
     check_db_mode(db_path, mode)
-    market = transport = None
+    market = None
+    transport: httpx.AsyncBaseTransport | None = None
     if mode.demo:
-        from .simulated.market import SimMarket
-        from .simulated.transport import SimulatedMarketTransport
+        from .simulated.universe import build_stocks
 
         clock = demo_clock(settings, options)
         seed = options.demo_seed if options.demo_seed is not None else settings.demo.seed
         size = options.demo_size if options.demo_size is not None else settings.demo.size
-        market = SimMarket(seed, size, clock)
-        transport = SimulatedMarketTransport(
-            market, plan_limit=settings.demo.plan_limit, latency=options.demo_latency
-        )
+        first_day = mh.last_trading_day(clock.now().astimezone(mh.ET).date())
+        if options.demo_in_process:
+            from .simulated.market import SimMarket
+            from .simulated.transport import SimulatedMarketTransport
+
+            market = SimMarket(seed, size, clock, start_day=first_day)
+            transport = SimulatedMarketTransport(
+                market, plan_limit=settings.demo.plan_limit, latency=options.demo_latency
+            )
+        else:
+            from .simulated.transport import ProcessMarketTransport
+
+            transport = ProcessMarketTransport(
+                seed=seed,
+                size=size,
+                clock=clock,
+                first_day=first_day,
+                plan_limit=settings.demo.plan_limit,
+                latency=options.demo_latency,
+            )
         universe: UniverseSource = StaticUniverse(
             "demo",
-            [s.ticker() for s in market.stocks],
-            f"the simulated market (seed {seed}, {len(market.stocks)} symbols)",
+            [s.ticker() for s in build_stocks(size, seed)],
+            f"simulated (seed {seed})",
         )
+        if settings.universe.source == "file" and settings.universe.path:
+            # Your own list on the simulated market: the symbols it knows get quotes.
+            universe = FileUniverse(Path(settings.universe.path).expanduser())
         api_key = DEMO_KEY
     else:
         clock = RealClock()
@@ -234,6 +261,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
     )
     store = StoreThread(db_path)
     await store.start()
+    offload = Offloader(processes=options.offload_processes)
     try:
         async with (
             httpx.AsyncClient(
@@ -266,19 +294,24 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                     base_url=settings.cboe.base_url,
                     max_concurrency=settings.cboe.max_concurrency,
                     requests_per_minute=settings.cboe.requests_per_minute,
+                    offload=offload,
                 ),
                 occ=OccClient(
                     occ_http,
                     base_url=settings.occ.base_url,
                     max_concurrency=settings.occ.max_concurrency,
                     requests_per_minute=settings.occ.requests_per_minute,
+                    offload=offload,
                 ),
                 universe=universe,
                 clock=clock,
                 mode=mode.name,
                 option_products=option_product_symbols(),
+                offload=offload,
+                wall=options.wall,
             )
             yield Runtime(engine, mode, db_path, clock, settings, market, transport)
     finally:
         with anyio.CancelScope(shield=True):
+            await offload.aclose()
             await store.close()

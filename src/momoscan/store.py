@@ -13,6 +13,7 @@ faster than row-by-row upserts.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import operator
 import sqlite3
 import time
@@ -27,9 +28,10 @@ import sqlite_utils
 from .models import Leader, OptionChain, Quote, SymbolError, Ticker, UnderlyingVolume
 
 #: Intraday history resolution: one sample per symbol per bucket, the latest wins. Five minutes
-#: in the regular session, fifteen outside it, keeps a day of 8,000 symbols well under 30 MB.
+#: in the regular session, thirty outside it: about 97 rows a symbol a day, which keeps a day
+#: of 8,000 symbols under 30 MB (bench/pipeline.py measures it).
 HISTORY_BUCKET_OPEN = 300
-HISTORY_BUCKET_EXTENDED = 900
+HISTORY_BUCKET_EXTENDED = 1800
 #: Per-underlying volumes and daily leaders are kept this long (the history screen and trends).
 DAILY_RETENTION_DAYS = 366
 
@@ -102,6 +104,8 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
     # Big, append-mostly tables: WITHOUT ROWID stores each row once, in key order, which
     # roughly halves their size against a rowid table with a separate primary-key index.
+    # option_contracts is keyed (day, underlying, contract): a chain is read and replaced by
+    # (day, underlying), a prefix of the key, so it needs no second index.
     # (Not `quotes`: its upserts come in sweep order, which a rowid table keeps together on
     # few pages; keyed by symbol, each batch would dirty pages all over the table.)
     db.executescript(
@@ -134,10 +138,9 @@ def _migration_1(db: sqlite_utils.Database) -> None:
             open_interest INTEGER NOT NULL,
             iv REAL,
             last REAL,
-            last_trade TEXT,
-            PRIMARY KEY (day, contract)
+            last_trade INTEGER,
+            PRIMARY KEY (day, underlying, contract)
         ) WITHOUT ROWID;
-        CREATE INDEX option_contracts_underlying ON option_contracts (day, underlying);
         CREATE TABLE option_leaders (
             day TEXT NOT NULL,
             rank INTEGER NOT NULL,
@@ -216,6 +219,9 @@ class Store:
             if self.db.journal_mode != "wal":
                 self.db.enable_wal()
             conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; a crash loses no commit
+            # Checkpoint every ~16 MB of WAL rather than 4 MB: a sweep of 8,000 quotes writes a
+            # few MB, and each checkpoint costs a sweep several milliseconds.
+            conn.execute("PRAGMA wal_autocheckpoint = 4000")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable momoscan database ({exc})") from None
@@ -440,22 +446,21 @@ class Store:
     def store_chain(self, day: date, chain: OptionChain, volume: UnderlyingVolume) -> None:
         """One underlying's contracts for the day and its aggregate, in one transaction."""
         key = day.isoformat()
-        rows = [
-            (
-                key,
-                c.contract,
-                c.underlying,
-                c.expiry.isoformat(),
-                c.strike,
-                c.right.value,
-                c.volume,
-                c.open_interest,
-                c.iv,
-                c.last,
-                c.last_trade.isoformat() if c.last_trade else None,
-            )
-            for c in chain.contracts
-        ]
+        # Straight from the chain's columns: no per-contract object on this path.
+        iso = {d: d.isoformat() for d in set(chain.expiries)}
+        rows = zip(
+            itertools.repeat(key),
+            chain.symbols,
+            itertools.repeat(chain.underlying),
+            [iso[d] for d in chain.expiries],
+            chain.strikes,
+            chain.rights,
+            chain.volumes,
+            chain.open_interest,
+            chain.ivs,
+            chain.lasts,
+            chain.last_trades,
+        )
         as_of = chain.as_of.timestamp() if chain.as_of else time.time()
         with self.transaction() as conn:
             conn.execute(
