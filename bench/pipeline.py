@@ -1,0 +1,151 @@
+"""Benchmarks of the scan pipeline (issue 2): parse + store of 8,000 quotes, a full demo
+refresh cycle of 8,000 symbols, and database growth per simulated trading day.
+
+Run all benchmarks with `python bench/run.py`; this module alone with `python bench/pipeline.py`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import anyio
+import orjson
+
+from momoscan import market_hours as mh
+from momoscan.clock import FixedClock
+from momoscan.config import Settings
+from momoscan.runtime import RunOptions, open_runtime
+from momoscan.simulated.market import SimMarket
+from momoscan.simulated.transport import quote_objects
+from momoscan.sources.twelvedata import parse_quote_body
+from momoscan.store import Store
+
+DAY = date(2026, 11, 19)
+SIZE = 8000
+
+
+def _batches(market: SimMarket, size: int = 120) -> list[tuple[list[str], bytes]]:
+    # The engine sweeps stalest first, equally stale ones alphabetically: on a first sweep,
+    # alphabetical runs of 120.
+    symbols = sorted(s.symbol for s in market.stocks)
+    out = []
+    for i in range(0, len(symbols), size):
+        chunk = symbols[i : i + size]
+        out.append((chunk, orjson.dumps(quote_objects(market, chunk, ",".join(chunk)))))
+    return out
+
+
+def bench_parse_store(repeats: int = 7) -> dict[str, float]:
+    """Parse 8,000 quotes from Twelve Data batch bodies and store them, one transaction per
+    batch of 120 as the engine does. Median of `repeats` runs."""
+    market = SimMarket(
+        7, SIZE, FixedClock(datetime.combine(DAY, mh.OPEN, tzinfo=mh.ET) + timedelta(hours=2))
+    )
+    batches = _batches(market)
+    times_parse, times_total = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "bench.db")
+        store.replace_universe(
+            [s.ticker() for s in market.stocks], source="demo", as_of=DAY, fetched_at=time.time()
+        )
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            parsed = [parse_quote_body(body, chunk) for chunk, body in batches]
+            t1 = time.perf_counter()
+            for quotes, errors in parsed:
+                store.store_quotes(quotes, errors, fetched_at=time.time())
+            t2 = time.perf_counter()
+            times_parse.append(t1 - t0)
+            times_total.append(t2 - t0)
+        count = sum(len(q) for q, _ in parsed)
+        store.close()
+    assert count == SIZE, count
+    return {
+        "parse_ms": statistics.median(times_parse) * 1000,
+        "parse_store_ms": statistics.median(times_total) * 1000,
+    }
+
+
+async def _cycles(db: Path, starts: list[datetime], size: int) -> list[float]:
+    settings = Settings()
+    # Exclude the rate limits: the simulated plan's credits and the politeness caps on Cboe
+    # and OCC requests (the bench measures momoscan's work, not its waiting).
+    settings.demo.plan_limit = 10**9
+    # Every tier, so that all 8,000 simulated symbols are swept.
+    settings.universe.cap_tiers = ["nano", "micro", "small", "mid", "large", "mega"]
+    settings.cboe.requests_per_minute = 10**6
+    settings.occ.requests_per_minute = 10**6
+    clock_at = starts[0]
+    options = RunOptions(
+        demo=True, db=str(db), demo_size=size, demo_start=clock_at, demo_latency=0.0
+    )
+    durations = []
+    async with open_runtime(settings, options) as rt:
+        clock = rt.clock
+        assert isinstance(clock, FixedClock)
+        for at in starts:
+            clock.at = at
+            t0 = time.perf_counter()
+            report = await rt.engine.refresh(full=True)
+            durations.append(time.perf_counter() - t0)
+            assert report.status == "ok", report.messages
+            assert report.quotes == report.symbols == size
+    return durations
+
+
+def bench_cycle() -> dict[str, float]:
+    """A full refresh cycle of 8,000 symbols on the simulated market, its rate limit lifted:
+    the first (cold: universe, 21 OCC days, chains) and the steady ones after it."""
+    base = datetime.combine(DAY, mh.OPEN, tzinfo=mh.ET)
+    starts = [base + timedelta(minutes=30 + 5 * i) for i in range(4)]
+    with tempfile.TemporaryDirectory() as tmp:
+        durations = anyio.run(_cycles, Path(tmp) / "cycle.db", starts, SIZE)
+    return {"cold_s": durations[0], "steady_s": statistics.median(durations[1:])}
+
+
+def _db_bytes(path: Path) -> int:
+    with Store(path) as store:
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        free = store.conn.execute("PRAGMA freelist_count").fetchone()[0]
+        size = store.conn.execute("PRAGMA page_size").fetchone()[0]
+    return int((pages - free) * size)
+
+
+def bench_growth(step_minutes: int = 5) -> dict[str, float]:
+    """Database growth over one simulated trading day at 8,000 symbols: a full sweep every
+    `step_minutes` from 04:00 to 20:00 (what a 1,597-credit plan sustains), options included.
+    The second day is measured, so that one-off costs (universe, OCC backfill) are excluded."""
+    day1 = DAY
+    day2 = mh.next_trading_day(DAY)
+
+    def session(d: date) -> list[datetime]:
+        start = datetime.combine(d, mh.PRE_OPEN, tzinfo=mh.ET)
+        return [start + timedelta(minutes=m) for m in range(0, 16 * 60, step_minutes)]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "growth.db"
+        anyio.run(_cycles, db, session(day1), SIZE)
+        after_one = _db_bytes(db)
+        anyio.run(_cycles, db, session(day2), SIZE)
+        after_two = _db_bytes(db)
+    return {"day_mb": (after_two - after_one) / 1e6, "first_day_mb": after_one / 1e6}
+
+
+def main() -> None:
+    which = set(sys.argv[1:]) or {"quotes", "cycle", "growth"}
+    if "quotes" in which:
+        print(bench_parse_store())
+    if "cycle" in which:
+        print(bench_cycle())
+    if "growth" in which:
+        print(bench_growth())
+
+
+if __name__ == "__main__":
+    main()

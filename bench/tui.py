@@ -1,0 +1,193 @@
+"""Benchmarks of the terminal UI (issue 3): time from process start to the first filled table,
+event-loop lag while a big refresh runs, and resident memory after an hour of simulated session.
+
+Each runs the real app headless (Textual's own headless driver), in a fresh process, on the
+simulated market.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script: str, timeout: float = 900) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"bench subprocess failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+STARTUP = """
+import time
+T0 = {t0!r}
+import json, sys
+from momoscan.config import Settings
+from momoscan.runtime import RunOptions
+from momoscan.tui.app import MomoscanApp
+
+class Timed(MomoscanApp):
+    filled_at = None
+    def show_snapshot(self, snap):
+        super().show_snapshot(snap)
+        if self.filled_at is None and len(snap.movers) == 10:
+            self.filled_at = time.time()
+            self.exit()
+
+app = Timed(Settings(), RunOptions(db={db!r}, demo_latency=0.03))
+app.run(headless=True, size=(150, 45))
+print(json.dumps({{"seconds": app.filled_at - T0}}))
+"""
+
+
+def bench_startup(runs: int = 5) -> dict[str, float]:
+    """Process start to the first filled movers table: with no database yet (the first run
+    a new user sees) and with the previous session's database (every later start)."""
+    cold, warm = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = str(Path(tmp) / "demo.db")
+            cold.append(_run(STARTUP.format(t0=time.time(), db=db))["seconds"])
+            warm.append(_run(STARTUP.format(t0=time.time(), db=db))["seconds"])
+    return {"cold_s": statistics.median(cold), "warm_s": statistics.median(warm)}
+
+
+LAG = """
+import asyncio, json, time
+from datetime import datetime
+from textual import events
+from momoscan import market_hours as mh
+from momoscan.config import Settings
+from momoscan.runtime import RunOptions
+from momoscan.tui.app import MomoscanApp
+
+settings = Settings()
+settings.universe.cap_tiers = ["nano", "micro", "small", "mid", "large", "mega"]
+settings.scan.watchlist = ["SPX"]  # its chain: ~30,000 contracts, 13 MB
+settings.scan.refresh_interval = 3600
+settings.demo.plan_limit = 10**9
+settings.cboe.requests_per_minute = 10**6
+settings.occ.requests_per_minute = 10**6
+start = datetime(2026, 11, 19, 14, 0, tzinfo=mh.ET)
+options = RunOptions(db={db!r}, demo_size=8000, demo_start=start, demo_latency=0.0)
+
+async def main():
+    app = MomoscanApp(settings, options)
+    lags, keys, pressed = [], [], []
+    async with app.run_test(size=(150, 45)) as pilot:
+        original = app.action_cycle_tiers
+        def cycle_tiers():
+            pressed.append(time.perf_counter())
+            original()
+        app.action_cycle_tiers = cycle_tiers
+        rounds = 1
+        if {warm}:
+            while app.refreshes < 1:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)
+            app._refresh_now.set()
+            rounds = 4  # later refreshes are short: take several for enough samples
+        target = app.refreshes + rounds
+        stop = False
+
+        async def ticker():
+            while not stop:
+                t = time.perf_counter()
+                await asyncio.sleep(0.010)
+                lags.append(time.perf_counter() - t - 0.010)
+
+        task = asyncio.create_task(ticker())
+        began = time.perf_counter()
+        # Keys while the refresh runs: the time from the key event to its action.
+        while app.refreshes < target:
+            sent = time.perf_counter()
+            app._driver.send_message(events.Key("f", "f"))
+            while len(pressed) <= len(keys) and time.perf_counter() - sent < 5:
+                await asyncio.sleep(0.001)
+            keys.append(pressed[-1] - sent)
+            await asyncio.sleep(0.25)
+            if {warm} and app.refreshes < target and not app._refresh_now.is_set():
+                app._refresh_now.set()
+        duration = time.perf_counter() - began
+        stop = True
+        await task
+    lags.sort()
+    keys.sort()
+    p99 = lags[int(len(lags) * 0.99) - 1]
+    print(json.dumps({{"p99_ms": p99 * 1000, "max_ms": lags[-1] * 1000, "samples": len(lags),
+                      "refresh_s": duration, "key_p50_ms": keys[len(keys) // 2] * 1000,
+                      "key_max_ms": keys[-1] * 1000}}))
+
+asyncio.run(main())
+"""
+
+
+def bench_lag(warm: bool = False) -> dict[str, float]:
+    """Lateness of a 10 ms ticker on the app's event loop while a refresh of 8,000 symbols
+    (rate limits lifted) and a watch set including SPX's ~30,000-contract chain runs, and the
+    time from a key press to its action meanwhile. Cold: the first refresh, which also
+    backfills 21 OCC day files; warm: a later one."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return _run(LAG.format(db=str(Path(tmp) / "lag.db"), warm=warm))
+
+
+MEMORY = """
+import json, resource, time
+from momoscan.config import Settings
+from momoscan.runtime import RunOptions
+from momoscan.tui.app import MomoscanApp
+
+settings = Settings()
+settings.scan.refresh_interval = 1
+settings.scan.watchlist = {watchlist!r}
+settings.demo.plan_limit = 10**9  # refresh as often as the interval says
+options = RunOptions(db={db!r}, demo_speed=60.0, demo_size={size}, demo_latency=0.0)
+
+class Hour(MomoscanApp):
+    def on_mount(self):
+        super().on_mount()
+        # At 60x, an hour of simulated session; refreshing every second of real time, it sees
+        # as many refreshes as an hour of one-minute refreshes would.
+        self.set_timer(61.0, self.exit)
+
+app = Hour(settings, options)
+app.run(headless=True, size=(150, 45))
+rss = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) / 1024
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"rss_mb": rss, "peak_mb": peak, "refreshes": app.refreshes}}))
+"""
+
+
+def bench_memory(size: int = 0, watchlist: list[str] | None = None) -> dict[str, float]:
+    """Resident memory of the app after an hour of simulated session: 61 s at 60x speed with
+    a refresh every second (as many refreshes as an hour at the default one-minute interval).
+    The simulated market's own process is not counted: it stands in for the network."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return _run(
+            MEMORY.format(db=str(Path(tmp) / "mem.db"), size=size, watchlist=watchlist or [])
+        )
+
+
+if __name__ == "__main__":
+    which = set(sys.argv[1:]) or {"startup", "lag", "memory"}
+    if "startup" in which:
+        print(bench_startup())
+    if "lag" in which:
+        print(bench_lag())
+        print(bench_lag(warm=True))
+    if "memory" in which:
+        print(bench_memory())

@@ -1,0 +1,338 @@
+"""A small keyed table drawn with Textual's line API, for the live panels.
+
+Why not DataTable: its render caches are keyed on a table-wide update counter, so changing one
+cell (the Age column changes on every read) re-renders every cell of the table through Rich's
+wrapping machinery, about 0.35 ms a cell: 100 ms a screen update for the three live panels,
+which is 100 ms the event loop cannot answer keys. This table renders each row once into a
+strip, straight from the cells' Text segments, and re-renders only the rows whose cells changed.
+The drill-down and history screens, shown one at a time and rarely refreshed, keep DataTable.
+
+Cells are `rich.text.Text`, never strings, so names from the APIs can never be read as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int
+    justify: str = "left"  # "left" or "right"
+
+
+def _cell_segments(text: Text, width: int, justify: str) -> list[Segment]:
+    """`text` as exactly `width` cells of segments: cropped with an ellipsis, or padded."""
+    length = cell_len(text.plain)
+    if length > width:
+        text = text.copy()
+        text.truncate(width, overflow="ellipsis")
+        length = cell_len(text.plain)
+    segments = list(text.render(_console()))
+    gap = width - length
+    if gap > 0:
+        pad = Segment(" " * gap, text.style if isinstance(text.style, Style) else None)
+        segments = [pad, *segments] if justify == "right" else [*segments, pad]
+    return segments
+
+
+_CONSOLE = None
+
+
+def _console():  # type: ignore[no-untyped-def]
+    """A console only for turning Text into segments (no output, no terminal sniffing)."""
+    global _CONSOLE
+    if _CONSOLE is None:
+        from rich.console import Console
+
+        _CONSOLE = Console(
+            width=200, color_system="truecolor", force_terminal=True, legacy_windows=False
+        )
+    return _CONSOLE
+
+
+class FastTable(ScrollView, can_focus=True):
+    """Rows keyed by a string, a fixed header, a row cursor, keyboard and mouse."""
+
+    DEFAULT_CSS = """
+    FastTable {
+        background: $surface;
+        color: $foreground;
+        & > .fast-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        & > .fast-table--even-row {
+            background: $surface-lighten-1 50%;
+        }
+        & > .fast-table--cursor {
+            background: $block-cursor-blurred-background;
+        }
+        &:focus > .fast-table--cursor {
+            background: $block-cursor-background;
+        }
+    }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "fast-table--header",
+        "fast-table--even-row",
+        "fast-table--cursor",
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "cursor(-10)", "Page up", show=False),
+        Binding("pagedown", "cursor(10)", "Page down", show=False),
+        Binding("home", "cursor_to(0)", "First", show=False),
+        Binding("end", "cursor_to(-1)", "Last", show=False),
+        Binding("enter", "select", "Select", show=False),
+    ]
+
+    class RowHighlighted(Message):
+        def __init__(self, table: FastTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> FastTable:
+            return self.table
+
+    class RowSelected(Message):
+        """Enter on a row, or a click on the row already under the cursor."""
+
+        def __init__(self, table: FastTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> FastTable:
+            return self.table
+
+    class CellClicked(Message):
+        def __init__(self, table: FastTable, key: str, column: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+            self.column = column
+
+        @property
+        def control(self) -> FastTable:
+            return self.table
+
+    def __init__(self, columns: Sequence[Column], *, zebra: bool = True, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.columns = list(columns)
+        self.zebra = zebra
+        self._ft_keys: list[str] = []
+        self._ft_cells: dict[str, tuple[Text, ...]] = {}
+        self._ft_segments: dict[str, list[Segment]] = {}
+        self._ft_cursor = 0
+        self._ft_width = sum(c.width + 2 for c in self.columns)
+        self._ft_strips: dict[tuple[str, str], Strip] = {}
+        self._ft_styles: dict[str, Style] | None = None
+        self._ft_styles_focus = False
+        self._ft_header: Strip | None = None
+        self.virtual_size = Size(self._ft_width, 1)
+
+    # -- data --------------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._ft_keys)
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self._ft_keys)
+
+    def row(self, key: str) -> tuple[Text, ...]:
+        return self._ft_cells[key]
+
+    def cell(self, key: str, column: str) -> Text:
+        index = next(i for i, c in enumerate(self.columns) if c.key == column)
+        return self._ft_cells[key][index]
+
+    def set_rows(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
+        """Show `rows` (key, cells) in this order. Only changed rows are re-rendered; the
+        cursor stays on the key it was on (or in place, if that key went away)."""
+        keep = self.selected_key
+        keys = []
+        cells: dict[str, tuple[Text, ...]] = {}
+        for key, row in rows:
+            row = tuple(row)
+            if len(row) != len(self.columns):
+                raise ValueError(
+                    f"row {key!r} has {len(row)} cells for {len(self.columns)} columns"
+                )
+            keys.append(key)
+            cells[key] = row
+            if self._ft_cells.get(key) != row:
+                self._ft_segments.pop(key, None)
+                for kind in ("base", "even", "cursor"):
+                    self._ft_strips.pop((key, kind), None)
+        for gone in set(self._ft_cells) - set(cells):
+            self._ft_segments.pop(gone, None)
+            for kind in ("base", "even", "cursor"):
+                self._ft_strips.pop((gone, kind), None)
+        self._ft_keys, self._ft_cells = keys, cells
+        self.virtual_size = Size(self._ft_width, len(keys) + 1)
+        if keep is not None and keep in cells:
+            self._ft_cursor = keys.index(keep)
+        else:
+            self._ft_cursor = max(0, min(self._ft_cursor, len(keys) - 1))
+        self.refresh()
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self._ft_keys:
+            return None
+        return self._ft_keys[min(self._ft_cursor, len(self._ft_keys) - 1)]
+
+    def select_key(self, key: str) -> bool:
+        """Put the cursor on `key`; False if there is no such row."""
+        if key not in self._ft_cells:
+            return False
+        self._move_to(self._ft_keys.index(key))
+        return True
+
+    # -- cursor ------------------------------------------------------------------------------
+
+    def _move_to(self, index: int) -> None:
+        if not self._ft_keys:
+            return
+        index = max(0, min(index, len(self._ft_keys) - 1))
+        changed = index != self._ft_cursor
+        self._ft_cursor = index
+        visible = max(1, self.size.height - 1)
+        top = int(self.scroll_offset.y)
+        if index < top:
+            self.scroll_to(y=index, animate=False)
+        elif index >= top + visible:
+            self.scroll_to(y=index - visible + 1, animate=False)
+        self.refresh()
+        if changed:
+            self.post_message(self.RowHighlighted(self, self._ft_keys[index]))
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self._ft_cursor + delta)
+
+    def action_cursor_to(self, index: int) -> None:
+        self._move_to(index if index >= 0 else len(self._ft_keys) - 1)
+
+    def action_select(self) -> None:
+        key = self.selected_key
+        if key is not None:
+            self.post_message(self.RowSelected(self, key))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            return
+        index = int(self.scroll_offset.y) + event.y - 1
+        if not 0 <= index < len(self._ft_keys):
+            return
+        key = self._ft_keys[index]
+        already = index == self._ft_cursor
+        self._move_to(index)
+        x = event.x + int(self.scroll_offset.x)
+        for column in self.columns:
+            if x < column.width + 2:
+                self.post_message(self.CellClicked(self, key, column.key))
+                break
+            x -= column.width + 2
+        if already:
+            self.post_message(self.RowSelected(self, key))
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def _row_segments(self, key: str) -> list[Segment]:
+        cached = self._ft_segments.get(key)
+        if cached is None:
+            cached = []
+            for column, text in zip(self.columns, self._ft_cells[key], strict=True):
+                cached.append(Segment(" "))
+                cached.extend(_cell_segments(text, column.width, column.justify))
+                cached.append(Segment(" "))
+            self._ft_segments[key] = cached
+        return cached
+
+    def _header_segments(self) -> list[Segment]:
+        out = []
+        for column in self.columns:
+            out.append(Segment(" "))
+            out.extend(_cell_segments(Text(column.label), column.width, column.justify))
+            out.append(Segment(" "))
+        return out
+
+    def _styles(self) -> dict[str, Style]:
+        """The row styles, looked up once per style change or focus change (not per line)."""
+        key = self.has_focus
+        if self._ft_styles is None or self._ft_styles_focus != key:
+            base = self.rich_style
+            self._ft_styles = {
+                "base": base,
+                "header": base + self.get_component_rich_style("fast-table--header"),
+                "even": base + self.get_component_rich_style("fast-table--even-row"),
+                "cursor": base + self.get_component_rich_style("fast-table--cursor"),
+            }
+            self._ft_styles_focus = key
+            self._ft_strips.clear()
+        return self._ft_styles
+
+    def _strip(self, index: int, styles: dict[str, Style]) -> Strip:
+        key = self._ft_keys[index]
+        kind = (
+            "cursor" if index == self._ft_cursor else "even" if self.zebra and index % 2 else "base"
+        )
+        cached = self._ft_strips.get((key, kind))
+        if cached is None:
+            segments = Segment.apply_style(self._row_segments(key), styles[kind])
+            cached = Strip(segments, self._ft_width)
+            self._ft_strips[(key, kind)] = cached
+        return cached
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        scroll_x = int(self.scroll_offset.x)
+        styles = self._styles()
+        if y == 0:
+            if self._ft_header is None:
+                self._ft_header = Strip(
+                    Segment.apply_style(self._header_segments(), styles["header"]), self._ft_width
+                )
+            strip, style = self._ft_header, styles["header"]
+        else:
+            index = int(self.scroll_offset.y) + y - 1
+            if index >= len(self._ft_keys):
+                return Strip.blank(width, styles["base"])
+            strip, style = self._strip(index, styles), styles["base"]
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._ft_segments.clear()
+        self._ft_strips.clear()
+        self._ft_styles = None
+        self._ft_header = None

@@ -1,0 +1,116 @@
+"""The status bar: mode, market session, freshness, coverage, credits, progress, last error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ... import format as fmt
+from ... import market_hours as mh
+from ...models import Progress, Session
+from ...queries import Snapshot
+
+SESSION_STYLE = {
+    Session.OPEN: "bold black on green",
+    Session.PRE: "bold black on cyan",
+    Session.AFTER: "bold black on blue",
+    Session.CLOSED: "bold white on grey30",
+}
+SESSION_LABEL = {
+    Session.OPEN: "OPEN",
+    Session.PRE: "PRE-MARKET",
+    Session.AFTER: "AFTER HOURS",
+    Session.CLOSED: "CLOSED",
+}
+
+
+@dataclass
+class StatusState:
+    demo: bool = True
+    market_time: datetime | None = None
+    session: Session = Session.CLOSED
+    universe: str = ""
+    tiers: tuple[str, ...] = ()
+    min_price: float = 1.0
+    snapshot: Snapshot | None = None
+    credits_used: int = 0
+    plan_limit: int = 0
+    progress: Progress | None = None
+    refreshing: bool = False
+    error: str = ""
+    stale: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class StatusBar(Static):
+    """Two lines at the top of the screen. Built from Text objects: API messages and names
+    are data, never markup."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
+        self.state = StatusState()
+
+    def show(self, now: float) -> None:
+        self.update(render_status(self.state, now))
+
+
+def render_status(state: StatusState, now: float) -> Text:
+    line = Text(no_wrap=True, overflow="ellipsis")
+    if state.demo:
+        line.append(" DEMO · simulated market ", style="bold black on yellow")
+    else:
+        line.append(" LIVE ", style="bold black on green")
+    line.append(" ")
+    line.append(f" {SESSION_LABEL[state.session]} ", style=SESSION_STYLE[state.session])
+    if state.market_time is not None:
+        clock = state.market_time.astimezone(mh.ET).strftime("%a %Y-%m-%d %H:%M:%S ET")
+        line.append(f" {clock}{' (sim clock)' if state.demo else ''}")
+    snap = state.snapshot
+    if snap is not None:
+        info = snap.universe
+        line.append(" · universe ")
+        line.append(f"{info.size}", style="bold")
+        line.append(f" symbols, {state.universe}")
+        if info.as_of:
+            line.append(f", {info.as_of}")
+    line.append(" · tiers ")
+    line.append(", ".join(state.tiers), style="bold")
+    line.append(f" · ≥ ${state.min_price:g}")
+
+    second = Text(no_wrap=True, overflow="ellipsis")
+    if snap is not None and snap.last_good_run is not None and snap.last_good_run.finished_at:
+        finished = snap.last_good_run.finished_at
+        stamp = datetime.fromtimestamp(finished).strftime("%H:%M:%S")
+        second.append(f"refreshed {stamp} ({fmt.age(now - finished)} ago)")
+    else:
+        second.append("not refreshed yet", style="dim")
+    if snap is not None:
+        oldest = snap.oldest_row_age
+        if oldest is not None:
+            second.append(f" · oldest row {fmt.age(oldest + (now - snap.read_at))}")
+        size = snap.universe.size
+        second.append(" · fresh ")
+        second.append(f"{snap.fresh}/{size}", style="bold" if snap.fresh >= size else "yellow")
+        if snap.symbol_errors:
+            second.append(f" · {snap.symbol_errors} failing", style="yellow")
+    if state.plan_limit:
+        second.append(f" · credits {state.credits_used}/{state.plan_limit} this min")
+    if state.refreshing and state.progress is not None:
+        p = state.progress
+        second.append(" · ")
+        label = p.message or p.step
+        second.append(f"⟳ {label}", style="cyan")
+    if state.stale:
+        second.append(" · ")
+        second.append(" STALE ", style="bold white on red")
+    if state.error:
+        second.append(" · ")
+        second.append(state.error, style="red")
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append_text(line)
+    text.append("\n")
+    text.append_text(second)
+    return text
