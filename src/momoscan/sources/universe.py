@@ -75,7 +75,8 @@ def parse_symbol_file(text: str, origin: str = "file") -> FileParse:
     tickers: dict[str, Ticker] = {}
     problems: list[str] = []
 
-    def add(symbol: str, number: int, **fields: str) -> None:
+    # Positional-only, so a CSV column called "number" lands in `fields` instead of clashing.
+    def add(symbol: str, number: int, /, **fields: str) -> None:
         symbol = symbol.strip().upper()
         if not SYMBOL_RE.match(symbol):
             problems.append(f"{origin}:{number}: {symbol!r} is not a stock symbol; skipped")
