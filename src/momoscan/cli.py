@@ -25,7 +25,7 @@ from . import __version__, headless, queries
 from . import market_hours as mh
 from .config import ConfigError, Settings, load_settings
 from .engine import RefreshReport
-from .models import Progress
+from .models import Leader, Progress
 from .runtime import RunOptions, Runtime, open_runtime, setup_logging
 from .store import Store, StoreError
 
@@ -181,8 +181,9 @@ def _extras(
     return history, unusual
 
 
-def report_json(report: RefreshReport) -> dict[str, Any]:
+def report_json(report: RefreshReport, credit_note: str = "") -> dict[str, Any]:
     return {
+        "credit_note": credit_note,
         "status": report.status,
         "symbols": report.symbols,
         "quotes": report.quotes,
@@ -242,22 +243,42 @@ async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             progress.stop()
         ctx = _context(rt, settings)
-    for message in report.messages:
+        note = rt.engine.credit_note
+    for message in [*report.messages, *([note] if note else [])]:
         err.print(f"momoscan: {message}", markup=False, highlight=False)
     snap = read_snapshot(rt.db_path, settings)
     if args.json:
         history, unusual = _extras(rt.db_path, settings, snap)
         doc = headless.to_json(
-            snap, ctx, report=report_json(report), history=history, unusual=unusual
+            snap, ctx, report=report_json(report, note), history=history, unusual=unusual
         )
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         headless.print_tables(out, snap, ctx)
     if report.failed:
         return EXIT_FAILED
-    if args.exit_code_on_new_entrant and report.new_entrants:
+    if args.exit_code_on_new_entrant and unreported_entrants(rt.db_path, report.new_entrants):
         return EXIT_NEW_ENTRANT
     return EXIT_OK
+
+
+def unreported_entrants(db_path: Path, entrants: list[Leader]) -> list[Leader]:
+    """The new entrants no earlier run has reported with exit code 3, now marked reported.
+
+    A name stays NEW all day; a cron job running every five minutes should mail it once."""
+    if not entrants:
+        return []
+    with Store(db_path) as store:
+        seen = orjson.loads(store.get_meta("reported_entrants") or "{}")
+        day = entrants[0].day.isoformat()
+        already = set(seen.get(day, []))
+        fresh = [x for x in entrants if x.underlying not in already]
+        if fresh:
+            store.set_meta(
+                "reported_entrants",
+                orjson.dumps({day: sorted(already | {x.underlying for x in fresh})}).decode(),
+            )
+    return fresh
 
 
 async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
@@ -287,7 +308,7 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
             snap = read_snapshot(rt.db_path, settings)
             ctx = _context(rt, settings)
             if args.json:
-                doc = headless.to_json(snap, ctx, report=report_json(report))
+                doc = headless.to_json(snap, ctx, report=report_json(report, rt.engine.credit_note))
                 sys.stdout.write(orjson.dumps(doc).decode() + "\n")
                 sys.stdout.flush()
             else:

@@ -159,7 +159,21 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    # The Twelve Data credits each request took, with when: a run that starts while a previous
+    # run's credits still count (cron, a restart) must not spend them again.
+    db.executescript(
+        """
+        CREATE TABLE credit_ledger (
+            ts REAL NOT NULL,
+            credits INTEGER NOT NULL
+        );
+        CREATE INDEX credit_ledger_ts ON credit_ledger (ts);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -337,8 +351,10 @@ class Store:
         fetched_at: float,
         run_id: int | None = None,
         credits_used: int = 0,
+        credits_at: float | None = None,
     ) -> None:
-        """One quote batch, its refused symbols and the run's counters, in one transaction."""
+        """One quote batch, its refused symbols, the run's counters and the credits it took
+        (at `credits_at`), in one transaction."""
         tail = (fetched_at,)
         rows = [_QUOTE_FIELDS(q) + tail for q in quotes]
         now = int(fetched_at)
@@ -386,6 +402,26 @@ class Store:
                     "credits_used = credits_used + ? WHERE id = ?",
                     (len(quotes), len(errors), credits_used, run_id),
                 )
+            if credits_used and credits_at is not None:
+                conn.execute(
+                    "INSERT INTO credit_ledger (ts, credits) VALUES (?, ?)",
+                    (credits_at, credits_used),
+                )
+
+    def credit_entries(self, since: float) -> list[tuple[float, int]]:
+        """Credits spent since `since` (Unix seconds), oldest first."""
+        return [
+            (float(ts), int(credits))
+            for ts, credits in self.conn.execute(
+                "SELECT ts, credits FROM credit_ledger WHERE ts >= ? ORDER BY ts", (since,)
+            )
+        ]
+
+    def credits_spent_since(self, since: float) -> int:
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(credits), 0) FROM credit_ledger WHERE ts >= ?", (since,)
+        ).fetchone()
+        return int(row[0])
 
     def quote_ages(self) -> dict[str, float]:
         """fetched_at of every stored quote, for scheduling the next sweep."""
@@ -444,22 +480,30 @@ class Store:
         return len(rows)
 
     def store_chain(self, day: date, chain: OptionChain, volume: UnderlyingVolume) -> None:
-        """One underlying's contracts for the day and its aggregate, in one transaction."""
+        """One underlying's traded contracts for the day and its aggregate, in one transaction.
+
+        Only contracts that traded today are kept: the drill-down is about where the volume
+        went, and a big chain's untraded far strikes (a third of SPX's) would cost a third of
+        the write time and of the disk for nothing shown.
+        """
         key = day.isoformat()
         # Straight from the chain's columns: no per-contract object on this path.
         iso = {d: d.isoformat() for d in set(chain.expiries)}
-        rows = zip(
-            itertools.repeat(key),
-            chain.symbols,
-            itertools.repeat(chain.underlying),
-            [iso[d] for d in chain.expiries],
-            chain.strikes,
-            chain.rights,
+        rows = itertools.compress(
+            zip(
+                itertools.repeat(key),
+                chain.symbols,
+                itertools.repeat(chain.underlying),
+                [iso[d] for d in chain.expiries],
+                chain.strikes,
+                chain.rights,
+                chain.volumes,
+                chain.open_interest,
+                chain.ivs,
+                chain.lasts,
+                chain.last_trades,
+            ),
             chain.volumes,
-            chain.open_interest,
-            chain.ivs,
-            chain.lasts,
-            chain.last_trades,
         )
         as_of = chain.as_of.timestamp() if chain.as_of else time.time()
         with self.transaction() as conn:
@@ -563,6 +607,7 @@ class Store:
                 "DELETE FROM refresh_runs WHERE started_at < ?",
                 (time.time() - DAILY_RETENTION_DAYS * 86400,),
             )
+            conn.execute("DELETE FROM credit_ledger WHERE ts < ?", (time.time() - 3 * 86400,))
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read query and return each row as a dict keyed by column name."""

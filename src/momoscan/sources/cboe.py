@@ -9,7 +9,9 @@ speed and runs in a worker thread.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -189,13 +191,18 @@ def _price(value: object) -> float | None:
     return None
 
 
-def parse_chain(content: bytes, symbol: str) -> OptionChain:
+def parse_chain(
+    content: bytes, symbol: str, *, loads: Callable[[bytes], Any] | None = None
+) -> OptionChain:
     """Turn a Cboe delayed-quotes options document into an OptionChain for `symbol`.
 
     The typed decoder reads a well-formed document in one pass, skipping the fields momoscan
     does not use. A document it refuses (a record without `option`, a number sent as a string)
     is read again leniently, record by record: bad records are skipped and counted in a
     warning, the rest kept. `last` is None for a contract that never traded.
+
+    `loads` forces the lenient reader with another JSON parser (the benchmark compares the
+    standard library's `json.loads` on the same path).
 
     Raises:
         MalformedResponse: the body is not JSON or has no `data.options` list.
@@ -205,6 +212,8 @@ def parse_chain(content: bytes, symbol: str) -> OptionChain:
     skipped = 0
     first_bad: object = None
     try:
+        if loads is not None:
+            raise msgspec.ValidationError("the lenient reader was asked for")
         doc = _DOCUMENT.decode(content)
         for rec in doc.data.options:
             try:
@@ -224,7 +233,12 @@ def parse_chain(content: bytes, symbol: str) -> OptionChain:
     except msgspec.ValidationError:
         columns = _Columns()
         skipped = 0
-        raw = _ANY.decode(content)
+        try:
+            raw = (loads or _ANY.decode)(content)
+        except ValueError:  # json.JSONDecodeError; msgspec's DecodeError is caught below
+            raise MalformedResponse(
+                f"Cboe's answer for the {underlying} option chain is not JSON; try again later."
+            ) from None
         data = raw.get("data") if isinstance(raw, dict) else None
         if not isinstance(data, dict) or not isinstance(data.get("options"), list):
             raise MalformedResponse(

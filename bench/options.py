@@ -1,0 +1,110 @@
+"""Benchmarks of the options path (issue 6): parse, aggregate and store an SPX-sized Cboe chain,
+against the same path with the standard json module; parse and store an all-underlyings OCC
+day file. Peak memory is traced (tracemalloc) over each path.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from momoscan import market_hours as mh
+from momoscan.clock import FixedClock
+from momoscan.simulated.market import SimMarket
+from momoscan.simulated.options import ChainFactory, occ_csv
+from momoscan.sources.cboe import aggregate, parse_chain
+from momoscan.sources.occ import parse_volume_csv
+from momoscan.store import Store
+
+DAY = date(2026, 11, 19)
+
+
+def _measure(fn: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    """(median seconds, peak traced MB) of `fn`."""
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return statistics.median(times), peak / 1e6
+
+
+def bench_chain(repeats: int = 7) -> dict[str, float]:
+    """SPX's chain from the simulated market (~38,000 contracts, ~15 MB, bigger than the
+    30,000-contract, 13 MB target case) through parse -> aggregate -> store, once with
+    msgspec's typed decoder (what momoscan does) and once with json.loads on the same path."""
+    market = SimMarket(7, 0, FixedClock(datetime.combine(DAY, mh.OPEN, tzinfo=mh.ET)
+                                        .replace(hour=14)))
+    body = ChainFactory(market).chain_body("SPX")
+    assert body is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "chain.db")
+
+        def path(loads: Callable[[bytes], Any] | None) -> Callable[[], None]:
+            def run() -> None:
+                chain = parse_chain(body, "SPX", loads=loads)
+                store.store_chain(DAY, chain, aggregate(chain, DAY))
+
+            return run
+
+        fast, fast_peak = _measure(path(None), repeats)
+        slow, slow_peak = _measure(path(json.loads), repeats)
+        parse_only, _ = _measure(lambda: parse_chain(body, "SPX"), repeats)
+        count = len(parse_chain(body, "SPX"))
+        store.close()
+    return {
+        "contracts": count,
+        "mb": len(body) / 1e6,
+        "msgspec_ms": fast * 1000,
+        "json_ms": slow * 1000,
+        "speedup": slow / fast,
+        "parse_ms": parse_only * 1000,
+        "peak_mb": fast_peak,
+        "json_peak_mb": slow_peak,
+    }
+
+
+def bench_occ(repeats: int = 7) -> dict[str, float]:
+    """An all-underlyings OCC day file of about 5 MB (the simulated market at 11,000 symbols
+    writes ~140k rows, like OCC's ~4,400 underlyings do), parsed, then parsed and stored."""
+    market = SimMarket(7, 11_000, FixedClock(datetime.combine(DAY, mh.OPEN, tzinfo=mh.ET)))
+    body = occ_csv(market, DAY)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "occ.db")
+
+        def parse_and_store() -> None:
+            _, volumes, _ = parse_volume_csv(body, DAY)
+            store.store_option_day(DAY, "occ", volumes)
+
+        parse, peak = _measure(lambda: parse_volume_csv(body, DAY), repeats)
+        both, both_peak = _measure(parse_and_store, repeats)
+        underlyings = len(parse_volume_csv(body, DAY)[1])
+        store.close()
+    return {
+        "mb": len(body) / 1e6,
+        "rows": body.count(b"\n") - 1,
+        "underlyings": underlyings,
+        "parse_ms": parse * 1000,
+        "parse_store_ms": both * 1000,
+        "peak_mb": peak,
+        "store_peak_mb": both_peak,
+    }
+
+
+if __name__ == "__main__":
+    print(bench_chain())
+    print(bench_occ())
