@@ -117,6 +117,14 @@ def test_watchlist_is_normalised() -> None:
     assert settings.scan.watchlist == ["NVDA", "AMD"]
 
 
+def test_example_config_is_generated_from_the_settings() -> None:
+    from momoscan.config import example_toml
+
+    assert (ROOT / "config.toml.example").read_text() == example_toml(), (
+        "config.toml.example is out of date: regenerate it (see config.example_toml)"
+    )
+
+
 def test_example_config_documents_every_key_with_its_default() -> None:
     text = (ROOT / "config.toml.example").read_text()
     # Every key is present (commented out) with its default value.

@@ -71,7 +71,7 @@ class ScanSettings:
 @dataclass
 class UniverseSettings:
     source: str = "auto"
-    """Where the universe comes from: auto, nasdaq, file or demo."""
+    """Where the universe comes from: auto, nasdaq, file, builtin or demo."""
     path: str = ""
     """With source = "file": a CSV or plain list of symbols."""
     cap_tiers: list[str] = field(default_factory=lambda: list(DEFAULT_CAP_TIERS))
@@ -94,6 +94,8 @@ class TwelveDataSettings:
     """Quote requests in flight at once."""
     timeout: float = 20.0
     """Seconds before a request is abandoned and retried."""
+    extended_hours: bool = False
+    """Also refresh pre-market and after hours (asks for extended prices: Pro plan and up)."""
 
 
 @dataclass
@@ -132,6 +134,8 @@ class OptionsSettings:
     """Underlyings whose intraday chains are fetched each cycle."""
     include_etfs: bool = False
     """Keep ETFs and index products (SPY, QQQ, SPX...) in the daily leaderboard."""
+    leaders_in_universe: bool = False
+    """Rank only the universe's symbols (your cap tiers) in the daily leaderboard."""
     lookback_days: int = 20
     """A leader is NEW when it was in none of the previous this-many days' top 10."""
     unusual_volume_oi: float = 1.25
@@ -164,6 +168,8 @@ class DemoSettings:
     """Simulated time of day (ET, HH:MM) when momoscan starts."""
     plan_limit: int = 1597
     """Credits per minute the simulated Twelve Data plan allows."""
+    daily_limit: int = 0
+    """Credits per day of the simulated plan; 0 for none (Twelve Data's free plan has 800)."""
 
 
 @dataclass
@@ -265,7 +271,7 @@ def _non_empty_tiers(value: Any) -> str | None:
 
 CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("scan", "refresh_interval"): _positive,
-    ("universe", "source"): _check_choice(("auto", "nasdaq", "file", "demo")),
+    ("universe", "source"): _check_choice(("auto", "nasdaq", "file", "builtin", "demo")),
     ("universe", "cap_tiers"): _non_empty_tiers,
     ("universe", "min_price"): _non_negative,
     ("twelvedata", "base_url"): _url,
@@ -291,6 +297,7 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("demo", "date"): _iso_date,
     ("demo", "start"): _hhmm,
     ("demo", "plan_limit"): _positive,
+    ("demo", "daily_limit"): _non_negative,
 }
 
 
@@ -503,6 +510,45 @@ def field_docs() -> dict[str, dict[str, str]]:
         found = re.findall(r"^\s+(\w+): [^\n]+\n\s+\"\"\"(.+?)\"\"\"", source, re.M | re.S)
         docs[section] = {name: " ".join(doc.split()) for name, doc in found}
     return docs
+
+
+EXAMPLE_HEADER = """\
+# momoscan configuration. Copy to ~/.config/momoscan/config.toml (Linux; see the README for
+# macOS and Windows), or point --config or $MOMOSCAN_CONFIG at it. Every key is optional: each
+# line below shows the default. Uncomment what you change. A key momoscan does not know, or a
+# value of the wrong type, stops it with a message naming the file, key and line (exit code 2).
+#
+# API keys may instead come from TWELVEDATA_API_KEY and NASDAQ_DATA_LINK_API_KEY, which win
+# over this file. Without a Twelve Data key momoscan runs on its simulated market.
+"""
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | list):
+        import json
+
+        return json.dumps(value)
+    return repr(value)
+
+
+def example_toml() -> str:
+    """config.toml.example: every key, commented out, with its default and what it does.
+
+    Regenerate the file after adding a setting:
+    `python -c "from momoscan.config import example_toml; print(example_toml(), end='')" \
+    > config.toml.example` (a test fails until you do).
+    """
+    defaults = Settings()
+    lines = [EXAMPLE_HEADER]
+    for section, keys in field_docs().items():
+        lines.append(f"[{section}]")
+        for key, doc in keys.items():
+            lines.append(f"# {doc}")
+            lines.append(f"# {key} = {_toml_value(getattr(getattr(defaults, section), key))}")
+        lines.append("")
+    return "\n".join(lines)
 
 
 _ = types  # keep the import for eval of string annotations in SECTIONS

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from . import leaders as leader_rules
 from . import market_hours as mh
 from . import queries
 from .clock import MarketClock
-from .config import Settings
+from .config import Settings, redact
 from .models import Leader, Progress, Session, SymbolError, Ticker
 from .sources.cboe import CboeClient, aggregate
 from .sources.errors import AuthError, PermissionDenied, SourceError
@@ -50,10 +51,13 @@ def _rank_days(
     days: Sequence[date],
     history: dict[date, dict[str, tuple[int, int, int]]],
     exclude: frozenset[str],
+    only: frozenset[str] | None,
     lookback: int,
 ) -> dict[date, list[Leader]]:
-    """Each day's leaders. Thousands of underlyings a day: the engine runs this in a thread."""
-    filtered = {d: leader_rules.filter_volumes(v, exclude=exclude) for d, v in history.items()}
+    """Each day's leaders. Thousands of underlyings a day: run in the worker process."""
+    filtered = {
+        d: leader_rules.filter_volumes(v, exclude=exclude, only=only) for d, v in history.items()
+    }
     out: dict[date, list[Leader]] = {}
     for day in days:
         if day not in filtered:
@@ -157,6 +161,10 @@ class Engine:
         self._leaders_for: date | None = None
         self._quotes_disabled = ""
         self.plan_limit_known = False
+        self.daily_limit: int | None = None
+        self.daily_used = 0
+        self._daily_day: date | None = None
+        self.credit_note = ""
 
     # -- the cycle ---------------------------------------------------------------------------
 
@@ -257,6 +265,15 @@ class Engine:
             fetched_at=self._wall(),
         )
         await self.store.call(Store.set_meta, "universe_signature", self._universe_signature())
+        # A source's caveat (Nasdaq's free sample, a file's skipped lines) stays with the
+        # universe it describes, for the status bar and the headless output.
+        warning = str(getattr(self.universe, "warning", "") or "")
+        problems = list(getattr(self.universe, "problems", []) or [])
+        if problems and not warning:
+            warning = f"{len(problems)} lines of the universe file were skipped (see the log)."
+        await self.store.call(Store.set_meta, "universe_warning", warning)
+        if warning:
+            log.warning("%s", warning)
         progress(
             Progress(
                 "universe", len(tickers), len(tickers), message=f"Universe: {len(tickers)} symbols"
@@ -267,17 +284,60 @@ class Engine:
     # -- quotes ------------------------------------------------------------------------------
 
     async def ensure_plan_limit(self) -> None:
-        """Read the plan's credits per minute from /api_usage unless the config sets it."""
+        """Learn the plan: credits a minute (and a day, on the free plan) from /api_usage unless
+        the config sets them, and what was spent in the last minute, by earlier runs too."""
         if self.plan_limit_known:
             return
+        # Credits this or an earlier run spent that still count: from the database first.
+        since = self._wall() - self.budget.window
+        for at, credits in await self.store.call(Store.credit_entries, since):
+            self.budget.record(credits, at=at)
         configured = self.settings.twelvedata.plan_limit if self.mode == "live" else 0
+        usage = None
         if configured:
             self.budget.set_limit(configured)
         else:
             usage = await self.quotes.api_usage()
             self.budget.set_limit(usage.plan_limit)
+            # Whatever the server counts beyond our own ledger (another program on the same
+            # key): counted as spent just now, the safe assumption.
             self.budget.record(max(0, usage.current_usage - self.budget.used()))
+        if usage is not None and usage.plan_daily_limit:
+            self.daily_limit = usage.plan_daily_limit
+            self.daily_used = usage.daily_usage or 0
+            self._daily_day = datetime.now(UTC).date()
         self.plan_limit_known = True
+
+    def daily_left(self) -> int | None:
+        """Credits left today on a plan with a daily cap (Twelve Data's Basic: 800), else None."""
+        if not self.daily_limit:
+            return None
+        today = datetime.now(UTC).date()
+        if self._daily_day != today:  # the daily count starts again (at midnight UTC)
+            self._daily_day, self.daily_used = today, 0
+        return max(0, self.daily_limit - self.daily_used)
+
+    def _daily_quota(self, symbols: int, full: bool) -> int | None:
+        """How many credits this cycle may spend under a daily cap, and a plain note on how far
+        the day's credits go. None when the plan has no daily cap."""
+        left = self.daily_left()
+        if left is None:
+            self.credit_note = ""
+            return None
+        sweeps = left / max(1, symbols)
+        self.credit_note = (
+            f"Daily credits: {self.daily_used}/{self.daily_limit} used; the {left} left quote "
+            f"{left} symbols, {sweeps:.1f} sweeps of the universe of {symbols}. Symbols on "
+            "screen and the watchlist go first."
+        )
+        if full or left == 0:
+            return left
+        # Spread what is left over the rest of the session: a cycle gets its share.
+        now = self.clock.now()
+        day = mh.current_trading_day(now)
+        ends = mh.session_bounds(day)[3 if self.settings.twelvedata.extended_hours else 2]
+        seconds_left = max((ends - now).total_seconds(), self.settings.scan.refresh_interval)
+        return max(1, math.ceil(left * self.settings.scan.refresh_interval / seconds_left))
 
     def market_session(self) -> Session:
         return mh.session_at(self.clock.now())
@@ -315,10 +375,20 @@ class Engine:
             report.messages.append(self._quotes_disabled)
             return
         session = self.market_session()
-        if session is Session.CLOSED and not force and self.mode == "live":
+        extended = self.settings.twelvedata.extended_hours
+        trading = session is Session.OPEN or (extended and session in (Session.PRE, Session.AFTER))
+        if self.mode == "live" and not trading and not force:
+            if session is Session.CLOSED:
+                why = "The market is closed"
+            else:
+                why = (
+                    "The regular session has not opened"
+                    if session is Session.PRE
+                    else "The regular session is over"
+                ) + " and extended hours are off ([twelvedata] extended_hours)"
             report.messages.append(
-                "The market is closed: no credits spent. Showing the last session's data "
-                "(use --force to refresh anyway)."
+                f"{why}: no credits spent; showing the last quotes with their age "
+                "(--force refreshes anyway)."
             )
             return
         try:
@@ -328,6 +398,16 @@ class Engine:
         except SourceError as exc:
             raise RefreshFailed(f"Could not read the Twelve Data plan: {exc}") from None
         order = await self._sweep_order(tickers, full)
+        daily = self._daily_quota(len(tickers), full)
+        if daily is not None:
+            if daily == 0:
+                report.messages.append(
+                    f"The day's {self.daily_limit} Twelve Data credits are used up: quotes "
+                    "resume tomorrow."
+                )
+                return
+            if daily < len(order):
+                order = order[:daily]
         total = len(order)
         batch_size = self.settings.twelvedata.batch_size
         concurrency = self.settings.twelvedata.concurrency
@@ -338,11 +418,14 @@ class Engine:
             Progress("quotes", 0, total, report.credits_used, report.errors, f"Quotes: 0/{total}")
         )
 
-        async def run_batch(batch: list[str], tg: anyio.abc.TaskGroup) -> None:
+        extended = self.settings.twelvedata.extended_hours and session is not Session.OPEN
+        secrets = self.settings.secrets
+
+        async def run_batch(batch: list[str], granted_at: float, tg: anyio.abc.TaskGroup) -> None:
             nonlocal done
             try:
                 try:
-                    result = await self.quotes.quote_batch(batch)
+                    result = await self.quotes.quote_batch(batch, extended=extended)
                     quotes, errors = result.quotes, result.errors
                 except (AuthError, PermissionDenied) as exc:
                     fatal.append(str(exc))
@@ -354,6 +437,11 @@ class Engine:
                     log.warning("quote batch of %d failed: %s", len(batch), exc)
                     quotes = []
                     errors = [SymbolError(s, None, str(exc)) for s in batch]
+                if secrets:
+                    # An API message echoing the key must not reach the database.
+                    errors = [
+                        SymbolError(e.symbol, e.code, redact(e.message, secrets)) for e in errors
+                    ]
                 report.credits_used += len(batch)
                 report.quotes += len(quotes)
                 report.errors += len(errors)
@@ -366,6 +454,7 @@ class Engine:
                     fetched_at=self._wall(),
                     run_id=report.run_id,
                     credits_used=len(batch),
+                    credits_at=granted_at,
                 )
                 done += len(batch)
                 progress(
@@ -387,8 +476,10 @@ class Engine:
                 await slots.acquire()
                 want = min(batch_size, len(queue))
                 granted = await self.budget.take(want)
+                granted_at = self._wall()
+                self.daily_used += granted
                 batch, queue = queue[:granted], queue[granted:]
-                tg.start_soon(run_batch, batch, tg)
+                tg.start_soon(run_batch, batch, granted_at, tg)
         if fatal:
             raise RefreshFailed(fatal[0])
         if report.errors:
@@ -500,7 +591,10 @@ class Engine:
         if not history:
             return []
         exclude = frozenset() if self.settings.options.include_etfs else self.option_products
-        by_day = await self.offload.heavy(_rank_days, days, history, exclude, lookback)
+        only = None
+        if self.settings.options.leaders_in_universe:
+            only = frozenset(await self.store.call(queries.universe_symbol_list))
+        by_day = await self.offload.heavy(_rank_days, days, history, exclude, only, lookback)
         newest: list[Leader] = []
         for day, leaders in by_day.items():
             await self.store.call(Store.store_leaders, day, leaders)

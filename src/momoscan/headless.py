@@ -169,6 +169,8 @@ def render(snap: Snapshot, ctx: Context) -> Group:
         f"price ≥ ${ctx.min_price:g} · fresh quotes {snap.fresh}/{info.size}",
         style="dim",
     )
+    if info.warning:
+        universe.append(f"\n{info.warning}", style="yellow")
     parts: list[Any] = [
         universe,
         _scan_table("Top movers", snap.movers, ctx, snap),
@@ -248,6 +250,7 @@ def to_json(
             "date": info.as_of.isoformat() if info.as_of else None,
             "fresh": snap.fresh,
             "quoted": snap.quoted,
+            "warning": info.warning,
         },
         "refresh": report,
         "top_movers": _scan_json(snap.movers, now),

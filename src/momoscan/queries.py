@@ -24,6 +24,7 @@ class UniverseInfo:
     size: int
     signature: str
     fetched_at: float | None
+    warning: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,7 @@ def universe_info(store: Store) -> UniverseInfo:
         size=int(store.get_meta("universe_size", "0") or 0),
         signature=store.get_meta("universe_signature", "") or "",
         fetched_at=float(fetched) if fetched else None,
+        warning=store.get_meta("universe_warning", "") or "",
     )
 
 

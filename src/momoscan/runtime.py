@@ -141,10 +141,18 @@ def setup_logging(settings: Settings, *, to_stderr: bool, verbose: bool = False)
 
 
 def option_product_symbols() -> frozenset[str]:
-    """ETFs and index products, left out of the daily leaders unless include_etfs is on."""
+    """ETFs, ETNs and index products, left out of the daily leaders unless include_etfs is on.
+
+    OCC's file does not say what an underlying is: this is the bundled list of optionable
+    funds and index roots (data/option_etfs.csv), plus the simulated market's."""
+    import csv
+    from importlib import resources
+
     from .simulated.universe import option_products
 
-    return frozenset(p.symbol for p in option_products())
+    text = resources.files("momoscan").joinpath("data", "option_etfs.csv").read_text("utf-8")
+    listed = {row["symbol"] for row in csv.DictReader(text.splitlines())}
+    return frozenset(listed | {p.symbol for p in option_products()})
 
 
 def builtin_universe() -> StaticUniverse:
@@ -161,6 +169,8 @@ def builtin_universe() -> StaticUniverse:
 def live_universe(settings: Settings) -> UniverseSource:
     source = settings.universe.source
     where = settings.source_path
+    if source == "builtin":
+        return builtin_universe()
     if source == "file" or (source == "auto" and settings.universe.path):
         if not settings.universe.path:
             raise ConfigError(where, 'source = "file" needs a path', key="[universe] path")
@@ -228,7 +238,10 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
 
             market = SimMarket(seed, size, clock, start_day=first_day)
             transport = SimulatedMarketTransport(
-                market, plan_limit=settings.demo.plan_limit, latency=options.demo_latency
+                market,
+                plan_limit=settings.demo.plan_limit,
+                daily_limit=settings.demo.daily_limit or None,
+                latency=options.demo_latency,
             )
         else:
             from .simulated.transport import ProcessMarketTransport
@@ -239,6 +252,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 clock=clock,
                 first_day=first_day,
                 plan_limit=settings.demo.plan_limit,
+                daily_limit=settings.demo.daily_limit or None,
                 latency=options.demo_latency,
             )
         universe: UniverseSource = StaticUniverse(

@@ -354,13 +354,19 @@ _SERVER: SimServer | None = None
 
 
 def _start_server(
-    seed: int, size: int, first_day: date, at: datetime, plan_limit: int, window: float
+    seed: int,
+    size: int,
+    first_day: date,
+    at: datetime,
+    plan_limit: int,
+    window: float,
+    daily_limit: int | None,
 ) -> None:
     global _SERVER
     from ..clock import FixedClock
 
     market = SimMarket(seed, size, FixedClock(at), start_day=first_day)
-    _SERVER = SimServer(market, plan_limit=plan_limit, window=window)
+    _SERVER = SimServer(market, plan_limit=plan_limit, window=window, daily_limit=daily_limit)
 
 
 def _serve(method: str, url: str, headers: dict[str, str], now: datetime) -> Answer:
@@ -395,13 +401,14 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         plan_limit: int = 1597,
         latency: float = 0.03,
         window: float = 60.0,
+        daily_limit: int | None = None,
     ):
         self.clock = clock
         self.latency = latency
         self.requests = 0
         self._closed = False
         self._pool = spawn_pool(
-            _start_server, (seed, size, first_day, clock.now(), plan_limit, window)
+            _start_server, (seed, size, first_day, clock.now(), plan_limit, window, daily_limit)
         )
         # Build today's market now, while the app starts up.
         self._warming = self._pool.submit(_warm)

@@ -28,7 +28,8 @@ class CreditBudget:
 
     Invariant: the credits granted in any interval of `window + margin` seconds of `clock` time
     never exceed `limit`. `take()` waits (with `sleep`) until a grant fits; concurrent callers are
-    served in arrival order.
+    served in arrival order. The clock is the wall clock, so that the ledger can be saved and
+    carried over to the next run (`spent`).
     """
 
     def __init__(
@@ -37,7 +38,7 @@ class CreditBudget:
         *,
         window: float = 60.0,
         margin: float = 1.0,
-        clock: Clock = time.monotonic,
+        clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
         spent: Iterable[tuple[float, int]] = (),
     ):

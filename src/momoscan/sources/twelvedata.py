@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,30 +70,18 @@ def _message(obj: dict[str, Any]) -> str:
 
 
 def parse_quote(obj: dict[str, Any], symbol: str) -> Quote | SymbolError:
-    """One quote object (or an error envelope in its place) into a Quote or a SymbolError."""
-    if _is_error(obj):
-        return SymbolError(symbol, _int(obj.get("code")), _message(obj))
-    price = _num(obj.get("close"))
-    if price is None or price <= 0:
-        return SymbolError(symbol, None, "the quote has no price")
-    timestamp = obj.get("last_quote_at") or obj.get("timestamp")
+    """One quote object (or an error envelope in its place) read field by field, leniently:
+    a number that will not parse becomes a missing value, not a lost quote."""
+    numbers = {name: _num(obj.get(name)) for name in _NUMBER_FIELDS}
+    texts = {name: str(obj[name]) if obj.get(name) is not None else None for name in _TEXT_FIELDS}
     market_open = obj.get("is_market_open")
-    return Quote(
-        symbol=symbol,
-        price=price,
-        open=_num(obj.get("open")),
-        high=_num(obj.get("high")),
-        low=_num(obj.get("low")),
-        prev_close=_num(obj.get("previous_close")),
-        change_pct=_num(obj.get("percent_change")),
-        volume=_int(obj.get("volume")),
-        avg_volume=_int(obj.get("average_volume")),
-        market_open=market_open if isinstance(market_open, bool) else None,
-        quote_ts=_int(timestamp),
-        name=str(obj.get("name") or ""),
-        exchange=str(obj.get("exchange") or ""),
-        mic=str(obj.get("mic_code") or ""),
+    wire = _Wire(
+        **numbers,  # type: ignore[arg-type]
+        **texts,  # type: ignore[arg-type]
+        is_market_open=market_open if isinstance(market_open, bool) else None,
+        code=_int(obj.get("code")),
     )
+    return _from_wire(wire, symbol)
 
 
 class ErrorEnvelope(Exception):
@@ -123,12 +112,29 @@ class _Wire(msgspec.Struct):
     percent_change: float | None = None
     average_volume: float | None = None
     is_market_open: bool | None = None
+    extended_price: float | None = None
+    extended_percent_change: float | None = None
     code: int | None = None
     message: str | None = None
     status: str | None = None
 
 
 _ONE = msgspec.json.Decoder(_Wire, strict=False)
+_NUMBER_FIELDS = (
+    "timestamp",
+    "last_quote_at",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "previous_close",
+    "percent_change",
+    "average_volume",
+    "extended_price",
+    "extended_percent_change",
+)
+_TEXT_FIELDS = ("symbol", "name", "exchange", "mic_code", "message", "status")
 _MANY = msgspec.json.Decoder(dict[str, _Wire], strict=False)
 _ANY = msgspec.json.Decoder()
 
@@ -141,6 +147,13 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
     if w.status == "error" and w.code is not None:
         return SymbolError(symbol, w.code, (w.message or "no message").replace("**", ""))
     price = _finite(w.close)
+    change = _finite(w.percent_change)
+    extended = _finite(w.extended_price)
+    if extended and not w.is_market_open:
+        # Pre-market or after hours (asked for with prepost): the extended price is the news,
+        # and its change is measured from the last regular close.
+        price = extended
+        change = _finite(w.extended_percent_change)
     if price is None or price <= 0:
         return SymbolError(symbol, None, "the quote has no price")
     volume, average = _finite(w.volume), _finite(w.average_volume)
@@ -152,7 +165,7 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
         _finite(w.high),
         _finite(w.low),
         _finite(w.previous_close),
-        _finite(w.percent_change),
+        change,
         None if volume is None else int(volume),
         None if average is None else int(average),
         w.is_market_open,
@@ -297,6 +310,7 @@ class TwelveDataClient:
         backoff_cap: float = 30.0,
         sleep: Sleep = anyio.sleep,
         wall_clock: Any = None,
+        window: float = 60.0,
     ):
         self._http = http
         self._headers = {"Authorization": f"apikey {api_key}", "Accept": "application/json"}
@@ -306,9 +320,8 @@ class TwelveDataClient:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._sleep = sleep
-        import time
-
         self._wall = wall_clock or time.time
+        self._window = window
         self.last_credits_used: int | None = None
         self.last_credits_left: int | None = None
 
@@ -362,7 +375,7 @@ class TwelveDataClient:
             self._raise_for(None, "unexpected status", response.status_code)
         return usage
 
-    async def quote_batch(self, symbols: Sequence[str]) -> QuoteBatch:
+    async def quote_batch(self, symbols: Sequence[str], *, extended: bool = False) -> QuoteBatch:
         """Quotes for up to 120 symbols in one request.
 
         The caller has taken the credits from the budget. A 429 is retried once after waiting
@@ -377,6 +390,8 @@ class TwelveDataClient:
         if len(symbols) > MAX_BATCH:
             raise ValueError(f"at most {MAX_BATCH} symbols per /quote request, not {len(symbols)}")
         params = {"symbol": ",".join(symbols)}
+        if extended:
+            params["prepost"] = "true"
         for attempt in range(2):
             response = await self._get("/quote", params, f"/quote ({len(symbols)} symbols)")
             self._note_credits(response)
@@ -401,7 +416,10 @@ class TwelveDataClient:
         raise RateLimited("Twelve Data: still out of API credits after waiting a minute.")
 
     async def _wait_next_minute(self) -> None:
+        """Until the next clock minute (Twelve Data's window), plus jitter so that clients
+        refused together do not all come back in the same instant."""
         now = self._wall()
-        delay = 60.0 - (now % 60.0) + random.uniform(0.5, 3.0)
+        window = self._window
+        delay = window - (now % window) + random.uniform(window / 120, window / 20)
         log.warning("Twelve Data says the minute's credits are spent; waiting %.0f s", delay)
         await self._sleep(delay)

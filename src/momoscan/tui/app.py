@@ -285,6 +285,7 @@ class MomoscanApp(App[int]):
             status.state.session = mh.session_at(now)
             status.state.credits_used = rt.engine.budget.used()
             status.state.plan_limit = rt.engine.budget.limit
+            status.state.credit_note = rt.engine.credit_note
         status.state.tiers = self.current_tiers
         status.show(self.wall())
 

@@ -39,6 +39,7 @@ class StatusState:
     credits_used: int = 0
     plan_limit: int = 0
     progress: Progress | None = None
+    credit_note: str = ""
     refreshing: bool = False
     error: str = ""
     stale: bool = False
@@ -98,6 +99,10 @@ def render_status(state: StatusState, now: float) -> Text:
             second.append(f" · {snap.symbol_errors} failing", style="yellow")
     if state.plan_limit:
         second.append(f" · credits {state.credits_used}/{state.plan_limit} this min")
+    if state.credit_note:
+        second.append(f" · {state.credit_note}", style="yellow")
+    if snap is not None and snap.universe.warning:
+        second.append(f" · {snap.universe.warning}", style="yellow")
     if state.refreshing and state.progress is not None:
         p = state.progress
         second.append(" · ")
