@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 import orjson
 from rich.console import Console
+from rich.status import Status
 from rich.text import Text
 
 from . import __version__, headless, queries
@@ -208,7 +209,7 @@ class ProgressPrinter:
 
     def __init__(self, console: Console):
         self.console = console
-        self.status = None
+        self.status: Status | None = None
         self.enabled = console.is_terminal
 
     def __call__(self, p: Progress) -> None:

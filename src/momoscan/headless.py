@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console, Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -32,6 +32,28 @@ class Context:
     universe_description: str
 
 
+SCAN_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("#", "right"),
+    ("Symbol", "left"),
+    ("Name", "left"),
+    ("Price", "right"),
+    ("% Chg", "right"),
+    ("Volume", "right"),
+    ("RVol", "right"),
+    ("Age", "right"),
+)
+LEADER_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("#", "right"),
+    ("Underlying", "left"),
+    ("Volume", "right"),
+    ("Calls/Puts", "right"),
+    ("Rank Δ", "right"),
+    ("Streak", "right"),
+    ("vs avg", "right"),
+    ("", "left"),
+)
+
+
 def mode_label(mode: str) -> str:
     return "DEMO (simulated market)" if mode == "demo" else "LIVE"
 
@@ -50,16 +72,7 @@ def _title(name: str, ctx: Context, snap: Snapshot) -> Text:
 
 def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot) -> Table:
     table = Table(title=_title(name, ctx, snap), title_justify="left", expand=False)
-    for header, justify in (
-        ("#", "right"),
-        ("Symbol", "left"),
-        ("Name", "left"),
-        ("Price", "right"),
-        ("% Chg", "right"),
-        ("Volume", "right"),
-        ("RVol", "right"),
-        ("Age", "right"),
-    ):
+    for header, justify in SCAN_COLUMNS:
         table.add_column(
             header,
             justify=justify,
@@ -128,16 +141,7 @@ def _leaders_table(leaders: list[Leader], snap: Snapshot) -> Table | Group:
         title=Text(f"Daily options top 10 · {day} (OCC, all US options)", style="bold"),
         title_justify="left",
     )
-    for header, justify in (
-        ("#", "right"),
-        ("Underlying", "left"),
-        ("Volume", "right"),
-        ("Calls/Puts", "right"),
-        ("Rank Δ", "right"),
-        ("Streak", "right"),
-        ("vs avg", "right"),
-        ("", "left"),
-    ):
+    for header, justify in LEADER_COLUMNS:
         table.add_column(header, justify=justify, no_wrap=True)
     notes = []
     for x in leaders:

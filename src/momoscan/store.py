@@ -46,8 +46,8 @@ class StoreError(Exception):
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
-    db["meta"].create({"key": str, "value": str}, pk="key")
-    db["tickers"].create(
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("tickers").create(
         {
             "symbol": str,
             "name": str,
@@ -62,8 +62,8 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         pk="symbol",
         not_null={"symbol", "name"},
     )
-    db["tickers"].create_index(["cap_tier"])
-    db["quotes"].create(
+    db.table("tickers").create_index(["cap_tier"])
+    db.table("quotes").create(
         {
             "symbol": str,
             "price": float,
@@ -82,11 +82,11 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         pk="symbol",
         not_null={"symbol", "price", "fetched_at"},
     )
-    db["symbol_errors"].create(
+    db.table("symbol_errors").create(
         {"symbol": str, "code": int, "message": str, "at": float, "count": int},
         pk="symbol",
     )
-    db["refresh_runs"].create(
+    db.table("refresh_runs").create(
         {
             "id": int,
             "kind": str,
@@ -272,7 +272,7 @@ class Store:
             self.conn.execute("COMMIT")
 
     def schema_version(self) -> int:
-        if not self.db["meta"].exists():
+        if not self.db.table("meta").exists():
             return 0
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(row[0]) if row else 0

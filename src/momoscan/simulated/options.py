@@ -41,11 +41,13 @@ def _norm_cdf(x: np.ndarray) -> np.ndarray:
         0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
     )
     erf = 1.0 - poly * np.exp(-z * z)
-    return 0.5 * (1.0 + np.sign(x) * erf)
+    result: np.ndarray = 0.5 * (1.0 + np.sign(x) * erf)
+    return result
 
 
 def _norm_pdf(x: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    result: np.ndarray = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    return result
 
 
 def black_scholes(

@@ -188,7 +188,7 @@ class MomoscanApp(App[int]):
         due = self.wall() - self._last_read > READ_EVERY
         if message.progress.step in ("quotes", "options") and (empty or due):
             # The first batch shows at once; after that, at most every READ_EVERY seconds.
-            self.run_worker(self.read_snapshot, group="read", exit_on_error=False)
+            self.run_worker(self.read_snapshot(), group="read", exit_on_error=False)
 
     def on_refresh_finished(self, message: RefreshFinished) -> None:
         report = message.report
@@ -301,7 +301,7 @@ class MomoscanApp(App[int]):
             table.reset_tracking()  # a new filter shows other rows: they did not "enter"
         self._tick()
         self.notify(f"Cap tiers: {', '.join(self.current_tiers)}", timeout=3, markup=False)
-        self.run_worker(self.read_snapshot, group="read", exit_on_error=False)
+        self.run_worker(self.read_snapshot(), group="read", exit_on_error=False)
 
     def action_toggle_treemap(self) -> None:
         self.query_one(OptionsPanel).toggle()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -69,7 +70,7 @@ class ContractsScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key, label, _ in COLUMNS:
-            justify = "left" if key in ("expiry", "right", "contract") else "right"
+            justify: JustifyMethod = "left" if key in ("expiry", "right", "contract") else "right"
             table.add_column(Text(label, justify=justify), key=key)
         self._fill()
         table.focus()

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
+from rich.console import Console, JustifyMethod
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -33,10 +34,10 @@ class Column:
     key: str
     label: str
     width: int
-    justify: str = "left"  # "left" or "right"
+    justify: JustifyMethod = "left"
 
 
-def _cell_segments(text: Text, width: int, justify: str) -> list[Segment]:
+def _cell_segments(text: Text, width: int, justify: JustifyMethod) -> list[Segment]:
     """`text` as exactly `width` cells of segments: cropped with an ellipsis, or padded."""
     length = cell_len(text.plain)
     if length > width:
@@ -51,15 +52,13 @@ def _cell_segments(text: Text, width: int, justify: str) -> list[Segment]:
     return segments
 
 
-_CONSOLE = None
+_CONSOLE: Console | None = None
 
 
-def _console():  # type: ignore[no-untyped-def]
+def _console() -> Console:
     """A console only for turning Text into segments (no output, no terminal sniffing)."""
     global _CONSOLE
     if _CONSOLE is None:
-        from rich.console import Console
-
         _CONSOLE = Console(
             width=200, color_system="truecolor", force_terminal=True, legacy_windows=False
         )
@@ -137,8 +136,8 @@ class FastTable(ScrollView, can_focus=True):
         def control(self) -> FastTable:
             return self.table
 
-    def __init__(self, columns: Sequence[Column], *, zebra: bool = True, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, columns: Sequence[Column], *, zebra: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.columns = list(columns)
         self.zebra = zebra
         self._ft_keys: list[str] = []

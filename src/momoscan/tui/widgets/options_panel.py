@@ -4,6 +4,7 @@ proportional bars (a table) or as a treemap whose block areas are the shares (`t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -34,7 +35,7 @@ BAR_COLUMNS = (
 class ShareBars(FastTable):
     """One row per underlying: a bar whose length is its share (calls green, puts red)."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(BAR_COLUMNS, zebra=False, **kwargs)
 
     def show(self, rows: Sequence[ShareRow]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.text import Text
 
@@ -32,7 +33,7 @@ COLUMNS = (
 class ScanTable(FastTable):
     """Top movers or top volume."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, **kwargs: object) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
         super().__init__(COLUMNS, **kwargs)
         self._clock = clock
         self._entered: dict[str, float] = {}
