@@ -129,3 +129,22 @@ def test_sync_left_counts_unknown_spends() -> None:
 def test_bad_limit() -> None:
     with pytest.raises(ValueError):
         CreditBudget(0)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("limit", "phase"), [(1597, 0.97), (240, 0.25), (55, 0.5)])
+async def test_every_clock_minute_gets_its_share_over_an_hour(limit: int, phase: float) -> None:
+    """Without pacing, grants come in bursts every 61 s and drift against the server's clock
+    minutes until one minute gets nothing; paced, every minute gets close to its share."""
+    fake = FakeTime(start=6_000_000.0 + phase * 60.0)
+    budget = CreditBudget(limit, clock=fake.clock, sleep=fake.sleep)
+    rng = random.Random(limit)
+    grants = await sweep(budget, fake, limit * 70, 120, latency=0.2, rng=rng)
+    per_minute: dict[int, int] = {}
+    for t, c in grants:
+        per_minute[int(t // 60)] = per_minute.get(int(t // 60), 0) + c
+    minutes = sorted(per_minute)
+    full = [per_minute.get(m, 0) for m in range(minutes[0] + 2, minutes[-1])]
+    assert max(per_minute.values()) <= limit
+    assert min(full) >= 0.75 * limit, min(full)  # step granularity; never an empty minute
+    assert sum(full) / len(full) >= 0.97 * limit

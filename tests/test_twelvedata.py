@@ -262,3 +262,31 @@ async def test_more_than_120_symbols_is_refused_before_sending() -> None:
 
 def test_symbol_error_type() -> None:
     assert SymbolError("X", None, "m").code is None
+
+
+@pytest.mark.anyio
+async def test_a_retry_after_429_takes_and_reports_its_credits() -> None:
+    now = [5_000_000.0]
+    budget = CreditBudget(100, clock=lambda: now[0])
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with respx.mock() as router:
+        router.get(f"{BASE}/quote").mock(
+            side_effect=[
+                httpx.Response(200, content=body("error_429.json")),
+                httpx.Response(200, content=body("batch_mixed.json")),
+            ]
+        )
+        async with httpx.AsyncClient() as http:
+            client = TwelveDataClient(
+                http, KEY, base_url=BASE, budget=budget, sleep=sleep, wall_clock=lambda: now[0]
+            )
+            symbols = ["ACME", "NOPE1", "BETA", "NOPE2", "NULLY"]
+            await budget.take(len(symbols))
+            await client.quote_batch(symbols)
+    grants = client.drain_retry_grants()
+    assert [credits for _, credits in grants] == [5]
+    assert client.drain_retry_grants() == []
+    assert budget.total_granted == 10  # the first try and the retry both spent credits

@@ -442,7 +442,10 @@ class Engine:
                     errors = [
                         SymbolError(e.symbol, e.code, redact(e.message, secrets)) for e in errors
                     ]
-                report.credits_used += len(batch)
+                retries = self.quotes.drain_retry_grants()
+                retried = sum(credits for _, credits in retries)
+                self.daily_used += retried
+                report.credits_used += len(batch) + retried
                 report.quotes += len(quotes)
                 report.errors += len(errors)
                 for err in errors[:3]:
@@ -455,6 +458,7 @@ class Engine:
                     run_id=report.run_id,
                     credits_used=len(batch),
                     credits_at=granted_at,
+                    retry_grants=retries,
                 )
                 done += len(batch)
                 progress(

@@ -352,6 +352,7 @@ class Store:
         run_id: int | None = None,
         credits_used: int = 0,
         credits_at: float | None = None,
+        retry_grants: Sequence[tuple[float, int]] = (),
     ) -> None:
         """One quote batch, its refused symbols, the run's counters and the credits it took
         (at `credits_at`), in one transaction."""
@@ -400,13 +401,21 @@ class Store:
                 conn.execute(
                     "UPDATE refresh_runs SET quotes = quotes + ?, errors = errors + ?, "
                     "credits_used = credits_used + ? WHERE id = ?",
-                    (len(quotes), len(errors), credits_used, run_id),
+                    (
+                        len(quotes),
+                        len(errors),
+                        credits_used + sum(credits for _, credits in retry_grants),
+                        run_id,
+                    ),
                 )
-            if credits_used and credits_at is not None:
-                conn.execute(
-                    "INSERT INTO credit_ledger (ts, credits) VALUES (?, ?)",
-                    (credits_at, credits_used),
-                )
+            grants = [
+                *([(credits_at, credits_used)] if credits_at is not None else []),
+                *retry_grants,
+            ]
+            conn.executemany(
+                "INSERT INTO credit_ledger (ts, credits) VALUES (?, ?)",
+                [(at, credits) for at, credits in grants if credits],
+            )
 
     def credit_entries(self, since: float) -> list[tuple[float, int]]:
         """Credits spent since `since` (Unix seconds), oldest first."""

@@ -8,6 +8,13 @@ that burst is still inside the server's window, so close to 2xC credits can land
 
 The window is widened by a small margin so that network jitter between our clock (when we send)
 and the server's (when it counts) cannot push two windows' credits into one of the server's.
+
+Under the ledger, a pacer (a token bucket refilling at the plan's rate, a couple of steps deep)
+spreads grants out once a sweep has used its opening burst (a window's credits, at once): a
+tenth of the plan, or a full batch, at a time. Without it, a long sweep grants a
+window's credits in one burst every window + margin seconds, drifting against the server's
+clock minutes until one minute gets none (about once an hour); paced, every minute gets its
+share: the plan's rate less the margin, about 98 %.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ from collections.abc import Awaitable, Callable, Iterable
 import anyio
 
 Clock = Callable[[], float]
+
+#: Twelve Data's most symbols per /quote request: the pacer hands out credits a batch at a time.
+BATCH = 120
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -52,6 +62,9 @@ class CreditBudget:
         self._in_ledger = sum(c for _, c in self._ledger)
         self._lock = anyio.Lock()
         self.total_granted = 0
+        # The pacer starts with what the ledger leaves: a restart does not burst again.
+        self._tokens = float(max(0, limit - self.used()))
+        self._tokens_at = clock()
 
     # -- the ledger --------------------------------------------------------------------------
 
@@ -69,22 +82,42 @@ class CreditBudget:
     def available(self) -> int:
         return max(0, self.limit - self.used())
 
-    def _time_until(self, credits: int) -> float:
-        """Seconds until `credits` more fit in the window (0 if they fit now)."""
+    @property
+    def step(self) -> int:
+        """Credits a paced grant waits for: a tenth of the plan, at most a batch."""
+        return min(BATCH, max(1, math.ceil(self.limit / 10)))
+
+    @property
+    def depth(self) -> int:
+        """The pacer's depth once the opening burst is spent: two steps, so that a grant taken
+        a little late loses nothing, and no deeper, or bursts would come back."""
+        return min(self.limit, 2 * self.step)
+
+    def _refill(self, now: float) -> None:
+        # Above the depth only at the start (the opening burst): no refill until it is spent.
+        if self._tokens < self.depth:
+            gained = (now - self._tokens_at) * self.limit / self.window
+            self._tokens = min(float(self.depth), self._tokens + gained)
+        self._tokens_at = now
+
+    def _time_until(self, credits: int, paced_credits: int = 0) -> float:
+        """Seconds until `credits` more fit the window and `paced_credits` the pacer."""
         now = self._clock()
         self._expire(now)
+        self._refill(now)
+        paced = max(0.0, (paced_credits - self._tokens) * self.window / self.limit)
         excess = self._in_ledger + credits - self.limit
         if excess <= 0:
-            return 0.0
+            return paced
         freed = 0
         for at, amount in self._ledger:
             freed += amount
             if freed >= excess:
-                return max(0.0, at + self.window - now)
+                return max(paced, at + self.window - now)
         return self.window  # asks for more than the limit: cannot happen via take()
 
     def record(self, credits: int, at: float | None = None) -> None:
-        """Count credits spent outside `take()` (a phantom spend learned from the server)."""
+        """Count credits spent outside `take()` (learned from the server or a saved ledger)."""
         if credits <= 0:
             return
         stamp = self._clock() if at is None else at
@@ -92,6 +125,7 @@ class CreditBudget:
         if len(self._ledger) > 1 and self._ledger[-2][0] > stamp:
             self._ledger = deque(sorted(self._ledger))
         self._in_ledger += credits
+        self._tokens = max(0.0, min(self._tokens, float(self.limit - self._in_ledger)))
 
     def entries(self) -> list[tuple[float, int]]:
         """The grants still inside the window, oldest first (to persist across restarts)."""
@@ -100,25 +134,35 @@ class CreditBudget:
 
     # -- granting ----------------------------------------------------------------------------
 
-    async def take(self, want: int, *, minimum: int = 1) -> int:
+    async def take(self, want: int, *, minimum: int | None = None) -> int:
         """Wait until credits are free and take up to `want` of them.
 
-        Returns as soon as at least `minimum` credits fit, granting as many as fit up to `want`:
-        a batch is never larger than the credits left, and credits left over at the end of a
-        window are spent rather than stranded (a stranded credit is rate lost for good).
+        Returns as soon as at least `minimum` credits fit (by default the pacer's step, or
+        `want` if smaller), granting as many as fit up to `want`: a batch is never larger than
+        the credits left.
         """
         if want < 1:
             return 0
-        floor = min(max(1, minimum), want, self.limit)
+        floor = min(max(1, minimum if minimum is not None else self.step), want, self.limit)
         async with self._lock:
             while True:
-                wait = self._time_until(floor)
+                # The pacer waits for a step's worth; the window for any room at all, so
+                # that a window's last few credits are spent, not stranded.
+                wait = self._time_until(
+                    min(floor, 1 if minimum is None else floor), min(floor, self.depth)
+                )
                 if wait <= 0:
                     break
                 # Sleep a hair past the expiry so the entry is gone when we look again.
                 await self._sleep(wait + 1e-3)
             grant = min(want, self.limit - self._in_ledger)
-            self.record(grant)
+            if minimum is None:
+                grant = min(grant, max(1, int(self._tokens + 1e-9)))
+            # An explicit minimum (a retry of a whole batch) may overdraw the pacer: the debt
+            # slows the grants after it. The window above is never overdrawn.
+            self._tokens -= grant
+            self._ledger.append((self._clock(), grant))
+            self._in_ledger += grant
             self.total_granted += grant
             return grant
 
@@ -135,6 +179,7 @@ class CreditBudget:
 
     def set_limit(self, limit: int) -> None:
         self.limit = max(1, limit)
+        self._tokens = float(max(0, self.limit - self.used()))
 
 
 def minutes_for(symbols: int, limit: int) -> int:

@@ -322,6 +322,7 @@ class TwelveDataClient:
         self._sleep = sleep
         self._wall = wall_clock or time.time
         self._window = window
+        self._retry_grants: list[tuple[float, int]] = []
         self.last_credits_used: int | None = None
         self.last_credits_left: int | None = None
 
@@ -403,6 +404,7 @@ class TwelveDataClient:
                     await self._wait_next_minute()
                     if self.budget is not None:
                         await self.budget.take(len(symbols), minimum=len(symbols))
+                        self._retry_grants.append((self._wall(), len(symbols)))
                     continue
                 self._raise_for(exc.code, exc.message, response.status_code)
             except MalformedResponse:
@@ -414,6 +416,12 @@ class TwelveDataClient:
                     self._raise_for(None, f"HTTP {response.status_code}", response.status_code)
                 return QuoteBatch(quotes, errors, self.last_credits_used, self.last_credits_left)
         raise RateLimited("Twelve Data: still out of API credits after waiting a minute.")
+
+    def drain_retry_grants(self) -> list[tuple[float, int]]:
+        """Credits taken again from the budget to retry after a 429, (when, how many), since
+        the last call: the caller records them with the rest (they were spent all the same)."""
+        grants, self._retry_grants = self._retry_grants, []
+        return grants
 
     async def _wait_next_minute(self) -> None:
         """Until the next clock minute (Twelve Data's window), plus jitter so that clients
