@@ -47,8 +47,9 @@ def bench_chain(repeats: int = 7) -> dict[str, float]:
     """SPX's chain from the simulated market (~38,000 contracts, ~15 MB, bigger than the
     30,000-contract, 13 MB target case) through parse -> aggregate -> store, once with
     msgspec's typed decoder (what momoscan does) and once with json.loads on the same path."""
-    market = SimMarket(7, 0, FixedClock(datetime.combine(DAY, mh.OPEN, tzinfo=mh.ET)
-                                        .replace(hour=14)))
+    market = SimMarket(
+        7, 0, FixedClock(datetime.combine(DAY, mh.OPEN, tzinfo=mh.ET).replace(hour=14))
+    )
     body = ChainFactory(market).chain_body("SPX")
     assert body is not None
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,7 +20,9 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import options
 import pipeline
+import ratelimit
 import tui
 
 
@@ -93,6 +95,40 @@ def memory() -> list[Figure]:
     return [Figure("resident memory after an hour of simulated session", r["rss_mb"], "MB", 150)]
 
 
+def chain() -> list[Figure]:
+    r = options.bench_chain()
+    label = f"{r['contracts']:,}-contract chain ({r['mb']:.0f} MB)"
+    return [
+        Figure(f"parse + aggregate + store a {label}", r["msgspec_ms"], "ms", 250),
+        Figure("the same path with json.loads", r["json_ms"], "ms", None),
+        Figure("speed-up over json.loads", r["speedup"], "x", 2, lower_is_better=False),
+        Figure("peak traced memory of the chain path", r["peak_mb"], "MB", None),
+    ]
+
+
+def occ() -> list[Figure]:
+    r = options.bench_occ()
+    label = f"OCC day file ({r['mb']:.1f} MB, {r['underlyings']:,} underlyings)"
+    return [
+        Figure(f"parse an {label}", r["parse_ms"], "ms", 200),
+        Figure("parse + store it", r["parse_store_ms"], "ms", None),
+        Figure("peak traced memory of the OCC path", r["peak_mb"], "MB", None),
+    ]
+
+
+def credits() -> list[Figure]:
+    results = ratelimit.bench_ratelimit(multiple=5)
+    figures = []
+    for name in ("momoscan", "naive", "restart seeded"):
+        r = results[name]
+        figures += [
+            Figure(f"{name}: lowest share of a full window", r["share_min"], "", None),
+            Figure(f"{name}: 429s from the server", r["server_429"], "", None),
+            Figure(f"{name}: rate, of the plan's", r["rate"], "", None),
+        ]
+    return figures
+
+
 BENCHES: dict[str, Callable[[], list[Figure]]] = {
     "quotes": quotes,
     "cycle": cycle,
@@ -100,6 +136,9 @@ BENCHES: dict[str, Callable[[], list[Figure]]] = {
     "startup": startup,
     "lag": lag,
     "memory": memory,
+    "chain": chain,
+    "occ": occ,
+    "credits": credits,
 }
 
 
