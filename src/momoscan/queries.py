@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from .models import Leader, Ticker
 from .store import Store
@@ -175,51 +176,14 @@ def ticker(store: Store, symbol: str) -> Ticker | None:
 # Movers and volume
 
 
-def _scan(
-    store: Store, order: str, tiers: Sequence[str], min_price: float, limit: int
-) -> list[ScanRow]:
-    marks = ",".join("?" for _ in tiers)
-    rows = store.rows(
-        "SELECT q.symbol, t.name, t.exchange, t.mic, t.cap_tier, t.category, q.price, "
-        "q.change_pct, q.volume, q.avg_volume, q.rvol, q.fetched_at, q.quote_ts "
-        "FROM quotes q JOIN tickers t ON t.symbol = q.symbol "
-        f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
-        "AND q.price >= ? "
-        f"AND q.{order} IS NOT NULL "
-        f"ORDER BY q.{order} DESC, q.symbol LIMIT ?",
-        (*tiers, min_price, limit),
-    )
-    return [
-        ScanRow(
-            symbol=r["symbol"],
-            name=r["name"],
-            exchange=r["exchange"] or "",
-            mic=r["mic"] or "",
-            cap_tier=r["cap_tier"] or "",
-            category=r["category"] or "",
-            price=r["price"],
-            change_pct=r["change_pct"],
-            volume=r["volume"],
-            avg_volume=r["avg_volume"],
-            rvol=r["rvol"],
-            fetched_at=r["fetched_at"],
-            quote_ts=r["quote_ts"],
-        )
-        for r in rows
-    ]
+_SCAN_SELECT = (
+    "SELECT q.symbol, t.name, t.exchange, t.mic, t.cap_tier, t.category, q.price, "
+    "q.change_pct, q.volume, q.avg_volume, q.rvol, q.fetched_at, q.quote_ts "
+    "FROM quotes q JOIN tickers t ON t.symbol = q.symbol"
+)
 
 
-def scan_row(store: Store, symbol: str) -> ScanRow | None:
-    """One symbol's latest quote with its listing, whatever its rank."""
-    rows = store.rows(
-        "SELECT q.symbol, t.name, t.exchange, t.mic, t.cap_tier, t.category, q.price, "
-        "q.change_pct, q.volume, q.avg_volume, q.rvol, q.fetched_at, q.quote_ts "
-        "FROM quotes q JOIN tickers t ON t.symbol = q.symbol WHERE q.symbol = ?",
-        (symbol,),
-    )
-    if not rows:
-        return None
-    r = rows[0]
+def _scan_row(r: dict[str, Any]) -> ScanRow:
     return ScanRow(
         symbol=r["symbol"],
         name=r["name"],
@@ -235,6 +199,27 @@ def scan_row(store: Store, symbol: str) -> ScanRow | None:
         fetched_at=r["fetched_at"],
         quote_ts=r["quote_ts"],
     )
+
+
+def _scan(
+    store: Store, order: str, tiers: Sequence[str], min_price: float, limit: int
+) -> list[ScanRow]:
+    marks = ",".join("?" for _ in tiers)
+    rows = store.rows(
+        f"{_SCAN_SELECT} "
+        f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
+        "AND q.price >= ? "
+        f"AND q.{order} IS NOT NULL "
+        f"ORDER BY q.{order} DESC, q.symbol LIMIT ?",
+        (*tiers, min_price, limit),
+    )
+    return [_scan_row(r) for r in rows]
+
+
+def scan_row(store: Store, symbol: str) -> ScanRow | None:
+    """One symbol's latest quote with its listing, whatever its rank."""
+    rows = store.rows(f"{_SCAN_SELECT} WHERE q.symbol = ?", (symbol,))
+    return _scan_row(rows[0]) if rows else None
 
 
 def top_movers(

@@ -32,6 +32,7 @@ async def get_with_retries(
     url: str,
     *,
     params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     what: str,
     attempts: int = 4,
     backoff_base: float = 0.5,
@@ -50,7 +51,7 @@ async def get_with_retries(
     last = ""
     for attempt in range(attempts):
         try:
-            response = await client.get(url, params=params)
+            response = await client.get(url, params=params, headers=headers)
         except httpx.TimeoutException:
             last = "timed out"
         except httpx.TransportError as exc:

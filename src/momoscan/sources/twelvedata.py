@@ -24,8 +24,8 @@ import httpx
 import msgspec
 
 from ..models import Quote, QuoteBatch, SymbolError
-from .errors import AuthError, MalformedResponse, PermissionDenied, RateLimited, ServiceError
-from .http import Sleep, backoff_delay
+from .errors import AuthError, MalformedResponse, PermissionDenied, RateLimited
+from .http import Sleep, get_with_retries
 from .ratelimit import CreditBudget
 
 log = logging.getLogger(__name__)
@@ -328,25 +328,17 @@ class TwelveDataClient:
 
     async def _get(self, path: str, params: dict[str, str], what: str) -> httpx.Response:
         """One GET with retries of 5xx, timeouts and dropped connections."""
-        last = ""
-        for attempt in range(self._retries + 1):
-            try:
-                response = await self._http.get(
-                    f"{self._base}{path}", params=params, headers=self._headers
-                )
-            except httpx.TimeoutException:
-                last = "timed out"
-            except httpx.TransportError as exc:
-                last = f"connection failed ({type(exc).__name__})"
-            else:
-                if response.status_code < 500:
-                    return response
-                last = f"HTTP {response.status_code}"
-            if attempt < self._retries:
-                delay = backoff_delay(attempt, self._backoff_base, self._backoff_cap)
-                log.info("Twelve Data %s: %s; retrying in %.1f s", what, last, delay)
-                await self._sleep(delay)
-        raise ServiceError(f"Twelve Data {what} failed after {self._retries + 1} tries: {last}.")
+        return await get_with_retries(
+            self._http,
+            f"{self._base}{path}",
+            params=params,
+            headers=self._headers,
+            what=f"Twelve Data {what}",
+            attempts=self._retries + 1,
+            backoff_base=self._backoff_base,
+            backoff_cap=self._backoff_cap,
+            sleep=self._sleep,
+        )
 
     def _raise_for(self, code: int | None, message: str, status: int) -> None:
         code = code or status
