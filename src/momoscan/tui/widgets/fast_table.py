@@ -33,8 +33,9 @@ from textual.strip import Strip
 class Column:
     key: str
     label: str
-    width: int
+    width: int  # for a flexible column, its narrowest
     justify: JustifyMethod = "left"
+    flex: bool = False  # takes the width the other columns leave
 
 
 def _cell_segments(text: Text, width: int, justify: JustifyMethod) -> list[Segment]:
@@ -144,7 +145,8 @@ class FastTable(ScrollView, can_focus=True):
         self._ft_cells: dict[str, tuple[Text, ...]] = {}
         self._ft_segments: dict[str, list[Segment]] = {}
         self._ft_cursor = 0
-        self._ft_width = sum(c.width + 2 for c in self.columns)
+        self._ft_widths = [c.width for c in self.columns]
+        self._ft_width = sum(self._ft_widths) + 2 * len(self.columns)
         self._ft_strips: dict[tuple[str, str], Strip] = {}
         self._ft_styles: dict[str, Style] | None = None
         self._ft_styles_focus = False
@@ -250,11 +252,11 @@ class FastTable(ScrollView, can_focus=True):
         already = index == self._ft_cursor
         self._move_to(index)
         x = event.x + int(self.scroll_offset.x)
-        for column in self.columns:
-            if x < column.width + 2:
+        for column, width in zip(self.columns, self._ft_widths, strict=True):
+            if x < width + 2:
                 self.post_message(self.CellClicked(self, key, column.key))
                 break
-            x -= column.width + 2
+            x -= width + 2
         if already:
             self.post_message(self.RowSelected(self, key))
 
@@ -264,18 +266,20 @@ class FastTable(ScrollView, can_focus=True):
         cached = self._ft_segments.get(key)
         if cached is None:
             cached = []
-            for column, text in zip(self.columns, self._ft_cells[key], strict=True):
+            for column, width, text in zip(
+                self.columns, self._ft_widths, self._ft_cells[key], strict=True
+            ):
                 cached.append(Segment(" "))
-                cached.extend(_cell_segments(text, column.width, column.justify))
+                cached.extend(_cell_segments(text, width, column.justify))
                 cached.append(Segment(" "))
             self._ft_segments[key] = cached
         return cached
 
     def _header_segments(self) -> list[Segment]:
         out = []
-        for column in self.columns:
+        for column, width in zip(self.columns, self._ft_widths, strict=True):
             out.append(Segment(" "))
-            out.extend(_cell_segments(Text(column.label), column.width, column.justify))
+            out.extend(_cell_segments(Text(column.label), width, column.justify))
             out.append(Segment(" "))
         return out
 
@@ -322,6 +326,20 @@ class FastTable(ScrollView, can_focus=True):
                 return Strip.blank(width, styles["base"])
             strip, style = self._strip(index, styles), styles["base"]
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
+
+    def on_resize(self) -> None:
+        """Give a flexible column what the others leave of the new width."""
+        fixed = sum(c.width for c in self.columns if not c.flex) + 2 * len(self.columns)
+        spare = max(0, self.scrollable_content_region.width - fixed)
+        widths = [max(c.width, spare) if c.flex else c.width for c in self.columns]
+        if widths != self._ft_widths:
+            self._ft_widths = widths
+            self._ft_width = sum(widths) + 2 * len(self.columns)
+            self.virtual_size = Size(self._ft_width, len(self._ft_keys) + 1)
+            self._ft_segments.clear()
+            self._ft_strips.clear()
+            self._ft_header = None
+            self.refresh()
 
     def on_focus(self) -> None:
         self.refresh()

@@ -21,7 +21,7 @@ HIGHLIGHT_SECONDS = 90.0
 COLUMNS = (
     Column("rank", "#", 2, "right"),
     Column("symbol", "Symbol", 6),
-    Column("name", "Name", 17),
+    Column("name", "Name", 8, flex=True),
     Column("price", "Price", 8, "right"),
     Column("change", "% Chg", 8, "right"),
     Column("volume", "Volume", 7, "right"),

@@ -84,8 +84,7 @@ def render_status(state: StatusState, now: float) -> Text:
     second = Text(no_wrap=True, overflow="ellipsis")
     if snap is not None and snap.last_good_run is not None and snap.last_good_run.finished_at:
         finished = snap.last_good_run.finished_at
-        stamp = datetime.fromtimestamp(finished).strftime("%H:%M:%S")
-        second.append(f"refreshed {stamp} ({fmt.age(now - finished)} ago)")
+        second.append(f"refreshed {fmt.age(now - finished)} ago")
     else:
         second.append("not refreshed yet", style="dim")
     if snap is not None:
