@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"momoscan/{__version__} (+https://github.com/momoscan/momoscan)"
 DEMO_KEY = "demo"
+CBOE_HEADERS = {"Origin": "https://www.cboe.com", "Referer": "https://www.cboe.com/"}
 
 
 @dataclass
@@ -285,7 +286,8 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
             ) as td_http,
             httpx.AsyncClient(
                 transport=transport,
-                headers=headers,
+                # Cboe's CDN serves these files to its own site's pages; say where from.
+                headers={**headers, **CBOE_HEADERS},
                 follow_redirects=True,
                 timeout=httpx.Timeout(30.0, connect=10.0),
             ) as cboe_http,
