@@ -282,7 +282,7 @@ def test_session_at_uses_et_date_not_utc_date() -> None:
     assert mh.session_at(_utc(2026, 3, 16, 1, 0)) is Session.CLOSED
 
 
-@pytest.mark.parametrize("fn", [mh.session_at, mh.next_open, mh.minutes_into_session])
+@pytest.mark.parametrize("fn", [mh.session_at, mh.next_open])
 def test_naive_datetime_raises(fn: Callable[[datetime], object]) -> None:
     with pytest.raises(ValueError):
         fn(datetime(2026, 3, 10, 10, 0))
@@ -314,26 +314,3 @@ def test_next_open_is_strictly_after() -> None:
     ts = _et(2026, 3, 10, 9, 30) - timedelta(microseconds=1)
     assert mh.next_open(ts) == _et(2026, 3, 10, 9, 30)
     assert mh.next_open(ts) > ts
-
-
-# --- minutes_into_session -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("ts", "expected"),
-    [
-        (_et(2026, 3, 10, 9, 0), 0.0),
-        (_et(2026, 3, 10, 9, 30), 0.0),
-        (_et(2026, 3, 10, 10, 15), 45.0),
-        (_utc(2026, 3, 10, 14, 15), 45.0),  # 10:15 EDT
-        (_utc(2026, 1, 5, 15, 15), 45.0),  # 10:15 EST
-        (_et(2026, 3, 10, 16, 0), 390.0),
-        (_et(2026, 3, 10, 19, 0), 390.0),
-        (_et(2026, 11, 27, 12, 0), 150.0),
-        (_et(2026, 11, 27, 15, 0), 210.0),  # clipped to the half-day length
-        (_et(2026, 3, 14, 12, 0), 0.0),  # Saturday
-        (_et(2026, 11, 26, 12, 0), 0.0),  # Thanksgiving
-    ],
-)
-def test_minutes_into_session(ts: datetime, expected: float) -> None:
-    assert mh.minutes_into_session(ts) == pytest.approx(expected)

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from momoscan.models import Right
-from momoscan.sources.osi import parse_osi, underlying_of_root
+from momoscan.sources.osi import parse_osi
 
 
 @pytest.mark.parametrize(
@@ -68,23 +68,3 @@ def test_parse_osi_refuses(symbol: str) -> None:
 def test_error_names_the_symbol() -> None:
     with pytest.raises(ValueError, match="AAPL  261318C00260000"):
         parse_osi("AAPL  261318C00260000")
-
-
-@pytest.mark.parametrize(
-    ("root", "underlying"),
-    [
-        ("SPXW", "SPX"),
-        ("SPX", "SPX"),
-        ("NDXP", "NDX"),
-        ("RUTW", "RUT"),
-        ("VIXW", "VIX"),
-        ("AAPL1", "AAPL"),
-        ("AAPL", "AAPL"),
-        ("  AAPL1 ", "AAPL"),
-        ("F", "F"),
-        ("CLX", "CLX"),
-        ("2SPX", "2SPX"),  # leading digit is not an adjustment
-    ],
-)
-def test_underlying_of_root(root: str, underlying: str) -> None:
-    assert underlying_of_root(root) == underlying

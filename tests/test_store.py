@@ -8,7 +8,7 @@ import pytest
 
 from momoscan import queries
 from momoscan.models import Quote, SymbolError, Ticker, UnderlyingVolume
-from momoscan.store import SCHEMA_VERSION, Store, StoreError, history_bucket
+from momoscan.store import HISTORY_BUCKET_EXTENDED, SCHEMA_VERSION, Store, StoreError
 
 TICKERS = [
     Ticker("AAA", "Alpha Inc", "NASDAQ", "XNGS", "small"),
@@ -134,7 +134,14 @@ def test_history_is_bucketed(store: Store) -> None:
         store.store_quotes([quote("AAA", price, 0.0, 1, ts=base + offset)], fetched_at=1.0)
     rows = store.rows("SELECT ts, price FROM quote_history WHERE symbol='AAA' ORDER BY ts")
     assert rows == [{"ts": base, "price": 3.0}, {"ts": base + 300, "price": 4.0}]
-    assert history_bucket(base + 899, False) == base + 899 - (base + 899) % 900
+    # Outside the session, buckets are wider.
+    late = base + 10 * 3600
+    for offset, price in ((0, 5.0), (HISTORY_BUCKET_EXTENDED - 1, 6.0)):
+        q = quote("BBB", price, 0.0, 1, ts=late - late % HISTORY_BUCKET_EXTENDED + offset)
+        store.store_quotes(
+            [Quote(q.symbol, q.price, market_open=False, quote_ts=q.quote_ts)], fetched_at=1.0
+        )
+    assert store.rows("SELECT price FROM quote_history WHERE symbol='BBB'") == [{"price": 6.0}]
 
 
 def test_replace_universe_drops_quotes_of_removed_symbols(store: Store) -> None:

@@ -245,24 +245,6 @@ def next_open(ts: datetime) -> datetime:
     return datetime.combine(next_trading_day(d), OPEN, tzinfo=ET)
 
 
-def minutes_into_session(ts: datetime) -> float:
-    """Minutes since 09:30 ET on `ts`'s day, clipped to [0, session length].
-
-    Session length is 390 minutes, or 210 on half days; non-trading days give 0.
-
-    Raises:
-        ValueError: If `ts` is naive.
-    """
-    local = _to_et(ts)
-    d = local.date()
-    if not is_trading_day(d):
-        return 0.0
-    _, open_, close, _ = session_bounds(d)
-    length = (close - open_).total_seconds() / 60
-    elapsed = (local - open_).total_seconds() / 60
-    return min(max(elapsed, 0.0), length)
-
-
 def current_trading_day(ts: datetime) -> date:
     """The trading day whose data is current at `ts`.
 

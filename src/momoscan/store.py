@@ -210,11 +210,6 @@ _QUOTE_FIELDS = operator.attrgetter(
 )
 
 
-def history_bucket(ts: int, market_open: bool | None) -> int:
-    size = HISTORY_BUCKET_OPEN if market_open else HISTORY_BUCKET_EXTENDED
-    return ts - ts % size
-
-
 class Store:
     """One connection to the cache. Use it from the thread that opened it."""
 
@@ -426,12 +421,6 @@ class Store:
             )
         ]
 
-    def credits_spent_since(self, since: float) -> int:
-        row = self.conn.execute(
-            "SELECT COALESCE(SUM(credits), 0) FROM credit_ledger WHERE ts >= ?", (since,)
-        ).fetchone()
-        return int(row[0])
-
     def quote_ages(self) -> dict[str, float]:
         """fetched_at of every stored quote, for scheduling the next sweep."""
         return dict(self.conn.execute("SELECT symbol, fetched_at FROM quotes"))
@@ -461,14 +450,6 @@ class Store:
                 "UPDATE refresh_runs SET status = ?, message = ?, finished_at = ?, "
                 "symbols = COALESCE(?, symbols) WHERE id = ?",
                 (status, message, time.time() if at is None else at, symbols, run_id),
-            )
-
-    def add_run_errors(self, run_id: int, errors: int, credits_used: int = 0) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE refresh_runs SET errors = errors + ?, credits_used = credits_used + ? "
-                "WHERE id = ?",
-                (errors, credits_used, run_id),
             )
 
     # -- options -----------------------------------------------------------------------------
@@ -589,12 +570,6 @@ class Store:
                     for x in leaders
                 ],
             )
-
-    def leader_days(self) -> list[date]:
-        return [
-            date.fromisoformat(row[0])
-            for row in self.conn.execute("SELECT DISTINCT day FROM option_leaders ORDER BY day")
-        ]
 
     # -- housekeeping ------------------------------------------------------------------------
 

@@ -208,9 +208,6 @@ class SimDay:
     def at_minute(self, minute: int) -> datetime:
         return self.base + timedelta(minutes=minute)
 
-    def final_close(self) -> np.ndarray:
-        return self.price[:, self.close_minute - 1].astype(np.float64)
-
     def last_price(self) -> np.ndarray:
         return self.price[:, DAY_MINUTES - 1].astype(np.float64)
 

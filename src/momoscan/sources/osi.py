@@ -48,14 +48,3 @@ def parse_osi(symbol: str) -> tuple[str, date, Right, float]:
     except ValueError:
         raise ValueError(f"{symbol!r} is not an OSI option symbol: no such date {ymd}.") from None
     return root, expiry, right, int(strike) / 1000
-
-
-def underlying_of_root(root: str) -> str:
-    """The underlying an option root trades on: SPXW -> SPX, AAPL1 (adjusted) -> AAPL.
-
-    Roots not known to differ are returned unchanged (stripped).
-    """
-    root = root.strip()
-    if len(root) > 1 and root[-1].isdigit() and root[-2].isalpha():
-        root = root[:-1]
-    return ROOT_UNDERLYINGS.get(root, root)

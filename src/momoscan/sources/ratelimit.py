@@ -180,8 +180,3 @@ class CreditBudget:
     def set_limit(self, limit: int) -> None:
         self.limit = max(1, limit)
         self._tokens = float(max(0, self.limit - self.used()))
-
-
-def minutes_for(symbols: int, limit: int) -> int:
-    """Whole minutes a sweep of `symbols` takes at `limit` credits a minute."""
-    return max(1, math.ceil(symbols / max(1, limit)))

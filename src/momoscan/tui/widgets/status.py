@@ -69,6 +69,9 @@ def render_status(state: StatusState, now: float) -> Text:
     if state.market_time is not None:
         clock = state.market_time.astimezone(mh.ET).strftime("%a %Y-%m-%d %H:%M:%S ET")
         line.append(f" {clock}{' (sim clock)' if state.demo else ''}")
+        if state.session is not Session.OPEN:
+            opens = mh.next_open(state.market_time).strftime("%a %H:%M")
+            line.append(f" · opens {opens} ET", style="dim")
     snap = state.snapshot
     if snap is not None:
         info = snap.universe
