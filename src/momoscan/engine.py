@@ -567,9 +567,9 @@ class Engine:
                 log.info("OCC has not published %s yet", day)
                 return
             renamed = [
-                v
-                if v.underlying not in mapping
-                else type(v)(v.day, mapping[v.underlying], v.total, v.calls, v.puts, v.source)
+                dataclasses.replace(v, underlying=mapping[v.underlying])
+                if v.underlying in mapping
+                else v
                 for v in volumes
             ]
             await self.store.call(Store.store_option_day, day, "occ", renamed)

@@ -130,37 +130,10 @@ def universe_info(store: Store) -> UniverseInfo:
     )
 
 
-def universe_tickers(store: Store) -> list[Ticker]:
-    return [
-        Ticker(
-            r["symbol"],
-            r["name"],
-            r["exchange"] or "",
-            r["mic"] or "",
-            r["cap_tier"] or "",
-            r["sector"] or "",
-            r["category"] or "",
-        )
-        for r in store.rows(
-            "SELECT symbol, name, exchange, mic, cap_tier, sector, category FROM tickers "
-            "ORDER BY symbol"
-        )
-    ]
+_TICKER_SELECT = "SELECT symbol, name, exchange, mic, cap_tier, sector, category FROM tickers"
 
 
-def universe_symbol_list(store: Store) -> list[str]:
-    return store.universe_symbols()
-
-
-def ticker(store: Store, symbol: str) -> Ticker | None:
-    rows = store.rows(
-        "SELECT symbol, name, exchange, mic, cap_tier, sector, category FROM tickers "
-        "WHERE symbol = ?",
-        (symbol,),
-    )
-    if not rows:
-        return None
-    r = rows[0]
+def _ticker(r: dict[str, Any]) -> Ticker:
     return Ticker(
         r["symbol"],
         r["name"],
@@ -170,6 +143,19 @@ def ticker(store: Store, symbol: str) -> Ticker | None:
         r["sector"] or "",
         r["category"] or "",
     )
+
+
+def universe_tickers(store: Store) -> list[Ticker]:
+    return [_ticker(r) for r in store.rows(f"{_TICKER_SELECT} ORDER BY symbol")]
+
+
+def universe_symbol_list(store: Store) -> list[str]:
+    return store.universe_symbols()
+
+
+def ticker(store: Store, symbol: str) -> Ticker | None:
+    rows = store.rows(f"{_TICKER_SELECT} WHERE symbol = ?", (symbol,))
+    return _ticker(rows[0]) if rows else None
 
 
 # ---------------------------------------------------------------------------------------------
