@@ -1,0 +1,177 @@
+"""The Engine: one refresh cycle runs the steps in order (universe, quotes, options), each
+stored as it lands, and fills in one report.
+
+The engine drives the sources and the store and knows nothing of screens: it reports progress
+through a callback, which the TUI turns into messages and the headless CLI into a progress line.
+All SQLite work runs on one dedicated thread (the single writer) so the event loop never waits
+on the disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import anyio
+
+from .. import market_hours as mh
+from ..clock import MarketClock
+from ..config import Settings
+from ..models import Progress, Session
+from ..sources.cboe import CboeClient
+from ..sources.occ import OccClient
+from ..sources.offload import THREADS, Offloader
+from ..sources.ratelimit import CreditBudget
+from ..sources.twelvedata import TwelveDataClient
+from ..sources.universe import UniverseSource
+from ..store import Store
+from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext
+from .options import OptionsStep
+from .quotes import QuoteStep
+from .scheduler import Scheduler
+from .store_thread import StoreThread
+from .universe import UniverseStep
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """Runs refresh cycles over the steps it builds from the run's clients."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: StoreThread,
+        quotes: TwelveDataClient,
+        budget: CreditBudget,
+        cboe: CboeClient,
+        occ: OccClient,
+        universe: UniverseSource,
+        clock: MarketClock,
+        mode: str,
+        option_products: frozenset[str] = frozenset(),
+        offload: Offloader = THREADS,
+        wall: Callable[[], float] = time.time,
+    ):
+        self.ctx = StepContext(settings, store, clock, mode, wall)
+        self.universe_step = UniverseStep(self.ctx, universe)
+        self.scheduler = Scheduler(self.ctx)
+        self.quote_step = QuoteStep(self.ctx, quotes, budget, self.scheduler)
+        self.options_step = OptionsStep(
+            self.ctx, cboe, occ, option_products=option_products, offload=offload
+        )
+
+    # -- what the screens and the CLI read ---------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def store(self) -> StoreThread:
+        return self.ctx.store
+
+    @property
+    def clock(self) -> MarketClock:
+        return self.ctx.clock
+
+    @clock.setter
+    def clock(self, clock: MarketClock) -> None:
+        self.ctx.clock = clock
+
+    @property
+    def mode(self) -> str:
+        return self.ctx.mode
+
+    @property
+    def universe(self) -> UniverseSource:
+        return self.universe_step.source
+
+    @universe.setter
+    def universe(self, source: UniverseSource) -> None:
+        self.universe_step.source = source
+
+    @property
+    def quotes(self) -> TwelveDataClient:
+        return self.quote_step.client
+
+    @property
+    def budget(self) -> CreditBudget:
+        return self.quote_step.budget
+
+    @property
+    def credit_note(self) -> str:
+        return self.quote_step.credit_note
+
+    @property
+    def plan_limit_known(self) -> bool:
+        return self.quote_step.plan_limit_known
+
+    @plan_limit_known.setter
+    def plan_limit_known(self, known: bool) -> None:
+        self.quote_step.plan_limit_known = known
+
+    async def ensure_plan_limit(self) -> None:
+        await self.quote_step.ensure_plan_limit()
+
+    def market_session(self) -> Session:
+        return mh.session_at(self.ctx.clock.now())
+
+    # -- the cycle ---------------------------------------------------------------------------
+
+    async def refresh(
+        self,
+        on_progress: ProgressCallback | None = None,
+        *,
+        full: bool = True,
+        force: bool = False,
+        refresh_universe: bool = False,
+    ) -> RefreshReport:
+        """One refresh cycle. Never raises for a source failure: the report says what failed.
+
+        Args:
+            full: sweep the whole universe (else: the hot set plus the stalest symbols that
+                one window of credits covers).
+            force: spend credits even while the market is closed.
+        """
+        ctx = self.ctx
+        progress = on_progress or (lambda _p: None)
+        report = RefreshReport(run_id=0, started=ctx.wall())
+        report.run_id = await ctx.store.call(Store.start_run, "cycle", ctx.mode, at=report.started)
+        status = "ok"
+        try:
+            tickers = await self.universe_step.run(progress, force=refresh_universe)
+            report.symbols = len(tickers)
+            await self.quote_step.run(tickers, report, progress, full=full, force=force)
+            if ctx.settings.options.enabled:
+                await self.options_step.run(report, progress)
+            if report.errors:
+                status = "partial"
+        except RefreshFailed as exc:
+            status = "failed"
+            report.messages.append(str(exc))
+        except Exception as exc:  # a bug or an unforeseen answer: keep the app alive, say so
+            log.exception("refresh failed")
+            status = "failed"
+            report.messages.append(f"Refresh failed: {type(exc).__name__}: {exc}")
+        finally:
+            report.status = status
+            report.finished = ctx.wall()
+            message = report.messages[-1] if report.messages else ""
+            with anyio.CancelScope(shield=True):
+                await ctx.store.call(
+                    Store.finish_run,
+                    report.run_id,
+                    status,
+                    message,
+                    symbols=report.symbols,
+                    at=report.finished,
+                )
+        progress(
+            Progress(
+                "done", report.quotes, report.symbols, report.credits_used, report.errors, status
+            )
+        )
+        return report

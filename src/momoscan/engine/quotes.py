@@ -1,0 +1,231 @@
+"""The quote step: sweep the universe in batches under the credit budget, in the scheduler's
+order, storing each batch as it lands."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+import anyio
+import anyio.abc
+
+from .. import market_hours as mh
+from ..config import redact
+from ..models import Progress, Session, SymbolError, Ticker
+from ..sources.errors import AuthError, PermissionDenied, SourceError
+from ..sources.ratelimit import CreditBudget
+from ..sources.twelvedata import TwelveDataClient
+from ..store import Store
+from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext
+from .scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+class QuoteStep:
+    """Twelve Data quotes for the universe: the plan's credits, the daily cap, the sweep."""
+
+    def __init__(
+        self,
+        ctx: StepContext,
+        client: TwelveDataClient,
+        budget: CreditBudget,
+        scheduler: Scheduler,
+    ):
+        self.ctx = ctx
+        self.client = client
+        self.budget = budget
+        self.scheduler = scheduler
+        self.disabled = ""
+        self.plan_limit_known = False
+        self.daily_limit: int | None = None
+        self.daily_used = 0
+        self._daily_day: date | None = None
+        self.credit_note = ""
+
+    async def ensure_plan_limit(self) -> None:
+        """Learn the plan: credits a minute (and a day, on the free plan) from /api_usage unless
+        the config sets them, and what was spent in the last minute, by earlier runs too."""
+        if self.plan_limit_known:
+            return
+        ctx = self.ctx
+        # Credits this or an earlier run spent that still count: from the database first.
+        since = ctx.wall() - self.budget.window
+        for at, credits in await ctx.store.call(Store.credit_entries, since):
+            self.budget.record(credits, at=at)
+        configured = ctx.settings.twelvedata.plan_limit if ctx.mode == "live" else 0
+        usage = None
+        if configured:
+            self.budget.set_limit(configured)
+        else:
+            usage = await self.client.api_usage()
+            self.budget.set_limit(usage.plan_limit)
+            # Whatever the server counts beyond our own ledger (another program on the same
+            # key): counted as spent just now, the safe assumption.
+            self.budget.record(max(0, usage.current_usage - self.budget.used()))
+        if usage is not None and usage.plan_daily_limit:
+            self.daily_limit = usage.plan_daily_limit
+            self.daily_used = usage.daily_usage or 0
+            self._daily_day = datetime.now(UTC).date()
+        self.plan_limit_known = True
+
+    def daily_left(self) -> int | None:
+        """Credits left today on a plan with a daily cap (Twelve Data's Basic: 800), else None."""
+        if not self.daily_limit:
+            return None
+        today = datetime.now(UTC).date()
+        if self._daily_day != today:  # the daily count starts again (at midnight UTC)
+            self._daily_day, self.daily_used = today, 0
+        return max(0, self.daily_limit - self.daily_used)
+
+    def _daily_quota(self, symbols: int, full: bool) -> int | None:
+        """How many credits this cycle may spend under a daily cap, and a plain note on how far
+        the day's credits go. None when the plan has no daily cap."""
+        left = self.daily_left()
+        if left is None:
+            self.credit_note = ""
+            return None
+        sweeps = left / max(1, symbols)
+        self.credit_note = (
+            f"Daily credits: {self.daily_used}/{self.daily_limit} used; the {left} left quote "
+            f"{left} symbols, {sweeps:.1f} sweeps of the universe of {symbols}. Symbols on "
+            "screen and the watchlist go first."
+        )
+        if full or left == 0:
+            return left
+        # Spread what is left over the rest of the session: a cycle gets its share.
+        settings = self.ctx.settings
+        now = self.ctx.clock.now()
+        day = mh.current_trading_day(now)
+        ends = mh.session_bounds(day)[3 if settings.twelvedata.extended_hours else 2]
+        seconds_left = max((ends - now).total_seconds(), settings.scan.refresh_interval)
+        return max(1, math.ceil(left * settings.scan.refresh_interval / seconds_left))
+
+    async def run(
+        self,
+        tickers: Sequence[Ticker],
+        report: RefreshReport,
+        progress: ProgressCallback,
+        *,
+        full: bool,
+        force: bool,
+    ) -> None:
+        ctx = self.ctx
+        if self.disabled:
+            report.messages.append(self.disabled)
+            return
+        session = mh.session_at(ctx.clock.now())
+        extended = ctx.settings.twelvedata.extended_hours
+        trading = session is Session.OPEN or (extended and session in (Session.PRE, Session.AFTER))
+        if ctx.mode == "live" and not trading and not force:
+            if session is Session.CLOSED:
+                why = "The market is closed"
+            else:
+                why = (
+                    "The regular session has not opened"
+                    if session is Session.PRE
+                    else "The regular session is over"
+                ) + " and extended hours are off ([twelvedata] extended_hours)"
+            report.messages.append(
+                f"{why}: no credits spent; showing the last quotes with their age "
+                "(--force refreshes anyway)."
+            )
+            return
+        try:
+            await self.ensure_plan_limit()
+        except AuthError as exc:
+            raise RefreshFailed(str(exc)) from None
+        except SourceError as exc:
+            raise RefreshFailed(f"Could not read the Twelve Data plan: {exc}") from None
+        order = await self.scheduler.order(tickers, full=full, window=self.budget.limit)
+        daily = self._daily_quota(len(tickers), full)
+        if daily is not None:
+            if daily == 0:
+                report.messages.append(
+                    f"The day's {self.daily_limit} Twelve Data credits are used up: quotes "
+                    "resume tomorrow."
+                )
+                return
+            if daily < len(order):
+                order = order[:daily]
+        total = len(order)
+        batch_size = ctx.settings.twelvedata.batch_size
+        slots = anyio.Semaphore(ctx.settings.twelvedata.concurrency)
+        fatal: list[str] = []
+        done = 0
+        progress(
+            Progress("quotes", 0, total, report.credits_used, report.errors, f"Quotes: 0/{total}")
+        )
+
+        extended = ctx.settings.twelvedata.extended_hours and session is not Session.OPEN
+        secrets = ctx.settings.secrets
+
+        async def run_batch(batch: list[str], granted_at: float, tg: anyio.abc.TaskGroup) -> None:
+            nonlocal done
+            try:
+                try:
+                    result = await self.client.quote_batch(batch, extended=extended)
+                    quotes, errors = result.quotes, result.errors
+                except (AuthError, PermissionDenied) as exc:
+                    fatal.append(str(exc))
+                    if isinstance(exc, PermissionDenied):
+                        self.disabled = str(exc)
+                    tg.cancel_scope.cancel()
+                    return
+                except SourceError as exc:
+                    log.warning("quote batch of %d failed: %s", len(batch), exc)
+                    quotes = []
+                    errors = [SymbolError(s, None, str(exc)) for s in batch]
+                if secrets:
+                    # An API message echoing the key must not reach the database.
+                    errors = [
+                        SymbolError(e.symbol, e.code, redact(e.message, secrets)) for e in errors
+                    ]
+                retries = self.client.drain_retry_grants()
+                retried = sum(credits for _, credits in retries)
+                self.daily_used += retried
+                report.credits_used += len(batch) + retried
+                report.quotes += len(quotes)
+                report.errors += len(errors)
+                for err in errors[:3]:
+                    log.info("%s: %s", err.symbol, err.message)
+                await ctx.store.call(
+                    Store.store_quotes,
+                    quotes,
+                    errors,
+                    fetched_at=ctx.wall(),
+                    run_id=report.run_id,
+                    credits_used=len(batch),
+                    credits_at=granted_at,
+                    retry_grants=retries,
+                )
+                done += len(batch)
+                progress(
+                    Progress(
+                        "quotes",
+                        done,
+                        total,
+                        report.credits_used,
+                        report.errors,
+                        f"Quotes: {done}/{total}",
+                    )
+                )
+            finally:
+                slots.release()
+
+        queue = list(order)
+        async with anyio.create_task_group() as tg:
+            while queue and not fatal:
+                await slots.acquire()
+                want = min(batch_size, len(queue))
+                granted = await self.budget.take(want)
+                granted_at = ctx.wall()
+                self.daily_used += granted
+                batch, queue = queue[:granted], queue[granted:]
+                tg.start_soon(run_batch, batch, granted_at, tg)
+        if fatal:
+            raise RefreshFailed(fatal[0])
+        if report.errors:
+            report.messages.append(f"{report.errors} of {total} symbols failed (see the log).")

@@ -1,0 +1,86 @@
+"""The universe step: load the scan universe once a trading day, keep the chosen cap tiers."""
+
+from __future__ import annotations
+
+import logging
+
+from .. import market_hours as mh
+from .. import queries
+from ..models import Progress, Ticker
+from ..sources.errors import SourceError
+from ..sources.universe import UniverseSource
+from ..store import Store
+from .context import ProgressCallback, RefreshFailed, StepContext
+
+log = logging.getLogger(__name__)
+
+
+class UniverseStep:
+    """Loads the universe from its source when the stored one is older than today's trading
+    day (or was built from another source), else reads it back from the store."""
+
+    def __init__(self, ctx: StepContext, source: UniverseSource):
+        self.ctx = ctx
+        self.source = source
+
+    def signature(self) -> str:
+        return f"{self.source.name}:{self.source.describe()}"
+
+    async def run(self, progress: ProgressCallback, *, force: bool) -> list[Ticker]:
+        """The universe's tickers in the chosen tiers.
+
+        Raises:
+            RefreshFailed: no universe can be had (the source failed and none is stored, or
+                none of its symbols is in the chosen tiers).
+        """
+        ctx = self.ctx
+        today = mh.current_trading_day(ctx.clock.now())
+        meta = await ctx.store.call(queries.universe_info)
+        fresh = (
+            meta.signature == self.signature()
+            and meta.as_of is not None
+            and meta.as_of >= today
+            and meta.size > 0
+        )
+        if fresh and not force:
+            return await ctx.store.call(queries.universe_tickers)
+        progress(
+            Progress("universe", message=f"Loading the universe from {self.source.describe()}")
+        )
+        try:
+            loaded = await self.source.load()
+        except SourceError as exc:
+            if meta.size:
+                log.warning("universe refresh failed, keeping the cached one: %s", exc)
+                return await ctx.store.call(queries.universe_tickers)
+            raise RefreshFailed(str(exc)) from None
+        tiers = set(ctx.settings.universe.cap_tiers)
+        tickers = [t for t in loaded if not t.cap_tier or t.cap_tier in tiers]
+        if not tickers:
+            raise RefreshFailed(
+                f"The universe from {self.source.describe()} has no symbols in the cap tiers "
+                f"{', '.join(ctx.settings.universe.cap_tiers)}."
+            )
+        await ctx.store.call(
+            Store.replace_universe,
+            tickers,
+            source=self.source.name,
+            as_of=today,
+            fetched_at=ctx.wall(),
+        )
+        await ctx.store.call(Store.set_meta, "universe_signature", self.signature())
+        # A source's caveat (Nasdaq's free sample, a file's skipped lines) stays with the
+        # universe it describes, for the status bar and the headless output.
+        warning = str(getattr(self.source, "warning", "") or "")
+        problems = list(getattr(self.source, "problems", []) or [])
+        if problems and not warning:
+            warning = f"{len(problems)} lines of the universe file were skipped (see the log)."
+        await ctx.store.call(Store.set_meta, "universe_warning", warning)
+        if warning:
+            log.warning("%s", warning)
+        progress(
+            Progress(
+                "universe", len(tickers), len(tickers), message=f"Universe: {len(tickers)} symbols"
+            )
+        )
+        return tickers
