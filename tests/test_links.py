@@ -16,9 +16,14 @@ from momoscan.models import Ticker
         ("CBOE", "BATS", "BATS", "CBOE:CBOE"),
         ("BRK.B", "XNYS", "NYSE", "NYSE:BRK.B"),
         ("BRK-B", "XNYS", "", "NYSE:BRK.B"),
+        ("BRK/B", "XNYS", "", "NYSE:BRK.B"),
+        ("brk-b", "", "NYSE", "NYSE:BRK.B"),
+        ("BF/B", "", "NYSE", "NYSE:BF.B"),
         ("GLD", "", "NYSEARCA", "AMEX:GLD"),
         ("XYZ", "", "NYSEMKT", "AMEX:XYZ"),
         ("SPX", "", "", "SP:SPX"),
+        ("^SPX", "", "", "SP:SPX"),  # a watchlist spelling of the index
+        ("$NDX", "", "", "NASDAQ:NDX"),
     ],
 )
 def test_prefix_from_mic_then_exchange(symbol: str, mic: str, exchange: str, expected: str) -> None:
@@ -30,8 +35,17 @@ def test_unknown_listing_refuses_rather_than_guessing() -> None:
         tradingview_symbol("CVX", "", "")
 
 
-def test_chart_url() -> None:
-    url = chart_url(Ticker("BRK.B", "Berkshire Hathaway Inc", "NYSE", "XNYS", "mega"))
+def test_not_a_symbol_has_no_chart() -> None:
+    with pytest.raises(NoChart) as info:
+        tradingview_symbol("EUR/USD", "XNYS", "NYSE")
+    assert str(info.value) == (
+        "'EUR/USD' is not a US stock symbol or index, so it has no TradingView chart."
+    )
+
+
+@pytest.mark.parametrize("symbol", ["BRK.B", "BRK-B", "BRK/B"])
+def test_chart_url(symbol: str) -> None:
+    url = chart_url(Ticker(symbol, "Berkshire Hathaway Inc", "NYSE", "XNYS", "mega"))
     assert url == "https://www.tradingview.com/chart/?symbol=NYSE:BRK.B"
 
 

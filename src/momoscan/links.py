@@ -3,13 +3,15 @@
 A bare ticker can resolve to another company on another exchange (TradingView picks one), so
 momoscan always sends `EXCHANGE:SYMBOL`, deriving the prefix from the listing's MIC: NASDAQ for
 the Nasdaq markets, NYSE, AMEX for both NYSE American and NYSE Arca (TradingView has no ARCA
-prefix), CBOE for Cboe's equity exchanges. Share classes keep their dot (BRK.B).
+prefix), CBOE for Cboe's equity exchanges. Share classes are spelled by `symbols.tradingview`
+(BRK.B, whatever spelling the universe used).
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
+from . import symbols
 from .models import Ticker
 
 CHART_URL = "https://www.tradingview.com/chart/?symbol={}"
@@ -56,15 +58,23 @@ class NoChart(ValueError):
 
 
 def tradingview_symbol(symbol: str, mic: str = "", exchange: str = "") -> str:
-    """`EXCHANGE:SYMBOL` for TradingView. Raises NoChart when the listing is unknown."""
-    symbol = symbol.strip().upper()
-    if symbol in INDEX_SYMBOLS:
-        return INDEX_SYMBOLS[symbol]
+    """`EXCHANGE:SYMBOL` for TradingView (`NYSE:BRK.B` for BRK-B; `SP:SPX` for ^SPX).
+
+    Raises:
+        NoChart: the listing is unknown, or the text is not a stock symbol or known index.
+    """
+    try:
+        entry = symbols.watchlist_entry(symbol)
+    except ValueError:
+        raise NoChart(
+            f"{symbol.strip()!r} is not a US stock symbol or index, so it has no TradingView chart."
+        ) from None
+    if entry in INDEX_SYMBOLS:
+        return INDEX_SYMBOLS[entry]
     prefix = MIC_PREFIX.get(mic.strip().upper()) or EXCHANGE_PREFIX.get(exchange.strip().upper())
     if not prefix:
-        raise NoChart(f"No exchange is known for {symbol}, so its chart cannot be opened safely.")
-    # Class shares: BRK.B everywhere; some feeds write BRK-B or BRK/B.
-    return f"{prefix}:{symbol.replace('-', '.').replace('/', '.')}"
+        raise NoChart(f"No exchange is known for {entry}, so its chart cannot be opened safely.")
+    return f"{prefix}:{symbols.tradingview(entry)}"
 
 
 def chart_url(ticker: Ticker) -> str:
