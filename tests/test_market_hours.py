@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -9,6 +11,9 @@ import pytest
 
 from momoscan import market_hours as mh
 from momoscan.models import Session
+
+# The oracle, exchange_calendars, warns about its own use of pandas under pandas 3.
+pytestmark = pytest.mark.filterwarnings("ignore:Series.values returning an ndarray")
 
 
 def _et(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
@@ -39,9 +44,11 @@ def test_holidays_2026_exact() -> None:
 
 def test_holidays_2026_names() -> None:
     h = mh.holidays(2026)
+    # Observed on Friday for a Saturday July 4, without the library's " (observed)" suffix.
     assert h[date(2026, 7, 3)] == "Independence Day"
     assert h[date(2026, 4, 3)] == "Good Friday"
     assert h[date(2026, 11, 26)] == "Thanksgiving Day"
+    assert all("observed" not in name for name in h.values())
 
 
 def test_holidays_2025_exact() -> None:
@@ -144,6 +151,168 @@ def test_early_close_days(d: date) -> None:
 )
 def test_not_early_close(d: date) -> None:
     assert mh.early_close(d) is None
+
+
+def test_july_2002_half_day_was_friday_july_5() -> None:
+    # July 4 2002 was a Thursday: the half day was the Friday after, not Wednesday July 3.
+    assert mh.is_trading_day(date(2002, 7, 3))
+    assert mh.early_close(date(2002, 7, 3)) is None
+    assert mh.session_bounds(date(2002, 7, 3))[2] == _et(2002, 7, 3, 16)
+    assert mh.session_at(_et(2002, 7, 3, 14)) is Session.OPEN
+    assert not mh.is_trading_day(date(2002, 7, 4))
+    assert mh.early_close(date(2002, 7, 5)) == time(13, 0)
+    assert mh.session_bounds(date(2002, 7, 5)) == (
+        _et(2002, 7, 5, 4),
+        _et(2002, 7, 5, 9, 30),
+        _et(2002, 7, 5, 13),
+        _et(2002, 7, 5, 17),
+    )
+    assert mh.session_at(_et(2002, 7, 5, 12, 59)) is Session.OPEN
+    assert mh.session_at(_et(2002, 7, 5, 14)) is Session.AFTER
+    assert mh.session_at(_et(2002, 7, 5, 17)) is Session.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("d", "close"),
+    [
+        (date(1996, 7, 5), time(13, 0)),  # Thursday July 4: Friday after, as in 2002
+        (date(1996, 7, 3), None),
+        (date(2013, 7, 3), time(13, 0)),  # Thursday July 4 again, but from 2013 the day before
+        (date(2013, 7, 5), None),
+        (date(2019, 7, 3), time(13, 0)),
+        (date(2024, 7, 3), time(13, 0)),
+        (date(2024, 7, 5), None),
+        (date(2025, 7, 3), time(13, 0)),  # Friday July 4: Thursday before
+        (date(2018, 7, 3), time(13, 0)),  # Wednesday July 4: Tuesday before
+        (date(2022, 7, 1), None),  # Monday July 4: no half day
+        (date(1997, 12, 26), time(13, 0)),  # Friday after a Thursday Christmas, in some years
+        (date(2003, 12, 26), time(13, 0)),
+        (date(2008, 12, 26), None),
+        (date(2014, 12, 26), None),
+        (date(1999, 12, 31), time(13, 0)),  # New Year's Eve before Y2K
+        (date(2018, 12, 24), time(13, 0)),  # Christmas Eve on a Monday
+        (date(2021, 12, 24), None),  # Christmas on a Saturday: closed on the 24th
+        (date(2010, 12, 24), None),  # idem
+        (date(1992, 12, 24), time(14, 0)),  # before 1993 half days closed at 14:00
+        (date(1994, 2, 11), time(14, 30)),  # snowstorm
+    ],
+)
+def test_early_close_history(d: date, close: time | None) -> None:
+    assert mh.early_close(d) == close
+
+
+def test_after_hours_end_four_hours_after_an_irregular_early_close() -> None:
+    assert mh.session_bounds(date(1994, 2, 11))[2:] == (
+        _et(1994, 2, 11, 14, 30),
+        _et(1994, 2, 11, 18, 30),
+    )
+    assert mh.session_at(_et(1994, 2, 11, 14, 29)) is Session.OPEN
+    assert mh.session_at(_et(1994, 2, 11, 14, 30)) is Session.AFTER
+    assert mh.session_at(_et(1994, 2, 11, 18, 30)) is Session.CLOSED
+
+
+def test_early_close_none_on_closed_days() -> None:
+    assert mh.early_close(date(2026, 11, 26)) is None  # Thanksgiving
+    assert mh.early_close(date(2026, 11, 28)) is None  # Saturday
+    assert mh.early_close(date(2027, 12, 24)) is None  # observed Christmas
+
+
+# --- oracle: exchange_calendars' XNYS, day by day ---------------------------------------------
+
+#: First and last years compared with exchange_calendars. Before 1988 the two libraries model
+#: different histories (exchange_calendars puts a 14:00 close on every Christmas Eve before 1993
+#: and lacks the shortened sessions after the 1987 crash, among others); exchange_calendars
+#: computes nothing past 2100. The years ahead check that both libraries' rules agree.
+_ORACLE_FIRST_YEAR = 1988
+_ORACLE_LAST_YEAR = 2099
+
+#: Days on which the two libraries are known to differ, with the close momoscan gives (None for
+#: closed). February 11 1994: the NYSE closed at 14:30 for a snowstorm (NYSE closings history,
+#: as the `holidays` package records); exchange_calendars has a full day. Drop an entry when
+#: exchange_calendars learns it: the test requires the differences to be exactly these.
+_KNOWN_DIFFERENCES: dict[date, time | None] = {
+    date(1994, 2, 11): time(14, 30),
+}
+
+
+@pytest.fixture(scope="module")
+def xnys() -> dict[date, tuple[datetime, datetime]]:
+    """Every XNYS session in the oracle range: its date -> (open, close) as aware ET datetimes."""
+    import exchange_calendars as xc  # test-only: it imports pandas
+
+    cal = xc.get_calendar(
+        "XNYS", start=f"{_ORACLE_FIRST_YEAR}-01-01", end=f"{_ORACLE_LAST_YEAR}-12-31"
+    )
+    schedule = cal.schedule
+    return {
+        session.date(): (
+            opens.tz_convert(mh.ET).to_pydatetime(),
+            closes.tz_convert(mh.ET).to_pydatetime(),
+        )
+        for session, opens, closes in zip(
+            schedule.index, schedule["open"], schedule["close"], strict=True
+        )
+    }
+
+
+def test_every_day_matches_exchange_calendars_xnys(
+    xnys: dict[date, tuple[datetime, datetime]],
+) -> None:
+    """Closed days, opens and closes (early ones included) agree with XNYS, day by day."""
+    differences: dict[date, tuple[object, object]] = {}
+    d, last = date(_ORACLE_FIRST_YEAR, 1, 1), date(_ORACLE_LAST_YEAR, 12, 31)
+    weekdays = 0
+    while d <= last:
+        theirs = xnys.get(d)
+        if mh.is_trading_day(d):
+            _pre, open_, close, _after = mh.session_bounds(d)
+            if theirs != (open_, close):
+                differences[d] = ((open_, close), theirs)
+        elif theirs is not None:
+            differences[d] = ("closed", theirs)
+        weekdays += d.weekday() < 5
+        d += timedelta(days=1)
+
+    assert weekdays > 29_000  # the loop did cover the range
+    assert set(differences) == set(_KNOWN_DIFFERENCES), differences
+    for day, close in _KNOWN_DIFFERENCES.items():
+        if close is None:
+            assert not mh.is_trading_day(day)
+        else:
+            assert mh.early_close(day) == close
+
+
+def test_oracle_agrees_on_the_documented_instances(
+    xnys: dict[date, tuple[datetime, datetime]],
+) -> None:
+    """The instances above are what exchange_calendars says too, not only what we say."""
+    assert xnys[date(2002, 7, 3)][1] == _et(2002, 7, 3, 16)
+    assert xnys[date(2002, 7, 5)][1] == _et(2002, 7, 5, 13)
+    assert date(2002, 7, 4) not in xnys
+    assert xnys[date(2013, 7, 3)][1] == _et(2013, 7, 3, 13)
+    assert xnys[date(2026, 11, 27)][1] == _et(2026, 11, 27, 13)
+    assert date(2025, 1, 9) not in xnys
+
+
+def test_the_calendar_never_imports_pandas() -> None:
+    """exchange_calendars (pandas) is only the tests' oracle; the run-time calendar is lighter."""
+    script = (
+        "import sys\n"
+        "from datetime import date, datetime\n"
+        "import momoscan.market_hours as mh\n"
+        "assert 'holidays' not in sys.modules, 'imported with the module'\n"
+        "assert mh.is_trading_day(date(2026, 3, 10))\n"
+        "mh.session_at(datetime.now(mh.ET))\n"
+        "assert 'holidays' in sys.modules\n"
+        "bad = {'pandas', 'exchange_calendars'} & set(sys.modules)\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
 
 
 # --- trading-day navigation -----------------------------------------------------------------

@@ -1,12 +1,34 @@
 """The NYSE trading calendar and session clock, in US Eastern time.
 
-Holidays are computed by rule (modern NYSE rules, good from 1998 on) plus a short table of
-one-off closures, so the calendar never needs a yearly update. Stdlib only.
+Where each fact comes from:
+
+* Full-day closures (the NYSE holiday rules, their start and end years such as MLK Day from
+  1998 and Juneteenth from 2022, the Saturday New Year's Day that is not made up, and one-off
+  closures such as 9/11, Hurricane Sandy and the national days of mourning) come from the
+  `holidays` package's NYSE financial calendar (`holidays.financial_holidays("NYSE")`, category
+  PUBLIC). Its names are kept, less the library's " (observed)" suffix.
+* Early closes come from the same calendar's HALF_DAY category: the day after Thanksgiving,
+  Christmas Eve, the day before Independence Day, and the irregular ones (July 5 1996 and 2002
+  instead of July 3, December 26 1997 and 2003, December 31 1999, and older one-offs). The
+  close time is read from the label the library gives each half day ("... (markets close at
+  1:00pm)"); a half day whose label names no time closes at 13:00, the NYSE's standard early
+  close.
+* Kept by hand here: the session clock, which no calendar library models without pandas: the
+  04:00 pre-market, the 09:30 open, the 16:00 close, and after-hours until 20:00, or four hours
+  after an early close.
+
+`tests/test_market_hours.py` checks every day's closure and close time against
+`exchange_calendars`' XNYS calendar (a test-only dependency: it imports pandas, which this module
+must never do), so a change in either library that makes them disagree fails the tests.
+
+`holidays` costs about 0.1 s to import, so it is imported on the first calendar query rather
+than with this module; each year's calendar is then built once and cached.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
@@ -21,89 +43,63 @@ OPEN = time(9, 30)
 CLOSE = time(16, 0)
 EARLY_CLOSE = time(13, 0)
 AFTER_CLOSE = time(20, 0)
-#: After-hours trading ends four hours after an early close rather than at 20:00.
-_EARLY_AFTER_CLOSE = time(17, 0)
+#: After-hours trading ends four hours after an early close (17:00 after a 13:00 close) rather
+#: than at 20:00.
+_EARLY_AFTER_HOURS = timedelta(hours=4)
 
-# Unscheduled closures (mourning days, weather, 9/11) that no rule can produce.
-_ONE_OFF_CLOSURES: dict[date, str] = {
-    date(1994, 4, 27): "National Day of Mourning (Nixon)",
-    date(2001, 9, 11): "September 11 attacks",
-    date(2001, 9, 12): "September 11 attacks",
-    date(2001, 9, 13): "September 11 attacks",
-    date(2001, 9, 14): "September 11 attacks",
-    date(2004, 6, 11): "National Day of Mourning (Reagan)",
-    date(2007, 1, 2): "National Day of Mourning (Ford)",
-    date(2012, 10, 29): "Hurricane Sandy",
-    date(2012, 10, 30): "Hurricane Sandy",
-    date(2018, 12, 5): "National Day of Mourning (G. H. W. Bush)",
-    date(2025, 1, 9): "National Day of Mourning (Carter)",
-}
+_SATURDAY = 5
 
-_MONDAY, _TUESDAY, _THURSDAY, _FRIDAY, _SATURDAY, _SUNDAY = 0, 1, 3, 4, 5, 6
+#: The library's label language, pinned so that names and close-time labels parse the same way
+#: whatever the machine's locale.
+_LANGUAGE = "en_US"
+_OBSERVED_SUFFIX = " (observed)"
+#: "markets close at 1:00pm", "markets close at 2:07pm", "markets close at 11:00am".
+_CLOSE_LABEL = re.compile(r"markets close at (\d{1,2}):(\d{2})\s*([ap]m)", re.IGNORECASE)
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    """The n-th (1-based) given weekday of a month."""
-    first = date(year, month, 1)
-    offset = (weekday - first.weekday()) % 7
-    return first + timedelta(days=offset + 7 * (n - 1))
+class _YearCalendar:
+    """One year's full-day closures and early closes, built once per year."""
+
+    __slots__ = ("closures", "early_closes")
+
+    def __init__(self, closures: Mapping[date, str], early_closes: Mapping[date, time]) -> None:
+        self.closures = closures
+        self.early_closes = early_closes
 
 
-def _last_weekday(year: int, month: int, weekday: int) -> date:
-    """The last given weekday of a month."""
-    next_month = date(year + month // 12, month % 12 + 1, 1)
-    last = next_month - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
+def _close_time(label: str) -> time:
+    """The close time a half-day label names: the earliest if several, else 13:00."""
+    times = []
+    for hour, minute, meridiem in _CLOSE_LABEL.findall(label):
+        h = int(hour) % 12 + (12 if meridiem.lower() == "pm" else 0)
+        times.append(time(h, int(minute)))
+    return min(times, default=EARLY_CLOSE)
 
 
-def _easter(year: int) -> date:
-    """Western Easter Sunday by the anonymous Gregorian (Meeus/Jones/Butcher) algorithm."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    l_ = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * l_) // 451
-    month, day = divmod(h + l_ - 7 * m + 114, 31)
-    return date(year, month, day + 1)
+@functools.lru_cache(maxsize=256)
+def _year(year: int) -> _YearCalendar:
+    # Imported here, not at module level: the package takes about 0.1 s to import, which
+    # `import momoscan.cli` should not pay for commands that never consult the calendar.
+    import holidays as hd
 
-
-def _observed(d: date) -> date:
-    """Shift a fixed-date holiday off the weekend: Saturday to Friday, Sunday to Monday."""
-    if d.weekday() == _SATURDAY:
-        return d - timedelta(days=1)
-    if d.weekday() == _SUNDAY:
-        return d + timedelta(days=1)
-    return d
-
-
-@functools.lru_cache(maxsize=64)
-def _holidays_cached(year: int) -> Mapping[date, str]:
-    days: dict[date, str] = {}
-
-    # NYSE rule 7.2: a Saturday New Year's Day is not made up on the Friday before, because that
-    # Friday is the last trading day of the prior year and closing it would break year-end books.
-    new_year = date(year, 1, 1)
-    if new_year.weekday() != _SATURDAY:
-        days[_observed(new_year)] = "New Year's Day"
-    if year >= 1998:
-        days[_nth_weekday(year, 1, _MONDAY, 3)] = "Martin Luther King Jr. Day"
-    days[_nth_weekday(year, 2, _MONDAY, 3)] = "Washington's Birthday"
-    days[_easter(year) - timedelta(days=2)] = "Good Friday"
-    days[_last_weekday(year, 5, _MONDAY)] = "Memorial Day"
-    if year >= 2022:
-        days[_observed(date(year, 6, 19))] = "Juneteenth"
-    days[_observed(date(year, 7, 4))] = "Independence Day"
-    days[_nth_weekday(year, 9, _MONDAY, 1)] = "Labor Day"
-    days[_nth_weekday(year, 11, _THURSDAY, 4)] = "Thanksgiving Day"
-    days[_observed(date(year, 12, 25))] = "Christmas Day"
-
-    days.update({d: name for d, name in _ONE_OFF_CLOSURES.items() if d.year == year})
-    # Read-only view: the cache is shared, so no caller may mutate it.
-    return MappingProxyType(days)
+    public = hd.financial_holidays("NYSE", years=year, language=_LANGUAGE)
+    half_days = hd.financial_holidays(
+        "NYSE", years=year, language=_LANGUAGE, categories=hd.HALF_DAY
+    )
+    # Weekdays of this year only: a weekend is closed anyway, and `holidays()` lists the
+    # weekdays on which a weekend holiday is observed.
+    closures = {
+        d: name.replace(_OBSERVED_SUFFIX, "")
+        for d, name in sorted(public.items())
+        if d.year == year and d.weekday() < _SATURDAY
+    }
+    early = {
+        d: _close_time(name)
+        for d, name in sorted(half_days.items())
+        if d.year == year and d.weekday() < _SATURDAY and d not in closures
+    }
+    # Read-only views: the cache is shared, so no caller may mutate it.
+    return _YearCalendar(MappingProxyType(closures), MappingProxyType(early))
 
 
 def holidays(year: int) -> dict[date, str]:
@@ -116,29 +112,25 @@ def holidays(year: int) -> dict[date, str]:
         A fresh dict (safe to mutate) of closure dates within `year`. Weekend-observed holidays
         appear on the weekday they are observed; a Saturday New Year's Day has no entry.
     """
-    return dict(_holidays_cached(year))
+    return dict(_year(year).closures)
 
 
 def is_trading_day(d: date) -> bool:
     """Whether the NYSE holds a regular session on `d`."""
-    return d.weekday() < _SATURDAY and d not in _holidays_cached(d.year)
+    return d.weekday() < _SATURDAY and d not in _year(d.year).closures
 
 
 def early_close(d: date) -> time | None:
-    """The 13:00 early close if `d` is a half day, else None (also None for non-trading days).
+    """The early close time if `d` is a half day, else None (also None for non-trading days).
 
-    Half days: the day after Thanksgiving, Christmas Eve, and July 3 when July 4 falls Tue-Fri.
+    Since 1993 half days close at 13:00 (`EARLY_CLOSE`): the day after Thanksgiving, Christmas
+    Eve when Christmas is a Tuesday to Friday, and the day around Independence Day (July 3, or
+    Friday July 5 in 1996 and 2002), plus one-offs such as December 31 1999. Irregular closes
+    keep their own time (14:30 on 1994-02-11, a snowstorm; 14:00 before 1993).
     """
-    if not is_trading_day(d):
+    if d.weekday() >= _SATURDAY:
         return None
-    if d == _nth_weekday(d.year, 11, _THURSDAY, 4) + timedelta(days=1):
-        return EARLY_CLOSE
-    if d.month == 12 and d.day == 24:
-        return EARLY_CLOSE
-    # When July 4 is a Monday, July 3 is a Sunday; when it is a Saturday, July 3 is the holiday.
-    if d.month == 7 and d.day == 3 and _TUESDAY <= date(d.year, 7, 4).weekday() <= _FRIDAY:
-        return EARLY_CLOSE
-    return None
+    return _year(d.year).early_closes.get(d)
 
 
 def previous_trading_day(d: date) -> date:
@@ -184,7 +176,7 @@ def session_bounds(d: date) -> tuple[datetime, datetime, datetime, datetime]:
 
     Returns:
         (pre-market start 04:00, open 09:30, close 16:00 or 13:00 on half days,
-        after-hours end 20:00 or 17:00 on half days).
+        after-hours end 20:00 or 17:00 on half days, i.e. four hours after an early close).
 
     Raises:
         ValueError: If `d` is not a trading day.
@@ -192,13 +184,17 @@ def session_bounds(d: date) -> tuple[datetime, datetime, datetime, datetime]:
     if not is_trading_day(d):
         raise ValueError(f"{d} is not a trading day")
     half = early_close(d)
-    close = half if half is not None else CLOSE
-    after_end = _EARLY_AFTER_CLOSE if half is not None else AFTER_CLOSE
+    close = datetime.combine(d, half if half is not None else CLOSE, tzinfo=ET)
+    after_end = (
+        close + _EARLY_AFTER_HOURS
+        if half is not None
+        else datetime.combine(d, AFTER_CLOSE, tzinfo=ET)
+    )
     return (
         datetime.combine(d, PRE_OPEN, tzinfo=ET),
         datetime.combine(d, OPEN, tzinfo=ET),
-        datetime.combine(d, close, tzinfo=ET),
-        datetime.combine(d, after_end, tzinfo=ET),
+        close,
+        after_end,
     )
 
 
