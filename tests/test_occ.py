@@ -86,7 +86,8 @@ def test_damaged_file_loses_only_the_bad_rows() -> None:
     day, volumes, bad = parse_volume_csv(fixture("volume_20260814_damaged.csv"), DAY)
     assert day == DAY
     # Skipped: non-integer quantity, 6 fields, empty underlying, porc X, 8 fields, negative
-    # quantity, impossible date, and the last row cut off inside its date. Blank lines are not.
+    # quantity, impossible date, and a row broken off inside its date (the file goes on after
+    # it). Blank lines are not.
     assert bad == 8
     assert by_underlying(volumes) == {"TSLA": (100, 50, 50), "NVDA": (40, 40, 0)}
 
@@ -101,11 +102,63 @@ def test_damaged_file_loses_only_the_bad_rows() -> None:
         "30,NVDA,NVDA,C,P,ISE,08/14/202",
     ],
 )
-def test_truncated_last_row_is_counted(cut: str) -> None:
+def test_a_file_cut_inside_its_last_row_is_refused(cut: str) -> None:
+    # Its totals would be short by whatever came after the cut: the day is not used.
     text = f"{HEADER}\n40,NVDA,NVDA,C,C,CBOE,08/14/2026\n{cut}"
+    with pytest.raises(MalformedResponse, match="cut short"):
+        parse_volume_csv(text)
+
+
+def test_a_last_row_without_newline_is_kept() -> None:
+    text = f"{HEADER}\n40,NVDA,NVDA,C,C,CBOE,08/14/2026\n30,NVDA,NVDA,C,P,ISE,08/14/2026"
     day, volumes, bad = parse_volume_csv(text)
-    assert (day, bad) == (DAY, 1)
-    assert by_underlying(volumes) == {"NVDA": (20, 20, 0)}
+    assert (day, bad) == (DAY, 0)
+    assert by_underlying(volumes) == {"NVDA": (35, 20, 15)}
+
+
+def test_trailing_comma_and_crlf_rows_as_public_parsers_record_them() -> None:
+    # Every row ends with a comma (an 8th, empty field after actdate), CRLF line endings.
+    lines = fixture("volume_20260814.csv").decode().splitlines()
+    text = "\r\n".join(line + "," for line in lines) + "\r\n"
+    result = occ.parse_day(text, DAY)
+    assert result.status is occ.OccStatus.PUBLISHED and result.skipped == 0
+    assert by_underlying(result.volumes)["AAPL"] == (1805, 1205, 600)
+    assert set(result.tolerated) == {"CRLF line endings", "rows end with an empty 8th field"}
+
+
+def test_text_exchange_codes_are_read() -> None:
+    text = (
+        f"{HEADER}\n10,SPY,SPY,C,C,CBOE,08/14/2026\n6,SPY,SPY,M,P,NASDAQ OMX PHLX,08/14/2026\n"
+        "4,SPY,SPY,F,P,MIAX EMERALD,08/14/2026\n"
+    )
+    assert by_underlying(parse_volume_csv(text)[1]) == {"SPY": (10, 5, 5)}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("No record(s) found", occ.OccStatus.NO_TRADING),
+        ("No record(s) found\r\n", occ.OccStatus.NO_TRADING),
+        ("Report date cannot be greater than 08/13/2026", occ.OccStatus.NOT_YET),
+        ("Report date cannot be prior to 2 years", occ.OccStatus.OUT_OF_WINDOW),
+        ("No data found for the selected criteria.", occ.OccStatus.NOT_YET),
+        ("", occ.OccStatus.NOT_YET),
+    ],
+)
+def test_occs_plain_answers_are_understood(body: str, status: occ.OccStatus) -> None:
+    result = occ.parse_day(body.encode(), DAY)
+    assert (result.status, result.volumes) == (status, [])
+    assert result.answer == body.strip() or (not body and result.answer == "an empty answer")
+
+
+def test_a_short_html_maintenance_page_is_refused_for_that_day() -> None:
+    page = (
+        b"<html><head><title>Scheduled Maintenance</title></head><body><p>The OCC website is "
+        b"undergoing scheduled maintenance. Please check back later.</p></body></html>\n"
+    )
+    assert len(page) < 225
+    with pytest.raises(MalformedResponse, match="web page .Scheduled Maintenance."):
+        occ.parse_day(page, DAY)
 
 
 def test_quoted_fields_go_through_the_csv_module() -> None:
@@ -156,8 +209,11 @@ def test_no_data_means_not_published(body: bytes | str) -> None:
 def test_long_body_without_header_is_refused() -> None:
     page = b"<!DOCTYPE html><html><body>" + b"Service unavailable. " * 20 + b"</body></html>"
     assert len(page) >= 200
-    with pytest.raises(MalformedResponse, match="not the expected CSV"):
+    with pytest.raises(MalformedResponse, match="web page"):
         parse_volume_csv(page)
+    text = b"quantity;underlying;symbol\n" + b"x" * 300
+    with pytest.raises(MalformedResponse, match="not the expected CSV"):
+        parse_volume_csv(text)
 
 
 def test_header_with_no_readable_row_is_refused() -> None:
@@ -182,7 +238,8 @@ async def test_fetch_day_requests_the_documented_url() -> None:
             200, content=fixture("volume_20260814.csv")
         )
         async with httpx.AsyncClient() as client:
-            volumes = await OccClient(client).fetch_day(DAY)
+            result = await OccClient(client).fetch_day(DAY)
+    volumes = result.volumes
     request = route.calls.last.request
     assert str(request.url) == EXPECTED_URL
     assert dict(request.url.params) == {
@@ -196,18 +253,19 @@ async def test_fetch_day_requests_the_documented_url() -> None:
         "productKind": "ALL",
         "porc": "BOTH",
     }
-    assert volumes is not None
+    assert result.status is occ.OccStatus.PUBLISHED
     assert by_underlying(volumes)["SPX"] == (17000, 10000, 7000)
 
 
 @pytest.mark.anyio
-async def test_fetch_day_not_published_is_none() -> None:
+async def test_fetch_day_not_published_yet() -> None:
     with respx.mock() as router:
         router.get("https://marketdata.theocc.com/volume-query").respond(
-            200, content=fixture("no_data.txt")
+            200, text="Report date cannot be greater than 08/13/2026"
         )
         async with httpx.AsyncClient() as client:
-            assert await OccClient(client).fetch_day(DAY) is None
+            result = await OccClient(client).fetch_day(DAY)
+    assert result.status is occ.OccStatus.NOT_YET and result.volumes == []
 
 
 @pytest.mark.anyio
@@ -215,23 +273,21 @@ async def test_fetch_day_logs_skipped_lines_and_parses_off_loop(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: list[int] = []
-    real_parse = occ.parse_volume_csv
+    real_parse = occ.parse_day
 
-    def spy(
-        content: bytes, expected_day: date | None = None
-    ) -> tuple[date | None, list[UnderlyingVolume], int]:
+    def spy(content: bytes, day: date) -> occ.OccDay:
         threads.append(threading.get_ident())
-        return real_parse(content, expected_day)
+        return real_parse(content, day)
 
-    monkeypatch.setattr(occ, "parse_volume_csv", spy)
+    monkeypatch.setattr(occ, "parse_day", spy)
     with respx.mock() as router:
         router.get("http://occ.test/volume-query").respond(
             200, content=fixture("volume_20260814_damaged.csv")
         )
         async with httpx.AsyncClient() as client:
             with caplog.at_level(logging.WARNING, logger="momoscan.sources.occ"):
-                volumes = await OccClient(client, base_url="http://occ.test/").fetch_day(DAY)
-    assert volumes is not None and len(volumes) == 2
+                result = await OccClient(client, base_url="http://occ.test/").fetch_day(DAY)
+    assert len(result.volumes) == 2
     assert threads and threads[0] != threading.get_ident()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == ["OCC volume for 2026-08-14: skipped 8 malformed lines."]
@@ -258,9 +314,9 @@ async def test_fetch_day_retries_server_errors(no_backoff: None) -> None:
             httpx.Response(200, content=fixture("volume_20260814.csv")),
         ]
         async with httpx.AsyncClient() as client:
-            volumes = await OccClient(client).fetch_day(DAY)
+            result = await OccClient(client).fetch_day(DAY)
     assert route.call_count == 3
-    assert volumes is not None and len(volumes) == 4
+    assert len(result.volumes) == 4
 
 
 @pytest.mark.anyio

@@ -3,13 +3,20 @@
 One CSV per trading day covers every underlying (~4,400 of them, ~130k rows, ~5 MB): a row per
 underlying, option root, account type (C/F/M), call or put and exchange. OCC counts both sides of
 each trade, so the quantities add up to twice the contracts traded; this module halves them.
-A day is published the next day (T+1); before that OCC answers with a tiny "no data" body.
+A day is published the next day (T+1). Instead of a file, OCC may answer in plain text: "No
+record(s) found" (nothing traded), "Report date cannot be greater than MM/DD/YYYY" (not published
+yet) or "Report date cannot be prior to 2 years" (outside its history); public parsers record
+the file itself both as plain 7-column LF rows and with CRLF line endings and a trailing comma on
+every row (an 8th, empty field). All of these are read; an HTML page or a truncated file is
+refused for that day only.
 """
 
 from __future__ import annotations
 
 import csv
+import enum
 import logging
+from dataclasses import dataclass, field
 from datetime import date
 
 import anyio
@@ -37,7 +44,10 @@ _BAD_DAY = date.min
 
 
 def _header_of(line: str) -> tuple[str, ...]:
-    return tuple(f.strip().strip('"').lower() for f in line.split(","))
+    fields = [f.strip().strip('"').lower() for f in line.split(",")]
+    while fields and not fields[-1]:  # a trailing comma writes an empty last column
+        fields.pop()
+    return tuple(fields)
 
 
 def _actdate(text: str) -> date | None:
@@ -54,6 +64,54 @@ def _actdate(text: str) -> date | None:
         return None
 
 
+class OccStatus(enum.StrEnum):
+    """What OCC's answer for one day means."""
+
+    PUBLISHED = "published"  # the day's file
+    NO_TRADING = "no_trading"  # "No record(s) found": nothing traded that day
+    NOT_YET = "not_yet"  # "Report date cannot be greater than ...": ask again later
+    OUT_OF_WINDOW = "out_of_window"  # "Report date cannot be prior to 2 years": never there
+
+
+@dataclass(frozen=True, slots=True)
+class OccDay:
+    """OCC's answer for one day, read.
+
+    `volumes` are in contracts (OCC's two sides halved), calls and puts apart, largest first;
+    empty unless `status` is PUBLISHED. `skipped` counts malformed rows left out; `tolerated`
+    names the shapes the reader accepted that differ from the plain 7-column LF file (for
+    `momoscan check`); `answer` is OCC's own text when it sent no file.
+    """
+
+    day: date
+    status: OccStatus
+    volumes: list[UnderlyingVolume] = field(default_factory=list)
+    skipped: int = 0
+    tolerated: tuple[str, ...] = ()
+    answer: str = ""
+
+
+#: OCC's plain-text answers instead of a file, by their opening words (lower case). Recorded
+#: by public parsers of the volume query; the "2 years" window is OCC's history limit.
+_PLAIN_ANSWERS: tuple[tuple[str, OccStatus], ...] = (
+    ("no record", OccStatus.NO_TRADING),
+    ("no data", OccStatus.NOT_YET),
+    ("report date cannot be greater than", OccStatus.NOT_YET),
+    ("report date cannot be prior to", OccStatus.OUT_OF_WINDOW),
+)
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:512].lower()
+    return head.startswith("<") or "<html" in head or "<body" in head
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    """Outside text for a message: one line, printable, cut to `limit` characters."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def parse_volume_csv(
     content: bytes | str, expected_day: date | None = None
 ) -> tuple[date | None, list[UnderlyingVolume], int]:
@@ -62,16 +120,52 @@ def parse_volume_csv(
     Returns:
         (the file's activity date, per-underlying volumes in contracts (OCC's sides halved,
         calls and puts separately), the number of malformed lines skipped). The volumes are
-        sorted by total, largest first. (None, [], 0) means OCC has not published the day yet.
+        sorted by total, largest first. (None, [], 0) means OCC sent no file (a short plain
+        "no data" answer, or a header and no row).
 
     Raises:
-        MalformedResponse: the body is neither the volume CSV nor a "no data" reply, it mixes
-            activity dates, or its date is not `expected_day`.
+        MalformedResponse: the body is neither the volume CSV nor a short plain answer (an
+            HTML page, say), was cut short, mixes activity dates, or its date is not
+            `expected_day`.
     """
+    activity, volumes, bad, _ = _read_csv(content, expected_day)
+    return activity, volumes, bad
+
+
+def parse_day(content: bytes | str, day: date) -> OccDay:
+    """OCC's answer for `day`: the file, or what its plain-text answer means.
+
+    Raises:
+        MalformedResponse: an HTML page, a truncated or unreadable file, another day's file.
+    """
+    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+    plain = text.lstrip("\ufeff").strip()
+    lowered = plain.lower()
+    for opening, status in _PLAIN_ANSWERS:
+        if lowered.startswith(opening):
+            return OccDay(day, status, answer=_one_line(plain))
+    activity, volumes, bad, tolerated = _read_csv(text, day)
+    if activity is None:
+        return OccDay(day, OccStatus.NOT_YET, answer=_one_line(plain) or "an empty answer")
+    return OccDay(day, OccStatus.PUBLISHED, volumes, bad, tolerated)
+
+
+def _read_csv(
+    content: bytes | str, expected_day: date | None
+) -> tuple[date | None, list[UnderlyingVolume], int, tuple[str, ...]]:
     size = len(content)
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
     if text.startswith("\ufeff"):
         text = text[1:]
+    tolerated: list[str] = []
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+        tolerated.append("CRLF line endings")
+    if _looks_like_html(text):
+        raise MalformedResponse(
+            f"OCC answered the volume{_for(expected_day)} with a web page ("
+            f"{_one_line(_html_title(text)) or 'maintenance?'}) instead of the CSV."
+        )
     lines = text.split("\n")
     n = len(lines)
     start = 0
@@ -79,11 +173,18 @@ def parse_volume_csv(
         start += 1
     if start == n or _header_of(lines[start]) != OCC_HEADER:
         if size < NO_DATA_MAX_BYTES:
-            return None, [], 0
+            return None, [], 0, ()
         first = lines[start][:80] if start < n else ""
         raise MalformedResponse(
-            f"OCC's volume answer is not the expected CSV (it starts with {first!r}); "
-            "the volume-query format may have changed."
+            f"OCC's volume answer{_for(expected_day)} is not the expected CSV (it starts with "
+            f"{_one_line(first)!r}); the volume-query format may have changed."
+        )
+    # A body that stops inside a row was cut short: its totals would be wrong, so the day is
+    # not used (the caller asks again on a later cycle).
+    last = lines[-1]
+    if n - 1 > start and last.strip() and not _complete_row(last):
+        raise MalformedResponse(
+            f"OCC's volume file{_for(expected_day)} was cut short (its last row is incomplete)."
         )
 
     # OCC writes no quotes; should a line ever carry one, that line goes through the csv module.
@@ -93,6 +194,7 @@ def parse_volume_csv(
     dates: dict[str, date] = {}  # actdate text as written -> date, or _BAD_DAY
     seen: set[date] = set()
     bad = 0
+    trailing = 0
     last_raw = ""
     day = _BAD_DAY
     calls_get = calls.get
@@ -105,6 +207,10 @@ def parse_volume_csv(
                 continue
             if quoted and '"' in line:
                 fields = next(csv.reader([line]), [])
+            if len(fields) > _N_FIELDS and not "".join(fields[_N_FIELDS:]).strip():
+                # Rows ending with a comma: an 8th, empty field after actdate.
+                fields = fields[:_N_FIELDS]
+                trailing += 1
             if len(fields) != _N_FIELDS:
                 bad += 1
                 continue
@@ -135,6 +241,8 @@ def parse_volume_csv(
             calls[underlying] = calls_get(underlying, 0) + qty
         else:
             puts[underlying] = puts_get(underlying, 0) + qty
+    if trailing:
+        tolerated.append("rows end with an empty 8th field")
 
     seen.discard(_BAD_DAY)
     if len(seen) > 1:
@@ -148,11 +256,11 @@ def parse_volume_csv(
     if activity is None:
         if bad:
             raise MalformedResponse(
-                f"OCC's volume file has the right header but none of its {bad} rows could be "
-                "read; the volume-query format may have changed."
+                f"OCC's volume file{_for(expected_day)} has the right header but none of its "
+                f"{bad} rows could be read; the volume-query format may have changed."
             )
         # A header and no row at all: nothing published for the day.
-        return None, [], 0
+        return None, [], 0, ()
 
     volumes: list[UnderlyingVolume] = []
     for underlying in calls.keys() | puts.keys():
@@ -160,7 +268,29 @@ def parse_volume_csv(
         p = puts_get(underlying, 0) // 2
         volumes.append(UnderlyingVolume(activity, underlying, c + p, c, p, "occ"))
     volumes.sort(key=lambda v: (-v.total, v.underlying))
-    return activity, volumes, bad
+    return activity, volumes, bad, tuple(tolerated)
+
+
+def _for(day: date | None) -> str:
+    return f" for {day}" if day else ""
+
+
+def _html_title(text: str) -> str:
+    lowered = text.lower()
+    start = lowered.find("<title>")
+    end = lowered.find("</title>", start)
+    if start < 0 or end < 0:
+        return ""
+    return text[start + len("<title>") : end]
+
+
+def _complete_row(line: str) -> bool:
+    """Whether a row has all seven fields and a whole date: a body that ends on a row failing
+    this was cut inside it."""
+    fields = line.rstrip("\r").split(",")
+    if len(fields) > _N_FIELDS and not "".join(fields[_N_FIELDS:]).strip():
+        fields = fields[:_N_FIELDS]
+    return len(fields) == _N_FIELDS and _actdate(fields[6]) is not None
 
 
 class OccClient:
@@ -173,8 +303,10 @@ class OccClient:
         base_url: str = DEFAULT_BASE_URL,
         max_concurrency: int = 2,
         requests_per_minute: int = 20,
+        timeout: float = 90.0,
         offload: Offloader = THREADS,
     ) -> None:
+        self._timeout = timeout
         self._offload = offload
         self._http = http
         self._base_url = base_url.rstrip("/")
@@ -196,22 +328,26 @@ class OccClient:
             "porc": "BOTH",
         }
 
-    async def fetch_day(self, day: date) -> list[UnderlyingVolume] | None:
-        """Every underlying's option volume on `day` in contracts; None if not published yet.
+    async def fetch_day(self, day: date) -> OccDay:
+        """Every underlying's option volume on `day`, in contracts, or what OCC said instead.
 
-        OCC answers a weekend or holiday like an unpublished day, so the caller should only ask
-        for trading days.
+        OCC answers a weekend or holiday with "No record(s) found" and a day it has not
+        published yet (it publishes T+1) with "Report date cannot be greater than ...".
 
         Raises:
             SourceError: OCC refused the request (4xx); RateLimited for a 429.
             ServiceError: OCC kept failing (5xx, timeouts) after retries.
-            MalformedResponse: the answer is not the volume CSV or is another day's file.
+            MalformedResponse: an HTML page, a truncated or unreadable file, another day's file.
         """
         what = f"OCC volume for {day}"
         async with self._semaphore:
             await self._limiter.acquire()
             response = await get_with_retries(
-                self._http, f"{self._base_url}/volume-query", params=self.params(day), what=what
+                self._http,
+                f"{self._base_url}/volume-query",
+                params=self.params(day),
+                what=what,
+                timeout=self._timeout,
             )
             status = response.status_code
             if status == 429:
@@ -223,12 +359,9 @@ class OccClient:
                 raise SourceError(
                     f"OCC refused the request for the volume of {day} (HTTP {status})."
                 )
-            activity, volumes, bad = await self._offload.run(
-                parse_volume_csv, response.content, day
-            )
-        if bad:
-            log.warning("%s: skipped %d malformed lines.", what, bad)
-        if activity is None:
-            log.info("%s: not published yet.", what)
-            return None
-        return volumes
+            result = await self._offload.run(parse_day, response.content, day)
+        if result.skipped:
+            log.warning("%s: skipped %d malformed lines.", what, result.skipped)
+        if result.status is not OccStatus.PUBLISHED:
+            log.info("%s: %s (%s).", what, result.status.value, result.answer)
+        return result
