@@ -31,7 +31,13 @@ from momoscan.sources.cboe import (
     chain_url_symbol,
     parse_chain,
 )
-from momoscan.sources.errors import MalformedResponse, RateLimited, ServiceError, SourceError
+from momoscan.sources.errors import (
+    MalformedResponse,
+    NoOptions,
+    RateLimited,
+    ServiceError,
+    SourceError,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cboe"
 NY = ZoneInfo("America/New_York")
@@ -364,7 +370,7 @@ async def test_fetch_chain_not_listed(status: int) -> None:
         async with httpx.AsyncClient() as client:
             with pytest.raises(SourceError, match="no options listed for ZZZZ") as excinfo:
                 await CboeClient(client).fetch_chain("ZZZZ")
-    assert type(excinfo.value) is SourceError
+    assert type(excinfo.value) is NoOptions
     assert route.call_count == 1  # a 4xx is not retried
 
 

@@ -45,7 +45,7 @@ async def test_demo_refresh_fills_every_table(tmp_path: Path) -> None:
     async with open_runtime(settings, options(db)) as rt:
         assert rt.mode.demo and "no Twelve Data API key" in rt.mode.reason
         report = await rt.engine.refresh(seen.append)
-    assert report.status == "ok", report.messages
+    assert report.status == "ok", report.lines()
     assert report.quotes == report.symbols > 400
     assert report.credits_used == report.symbols
     assert report.occ_days == settings.options.lookback_days + 1
@@ -102,7 +102,7 @@ async def test_bad_key_fails_the_refresh_and_keeps_the_last_good_data(tmp_path: 
         rt.engine.plan_limit_known = False
         bad = await rt.engine.refresh()
     assert bad.status == "failed"
-    assert any("TWELVEDATA_API_KEY" in m for m in bad.messages)
+    assert any("TWELVEDATA_API_KEY" in m for m in bad.lines())
     with Store(db) as store:
         snap = queries.snapshot(store, ["small", "mid", "large"], 1.0)
         assert len(snap.movers) == 10  # still there

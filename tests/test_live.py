@@ -76,7 +76,7 @@ async def test_live_refresh_over_the_wire_formats(tmp_path: Path) -> None:
             assert rt.mode.name == "live"
             rt.engine.clock = clock
             report = await rt.engine.refresh(full=True)
-    assert report.status in ("ok", "partial"), report.messages
+    assert report.status in ("ok", "partial"), report.lines()
     assert report.quotes > 400 and report.chains >= 10 and report.occ_days == 21
     td = [r for r in providers.requests if str(r.url).startswith(TD)]
     assert td and all(r.headers["Authorization"] == f"apikey {KEY}" for r in td)
@@ -121,7 +121,7 @@ async def test_free_plan_daily_cap_is_respected_and_explained(tmp_path: Path) ->
     assert first.credits_used == 249
     assert "Daily credits" in note and "249 left" in note
     assert second.credits_used == 0
-    assert any("used up" in m for m in second.messages)
+    assert any("used up" in m for m in second.lines())
     assert providers.server.meter.rejected == 0
 
 
@@ -134,7 +134,7 @@ async def test_no_credits_spent_while_the_market_is_closed(tmp_path: Path) -> No
             rt.engine.clock = saturday
             report = await rt.engine.refresh()
             assert report.credits_used == 0
-            assert any("market is closed" in m for m in report.messages)
+            assert any("market is closed" in m for m in report.lines())
             forced = await rt.engine.refresh(force=True)
             assert forced.credits_used > 0
     premarket = FixedClock(datetime(2026, 11, 20, 8, 0, tzinfo=mh.ET))
@@ -144,7 +144,7 @@ async def test_no_credits_spent_while_the_market_is_closed(tmp_path: Path) -> No
             rt.engine.clock = premarket
             report = await rt.engine.refresh()
             assert report.credits_used == 0
-            assert any("extended hours are off" in m for m in report.messages)
+            assert any("extended hours are off" in m for m in report.lines())
             settings = rt.engine.settings
             settings.twelvedata.extended_hours = True
             report = await rt.engine.refresh()

@@ -153,7 +153,11 @@ def _context(rt: Runtime, settings: Settings) -> headless.Context:
     )
 
 
-def read_snapshot(db_path: Path, settings: Settings) -> queries.Snapshot:
+def read_snapshot(
+    db_path: Path, settings: Settings, market_now: float | None = None
+) -> queries.Snapshot:
+    """One consistent read of what the output shows; quote ages against `market_now` (the
+    market clock's Unix seconds: the simulated one in demo)."""
     with Store(db_path) as store:
         return queries.snapshot(
             store,
@@ -162,6 +166,7 @@ def read_snapshot(db_path: Path, settings: Settings) -> queries.Snapshot:
             fresh_seconds=max(300.0, 3 * settings.scan.refresh_interval),
             unusual_ratio=settings.options.unusual_volume_oi,
             unusual_min_volume=settings.options.unusual_min_volume,
+            market_now=market_now,
         )
 
 
@@ -193,7 +198,10 @@ def report_json(report: RefreshReport, credit_note: str = "") -> dict[str, Any]:
         "chains": report.chains,
         "occ_days_fetched": report.occ_days,
         "duration_seconds": round(report.finished - report.started, 2),
-        "messages": report.messages,
+        "messages": report.lines(),
+        "failures": [
+            {"source": f.source, "item": f.item, "message": f.message} for f in report.failures
+        ],
         "new_entrants": [x.underlying for x in report.new_entrants],
     }
 
@@ -245,9 +253,14 @@ async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
             progress.stop()
         ctx = _context(rt, settings)
         note = rt.engine.credit_note
-    for message in [*report.messages, *([note] if note else [])]:
+        market_now = rt.clock.now().timestamp()
+    # Every failed unit on a line of its own (cron mails stderr), then the notes.
+    failed = [f.line() for f in report.failures]
+    for message in [*([report.fatal] if report.fatal else []), *failed, *report.messages]:
         err.print(f"momoscan: {message}", markup=False, highlight=False)
-    snap = read_snapshot(rt.db_path, settings)
+    if note:
+        err.print(f"momoscan: {note}", markup=False, highlight=False)
+    snap = read_snapshot(rt.db_path, settings, market_now)
     if args.json:
         history, unusual = _extras(rt.db_path, settings, snap)
         doc = headless.to_json(
@@ -306,7 +319,7 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
             finally:
                 progress.stop()
             failures = failures + 1 if report.failed else 0
-            snap = read_snapshot(rt.db_path, settings)
+            snap = read_snapshot(rt.db_path, settings, rt.clock.now().timestamp())
             ctx = _context(rt, settings)
             if args.json:
                 doc = headless.to_json(snap, ctx, report=report_json(report, rt.engine.credit_note))
@@ -314,7 +327,7 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
                 sys.stdout.flush()
             else:
                 out.print(_cycle_line(cycle, report, snap, ctx), markup=False, highlight=False)
-            for message in report.messages:
+            for message in report.lines():
                 err.print(f"momoscan: {message}", markup=False, highlight=False)
             await anyio.sleep(max(1.0, interval - (time.monotonic() - started)))
 

@@ -93,7 +93,7 @@ class TwelveDataSettings:
     concurrency: int = 4
     """Quote requests in flight at once."""
     timeout: float = 20.0
-    """Seconds before a request is abandoned and retried."""
+    """Seconds one request may take in all (connect, headers and body) before a retry."""
     extended_hours: bool = False
     """Also refresh pre-market and after hours (asks for extended prices: Pro plan and up)."""
 
@@ -114,6 +114,8 @@ class CboeSettings:
     """Chains downloaded at once."""
     requests_per_minute: int = 120
     """Politeness cap on chain requests."""
+    timeout: float = 30.0
+    """Seconds one chain download may take in all (connect, headers and body) before a retry."""
 
 
 @dataclass
@@ -124,6 +126,8 @@ class OccSettings:
     """Day files downloaded at once."""
     requests_per_minute: int = 20
     """Politeness cap on day-file requests."""
+    timeout: float = 90.0
+    """Seconds one day file may take in all (connect, headers and body) before a retry."""
 
 
 @dataclass
@@ -283,9 +287,11 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("cboe", "base_url"): _url,
     ("cboe", "max_concurrency"): _positive,
     ("cboe", "requests_per_minute"): _positive,
+    ("cboe", "timeout"): _positive,
     ("occ", "base_url"): _url,
     ("occ", "max_concurrency"): _positive,
     ("occ", "requests_per_minute"): _positive,
+    ("occ", "timeout"): _positive,
     ("options", "watch_size"): _non_negative,
     ("options", "lookback_days"): _positive,
     ("options", "unusual_volume_oi"): _positive,
@@ -424,8 +430,32 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
                     path, problem, key=qualified, line=_find_line(text, section_name, key)
                 )
             setattr(section_obj, key, coerced)
-    settings.scan.watchlist = [s.strip().upper() for s in settings.scan.watchlist if s.strip()]
+    settings.scan.watchlist = _watchlist(settings.scan.watchlist, text, path)
     return settings
+
+
+def _watchlist(entries: list[str], text: str, path: Path | None) -> list[str]:
+    """The watchlist in momoscan's spelling (`BRK-B` is `BRK.B`; an index written `^SPX` is
+    the root `SPX`, whose chain Cboe serves as `_SPX`), duplicates dropped.
+
+    Raises:
+        ConfigError: an entry is not a stock symbol or a known index root.
+    """
+    from .symbols import watchlist_entry
+
+    out: list[str] = []
+    for entry in entries:
+        if not entry.strip():
+            continue
+        try:
+            symbol = watchlist_entry(entry)
+        except ValueError as exc:
+            raise ConfigError(
+                path, str(exc), key="[scan] watchlist", line=_find_line(text, "scan", "watchlist")
+            ) from None
+        if symbol not in out:
+            out.append(symbol)
+    return out
 
 
 def resolve_config_path(cli_path: str | None, environ: typing.Mapping[str, str]) -> Path:

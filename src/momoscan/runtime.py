@@ -289,20 +289,24 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 # Cboe's CDN serves these files to its own site's pages; say where from.
                 headers={**headers, **CBOE_HEADERS},
                 follow_redirects=True,
-                timeout=httpx.Timeout(30.0, connect=10.0),
+                timeout=httpx.Timeout(settings.cboe.timeout, connect=10.0),
             ) as cboe_http,
             httpx.AsyncClient(
                 transport=transport,
                 headers=headers,
                 follow_redirects=True,
-                timeout=httpx.Timeout(90.0, connect=10.0),
+                timeout=httpx.Timeout(settings.occ.timeout, connect=10.0),
             ) as occ_http,
         ):
             engine = Engine(
                 settings,
                 store=store,
                 quotes=TwelveDataClient(
-                    td_http, api_key, base_url=settings.twelvedata.base_url, budget=budget
+                    td_http,
+                    api_key,
+                    base_url=settings.twelvedata.base_url,
+                    budget=budget,
+                    timeout=settings.twelvedata.timeout,
                 ),
                 budget=budget,
                 cboe=CboeClient(
@@ -310,6 +314,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                     base_url=settings.cboe.base_url,
                     max_concurrency=settings.cboe.max_concurrency,
                     requests_per_minute=settings.cboe.requests_per_minute,
+                    timeout=settings.cboe.timeout,
                     offload=offload,
                 ),
                 occ=OccClient(
@@ -317,6 +322,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                     base_url=settings.occ.base_url,
                     max_concurrency=settings.occ.max_concurrency,
                     requests_per_minute=settings.occ.requests_per_minute,
+                    timeout=settings.occ.timeout,
                     offload=offload,
                 ),
                 universe=universe,

@@ -1,16 +1,33 @@
 """What every step of the refresh cycle shares: settings, the store's writer thread, the market
-clock, the wall clock and the mode, plus the report a cycle fills in."""
+clock, the wall clock and the mode; the report a cycle fills in; and `owned`, which makes a
+unit of work own its failure.
+
+Inside an anyio task group, an exception in one child cancels its siblings and reaches the
+caller wrapped in an ExceptionGroup, which `except SourceError` never sees. So each unit of work
+(a quote batch, an OCC day, a chain, the universe) catches, counts and reports its own failure
+and the cycle goes on; only what should stop a whole cycle (a rejected key, an unusable
+database) gets past it.
+"""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ..clock import MarketClock
 from ..config import Settings
 from ..models import Leader, Progress
+from ..sources.errors import SourceError
+from ..store import StoreError
 from .store_thread import StoreThread
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -26,17 +43,41 @@ class StepContext:
     wall: Callable[[], float] = time.time
 
 
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One unit of work that failed: which source, which item, and a sentence saying what
+    happened and what comes next."""
+
+    source: str  # "Twelve Data", "OCC", "Cboe", "universe", "leaders"
+    item: str  # "2026-11-20", "NVDA chain", "120 symbols from AAPL"
+    message: str
+
+    def line(self) -> str:
+        return f"{self.source} ({self.item}): {self.message}"
+
+
 @dataclass
 class RefreshReport:
+    """What one cycle did.
+
+    `status`: ok (everything delivered), partial (some units failed; what they could deliver is
+    stored), failed (nothing could be delivered, or a failure that needs the user: a rejected
+    key, no universe). `messages` are notes a user should see (the market is closed, credits are
+    used up); `failures` are the units that failed, each with its sentence.
+    """
+
     run_id: int
-    status: str = "running"  # ok | partial | failed | skipped
+    status: str = "running"  # ok | partial | failed
     symbols: int = 0
     quotes: int = 0
-    errors: int = 0
+    errors: int = 0  # symbols and items that failed, refused symbols included
     credits_used: int = 0
     chains: int = 0
     occ_days: int = 0
+    leaders_days: int = 0
     messages: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    fatal: str = ""
     new_entrants: list[Leader] = field(default_factory=list)
     started: float = 0.0
     finished: float = 0.0
@@ -44,6 +85,78 @@ class RefreshReport:
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    def fail(self, source: str, item: str, message: str, *, count: int = 1) -> None:
+        """Record a failed unit of work (and `count` failed items, for the error counter)."""
+        self.failures.append(Failure(source, item, message))
+        self.errors += count
+
+    @property
+    def delivered(self) -> bool:
+        return bool(self.quotes or self.chains or self.occ_days or self.leaders_days)
+
+    def settle(self) -> str:
+        """The cycle's status from what it delivered and what failed."""
+        if self.fatal or ((self.failures or self.errors) and not self.delivered):
+            return "failed"
+        return "partial" if self.failures or self.errors else "ok"
+
+    def problem_lines(self) -> list[str]:
+        """What failed, one sentence a source: the first failure's words, and how many more."""
+        lines = [self.fatal] if self.fatal else []
+        by_source: dict[str, list[Failure]] = {}
+        for failure in self.failures:
+            by_source.setdefault(failure.source, []).append(failure)
+        for source, failures in by_source.items():
+            first = failures[0].line()
+            more = len(failures) - 1
+            lines.append(first if not more else f"{first} (and {more} more from {source})")
+        return lines
+
+    def lines(self) -> list[str]:
+        """Everything a user should read about this cycle: what failed first, then notes."""
+        return [*self.problem_lines(), *self.messages]
+
+    def summary(self) -> str:
+        """One line for a status bar: the worst news first."""
+        lines = self.lines()
+        return lines[0] if lines else ""
+
+
+async def owned(
+    report: RefreshReport,
+    source: str,
+    item: str,
+    work: Callable[[], Awaitable[T]],
+    *,
+    then: str = "",
+    count: int = 1,
+) -> T | None:
+    """Run one unit of work; if it fails, record it on `report` and return None.
+
+    A `SourceError` is the source's sentence (plus `then`, what happens next). Anything else is
+    a bug or an answer nobody foresaw: logged with its traceback, reported as a sentence. An
+    unusable database (`StoreError`, `sqlite3.Error`) is not the unit's to own: it propagates.
+    """
+    try:
+        return await work()
+    except SourceError as exc:
+        message = str(exc)
+        if then:
+            message = f"{message.rstrip('.')}; {then}"
+        log.warning("%s (%s): %s", source, item, message)
+        report.fail(source, item, message, count=count)
+    except (StoreError, sqlite3.Error):
+        raise
+    except Exception:
+        log.exception("%s (%s) failed unexpectedly", source, item)
+        report.fail(
+            source,
+            item,
+            "failed unexpectedly; the log file has the details" + (f"; {then}" if then else ""),
+            count=count,
+        )
+    return None
 
 
 class RefreshFailed(Exception):

@@ -10,6 +10,7 @@ on the disk.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 
@@ -25,7 +26,7 @@ from ..sources.offload import THREADS, Offloader
 from ..sources.ratelimit import CreditBudget
 from ..sources.twelvedata import TwelveDataClient
 from ..sources.universe import UniverseSource
-from ..store import Store
+from ..store import Store, StoreError
 from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext
 from .options import OptionsStep
 from .quotes import QuoteStep
@@ -34,6 +35,19 @@ from .store_thread import StoreThread
 from .universe import UniverseStep
 
 log = logging.getLogger(__name__)
+
+
+def _store_failure(exc: BaseException) -> BaseException | None:
+    """The database error inside `exc` (an ExceptionGroup from a task group, say), if any:
+    that one is not a refresh's to own, the caller stops with it."""
+    if isinstance(exc, StoreError | sqlite3.Error):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _store_failure(inner)
+            if found is not None:
+                return found
+    return None
 
 
 class Engine:
@@ -140,38 +154,51 @@ class Engine:
         progress = on_progress or (lambda _p: None)
         report = RefreshReport(run_id=0, started=ctx.wall())
         report.run_id = await ctx.store.call(Store.start_run, "cycle", ctx.mode, at=report.started)
-        status = "ok"
         try:
-            tickers = await self.universe_step.run(progress, force=refresh_universe)
+            # Each step owns its units' failures; a step raises RefreshFailed only for what the
+            # user must fix (a rejected key, no universe at all), and the next step still runs.
+            tickers = []
+            try:
+                tickers = await self.universe_step.run(report, progress, force=refresh_universe)
+            except RefreshFailed as exc:
+                report.fatal = str(exc)
             report.symbols = len(tickers)
-            await self.quote_step.run(tickers, report, progress, full=full, force=force)
+            if tickers:
+                try:
+                    await self.quote_step.run(tickers, report, progress, full=full, force=force)
+                except RefreshFailed as exc:
+                    report.fatal = str(exc)
             if ctx.settings.options.enabled:
                 await self.options_step.run(report, progress)
-            if report.errors:
-                status = "partial"
-        except RefreshFailed as exc:
-            status = "failed"
-            report.messages.append(str(exc))
-        except Exception as exc:  # a bug or an unforeseen answer: keep the app alive, say so
+        except Exception as exc:
+            unusable = _store_failure(exc)
+            if unusable is not None:
+                raise unusable from None
+            # A bug or an answer nobody foresaw: keep the app alive and say so in words.
             log.exception("refresh failed")
-            status = "failed"
-            report.messages.append(f"Refresh failed: {type(exc).__name__}: {exc}")
+            report.fatal = (
+                "The refresh stopped on an unexpected error; the log file has the details."
+            )
         finally:
-            report.status = status
+            report.status = report.settle()
             report.finished = ctx.wall()
-            message = report.messages[-1] if report.messages else ""
             with anyio.CancelScope(shield=True):
                 await ctx.store.call(
                     Store.finish_run,
                     report.run_id,
-                    status,
-                    message,
+                    report.status,
+                    report.summary(),
                     symbols=report.symbols,
                     at=report.finished,
                 )
         progress(
             Progress(
-                "done", report.quotes, report.symbols, report.credits_used, report.errors, status
+                "done",
+                report.quotes,
+                report.symbols,
+                report.credits_used,
+                report.errors,
+                report.status,
             )
         )
         return report

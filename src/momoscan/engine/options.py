@@ -4,28 +4,43 @@ watch set."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import anyio
 import anyio.to_thread
 
 from .. import leaders as leader_rules
 from .. import market_hours as mh
-from .. import queries
+from .. import queries, symbols
 from ..models import Leader, Progress
 from ..sources.cboe import CboeClient, aggregate
-from ..sources.errors import SourceError
-from ..sources.occ import OccClient
+from ..sources.errors import NoOptions
+from ..sources.occ import OccClient, OccStatus
 from ..sources.offload import THREADS, Offloader
 from ..store import Store
-from .context import ProgressCallback, RefreshReport, StepContext
+from .context import ProgressCallback, RefreshReport, StepContext, owned
 
 log = logging.getLogger(__name__)
 
 #: Leaders need this many earlier days on record before anything is called NEW.
 MIN_HISTORY_FOR_NEW = 5
+
+
+def chain_session(as_of: datetime | None, today: date) -> date:
+    """The trading day whose volume a chain holds: the day of its timestamp once that day's
+    regular session has opened, else the last session before it (Cboe serves the previous
+    session's chain from 04:00 to 09:30 ET, and options trade only in the session). A chain
+    without a timestamp is taken as today's."""
+    if as_of is None:
+        return today
+    local = as_of.astimezone(mh.ET)
+    day = local.date()
+    if mh.is_trading_day(day) and local >= mh.session_bounds(day)[1]:
+        return min(day, today)
+    return min(mh.previous_trading_day(day), today)
 
 
 def _rank_days(
@@ -69,57 +84,33 @@ class OptionsStep:
         self.option_products = option_products
         self.offload = offload
         self._no_options: dict[str, date] = {}
+        #: Days OCC said it has no file for and never will (no trading; outside its history).
+        self._occ_skip: dict[date, str] = {}
         self._pruned_on: date | None = None
         self._leaders_for: date | None = None
 
-    def _occ_underlying_map(self, tickers: Sequence[str]) -> dict[str, str]:
-        """OCC writes BRK.B as BRKB: map its spelling back to the universe's."""
-        return {t.replace(".", "").replace("/", ""): t for t in tickers if "." in t or "/" in t}
-
     async def run(self, report: RefreshReport, progress: ProgressCallback) -> None:
+        """OCC days and leaders, then the watch set's chains; every day and chain owns its
+        failure (recorded on `report`), so one bad answer costs that item only."""
         ctx = self.ctx
         now = ctx.clock.now()
         today = mh.current_trading_day(now)
         opts = ctx.settings.options
-        try:
-            report.occ_days = await self._occ_backfill(today, progress)
-        except SourceError as exc:
-            report.messages.append(f"OCC daily volume: {exc}")
-            report.errors += 1
+        report.occ_days = await self._occ_backfill(today, report, progress)
         if report.occ_days or self._leaders_for != today:
-            report.new_entrants = await self._update_leaders(today)
-            self._leaders_for = today
-        watch = await self._watch_set(today)
-        if not watch:
-            return
-        progress(Progress("options", 0, len(watch), message=f"Options: 0/{len(watch)} chains"))
-        done = 0
-
-        async def fetch(symbol: str) -> None:
-            nonlocal done
-            try:
-                chain = await self.cboe.fetch_chain(symbol)
-            except SourceError as exc:
-                if "no options" in str(exc).lower():
-                    self._no_options[symbol] = today
-                else:
-                    log.warning("%s", exc)
-                    report.errors += 1
-                    report.messages.append(str(exc))
-            else:
-                volume = await anyio.to_thread.run_sync(aggregate, chain, today)
-                await ctx.store.call(Store.store_chain, today, chain, volume)
-                report.chains += 1
-            done += 1
-            progress(
-                Progress(
-                    "options", done, len(watch), message=f"Options: {done}/{len(watch)} chains"
-                )
+            entrants = await owned(
+                report,
+                "leaders",
+                f"daily top 10 up to {today}",
+                lambda: self._update_leaders(today, report),
+                then="the last stored leaders are shown",
             )
-
-        async with anyio.create_task_group() as tg:
-            for symbol in watch:
-                tg.start_soon(fetch, symbol)
+            if entrants is not None:
+                report.new_entrants = entrants
+                self._leaders_for = today
+        watch = await self._watch_set(today)
+        if watch:
+            await self._chains(watch, today, report, progress)
         if self._pruned_on != today:
             await ctx.store.call(
                 Store.prune,
@@ -129,31 +120,88 @@ class OptionsStep:
             )
             self._pruned_on = today
 
-    async def _occ_backfill(self, today: date, progress: ProgressCallback) -> int:
+    async def _chains(
+        self, watch: list[str], today: date, report: RefreshReport, progress: ProgressCallback
+    ) -> None:
+        """Fetch and store the watch set's chains, each under the session it describes."""
+        ctx = self.ctx
+        progress(Progress("options", 0, len(watch), message=f"Options: 0/{len(watch)} chains"))
+        done = 0
+        earlier: dict[date, list[str]] = {}
+
+        async def fetch(symbol: str) -> None:
+            try:
+                chain = await self.cboe.fetch_chain(symbol)
+            except NoOptions:
+                self._no_options[symbol] = today
+                return
+            day = chain_session(chain.as_of, today)
+            if day != today:
+                earlier.setdefault(day, []).append(symbol)
+            volume = await anyio.to_thread.run_sync(aggregate, chain, day)
+            await ctx.store.call(Store.store_chain, day, chain, volume)
+            report.chains += 1
+
+        async def unit(symbol: str) -> None:
+            nonlocal done
+            await owned(
+                report,
+                "Cboe",
+                f"{symbol} chain",
+                lambda: fetch(symbol),
+                then="its last stored chain is kept and it is asked again next cycle",
+            )
+            done += 1
+            progress(
+                Progress(
+                    "options", done, len(watch), message=f"Options: {done}/{len(watch)} chains"
+                )
+            )
+
+        async with anyio.create_task_group() as tg:
+            for symbol in watch:
+                tg.start_soon(unit, symbol)
+        for day, names_of_day in sorted(earlier.items()):
+            shown = sorted(names_of_day)
+            names = ", ".join(shown[:5]) + (" ..." if len(shown) > 5 else "")
+            report.messages.append(
+                f"Cboe served {len(shown)} chains from the {day} session ({names}), as it "
+                f"does before {today}'s open; they are stored as {day}'s volume, not today's."
+            )
+
+    async def _occ_backfill(
+        self, today: date, report: RefreshReport, progress: ProgressCallback
+    ) -> int:
         """Fetch the OCC day files we do not have among the last `lookback_days` + 1 trading
-        days (one more than the lookback, so the newest day is compared with a full window)."""
+        days (one more than the lookback, so the newest day is compared with a full window).
+        A day that fails is recorded and asked again on a later cycle."""
         ctx = self.ctx
         wanted = mh.trading_days_before(today, ctx.settings.options.lookback_days + 1)
         have = set(await ctx.store.call(Store.option_days, "occ"))
-        missing = [d for d in wanted if d not in have]
+        missing = [d for d in wanted if d not in have and d not in self._occ_skip]
         if not missing:
             return 0
         universe = await ctx.store.call(queries.universe_symbol_list)
-        mapping = self._occ_underlying_map(universe)
+        mapping = symbols.occ_mapping(universe)
         stored = 0
+        waiting: list[date] = []
         progress(Progress("options", 0, len(missing), message=f"OCC: 0/{len(missing)} days"))
 
         async def fetch(day: date) -> None:
             nonlocal stored
-            volumes = await self.occ.fetch_day(day)
-            if volumes is None:
-                log.info("OCC has not published %s yet", day)
+            answer = await self.occ.fetch_day(day)
+            if answer.status is OccStatus.NOT_YET:
+                waiting.append(day)
+                return
+            if answer.status is not OccStatus.PUBLISHED:
+                # Nothing traded that day, or outside OCC's history: never asked again.
+                self._occ_skip[day] = answer.answer
                 return
             renamed = [
                 dataclasses.replace(v, underlying=mapping[v.underlying])
                 if v.underlying in mapping
                 else v
-                for v in volumes
+                for v in answer.volumes
             ]
             await ctx.store.call(Store.store_option_day, day, "occ", renamed)
             stored += 1
@@ -163,13 +211,24 @@ class OptionsStep:
                 )
             )
 
+        async def unit(day: date) -> None:
+            await owned(
+                report,
+                "OCC",
+                str(day),
+                functools.partial(fetch, day),
+                then="the day is skipped and asked again next cycle",
+            )
+
         # Newest first: the leaderboard that matters is yesterday's.
         async with anyio.create_task_group() as tg:
             for day in sorted(missing, reverse=True):
-                tg.start_soon(fetch, day)
+                tg.start_soon(unit, day)
+        if waiting:
+            log.info("OCC has not published %s yet", ", ".join(map(str, sorted(waiting))))
         return stored
 
-    async def _update_leaders(self, today: date) -> list[Leader]:
+    async def _update_leaders(self, today: date, report: RefreshReport) -> list[Leader]:
         """Recompute the daily top 10 for the days on record; return the newest day's NEW names."""
         ctx = self.ctx
         opts = ctx.settings.options
@@ -188,6 +247,7 @@ class OptionsStep:
         for day, leaders in by_day.items():
             await ctx.store.call(Store.store_leaders, day, leaders)
             newest = leaders
+        report.leaders_days = len(by_day)
         return [x for x in newest if x.is_new]
 
     async def _watch_set(self, today: date) -> list[str]:

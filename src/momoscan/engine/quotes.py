@@ -13,12 +13,12 @@ import anyio.abc
 
 from .. import market_hours as mh
 from ..config import redact
-from ..models import Progress, Session, SymbolError, Ticker
+from ..models import Progress, Quote, QuoteBatch, Session, SymbolError, Ticker
 from ..sources.errors import AuthError, PermissionDenied, SourceError
 from ..sources.ratelimit import CreditBudget
 from ..sources.twelvedata import TwelveDataClient
 from ..store import Store
-from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext
+from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext, owned
 from .scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -162,22 +162,39 @@ class QuoteStep:
         extended = ctx.settings.twelvedata.extended_hours and session is not Session.OPEN
         secrets = ctx.settings.secrets
 
+        refused: list[SymbolError] = []
+
+        async def fetch(batch: list[str], tg: anyio.abc.TaskGroup) -> QuoteBatch | None:
+            try:
+                return await self.client.quote_batch(batch, extended=extended)
+            except (AuthError, PermissionDenied) as exc:
+                # Nothing more will work with this key or plan: stop the sweep, keep the rest.
+                fatal.append(str(exc))
+                if isinstance(exc, PermissionDenied):
+                    self.disabled = str(exc)
+                tg.cancel_scope.cancel()
+                return None
+
         async def run_batch(batch: list[str], granted_at: float, tg: anyio.abc.TaskGroup) -> None:
             nonlocal done
             try:
-                try:
-                    result = await self.client.quote_batch(batch, extended=extended)
-                    quotes, errors = result.quotes, result.errors
-                except (AuthError, PermissionDenied) as exc:
-                    fatal.append(str(exc))
-                    if isinstance(exc, PermissionDenied):
-                        self.disabled = str(exc)
-                    tg.cancel_scope.cancel()
+                result = await owned(
+                    report,
+                    "Twelve Data",
+                    f"quotes for {len(batch)} symbols from {batch[0]}",
+                    lambda: fetch(batch, tg),
+                    then="they keep their last quotes and are asked again next cycle",
+                    count=len(batch),
+                )
+                if result is None and fatal:
                     return
-                except SourceError as exc:
-                    log.warning("quote batch of %d failed: %s", len(batch), exc)
-                    quotes = []
-                    errors = [SymbolError(s, None, str(exc)) for s in batch]
+                if result is None:
+                    quotes: list[Quote] = []
+                    errors = [SymbolError(s, None, report.failures[-1].message) for s in batch]
+                else:
+                    quotes, errors = result.quotes, result.errors
+                    report.errors += len(errors)
+                    refused.extend(errors)
                 if secrets:
                     # An API message echoing the key must not reach the database.
                     errors = [
@@ -188,7 +205,6 @@ class QuoteStep:
                 self.daily_used += retried
                 report.credits_used += len(batch) + retried
                 report.quotes += len(quotes)
-                report.errors += len(errors)
                 for err in errors[:3]:
                     log.info("%s: %s", err.symbol, err.message)
                 await ctx.store.call(
@@ -227,5 +243,9 @@ class QuoteStep:
                 tg.start_soon(run_batch, batch, granted_at, tg)
         if fatal:
             raise RefreshFailed(fatal[0])
-        if report.errors:
-            report.messages.append(f"{report.errors} of {total} symbols failed (see the log).")
+        if refused:
+            first = refused[0]
+            report.messages.append(
+                f"Twelve Data refused {len(refused)} of {total} symbols (first: {first.symbol}, "
+                f"{redact(first.message, secrets)}); check them in your universe or watchlist."
+            )

@@ -7,10 +7,9 @@ import logging
 from .. import market_hours as mh
 from .. import queries
 from ..models import Progress, Ticker
-from ..sources.errors import SourceError
 from ..sources.universe import UniverseSource
 from ..store import Store
-from .context import ProgressCallback, RefreshFailed, StepContext
+from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext, owned
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +25,11 @@ class UniverseStep:
     def signature(self) -> str:
         return f"{self.source.name}:{self.source.describe()}"
 
-    async def run(self, progress: ProgressCallback, *, force: bool) -> list[Ticker]:
-        """The universe's tickers in the chosen tiers.
+    async def run(
+        self, report: RefreshReport, progress: ProgressCallback, *, force: bool
+    ) -> list[Ticker]:
+        """The universe's tickers in the chosen tiers. A failed load is recorded on `report`
+        and the stored universe, if any, is used.
 
         Raises:
             RefreshFailed: no universe can be had (the source failed and none is stored, or
@@ -47,13 +49,20 @@ class UniverseStep:
         progress(
             Progress("universe", message=f"Loading the universe from {self.source.describe()}")
         )
-        try:
-            loaded = await self.source.load()
-        except SourceError as exc:
+        then = (
+            f"the stored universe of {meta.size} symbols ({meta.as_of}) is used"
+            if meta.size
+            else ""
+        )
+        loaded = await owned(
+            report, "universe", self.source.describe(), self.source.load, then=then
+        )
+        if loaded is None:
             if meta.size:
-                log.warning("universe refresh failed, keeping the cached one: %s", exc)
                 return await ctx.store.call(queries.universe_tickers)
-            raise RefreshFailed(str(exc)) from None
+            failure = report.failures.pop()
+            report.errors -= 1
+            raise RefreshFailed(failure.message)
         tiers = set(ctx.settings.universe.cap_tiers)
         tickers = [t for t in loaded if not t.cap_tier or t.cap_tier in tiers]
         if not tickers:

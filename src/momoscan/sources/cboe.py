@@ -21,7 +21,8 @@ from aiolimiter import AsyncLimiter
 
 from momoscan.models import OptionChain, UnderlyingVolume
 
-from .errors import MalformedResponse, RateLimited, SourceError
+from ..symbols import INDEX_ROOTS, cboe_name, watchlist_entry
+from .errors import MalformedResponse, NoOptions, RateLimited, SourceError
 from .http import get_with_retries
 from .offload import THREADS, Offloader
 from .osi import parse_osi
@@ -29,9 +30,7 @@ from .osi import parse_osi
 log = logging.getLogger(__name__)
 
 #: Cash indexes, whose chains Cboe serves under a leading underscore (`_SPX.json`).
-INDEX_SYMBOLS: frozenset[str] = frozenset(
-    {"SPX", "NDX", "RUT", "VIX", "XSP", "DJX", "OEX", "XEO", "MRUT"}
-)
+INDEX_SYMBOLS: frozenset[str] = INDEX_ROOTS
 
 #: Cboe writes `last_trade_time` in exchange (US Eastern) time without an offset.
 EASTERN = ZoneInfo("America/New_York")
@@ -40,17 +39,17 @@ DEFAULT_BASE_URL = "https://cdn.cboe.com"
 
 
 def _plain_symbol(symbol: str) -> str:
-    """The symbol as the user knows it: upper case, no Cboe index underscore."""
-    plain = symbol.strip().lstrip("_").upper()
-    if not plain:
-        raise ValueError(f"{symbol!r} is not a symbol.")
-    return plain
+    """The symbol as momoscan spells it: `BRK.B`, or an index's bare root (`SPX`).
+
+    Raises:
+        ValueError: not a stock symbol or an index root.
+    """
+    return watchlist_entry(symbol)
 
 
 def chain_url_symbol(symbol: str) -> str:
     """The name Cboe files a chain under: `_SPX` for an index, `AAPL` for a stock or ETF."""
-    plain = _plain_symbol(symbol)
-    return f"_{plain}" if plain in INDEX_SYMBOLS else plain
+    return cboe_name(symbol)
 
 
 def _as_of(raw: object, symbol: str) -> datetime | None:
@@ -305,9 +304,11 @@ class CboeClient:
         base_url: str = DEFAULT_BASE_URL,
         max_concurrency: int = 4,
         requests_per_minute: int = 120,
+        timeout: float = 30.0,
         offload: Offloader = THREADS,
     ) -> None:
         self._http = http
+        self._timeout = timeout
         self._offload = offload
         self._base_url = base_url.rstrip("/")
         self._semaphore = anyio.Semaphore(max_concurrency)
@@ -320,7 +321,8 @@ class CboeClient:
         """The delayed chain of `symbol` (a stock, ETF or index, without underscore).
 
         Raises:
-            SourceError: Cboe lists no options for the symbol (403/404) or refused the request.
+            NoOptions: Cboe lists no options for the symbol (403/404).
+            SourceError: Cboe refused the request otherwise.
             RateLimited: Cboe answered 429.
             ServiceError: Cboe kept failing (5xx, timeouts) after retries.
             MalformedResponse: the body is not a chain.
@@ -329,10 +331,12 @@ class CboeClient:
         url = self.chain_url(name)
         async with self._semaphore:
             await self._limiter.acquire()
-            response = await get_with_retries(self._http, url, what=f"Cboe chain for {name}")
+            response = await get_with_retries(
+                self._http, url, what=f"Cboe chain for {name}", timeout=self._timeout
+            )
             status = response.status_code
             if status in (403, 404):
-                raise SourceError(
+                raise NoOptions(
                     f"Cboe has no options listed for {name} (HTTP {status}); check the symbol."
                 )
             if status == 429:

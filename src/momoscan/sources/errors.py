@@ -25,3 +25,7 @@ class RateLimited(SourceError):
 
 class ServiceError(SourceError):
     """The provider failed (5xx, timeout, connection) and retries ran out."""
+
+
+class NoOptions(SourceError):
+    """The provider lists no options for this underlying (Cboe: 403/404 for the chain)."""

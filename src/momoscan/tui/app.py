@@ -99,16 +99,21 @@ class MomoscanApp(App[int]):
                 yield Static(
                     Text("Top movers · % change", style="bold"), classes="panel-title", markup=False
                 )
-                yield ScanTable(id="movers", clock=self.wall)
+                yield ScanTable(id="movers", clock=self.wall, market_clock=self.market_epoch)
             with Vertical(classes="scan-panel"):
                 yield Static(
                     Text("Top volume · shares traded", style="bold"),
                     classes="panel-title",
                     markup=False,
                 )
-                yield ScanTable(id="volume", clock=self.wall)
+                yield ScanTable(id="volume", clock=self.wall, market_clock=self.market_epoch)
         yield OptionsPanel(id="options")
         yield Footer()
+
+    def market_epoch(self) -> float:
+        """The market clock in Unix seconds (the simulated one in demo): quotes' ages come from
+        their source's clock and are measured against it."""
+        return self.runtime.clock.now().timestamp() if self.runtime else self.wall()
 
     @property
     def current_tiers(self) -> tuple[str, ...]:
@@ -195,14 +200,14 @@ class MomoscanApp(App[int]):
         status = self.query_one(StatusBar).state
         status.refreshing = False
         if report.failed:
-            status.error = report.messages[-1] if report.messages else "the refresh failed"
+            status.error = report.summary() or "the refresh failed"
             status.stale = True
             self.notify(
                 status.error, title="Refresh failed", severity="error", markup=False, timeout=10
             )
         else:
             status.stale = False
-            status.error = "; ".join(report.messages[-2:]) if report.messages else ""
+            status.error = "; ".join(report.lines()[:2])
         self.query_one(StatusBar).show(self.wall())
 
     # -- reading and showing -----------------------------------------------------------------
@@ -228,6 +233,7 @@ class MomoscanApp(App[int]):
                     unusual_ratio=opts.unusual_volume_oi,
                     unusual_min_volume=opts.unusual_min_volume,
                     now=self.wall(),
+                    market_now=self.market_epoch(),
                 )
                 self.show_snapshot(snap)
                 if not self._read_again:
@@ -422,13 +428,15 @@ class MomoscanApp(App[int]):
         if ticker is None or self.reader is None:
             self.notify(f"{symbol} is not in the universe.", severity="warning", markup=False)
             return
-        row = await self.reader.call(queries.scan_row, symbol)
+        row = await self.reader.call(queries.scan_row, symbol, self.market_epoch())
         options_volume = None
         if self.snapshot is not None:
             options_volume = next(
                 (s.total for s in self.snapshot.shares if s.underlying == symbol), None
             )
-        choice = await self.push_screen_wait(SymbolScreen(ticker, row, options_volume, self.wall()))
+        choice = await self.push_screen_wait(
+            SymbolScreen(ticker, row, options_volume, self.market_epoch())
+        )
         if choice == "chart":
             await self.open_chart(symbol)
         elif choice == "contracts":
