@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import respx
 
+from momoscan import market_hours as mh
 from momoscan.models import Quote, SymbolError
 from momoscan.sources.errors import AuthError, MalformedResponse, PermissionDenied, ServiceError
 from momoscan.sources.ratelimit import CreditBudget
@@ -54,7 +56,9 @@ def test_single_flat_quote_numbers_from_strings() -> None:
 def test_old_format_without_mic_or_timestamps() -> None:
     (q,), errors = parse_quote_body(body("quote_single_2021_format.json"), ["OLDC"])
     assert errors == []
-    assert q.mic == "" and q.quote_ts is None and q.market_open is None
+    assert q.mic == "" and q.market_open is None
+    # Only the bar's date ("2021-07-01"): the quote's time is that day's 09:30 ET open.
+    assert q.quote_ts == int(datetime(2021, 7, 1, 9, 30, tzinfo=mh.ET).timestamp())
     assert q.price == 146.84 and q.change_pct == pytest.approx(0.17054)
 
 
@@ -290,3 +294,37 @@ async def test_a_retry_after_429_takes_and_reports_its_credits() -> None:
     assert [credits for _, credits in grants] == [5]
     assert client.drain_retry_grants() == []
     assert budget.total_granted == 10  # the first try and the retry both spent credits
+
+
+def test_the_quotes_own_time_is_its_last_minute_candle() -> None:
+    # The recorded 2026 shape: `timestamp` is the daily bar's 09:30 open, `last_quote_at` the
+    # last minute candle (09:45): the quote's age is measured from the latter.
+    payload = (
+        b'{"symbol":"SPY","name":"SPDR","exchange":"NYSE","mic_code":"ARCX","datetime":'
+        b'"2026-09-25","timestamp":1790343000,"last_quote_at":1790343900,"close":"769.465",'
+        b'"previous_close":"767.17999","percent_change":"0.29784501","is_market_open":true}'
+    )
+    (q,), _ = parse_quote_body(payload, ["SPY"])
+    assert q.quote_ts == 1790343900
+
+
+def test_an_extended_hours_quote_carries_its_extended_time() -> None:
+    payload = (
+        b'{"symbol":"AAPL","close":"200.00","percent_change":"1.0","is_market_open":false,'
+        b'"timestamp":1790343000,"last_quote_at":1790366400,"extended_price":"203.10",'
+        b'"extended_percent_change":"1.55","extended_timestamp":"1790370000"}'
+    )
+    (q,), _ = parse_quote_body(payload, ["AAPL"])
+    assert (q.price, q.change_pct, q.quote_ts) == (203.10, 1.55, 1790370000)
+
+
+def test_a_halted_stocks_quote_keeps_its_old_time() -> None:
+    three_days_ago = int(datetime(2026, 11, 24, 15, 59, tzinfo=mh.ET).timestamp())
+    payload = (
+        b'{"HALT":{"symbol":"HALT","close":"12.00","percent_change":"45.0",'
+        b'"datetime":"2026-11-24","last_quote_at":' + str(three_days_ago).encode() + b"},"
+        b'"AAPL":{"symbol":"AAPL","close":"200.00","percent_change":"1.0"}}'
+    )
+    quotes, errors = parse_quote_body(payload, ["HALT", "AAPL"])
+    assert not errors
+    assert {q.symbol: q.quote_ts for q in quotes} == {"HALT": three_days_ago, "AAPL": None}

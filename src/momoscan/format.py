@@ -15,16 +15,28 @@ def pct(value: float | None, *, sign: bool = True) -> str:
     return f"{value:+.2f}%" if sign else f"{value:.2f}%"
 
 
+#: Units of `count`, smallest first.
+_UNITS = ((1e3, "K"), (1e6, "M"), (1e9, "B"), (1e12, "T"))
+
+
 def count(value: int | float | None) -> str:
-    """Compact volume: 950, 12.3K, 4.56M, 1.2B."""
+    """Compact volume (shares or contracts): 950, 9.99K, 12.3K, 4.56M, 1.20B.
+
+    Two decimals under 10 of a unit, one above, the unit chosen after rounding, so a value at
+    a unit's edge
+    never rolls over: 999,950 is 1.00M (not 1000.0K) and 9,999 is 10.0K (not 10.00K).
+    """
     if value is None:
         return "-"
     v = float(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(v) >= limit:
-            scaled = v / limit
-            return f"{scaled:.2f}{suffix}" if scaled < 10 else f"{scaled:.1f}{suffix}"
-    return f"{v:.0f}"
+    if abs(v) < 999.5:
+        return f"{v:.0f}"
+    for limit, suffix in _UNITS:
+        scaled = v / limit
+        text = f"{scaled:.2f}" if abs(scaled) < 9.995 else f"{scaled:.1f}"
+        if abs(float(text)) < 999.95 or suffix == _UNITS[-1][1]:
+            return text + suffix
+    raise AssertionError("unreachable")  # the last unit always returns
 
 
 def ratio(value: float | None) -> str:

@@ -6,8 +6,9 @@ Never imports Textual (a test proves it): this is the path cron runs.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group, JustifyMethod
@@ -70,36 +71,87 @@ def _title(name: str, ctx: Context, snap: Snapshot) -> Text:
     return title
 
 
-def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot) -> Table:
-    table = Table(title=_title(name, ctx, snap), title_justify="left", expand=False)
-    for header, justify in SCAN_COLUMNS:
+Cell = Text | str
+
+
+def fitted_table(
+    title: Text,
+    columns: Sequence[tuple[str, JustifyMethod]],
+    rows: Sequence[Sequence[Cell]],
+    width: int,
+    *,
+    flexible: str,
+    min_flexible: int = 4,
+) -> Table:
+    """A table whose every column but `flexible` is as wide as its widest cell, so numbers are
+    never cut; `flexible` (the name, or the share bar) takes what is left of `width` and is
+    cut with an ellipsis, or left out when less than `min_flexible` cells remain."""
+    cells = [[c if isinstance(c, Text) else Text(c) for c in row] for row in rows]
+    widths = [
+        max([Text(header).cell_len, *(row[i].cell_len for row in cells)])
+        for i, (header, _) in enumerate(columns)
+    ]
+    flex = [header for header, _ in columns].index(flexible)
+    # Each column costs its padding (1 + 1) and a border; the table one more border.
+    fixed = sum(w for i, w in enumerate(widths) if i != flex) + 3 * len(columns) + 1
+    room = width - fixed
+    keep = room >= min_flexible
+    if keep:
+        widths[flex] = min(widths[flex], room)
+    table = Table(title=title, title_justify="left", expand=False)
+    for i, (header, justify) in enumerate(columns):
+        if i == flex and not keep:
+            continue
         table.add_column(
-            header,
-            justify=justify,
-            no_wrap=True,
-            max_width=26 if header == "Name" else None,
-            overflow="ellipsis",
+            header, justify=justify, no_wrap=True, width=widths[i], overflow="ellipsis"
         )
+    for row in cells:
+        table.add_row(*(cell for i, cell in enumerate(row) if keep or i != flex))
+    return table
+
+
+def _scan_table(
+    name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, width: int
+) -> Table:
+    body: list[list[Cell]] = []
     for i, r in enumerate(rows, start=1):
         change_style = (
             "green" if (r.change_pct or 0) > 0 else "red" if (r.change_pct or 0) < 0 else ""
         )
-        table.add_row(
-            str(i),
-            Text(r.symbol, style="bold"),
-            Text(r.name, overflow="ellipsis"),
-            fmt.price(r.price),
-            Text(fmt.pct(r.change_pct), style=change_style),
-            fmt.count(r.volume),
-            fmt.ratio(r.rvol),
-            fmt.age(snap.read_at - r.fetched_at),
+        body.append(
+            [
+                str(i),
+                Text(r.symbol, style="bold"),
+                Text(r.name or r.symbol),
+                fmt.price(r.price),
+                Text(fmt.pct(r.change_pct), style=change_style),
+                fmt.count(r.volume),
+                fmt.ratio(r.rvol),
+                fmt.age(r.age(snap.market_now)),
+            ]
         )
+    table = fitted_table(
+        _title(name, ctx, snap), SCAN_COLUMNS, body, width, flexible="Name", min_flexible=6
+    )
     if not rows:
         table.caption = "No quotes yet."
     return table
 
 
-def _shares_table(shares: list[ShareRow], ctx: Context, snap: Snapshot) -> Table:
+SHARE_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("Underlying", "left"),
+    ("Share", "left"),
+    ("%", "right"),
+    ("Volume", "right"),
+    ("Calls/Puts", "right"),
+    ("Unusual", "right"),
+    ("", "left"),
+)
+#: Cells of the share bar at most (a share of the largest underlying's).
+BAR_CELLS = 20
+
+
+def _shares_table(shares: list[ShareRow], ctx: Context, snap: Snapshot, width: int) -> Table:
     day = snap.options_day.isoformat() if snap.options_day else "-"
     title = Text(
         f"Options volume share · watch set · {day} (Cboe, 15 min delayed) · ", style="bold"
@@ -107,65 +159,63 @@ def _shares_table(shares: list[ShareRow], ctx: Context, snap: Snapshot) -> Table
     title.append(
         mode_label(ctx.mode), style="bold black on yellow" if ctx.mode == "demo" else "bold green"
     )
-    table = Table(title=title, title_justify="left")
-    table.add_column("Underlying", no_wrap=True)
-    table.add_column("Share", min_width=21)
-    table.add_column("%", justify="right")
-    table.add_column("Volume", justify="right")
-    table.add_column("Calls/Puts", justify="right")
-    table.add_column("Unusual", justify="right")
-    table.add_column("", no_wrap=True)
     top = max((s.share for s in shares), default=1.0) or 1.0
+    body: list[list[Cell]] = []
     for s in shares:
         calls_part = s.calls / s.total if s.total else 0
         bar = Text()
-        bar.append(fmt.share_bar(calls_part * s.share / top, 20), style="green")
-        bar.append(fmt.share_bar((1 - calls_part) * s.share / top, 20), style="red")
-        table.add_row(
-            Text(s.underlying, style="bold"),
-            bar,
-            f"{s.share * 100:.1f}%",
-            fmt.count(s.total),
-            f"{fmt.count(s.calls)}/{fmt.count(s.puts)}",
-            str(s.unusual) if s.unusual else "",
-            Text("NEW", style="bold black on magenta") if s.is_new else "",
+        bar.append(fmt.share_bar(calls_part * s.share / top, BAR_CELLS), style="green")
+        bar.append(fmt.share_bar((1 - calls_part) * s.share / top, BAR_CELLS), style="red")
+        bar.append(" " * max(0, BAR_CELLS + 1 - bar.cell_len))
+        body.append(
+            [
+                Text(s.underlying, style="bold"),
+                bar,
+                f"{s.share * 100:.1f}%",
+                fmt.count(s.total),
+                f"{fmt.count(s.calls)}/{fmt.count(s.puts)}",
+                str(s.unusual) if s.unusual else "",
+                Text("NEW", style="bold black on magenta") if s.is_new else "",
+            ]
         )
+    table = fitted_table(title, SHARE_COLUMNS, body, width, flexible="Share", min_flexible=5)
     if not shares:
         table.caption = "No option chains yet."
     return table
 
 
-def _leaders_table(leaders: list[Leader], snap: Snapshot) -> Table | Group:
+def _leaders_table(leaders: list[Leader], snap: Snapshot, width: int) -> Table | Group:
     day = snap.leaders_day.isoformat() if snap.leaders_day else "-"
-    table = Table(
-        title=Text(f"Daily options top 10 · {day} (OCC, all US options)", style="bold"),
-        title_justify="left",
-    )
-    for header, justify in LEADER_COLUMNS:
-        table.add_column(header, justify=justify, no_wrap=True)
+    title = Text(f"Daily options top 10 · {day} (OCC, all US options)", style="bold")
     notes = []
+    body: list[list[Cell]] = []
     for x in leaders:
         change = "in" if x.rank_change is None else f"{x.rank_change:+d}" if x.rank_change else "="
         if x.is_new:
             note = Text("NEW ", style="bold black on magenta")
             note.append(f" {x.underlying}: {x.reason}", style="")
             notes.append(note)
-        table.add_row(
-            str(x.rank),
-            Text(x.underlying, style="bold"),
-            fmt.count(x.total),
-            f"{fmt.count(x.calls)}/{fmt.count(x.puts)}",
-            change,
-            f"{x.streak}d",
-            fmt.ratio(x.volume_ratio),
-            Text("NEW", style="bold black on magenta") if x.is_new else "",
+        body.append(
+            [
+                str(x.rank),
+                Text(x.underlying, style="bold"),
+                fmt.count(x.total),
+                f"{fmt.count(x.calls)}/{fmt.count(x.puts)}",
+                change,
+                f"{x.streak}d",
+                fmt.ratio(x.volume_ratio),
+                Text("NEW", style="bold black on magenta") if x.is_new else "",
+            ]
         )
+    table = fitted_table(title, LEADER_COLUMNS, body, width, flexible="", min_flexible=0)
     if not leaders:
         table.caption = "No daily leaders yet."
     return Group(table, *notes) if notes else table
 
 
-def render(snap: Snapshot, ctx: Context) -> Group:
+def render(snap: Snapshot, ctx: Context, width: int = 80) -> Group:
+    """The headless tables for a console `width` cells wide: numbers are never cut, the name
+    column (and the share bars) give way first."""
     info = snap.universe
     universe = Text(
         f"Universe: {info.size} symbols from {ctx.universe_description}"
@@ -177,16 +227,16 @@ def render(snap: Snapshot, ctx: Context) -> Group:
         universe.append(f"\n{info.warning}", style="yellow")
     parts: list[Any] = [
         universe,
-        _scan_table("Top movers", snap.movers, ctx, snap),
-        _scan_table("Top volume", snap.volume, ctx, snap),
-        _shares_table(snap.shares, ctx, snap),
-        _leaders_table(snap.leaders, snap),
+        _scan_table("Top movers", snap.movers, ctx, snap, width),
+        _scan_table("Top volume", snap.volume, ctx, snap, width),
+        _shares_table(snap.shares, ctx, snap, width),
+        _leaders_table(snap.leaders, snap, width),
     ]
     return Group(*parts)
 
 
 def print_tables(console: Console, snap: Snapshot, ctx: Context) -> None:
-    console.print(render(snap, ctx))
+    console.print(render(snap, ctx, console.width))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,6 +244,7 @@ def print_tables(console: Console, snap: Snapshot, ctx: Context) -> None:
 
 
 def _scan_json(rows: list[ScanRow], now: float) -> list[dict[str, Any]]:
+    """Rows for --json; `now` is the market clock, against which the source's times age."""
     return [
         {
             "rank": i,
@@ -207,8 +258,9 @@ def _scan_json(rows: list[ScanRow], now: float) -> list[dict[str, Any]]:
             "volume": r.volume,
             "avg_volume": r.avg_volume,
             "rvol": None if r.rvol is None else round(r.rvol, 3),
-            "age_seconds": round(now - r.fetched_at, 1),
-            "fetched_at": datetime.fromtimestamp(r.fetched_at).astimezone().isoformat(),
+            "age_seconds": round(r.age(now), 1),
+            "quote_time": datetime.fromtimestamp(r.quoted_at, UTC).isoformat(),
+            "fetched_at": datetime.fromtimestamp(r.fetched_at, UTC).isoformat(),
         }
         for i, r in enumerate(rows, start=1)
     ]
@@ -257,8 +309,8 @@ def to_json(
             "warning": info.warning,
         },
         "refresh": report,
-        "top_movers": _scan_json(snap.movers, now),
-        "top_volume": _scan_json(snap.volume, now),
+        "top_movers": _scan_json(snap.movers, snap.market_now),
+        "top_volume": _scan_json(snap.volume, snap.market_now),
         "options": {
             "day": snap.options_day.isoformat() if snap.options_day else None,
             "shares": [

@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from . import market_hours as mh
 from .models import Leader, Ticker
 from .store import Store
 
@@ -43,6 +44,17 @@ class ScanRow:
     rvol: float | None
     fetched_at: float
     quote_ts: int | None
+    current: bool = True  # from the latest session on record; False: halted or stale
+
+    @property
+    def quoted_at(self) -> float:
+        """Unix seconds of the quote by the source's own clock (when momoscan fetched it only
+        where the source gave no time)."""
+        return float(self.quote_ts) if self.quote_ts is not None else self.fetched_at
+
+    def age(self, now: float) -> float:
+        """Seconds since the source's quote time at market-clock time `now` (never negative)."""
+        return max(0.0, now - self.quoted_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +116,22 @@ class Snapshot:
     quoted: int
     symbol_errors: int
     read_at: float = field(default_factory=time.time)
+    #: The market clock at the read (Unix seconds): quote ages are measured against it, since
+    #: they come from the source's clock (the simulated market's, in demo).
+    market_now: float = 0.0
+    #: Quotes older than the latest session on record (halted, or not answering): not ranked.
+    stale: int = 0
+    #: Start (04:00 ET) of the session the ranked quotes belong to, Unix seconds.
+    session_start: float | None = None
 
     @property
     def oldest_row_age(self) -> float | None:
+        """The age of the oldest quote shown, at the read, by the source's clock."""
         rows = self.movers + self.volume
         if not rows:
             return None
-        return max(0.0, self.read_at - min(r.fetched_at for r in rows))
+        now = self.market_now or self.read_at
+        return max(r.age(now) for r in rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,9 +188,24 @@ _SCAN_SELECT = (
     "q.change_pct, q.volume, q.avg_volume, q.rvol, q.fetched_at, q.quote_ts "
     "FROM quotes q JOIN tickers t ON t.symbol = q.symbol"
 )
+#: A quote's time by the source's clock; momoscan's fetch time only where the source gave none.
+_QUOTED_AT = "COALESCE(q.quote_ts, q.fetched_at)"
 
 
-def _scan_row(r: dict[str, Any]) -> ScanRow:
+def session_start(store: Store, now: float | None = None) -> float | None:
+    """Start (04:00 ET) of the latest session on record: the trading day of the newest quote's
+    own time (capped at `now`, the market clock, against a source clock running ahead). A
+    quote older than this is from an earlier session (a halted stock, a symbol the source no
+    longer updates): it is not today's mover or volume leader. None with no quotes stored."""
+    row = store.conn.execute(f"SELECT MAX({_QUOTED_AT}) FROM quotes q").fetchone()
+    if not row or row[0] is None:
+        return None
+    newest = float(row[0]) if now is None else min(float(row[0]), now)
+    day = mh.current_trading_day(datetime.fromtimestamp(newest, mh.ET))
+    return datetime.combine(day, mh.PRE_OPEN, tzinfo=mh.ET).timestamp()
+
+
+def _scan_row(r: dict[str, Any], start: float | None = None) -> ScanRow:
     return ScanRow(
         symbol=r["symbol"],
         name=r["name"],
@@ -184,42 +220,66 @@ def _scan_row(r: dict[str, Any]) -> ScanRow:
         rvol=r["rvol"],
         fetched_at=r["fetched_at"],
         quote_ts=r["quote_ts"],
+        current=start is None
+        or (r["quote_ts"] if r["quote_ts"] is not None else r["fetched_at"]) >= start,
     )
 
 
 def _scan(
-    store: Store, order: str, tiers: Sequence[str], min_price: float, limit: int
+    store: Store,
+    order: str,
+    tiers: Sequence[str],
+    min_price: float,
+    limit: int,
+    start: float | None = None,
 ) -> list[ScanRow]:
+    """The top `limit` by `order`, among quotes of the latest session (`start`; found when
+    not given)."""
+    if start is None:
+        start = session_start(store)
     marks = ",".join("?" for _ in tiers)
     rows = store.rows(
         f"{_SCAN_SELECT} "
         f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
-        "AND q.price >= ? "
+        f"AND q.price >= ? AND {_QUOTED_AT} >= ? "
         f"AND q.{order} IS NOT NULL "
         f"ORDER BY q.{order} DESC, q.symbol LIMIT ?",
-        (*tiers, min_price, limit),
+        (*tiers, min_price, start or 0.0, limit),
     )
     return [_scan_row(r) for r in rows]
 
 
-def scan_row(store: Store, symbol: str) -> ScanRow | None:
-    """One symbol's latest quote with its listing, whatever its rank."""
+def scan_row(store: Store, symbol: str, now: float | None = None) -> ScanRow | None:
+    """One symbol's latest quote with its listing, whatever its rank; `current` is False when
+    it is from an earlier session than the newest quotes (halted or stale)."""
     rows = store.rows(f"{_SCAN_SELECT} WHERE q.symbol = ?", (symbol,))
-    return _scan_row(rows[0]) if rows else None
+    return _scan_row(rows[0], session_start(store, now)) if rows else None
 
 
 def top_movers(
-    store: Store, tiers: Sequence[str], min_price: float, limit: int = TOP_N
+    store: Store,
+    tiers: Sequence[str],
+    min_price: float,
+    limit: int = TOP_N,
+    *,
+    start: float | None = None,
 ) -> list[ScanRow]:
-    """The biggest gainers by % change, within the tiers and above the price floor."""
-    return _scan(store, "change_pct", tiers, min_price, limit)
+    """The biggest gainers by % change of the latest session, within the tiers and above the
+    price floor."""
+    return _scan(store, "change_pct", tiers, min_price, limit, start)
 
 
 def top_volume(
-    store: Store, tiers: Sequence[str], min_price: float, limit: int = TOP_N
+    store: Store,
+    tiers: Sequence[str],
+    min_price: float,
+    limit: int = TOP_N,
+    *,
+    start: float | None = None,
 ) -> list[ScanRow]:
-    """The most traded by share volume, within the tiers and above the price floor."""
-    return _scan(store, "volume", tiers, min_price, limit)
+    """The most traded by share volume in the latest session, within the tiers and above the
+    price floor."""
+    return _scan(store, "volume", tiers, min_price, limit, start)
 
 
 def mover_symbols(store: Store, tiers: Sequence[str], min_price: float) -> list[str]:
@@ -417,12 +477,21 @@ def snapshot(
     unusual_ratio: float = 1.25,
     unusual_min_volume: int = 500,
     now: float | None = None,
+    market_now: float | None = None,
 ) -> Snapshot:
-    """Everything a screen shows, consistent because it is read in one transaction."""
+    """Everything a screen shows, consistent because it is read in one transaction.
+
+    Args:
+        now: the wall clock (Unix seconds), for the ages of refresh runs.
+        market_now: the market clock (Unix seconds), for the ages of quotes, which come from
+            the source's own clock; the wall clock when not given.
+    """
     read_at = time.time() if now is None else now
+    market = read_at if market_now is None else market_now
     with store.snapshot():
-        movers = top_movers(store, tiers, min_price)
-        volume = top_volume(store, tiers, min_price)
+        start = session_start(store, market)
+        movers = top_movers(store, tiers, min_price, start=start)
+        volume = top_volume(store, tiers, min_price, start=start)
         day = latest_cboe_day(store)
         shares = (
             option_shares(
@@ -436,9 +505,10 @@ def snapshot(
         last, good = last_runs(store)
         counts = store.rows(
             "SELECT COUNT(*) AS quoted, "
-            "SUM(CASE WHEN q.fetched_at >= ? THEN 1 ELSE 0 END) AS fresh "
+            f"SUM(CASE WHEN {_QUOTED_AT} >= ? AND {_QUOTED_AT} >= ? THEN 1 ELSE 0 END) AS fresh, "
+            f"SUM(CASE WHEN {_QUOTED_AT} < ? THEN 1 ELSE 0 END) AS stale "
             "FROM quotes q JOIN tickers t ON t.symbol = q.symbol",
-            (read_at - fresh_seconds,),
+            (market - fresh_seconds, start or 0.0, start or 0.0),
         )[0]
         errors = store.rows("SELECT COUNT(*) AS n FROM symbol_errors")[0]["n"]
     return Snapshot(
@@ -455,4 +525,7 @@ def snapshot(
         quoted=int(counts["quoted"] or 0),
         symbol_errors=int(errors),
         read_at=read_at,
+        market_now=market,
+        stale=int(counts["stale"] or 0),
+        session_start=start,
     )

@@ -215,6 +215,7 @@ class Store:
 
     def __init__(self, path: Path | str, *, create: bool = True):
         self.path = Path(path)
+        self._unnamed: set[str] | None = None
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif not self.path.exists():
@@ -307,6 +308,7 @@ class Store:
         self, tickers: Sequence[Ticker], *, source: str, as_of: date, fetched_at: float
     ) -> None:
         """Swap the whole universe in one transaction, with where and when it came from."""
+        self._unnamed = None
         with self.transaction() as conn:
             conn.execute("DELETE FROM tickers")
             conn.executemany(
@@ -359,6 +361,12 @@ class Store:
             ts = now if q.quote_ts is None else q.quote_ts
             size = HISTORY_BUCKET_OPEN if q.market_open else HISTORY_BUCKET_EXTENDED
             history.append((q.symbol, ts - ts % size, q.price, q.volume))
+        unnamed = self._unnamed_symbols()
+        listed = [
+            (q.name, q.exchange, q.mic, q.symbol)
+            for q in quotes
+            if q.symbol in unnamed and (q.name or q.mic)
+        ]
         with self.transaction() as conn:
             # Relative volume is computed by SQLite from the two volumes bound for the row.
             conn.executemany(
@@ -379,6 +387,20 @@ class Store:
                 "VALUES (?, ?, ?, ?)",
                 history,
             )
+            # A universe without names (a plain list) takes each company's name, and a listing
+            # without an exchange its exchange and MIC, from its quotes (for the tables and the
+            # chart links); what the universe's source gave is never overwritten.
+            if listed:
+                conn.executemany(
+                    "UPDATE tickers SET "
+                    "name = CASE WHEN name = '' OR name = symbol THEN COALESCE(NULLIF(?1, ''), "
+                    "name) ELSE name END, "
+                    "exchange = CASE WHEN COALESCE(exchange, '') = '' THEN ?2 ELSE exchange END, "
+                    "mic = CASE WHEN COALESCE(mic, '') = '' THEN ?3 ELSE mic END "
+                    "WHERE symbol = ?4 AND (name = '' OR name = symbol OR COALESCE(mic, '') = '' "
+                    "OR COALESCE(exchange, '') = '')",
+                    listed,
+                )
             # A symbol that answers again is no longer failing (checked first: usually none is).
             if quotes and conn.execute("SELECT 1 FROM symbol_errors LIMIT 1").fetchone():
                 conn.executemany(
@@ -411,6 +433,20 @@ class Store:
                 "INSERT INTO credit_ledger (ts, credits) VALUES (?, ?)",
                 [(at, credits) for at, credits in grants if credits],
             )
+        unnamed.difference_update(row[3] for row in listed)
+
+    def _unnamed_symbols(self) -> set[str]:
+        """Universe members still without a name, exchange or MIC (kept in memory: usually
+        none, and the quote path must not look every symbol up)."""
+        if self._unnamed is None:
+            self._unnamed = {
+                row[0]
+                for row in self.conn.execute(
+                    "SELECT symbol FROM tickers WHERE name = '' OR name = symbol "
+                    "OR COALESCE(mic, '') = '' OR COALESCE(exchange, '') = ''"
+                )
+            }
+        return self._unnamed
 
     def credit_entries(self, since: float) -> list[tuple[float, int]]:
         """Credits spent since `since` (Unix seconds), oldest first."""

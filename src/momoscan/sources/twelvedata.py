@@ -17,12 +17,14 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import anyio
 import httpx
 import msgspec
 
+from .. import market_hours as mh
 from ..models import Quote, QuoteBatch, SymbolError
 from .errors import AuthError, MalformedResponse, PermissionDenied, RateLimited
 from .http import Sleep, get_with_retries
@@ -114,6 +116,8 @@ class _Wire(msgspec.Struct):
     is_market_open: bool | None = None
     extended_price: float | None = None
     extended_percent_change: float | None = None
+    extended_timestamp: float | None = None  # a string of digits on the wire (TD-OAS)
+    datetime: str | None = None
     code: int | None = None
     message: str | None = None
     status: str | None = None
@@ -133,8 +137,9 @@ _NUMBER_FIELDS = (
     "average_volume",
     "extended_price",
     "extended_percent_change",
+    "extended_timestamp",
 )
-_TEXT_FIELDS = ("symbol", "name", "exchange", "mic_code", "message", "status")
+_TEXT_FIELDS = ("symbol", "name", "exchange", "mic_code", "datetime", "message", "status")
 _MANY = msgspec.json.Decoder(dict[str, _Wire], strict=False)
 _ANY = msgspec.json.Decoder()
 
@@ -149,15 +154,18 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
     price = _finite(w.close)
     change = _finite(w.percent_change)
     extended = _finite(w.extended_price)
+    # The quote's own time: the last minute candle; failing that, the bar's opening time or,
+    # in answers older than 2022, only the bar's date (read as that day's 09:30 ET open).
+    stamp = _finite(w.last_quote_at) or _finite(w.timestamp) or _bar_open(w.datetime)
     if extended and not w.is_market_open:
         # Pre-market or after hours (asked for with prepost): the extended price is the news,
-        # and its change is measured from the last regular close.
+        # its change is measured from the last regular close, and its time is its own.
         price = extended
         change = _finite(w.extended_percent_change)
+        stamp = _finite(w.extended_timestamp) or stamp
     if price is None or price <= 0:
         return SymbolError(symbol, None, "the quote has no price")
     volume, average = _finite(w.volume), _finite(w.average_volume)
-    stamp = w.last_quote_at or w.timestamp
     return Quote(
         symbol,
         price,
@@ -174,6 +182,22 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
         w.exchange or "",
         w.mic_code or "",
     )
+
+
+def _bar_open(text: str | None) -> float | None:
+    """Unix seconds of a `datetime` field: "2021-07-01" (a daily bar: its 09:30 ET open) or
+    "2021-07-01 15:59:00" (an intraday bar, in the exchange's time, the API's default)."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if len(text.strip()) <= 10:
+        parsed = datetime.combine(parsed.date(), mh.OPEN)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=mh.ET)
+    return parsed.timestamp()
 
 
 def parse_quote_body(
@@ -311,8 +335,10 @@ class TwelveDataClient:
         sleep: Sleep = anyio.sleep,
         wall_clock: Any = None,
         window: float = 60.0,
+        timeout: float = 20.0,
     ):
         self._http = http
+        self._timeout = timeout
         self._headers = {"Authorization": f"apikey {api_key}", "Accept": "application/json"}
         self._base = base_url.rstrip("/")
         self.budget = budget
@@ -334,6 +360,7 @@ class TwelveDataClient:
             params=params,
             headers=self._headers,
             what=f"Twelve Data {what}",
+            timeout=self._timeout,
             attempts=self._retries + 1,
             backoff_base=self._backoff_base,
             backoff_cap=self._backoff_cap,

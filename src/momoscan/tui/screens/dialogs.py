@@ -117,7 +117,11 @@ class SymbolScreen(ModalScreen[str | None]):
                     f"RVol {fmt.ratio(r.rvol)})"
                 ),
             )
-            grid.add_row("Age", Text(fmt.age(self.now - r.fetched_at)))
+            age = Text(fmt.age(r.age(self.now)))
+            if not r.current:
+                # Older than the latest session: halted, or no longer updated by the source.
+                age.append("  STALE: not from the latest session", style="bold yellow")
+            grid.add_row("Age", age)
         else:
             grid.add_row("Quote", Text("none yet", style="dim"))
         if self.options_volume:

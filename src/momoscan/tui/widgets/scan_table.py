@@ -33,9 +33,18 @@ COLUMNS = (
 class ScanTable(FastTable):
     """Top movers or top volume."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        market_clock: Callable[[], float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`clock` times the highlights (wall clock); `market_clock` the quotes' ages (the
+        source's clock, which in demo is the simulated market's)."""
         super().__init__(COLUMNS, **kwargs)
         self._clock = clock
+        self._market_clock = market_clock or clock
         self._entered: dict[str, float] = {}
         self._known: set[str] | None = None
         self.stale = False
@@ -65,7 +74,7 @@ class ScanTable(FastTable):
             Text(fmt.pct(r.change_pct), style=f"{colour} {dim}".strip()),
             Text(fmt.count(r.volume), style=dim),
             Text(fmt.ratio(r.rvol), style="bold" if (r.rvol or 0) >= 5 else dim),
-            Text(fmt.age(now - r.fetched_at), style="dim"),
+            Text(fmt.age(r.age(self._market_clock())), style="dim"),
         ]
 
     def update_rows(

@@ -91,14 +91,17 @@ def render_status(state: StatusState, now: float) -> Text:
     else:
         second.append("not refreshed yet", style="dim")
     if snap is not None:
-        oldest = snap.oldest_row_age
-        if oldest is not None:
-            second.append(f" · oldest row {fmt.age(oldest + (now - snap.read_at))}")
+        rows = snap.movers + snap.volume
+        if rows:
+            market_now = state.market_time.timestamp() if state.market_time else snap.market_now
+            second.append(f" · oldest row {fmt.age(max(r.age(market_now) for r in rows))}")
         size = snap.universe.size
         second.append(" · fresh ")
         second.append(f"{snap.fresh}/{size}", style="bold" if snap.fresh >= size else "yellow")
         if snap.symbol_errors:
             second.append(f" · {snap.symbol_errors} failing", style="yellow")
+        if snap.stale:
+            second.append(f" · {snap.stale} stale or halted", style="yellow")
     if state.plan_limit:
         second.append(f" · credits {state.credits_used}/{state.plan_limit} this min")
     if state.credit_note:
