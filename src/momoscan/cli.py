@@ -9,6 +9,7 @@ The headless path never imports Textual; the TUI is imported only when it is ask
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 import time
@@ -24,7 +25,7 @@ from rich.text import Text
 
 from . import __version__, headless, queries
 from . import market_hours as mh
-from .config import ConfigError, Settings, load_settings
+from .config import ConfigError, Settings, load_settings, redact
 from .engine import RefreshReport
 from .models import Leader, Progress
 from .runtime import RunOptions, Runtime, open_runtime, setup_logging
@@ -356,7 +357,69 @@ def _cycle_line(
 # ---------------------------------------------------------------------------------------------
 
 
+def build_check_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="momoscan check",
+        description="Probe each configured live source once, cheaply (Twelve Data 2 credits, one "
+        "Nasdaq Data Link page, one Cboe chain, one OCC day) and say how it answered: reached, "
+        "key accepted, plan limits, how the answer parsed, the data's age. Run it first; paste "
+        "its output into a bug report.",
+        epilog="Exit codes: 0 all configured sources answered well, 1 otherwise, 2 usage or "
+        "config error.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="config file (as for momoscan)")
+    parser.add_argument(
+        "--demo", action="store_true", help="probe the simulated market instead (no network)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more, to stderr")
+    return parser
+
+
+def check_main(argv: Sequence[str]) -> int:
+    """`momoscan check`: see check.py."""
+    from . import check
+
+    args = build_check_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"momoscan: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(settings, to_stderr=True, verbose=args.verbose)
+    transport: Any = None
+    clock: Any = None
+    api_key = None
+    if args.demo:
+        from .clock import FixedClock
+        from .runtime import DEMO_KEY, demo_clock
+        from .simulated.market import SimMarket
+        from .simulated.transport import SimulatedMarketTransport
+
+        clock = FixedClock(demo_clock(settings, RunOptions()).now())
+        market = SimMarket(settings.demo.seed, settings.demo.size, clock)
+        transport = SimulatedMarketTransport(
+            market, plan_limit=settings.demo.plan_limit, latency=0.0
+        )
+        api_key = DEMO_KEY
+    probes = anyio.run(
+        functools.partial(
+            check.run_checks, settings, transport=transport, clock=clock, api_key=api_key
+        )
+    )
+    if args.json:
+        doc = check.to_json(probes, simulated=args.demo)
+        text = redact(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode(), settings.secrets)
+        sys.stdout.write(text + "\n")
+    else:
+        check.print_checks(Console(soft_wrap=False), probes, simulated=args.demo)
+    return EXIT_OK if check.all_ok(probes) else EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check"]:
+        return check_main(argv[1:])
     args = parse_args(argv)
     try:
         settings = load_settings(args.config)

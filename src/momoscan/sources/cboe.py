@@ -278,6 +278,54 @@ def parse_chain(
     return columns.chain(underlying, _as_of(as_of_raw, underlying), price, skipped)
 
 
+#: Fields of an option record momoscan reads, and the others a recorded chain carries
+#: (market-data-apis.md §3.1, from OpenBB's recording of CLX.json).
+RECORD_FIELDS_USED = frozenset(
+    {"option", "volume", "open_interest", "iv", "last_trade_price", "last_trade_time"}
+)
+RECORD_FIELDS_KNOWN = RECORD_FIELDS_USED | {
+    "bid",
+    "bid_size",
+    "ask",
+    "ask_size",
+    "delta",
+    "gamma",
+    "vega",
+    "theta",
+    "rho",
+    "theo",
+    "change",
+    "open",
+    "high",
+    "low",
+    "tick",
+    "percent_change",
+    "prev_day_close",
+}
+
+
+def chain_field_report(content: bytes) -> tuple[list[str], list[str]]:
+    """For `momoscan check`: the fields momoscan reads that the document or its first option
+    record lacks, and the record fields the recordings do not show. ([], []) if unreadable."""
+    try:
+        raw = _ANY.decode(content)
+    except msgspec.DecodeError:
+        return [], []
+    if not isinstance(raw, dict):
+        return [], []
+    missing = [key for key in ("timestamp", "data") if key not in raw]
+    data = raw.get("data")
+    records = data.get("options") if isinstance(data, dict) else None
+    if isinstance(data, dict) and "current_price" not in data:
+        missing.append("data.current_price")
+    first = records[0] if isinstance(records, list) and records else None
+    if not isinstance(first, dict):
+        return missing + (["data.options"] if records is None else []), []
+    missing += [f"option.{f}" for f in sorted(RECORD_FIELDS_USED - first.keys())]
+    unknown = [f"option.{f}" for f in sorted(first.keys() - RECORD_FIELDS_KNOWN)]
+    return missing, unknown
+
+
 def aggregate(chain: OptionChain, day: date) -> UnderlyingVolume:
     """The chain's volume so far, in contracts, as the day's total for its underlying."""
     return UnderlyingVolume(

@@ -20,6 +20,7 @@ import importlib
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -191,7 +192,35 @@ class NasdaqUniverse:
         log.info("Loaded %d tickers from %s", len(tickers), self.describe())
         return tickers
 
+    async def probe(self, rows: int = 5) -> tuple[list[str], list[dict[str, str]]]:
+        """One small page of the query `load` makes (at most `rows` rows), for `momoscan
+        check`: (the columns the answer carried, the rows).
+
+        Raises:
+            SourceError: as `load` does, with one sentence and never the key.
+        """
+        return await anyio.to_thread.run_sync(self._probe, rows, abandon_on_cancel=True)
+
     # -- in the worker thread --------------------------------------------------------------------
+
+    def _probe(self, rows: int) -> tuple[list[str], list[dict[str, str]]]:
+        ndl = _import_package()
+        query = _Query(EXCHANGES, tuple(TIER_TO_SCALE[tier] for tier in self.tiers))
+        params = query.params()
+        params["qopts"] = {**params["qopts"], "per_page": rows}
+        error: Exception
+        with _CONFIG_LOCK, _package_configured(ndl, self._api_key, self._api_base):
+            try:
+                with warnings.catch_warnings():
+                    # "To request more pages, set paginate=True": one page is what we want.
+                    warnings.simplefilter("ignore")
+                    frame = ndl.get_table(TABLE_CODE, **params)
+                return [str(c) for c in frame.columns], _records(frame)
+            except SourceError:
+                raise
+            except Exception as exc:  # everything the package, requests or pandas may raise
+                error = self._translate(ndl, exc)
+        raise error
 
     def _fetch(self) -> list[dict[str, str]]:
         ndl = _import_package()
@@ -308,9 +337,10 @@ class NasdaqUniverse:
             )
         if isinstance(exc, KeyError | TypeError | ValueError | AttributeError | IndexError):
             return _malformed()
+        log.warning("%s failed unexpectedly: %s", TABLE_CODE, self._clean(repr(exc)))
         return SourceError(
-            f"Loading {TABLE_CODE} failed unexpectedly ({type(exc).__name__}); try again, and "
-            "report it if it persists."
+            f"Loading {TABLE_CODE} failed unexpectedly (the log file has the details); try "
+            "again, and report it if it persists."
         )
 
     def _clean(self, text: str) -> str:

@@ -285,6 +285,66 @@ def _parse_lenient(body: bytes, requested: Sequence[str]) -> tuple[list[Quote], 
     return quotes, errors
 
 
+#: /quote fields momoscan reads (TD-OAS GetQuote_200_response); `datetime` stands in for the
+#: timestamps in answers older than 2022.
+QUOTE_FIELDS_USED: frozenset[str] = frozenset(
+    {
+        "symbol",
+        "name",
+        "exchange",
+        "mic_code",
+        "datetime",
+        "timestamp",
+        "last_quote_at",
+        "close",
+        "previous_close",
+        "percent_change",
+        "volume",
+        "average_volume",
+        "is_market_open",
+    }
+)
+#: Every /quote field the spec documents (TD-OAS), plus the spellings seen in third-party
+#: models (`rolling_1d_change`...): what a quote may carry without being news.
+QUOTE_FIELDS_KNOWN: frozenset[str] = QUOTE_FIELDS_USED | {
+    "currency",
+    "open",
+    "high",
+    "low",
+    "change",
+    "fifty_two_week",
+    "rolling_1day_change",
+    "rolling_7day_change",
+    "rolling_period_change",
+    "rolling_1d_change",
+    "rolling_7d_change",
+    "rolling_change",
+    "extended_change",
+    "extended_percent_change",
+    "extended_price",
+    "extended_timestamp",
+}
+
+
+def quote_field_report(body: bytes) -> tuple[list[str], list[str]]:
+    """For `momoscan check`: the fields momoscan reads that a one-symbol /quote answer lacks,
+    and the fields it carries that the spec does not document. ([], []) for an error."""
+    try:
+        payload = _ANY.decode(body)
+    except msgspec.DecodeError:
+        return [], []
+    if not isinstance(payload, dict) or _is_error(payload):
+        return [], []
+    missing = sorted(QUOTE_FIELDS_USED - payload.keys())
+    # Old answers have only `datetime`; newer ones the timestamps: either is enough.
+    if "last_quote_at" in payload or "timestamp" in payload:
+        missing = [f for f in missing if f != "datetime"]
+    elif "datetime" in payload:
+        missing = [f for f in missing if f not in ("timestamp", "last_quote_at")]
+    unknown = sorted(k for k in payload if k not in QUOTE_FIELDS_KNOWN)
+    return missing, unknown
+
+
 def parse_api_usage(body: bytes) -> ApiUsage:
     try:
         payload = _ANY.decode(body)
@@ -351,6 +411,8 @@ class TwelveDataClient:
         self._retry_grants: list[tuple[float, int]] = []
         self.last_credits_used: int | None = None
         self.last_credits_left: int | None = None
+        #: The last /quote body, for `momoscan check`'s field report.
+        self.last_body = b""
 
     async def _get(self, path: str, params: dict[str, str], what: str) -> httpx.Response:
         """One GET with retries of 5xx, timeouts and dropped connections."""
@@ -415,6 +477,7 @@ class TwelveDataClient:
         for attempt in range(2):
             response = await self._get("/quote", params, f"/quote ({len(symbols)} symbols)")
             self._note_credits(response)
+            self.last_body = response.content
             try:
                 quotes, errors = parse_quote_body(response.content, symbols)
             except ErrorEnvelope as exc:

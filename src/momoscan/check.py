@@ -1,0 +1,322 @@
+"""`momoscan check`: probe each configured live source once, cheaply, and say how it answered.
+
+Nothing in momoscan's own tests can reach the real services; every user with keys can. For each
+source this reports whether it was reached, whether the key was accepted, the plan's limits, how
+the answer parsed (fields momoscan reads that were missing, fields nobody documented, row shapes
+or date formats the parser had to tolerate) and the age of the data by the source's own clock.
+Cost: Twelve Data 2 credits (`/api_usage` and a one-symbol `/quote`), one Nasdaq Data Link page
+of 5 rows, one Cboe chain, one OCC day file.
+
+Exit status: 0 when every configured source answered well, 1 otherwise. `--json` prints the
+same as one object, for bug reports. Keys never appear: they travel in headers, and the output
+is redacted besides.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.text import Text
+
+from . import __version__
+from . import format as fmt
+from . import market_hours as mh
+from .clock import MarketClock, RealClock
+from .config import Settings, redact
+from .sources.cboe import CboeClient, chain_field_report, parse_chain
+from .sources.errors import AuthError, PermissionDenied, ServiceError, SourceError
+from .sources.http import get_with_retries
+from .sources.occ import OccClient, OccStatus, parse_day
+from .sources.twelvedata import TwelveDataClient, quote_field_report
+from .symbols import INDEX_ROOTS
+
+#: Probed when the watchlist names no stock: liquid, and with a small option chain.
+DEFAULT_QUOTE_SYMBOL = "AAPL"
+DEFAULT_CHAIN_SYMBOL = "KO"
+
+
+@dataclass
+class Probe:
+    """One source's answer to one cheap request, read the way the scanner reads it."""
+
+    source: str
+    configured: bool = True
+    ok: bool = False
+    reached: bool | None = None
+    key_accepted: bool | None = None
+    plan: dict[str, Any] = field(default_factory=dict)
+    missing_fields: list[str] = field(default_factory=list)
+    unknown_fields: list[str] = field(default_factory=list)
+    tolerated: list[str] = field(default_factory=list)
+    data_time: str | None = None  # ISO, UTC: the data's own time
+    data_age_seconds: float | None = None
+    detail: str = ""  # one sentence: what was asked and what came back
+
+
+def _age(probe: Probe, at: float | None, now: float) -> None:
+    if at is None:
+        return
+    probe.data_time = datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
+    probe.data_age_seconds = round(max(0.0, now - at), 1)
+
+
+async def _guard(probe: Probe, work: Callable[[], Awaitable[None]]) -> Probe:
+    """Run one probe; a failure becomes its sentence (never a traceback)."""
+    try:
+        await work()
+    except AuthError as exc:
+        probe.reached, probe.key_accepted, probe.ok = True, False, False
+        probe.detail = str(exc)
+    except ServiceError as exc:
+        probe.reached = probe.reached or False
+        probe.ok = False
+        probe.detail = str(exc)
+    except SourceError as exc:
+        probe.reached, probe.ok = True, False
+        probe.detail = str(exc)
+    return probe
+
+
+async def probe_twelvedata(
+    http: httpx.AsyncClient, settings: Settings, api_key: str, now: float
+) -> Probe:
+    probe = Probe("Twelve Data")
+    client = TwelveDataClient(
+        http,
+        api_key,
+        base_url=settings.twelvedata.base_url,
+        retries=1,
+        timeout=settings.twelvedata.timeout,
+    )
+    symbol = next((s for s in settings.scan.watchlist if s not in INDEX_ROOTS), None)
+    symbol = symbol or DEFAULT_QUOTE_SYMBOL
+
+    async def work() -> None:
+        usage = await client.api_usage()
+        probe.reached, probe.key_accepted = True, True
+        probe.plan = {
+            "credits_per_minute": usage.plan_limit,
+            "credits_used_this_minute": usage.current_usage,
+        }
+        if usage.plan_daily_limit:
+            probe.plan["credits_per_day"] = usage.plan_daily_limit
+            probe.plan["credits_used_today"] = usage.daily_usage
+        try:
+            batch = await client.quote_batch([symbol])
+        except PermissionDenied as exc:
+            probe.detail = f"The key is good but the plan lacks /quote: {exc}"
+            return
+        probe.missing_fields, probe.unknown_fields = quote_field_report(client.last_body)
+        if not batch.quotes:
+            error = batch.errors[0].message if batch.errors else "no quote"
+            probe.detail = f"/quote for {symbol} was refused: {error}."
+            return
+        quote = batch.quotes[0]
+        _age(probe, quote.quote_ts, now)
+        probe.ok = True
+        probe.detail = (
+            f"/quote for {symbol}: {quote.price:g} ({quote.change_pct or 0:+.2f}%), "
+            f"market {'open' if quote.market_open else 'closed'} by Twelve Data's word."
+        )
+
+    return await _guard(probe, work)
+
+
+async def probe_nasdaq(settings: Settings) -> Probe:
+    probe = Probe("Nasdaq Data Link")
+    from .sources.nasdaq import COLUMNS, TABLE_CODE, NasdaqUniverse
+
+    async def work() -> None:
+        columns, rows = await NasdaqUniverse(settings).probe()
+        probe.reached, probe.key_accepted = True, True
+        probe.missing_fields = [c for c in COLUMNS if c not in columns]
+        probe.unknown_fields = [c for c in columns if c not in COLUMNS]
+        probe.ok = bool(rows) and not probe.missing_fields
+        sample = ", ".join(r.get("ticker", "?") for r in rows[:5])
+        probe.detail = f"{TABLE_CODE}: a page of {len(rows)} rows ({sample or 'none'})."
+
+    return await _guard(probe, work)
+
+
+async def probe_cboe(http: httpx.AsyncClient, settings: Settings, now: float) -> Probe:
+    probe = Probe("Cboe")
+    client = CboeClient(http, base_url=settings.cboe.base_url, timeout=settings.cboe.timeout)
+    symbol = next(iter(settings.scan.watchlist), DEFAULT_CHAIN_SYMBOL)
+
+    async def work() -> None:
+        url = client.chain_url(symbol)
+        response = await get_with_retries(
+            http, url, what=f"Cboe chain for {symbol}", timeout=settings.cboe.timeout, attempts=2
+        )
+        probe.reached = True
+        if response.status_code != 200:
+            probe.detail = f"{url} answered HTTP {response.status_code}."
+            return
+        chain = parse_chain(response.content, symbol)
+        probe.missing_fields, probe.unknown_fields = chain_field_report(response.content)
+        if chain.skipped:
+            probe.tolerated.append(f"{chain.skipped} malformed option records skipped")
+        _age(probe, chain.as_of.timestamp() if chain.as_of else None, now)
+        probe.ok = len(chain) > 0
+        probe.detail = (
+            f"{symbol} chain: {len(chain)} contracts, {chain.call_volume + chain.put_volume} "
+            "traded today."
+        )
+
+    return await _guard(probe, work)
+
+
+async def probe_occ(
+    http: httpx.AsyncClient, settings: Settings, clock: MarketClock, now: float
+) -> Probe:
+    probe = Probe("OCC")
+    client = OccClient(http, base_url=settings.occ.base_url, timeout=settings.occ.timeout)
+    # OCC publishes a day's file the next day (T+1): the newest to expect is the last trading
+    # day before today's date; one further back if that one is not out yet.
+    newest = mh.previous_trading_day(clock.now().astimezone(mh.ET).date())
+
+    async def work() -> None:
+        for day in (newest, mh.previous_trading_day(newest)):
+            response = await get_with_retries(
+                http,
+                f"{settings.occ.base_url.rstrip('/')}/volume-query",
+                params=client.params(day),
+                what=f"OCC volume for {day}",
+                timeout=settings.occ.timeout,
+                attempts=2,
+            )
+            probe.reached = True
+            if response.status_code != 200:
+                probe.detail = f"OCC answered HTTP {response.status_code} for {day}."
+                return
+            answer = parse_day(response.content, day)
+            if answer.status is OccStatus.PUBLISHED:
+                probe.tolerated = list(answer.tolerated)
+                if answer.skipped:
+                    probe.tolerated.append(f"{answer.skipped} malformed rows skipped")
+                close = mh.session_bounds(day)[2].timestamp()
+                _age(probe, close, now)
+                probe.ok = True
+                probe.detail = f"The volume of {day}: {len(answer.volumes)} underlyings."
+                return
+            probe.detail = f"{day}: OCC said {answer.answer!r} ({answer.status.value})."
+        probe.ok = False
+
+    return await _guard(probe, work)
+
+
+async def run_checks(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: MarketClock | None = None,
+    api_key: str | None = None,
+) -> list[Probe]:
+    """Probe every source once. `transport` (the simulated market, in demo) and `clock` stand
+    in for the network and the real time; `api_key` overrides the configured Twelve Data key."""
+    clock = clock or RealClock()
+    now = clock.now().timestamp()
+    key = settings.twelvedata.api_key if api_key is None else api_key
+    headers = {"User-Agent": f"momoscan/{__version__} (check)"}
+    probes: list[Probe] = []
+    async with httpx.AsyncClient(
+        transport=transport, headers=headers, follow_redirects=True
+    ) as http:
+        if key:
+            probes.append(await probe_twelvedata(http, settings, key, now))
+        else:
+            probes.append(
+                Probe(
+                    "Twelve Data",
+                    configured=False,
+                    detail="No key: set TWELVEDATA_API_KEY or [twelvedata] api_key.",
+                )
+            )
+        if settings.nasdaq.api_key and transport is None:
+            probes.append(await probe_nasdaq(settings))
+        else:
+            probes.append(
+                Probe(
+                    "Nasdaq Data Link",
+                    configured=False,
+                    detail="No key: the universe comes from "
+                    + ("the simulated market." if transport else "a file or the built-in list."),
+                )
+            )
+        if settings.options.enabled:
+            probes.append(await probe_cboe(http, settings, now))
+            probes.append(await probe_occ(http, settings, clock, now))
+    secrets = settings.secrets
+    for probe in probes:
+        probe.detail = redact(probe.detail, secrets)
+    return probes
+
+
+def all_ok(probes: list[Probe]) -> bool:
+    return all(p.ok for p in probes if p.configured)
+
+
+def to_json(probes: list[Probe], *, simulated: bool) -> dict[str, Any]:
+    return {
+        "momoscan": __version__,
+        "simulated": simulated,
+        "checked_at": datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="seconds"),
+        "ok": all_ok(probes),
+        "sources": [asdict(p) for p in probes],
+    }
+
+
+def print_checks(console: Console, probes: list[Probe], *, simulated: bool) -> None:
+    """One block a source: its verdict, then what it said, in words."""
+    if simulated:
+        console.print(
+            Text(
+                "Checked against the simulated market (--demo): no real service was asked.",
+                style="yellow",
+            )
+        )
+    for probe in probes:
+        head = Text(f"{probe.source:<17}", style="bold")
+        if not probe.configured:
+            head.append("not configured", style="dim")
+        elif probe.ok:
+            head.append("OK", style="bold green")
+        else:
+            head.append("PROBLEM", style="bold red")
+        facts = []
+        if probe.reached is not None:
+            facts.append("reached" if probe.reached else "not reached")
+        if probe.key_accepted is not None:
+            facts.append("key accepted" if probe.key_accepted else "key REJECTED")
+        facts += [f"{k.replace('_', ' ')} {v}" for k, v in probe.plan.items()]
+        if probe.data_age_seconds is not None:
+            facts.append(f"data from {probe.data_time} ({fmt.age(probe.data_age_seconds)} old)")
+        if facts:
+            head.append("  " + " · ".join(facts))
+        console.print(head, highlight=False)
+        lines = [probe.detail] if probe.detail else []
+        if probe.missing_fields:
+            lines.append(
+                "fields momoscan reads that were missing: " + ", ".join(probe.missing_fields)
+            )
+        if probe.unknown_fields:
+            lines.append("fields not in the documentation: " + ", ".join(probe.unknown_fields))
+        if probe.tolerated:
+            lines.append("tolerated: " + "; ".join(probe.tolerated))
+        for line in lines:
+            console.print(Text("                 " + line), highlight=False)
+    verdict = all_ok(probes)
+    console.print(
+        Text(
+            "All configured sources answered well."
+            if verdict
+            else "Something needs a look: paste this output (or --json) into a bug report.",
+            style="green" if verdict else "yellow",
+        )
+    )

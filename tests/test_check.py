@@ -1,0 +1,144 @@
+"""`momoscan check`: one cheap probe a source, read the way the scanner reads it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from momoscan import market_hours as mh
+from momoscan.cli import main
+from momoscan.clock import FixedClock
+from momoscan.simulated.market import SimMarket
+from momoscan.simulated.transport import SimServer
+
+KEY = "TDKEY-check-0000-secret"
+TD, CBOE, OCC = "https://td.test", "https://cboe.test", "https://occ.test"
+NOW = datetime(2026, 11, 20, 11, 30, tzinfo=mh.ET)
+
+
+def config(tmp_path: Path, watchlist: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"[scan]\nwatchlist = [{watchlist}]\n"
+        f'[twelvedata]\nbase_url = "{TD}"\n[cboe]\nbase_url = "{CBOE}"\n'
+        f'[occ]\nbase_url = "{OCC}"\n'
+    )
+    return path
+
+
+def serve(router: respx.MockRouter, bend: object = None) -> list[httpx.Request]:
+    server = SimServer(SimMarket(7, 0, FixedClock(NOW)))
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        status, headers, body = server.handle(
+            request.method, str(request.url), dict(request.headers)
+        )
+        if callable(bend):
+            status, headers, body = bend(request, status, headers, body)
+        return httpx.Response(status, headers=headers, content=body)
+
+    for base in (TD, CBOE, OCC):
+        router.route(url__startswith=base).mock(side_effect=answer)
+    return seen
+
+
+def run(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    bend: object = None,
+    *extra: str,
+) -> tuple[int, dict[str, object], str, list[httpx.Request]]:
+    monkeypatch.setenv("TWELVEDATA_API_KEY", KEY)
+    monkeypatch.setattr("momoscan.check.RealClock", lambda: FixedClock(NOW))
+    with respx.mock(assert_all_called=False) as router:
+        seen = serve(router, bend)
+        code = main(["check", "--config", str(config(tmp_path)), "--json", *extra])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err, seen
+
+
+def by_source(doc: dict[str, object]) -> dict[str, dict[str, object]]:
+    sources = doc["sources"]
+    assert isinstance(sources, list)
+    return {s["source"]: s for s in sources}
+
+
+def test_every_source_answers_well(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, doc, _, seen = run(tmp_path, monkeypatch, capsys)
+    assert code == 0 and doc["ok"] is True
+    sources = by_source(doc)
+    td = sources["Twelve Data"]
+    assert td["key_accepted"] is True and td["plan"]["credits_per_minute"] == 1597
+    assert td["missing_fields"] == [] and td["data_age_seconds"] == 0.0
+    assert sources["Nasdaq Data Link"]["configured"] is False
+    assert sources["Cboe"]["ok"] and sources["OCC"]["ok"]
+    assert "2026-11-19" in sources["OCC"]["detail"]  # the newest day published (T+1)
+    # Cheap: two Twelve Data credits, one chain, one OCC day.
+    paths = [r.url.path for r in seen]
+    assert paths.count("/quote") == 1 and paths.count("/api_usage") == 1
+    assert paths.count("/volume-query") == 1
+    assert sum("delayed_quotes" in p for p in paths) == 1
+    assert all(r.url.params.get("apikey") is None for r in seen)
+
+
+def test_a_rejected_key_and_tolerated_shapes_are_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def bend(
+        request: httpx.Request, status: int, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if request.url.path == "/api_usage":
+            message = f"**apikey** parameter {KEY} is incorrect or not specified."
+            return 401, headers, json.dumps({"code": 401, "message": message,
+                                             "status": "error"}).encode()  # fmt: skip
+        if request.url.path == "/volume-query" and body.startswith(b"quantity"):
+            return status, headers, b"".join(line + b",\r\n" for line in body.splitlines())
+        return status, headers, body
+
+    code, doc, err, _ = run(tmp_path, monkeypatch, capsys, bend)
+    assert code == 1 and doc["ok"] is False
+    sources = by_source(doc)
+    assert sources["Twelve Data"]["key_accepted"] is False
+    assert "TWELVEDATA_API_KEY" in sources["Twelve Data"]["detail"]
+    assert sources["OCC"]["ok"] is True
+    assert set(sources["OCC"]["tolerated"]) == {
+        "CRLF line endings",
+        "rows end with an empty 8th field",
+    }
+    assert KEY not in json.dumps(doc) and KEY not in err
+
+
+def test_an_unreachable_source_is_a_problem_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def bend(
+        request: httpx.Request, status: int, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if "delayed_quotes" in request.url.path:
+            raise httpx.ConnectError("name or service not known")
+        return status, headers, body
+
+    monkeypatch.setattr("momoscan.sources.http.backoff_delay", lambda *a, **k: 0.0)
+    code, doc, _, _ = run(tmp_path, monkeypatch, capsys, bend)
+    cboe = by_source(doc)["Cboe"]
+    assert code == 1 and cboe["reached"] is False
+    assert cboe["detail"] == "Cboe chain for KO failed after 2 tries: could not connect."
+
+
+def test_check_demo_needs_no_network(capsys: pytest.CaptureFixture[str]) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        router.route().mock(side_effect=AssertionError("no network in --demo"))
+        code = main(["check", "--demo"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "simulated market" in out and "All configured sources answered well." in out
