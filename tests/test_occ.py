@@ -157,7 +157,7 @@ def test_a_short_html_maintenance_page_is_refused_for_that_day() -> None:
         b"undergoing scheduled maintenance. Please check back later.</p></body></html>\n"
     )
     assert len(page) < 225
-    with pytest.raises(MalformedResponse, match="web page .Scheduled Maintenance."):
+    with pytest.raises(MalformedResponse, match=r"web page \(Scheduled Maintenance\)"):
         occ.parse_day(page, DAY)
 
 
