@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from momoscan import market_hours as mh
 from momoscan.clock import FixedClock
 from momoscan.simulated.market import OPEN_MINUTE, SimMarket
-from momoscan.simulated.options import ChainFactory, occ_csv
+from momoscan.simulated.options import OCC_EXCHANGES, ChainFactory, occ_csv
 from momoscan.simulated.transport import SimulatedMarketTransport
 from momoscan.simulated.universe import build_stocks, real_stocks
 from momoscan.sources.cboe import parse_chain
@@ -213,11 +214,43 @@ async def test_transport_serves_cboe_and_occ() -> None:
         occ = await http.get("https://marketdata.theocc.com/volume-query", params=params)
         assert occ.text.startswith("quantity,underlying,symbol,actype,porc,exchange,actdate")
         params["reportDate"] = "20261120"  # today: OCC publishes tomorrow
-        assert (
-            parse_volume_csv(
-                (
-                    await http.get("https://marketdata.theocc.com/volume-query", params=params)
-                ).content
-            )[0]
-            is None
-        )
+        today = await http.get("https://marketdata.theocc.com/volume-query", params=params)
+        assert today.text == "Report date cannot be greater than 11/19/2026"
+        assert parse_volume_csv(today.content)[0] is None
+
+
+async def occ_answer(http: httpx.AsyncClient, day: date) -> bytes:
+    params = {"reportDate": f"{day:%Y%m%d}", "format": "csv"}
+    return (await http.get("https://marketdata.theocc.com/volume-query", params=params)).content
+
+
+@pytest.mark.anyio
+async def test_occ_answers_in_its_own_words(market: SimMarket) -> None:
+    """OCC's plain-text answers: not published yet, no trading that day, beyond two years."""
+    header = b"quantity,underlying,symbol,actype,porc,exchange,actdate\n"
+    async with httpx.AsyncClient(transport=SimulatedMarketTransport(market, latency=0)) as http:
+        assert (await occ_answer(http, date(2026, 11, 19))).startswith(header)
+        not_yet = b"Report date cannot be greater than 11/19/2026"
+        assert await occ_answer(http, DAY) == not_yet
+        assert await occ_answer(http, date(2026, 11, 22)) == not_yet  # a Sunday ahead
+        assert await occ_answer(http, date(2026, 11, 26)) == not_yet  # Thanksgiving ahead
+        assert await occ_answer(http, date(2026, 11, 15)) == b"No record(s) found"  # Sunday
+        assert await occ_answer(http, date(2025, 11, 27)) == b"No record(s) found"  # holiday
+        too_old = b"Report date cannot be prior to 2 years"
+        assert await occ_answer(http, date(2024, 11, 19)) == too_old
+        assert (await occ_answer(http, date(2024, 11, 20))).startswith(header)
+
+
+def test_occ_files_use_occs_exchange_codes(market: SimMarket) -> None:
+    rows = occ_csv(market, date(2026, 11, 19)).decode().splitlines()[1:]
+    exchanges = Counter(row.split(",")[5] for row in rows)
+    # OCC's seventeen venue codes (its volume email of 2024-12-04), not OPRA's one-letter ids.
+    assert set(exchanges) <= set(OCC_EXCHANGES) and len(exchanges) >= 12
+    assert max(exchanges, key=exchanges.__getitem__) in {"ARCA", "PHLX", "CBOE"}
+    # Index options trade on Cboe above all.
+    spx = Counter()
+    for row in rows:
+        fields = row.split(",")
+        if fields[1] == "SPX":
+            spx[fields[5]] += int(fields[0])
+    assert spx["CBOE"] > 0.9 * sum(spx.values())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -227,6 +228,8 @@ class SimMarket:
         first = start_day or mh.last_trading_day(clock.now().astimezone(mh.ET).date())
         self.first_day = first if mh.is_trading_day(first) else mh.last_trading_day(first)
         self._days: dict[date, SimDay] = {}
+        self._aside: SimDay | None = None  # a day before the first, for `session_before`
+        self._aside_lock = threading.Lock()
         self._options_base = np.array(
             [max(s.options_volume, 0) for s in self.securities], dtype=np.float64
         )
@@ -257,6 +260,36 @@ class SimMarket:
         self._days = {d: v for d, v in self._days.items() if d in keep}
         self._days[day] = built
         return built
+
+    def session_before(self, day: date) -> SimDay:
+        """The trading day before `day` as it ended, consistent with `day`'s previous closes.
+
+        That is the simulated day itself once `day` was built from it. Before the first simulated
+        day there is none, so one is simulated aside (the market's day cache is left as it is)
+        and scaled to end at `day`'s previous closes.
+        """
+        prev = mh.previous_trading_day(day)
+        target = self.day_for(day).prev_close
+        built = self._days.get(prev)
+        if built is not None and np.array_equal(built.last_price(), target):
+            return built
+        with self._aside_lock:
+            aside = self._aside
+            if aside is not None and aside.day == prev:
+                return aside
+            rng = np.random.default_rng(_seed(self.seed, prev.toordinal(), "prev"))
+            start = self.ref_price * np.exp(rng.normal(0.0, 0.04, len(self.securities)))
+            start = np.where(start >= 1.0, np.round(start, 2), np.round(start, 4))
+            aside = SimDay(self, prev, start)
+            ratio = target / aside.last_price()
+            price = aside.price.astype(np.float64) * ratio[:, None]
+            price += (target - price[:, -1])[:, None]
+            aside.price = np.where(price >= 1.0, np.round(price, 2), np.round(price, 4)).astype(
+                np.float32
+            )
+            aside.prev_close = aside.prev_close * ratio
+            self._aside = aside
+            return aside
 
     def now_state(self) -> tuple[SimDay, int, datetime]:
         """The day, minute index and simulated time of 'now' on the market clock."""

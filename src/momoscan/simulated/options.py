@@ -294,14 +294,32 @@ class ChainFactory:
                 self._layouts.popitem(last=False)
         return built
 
-    def chain_body(self, symbol: str) -> bytes | None:
-        """Cboe's delayed-quotes JSON for `symbol` now, or None if it has no listed options."""
+    def chain_body(self, symbol: str, *, previous_session: bool = False) -> bytes | None:
+        """Cboe's delayed-quotes JSON for `symbol` now, or None if it has no listed options.
+
+        Args:
+            previous_session: the chain as the previous trading session left it instead (its
+                volumes, trade times and underlying; the file stamped that evening), which is
+                what Cboe's CDN still serves before the next session opens.
+        """
         market = self.market
         index = market.index.get(symbol)
         if index is None or market.securities[index].options_volume <= 0:
             return None
         sim_day, minute, now = market.now_state()
-        minute = max(0, minute - CBOE_DELAY_MINUTES)
+        if previous_session:
+            sim_day = market.session_before(sim_day.day)
+            # Options stop trading at the close; the file was last written that evening, as
+            # the recorded CLX chain was (timestamp 00:43 UTC after a 16:00 ET close).
+            minute = sim_day.close_minute
+            _, _, _, end_at = mh.session_bounds(sim_day.day)
+            now = end_at + timedelta(minutes=43, seconds=44)
+        else:
+            minute = max(0, minute - CBOE_DELAY_MINUTES)
+        return self._body(index, sim_day, minute, now)
+
+    def _body(self, index: int, sim_day: SimDay, minute: int, now: datetime) -> bytes:
+        market = self.market
         layout = self.layout(sim_day, index)
         sec = market.securities[index]
         totals, call_share = market.options_volumes(sim_day.day)
@@ -449,7 +467,31 @@ class ChainFactory:
 # ---------------------------------------------------------------------------------------------
 # OCC daily volume.
 
-OCC_EXCHANGES = ("C", "X", "I", "B", "W", "Z", "Q", "M", "H", "E")
+#: OCC's own exchange codes, as its volume reports write them, with each venue's percentage of
+#: equity and of index option volume: the seventeen venues and shares of OCC's daily "Volume and
+#: Open Interest" email of 2024-12-04 (index options trade almost all on Cboe).
+_OCC_VENUES = {
+    "AMEX": (6.69, 0.0),
+    "ARCA": (12.46, 0.0),
+    "BATS": (4.48, 0.03),
+    "BOX": (6.40, 0.0),
+    "C2": (2.64, 0.31),
+    "CBOE": (9.57, 98.0),
+    "EDGX": (8.19, 0.0),
+    "EMLD": (5.75, 0.0),
+    "GEM": (2.41, 0.0),
+    "ISE": (7.22, 0.73),
+    "MCRY": (2.30, 0.0),
+    "MEMX": (3.24, 0.0),
+    "MIAX": (6.01, 0.0),
+    "MPRL": (3.18, 0.0),
+    "NOBO": (1.81, 0.0),
+    "NSDQ": (5.51, 0.0),
+    "PHLX": (10.28, 0.93),
+}
+OCC_EXCHANGES = tuple(_OCC_VENUES)
+_EQUITY_SHARE = np.array([equity for equity, _ in _OCC_VENUES.values()])
+_INDEX_SHARE = np.array([index for _, index in _OCC_VENUES.values()])
 
 
 def occ_symbol(symbol: str) -> str:
@@ -461,8 +503,9 @@ def occ_csv(market: SimMarket, day: date) -> bytes:
     """OCC's all-underlyings volume-query CSV for `day`: both sides of every trade, split by
     account type (customer, firm, market maker), call/put and exchange.
 
-    Vectorised: each underlying trades on four of the exchanges, and its sides spread over the
-    24 (account type, call/put, exchange) cells by gamma-distributed weights.
+    Vectorised: each underlying trades on four of the exchanges, drawn by their share of the
+    market (index products on Cboe above all), and its sides spread over the 24 (account type,
+    call/put, exchange) cells by gamma-distributed weights scaled by those shares.
     """
     totals, call_share = market.options_volumes(day)
     rng = np.random.default_rng(_seed(market.seed, day.toordinal(), "occ"))
@@ -472,8 +515,14 @@ def occ_csv(market: SimMarket, day: date) -> bytes:
     calls = np.round(contracts * call_share[traded]).astype(np.int64)
     sides = np.stack([2 * calls, 2 * (contracts - calls)], axis=1)  # (n, porc)
     n_ex = 4
-    exchanges = np.argsort(rng.random((n, len(OCC_EXCHANGES))), axis=1)[:, :n_ex]
-    weights = rng.gamma(2.0, 1.0, (n, 2, 3 * n_ex))
+    is_index = np.array([market.securities[i].kind == "index" for i in traded.tolist()], bool)
+    share = np.where(is_index[:, None], _INDEX_SHARE[None, :], _EQUITY_SHARE[None, :])
+    # Weighted draws without replacement: the top keys of log(share) plus Gumbel noise.
+    with np.errstate(divide="ignore"):
+        keys = np.log(share) - np.log(-np.log(rng.random((n, len(OCC_EXCHANGES)))))
+    exchanges = np.argsort(-keys, axis=1)[:, :n_ex]
+    chosen = np.take_along_axis(share, exchanges, axis=1)  # (n, n_ex)
+    weights = rng.gamma(2.0, 1.0, (n, 2, 3 * n_ex)) * np.tile(chosen, 3)[:, None, :]
     weights /= weights.sum(axis=2, keepdims=True)
     split = np.floor(weights * sides[:, :, None]).astype(np.int64)
     split[:, :, 0] += sides - split.sum(axis=2)  # exact totals: the remainder goes to cell 0

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from typing import NamedTuple
 from urllib.parse import unquote
 
 import anyio
@@ -25,6 +28,30 @@ from .. import market_hours as mh
 from ..clock import MarketClock
 from ..models import Session
 from ..processes import shutdown_pool, spawn_pool
+from .faults import (
+    CBOE_REQUEST,
+    OCC_NO_RECORD,
+    OCC_REQUEST,
+    OCC_TOO_OLD,
+    TD_REQUEST,
+    FaultDice,
+    FaultPlan,
+    Trickle,
+    TrickleStream,
+    access_denied,
+    cboe_page,
+    cloudfront_error,
+    csv_variant,
+    occ_maintenance,
+    occ_not_yet,
+    occ_server_error,
+    out_of_credits,
+    stale_quote,
+    truncate,
+    truncate_rows,
+    twelvedata_gateway_error,
+    twelvedata_maintenance,
+)
 from .market import OPEN_MINUTE, SimMarket
 from .options import ChainFactory, occ_csv
 
@@ -162,12 +189,25 @@ def quote_objects(market: SimMarket, symbols: Sequence[str], requested: str) -> 
 Answer = tuple[int, dict[str, str], bytes]
 
 
+class Reply(NamedTuple):
+    """An answer of the simulated market, and how slowly to send its body (None: at once)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    trickle: Trickle | None = None
+
+
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Answer:
     return (
         status,
         {"content-type": "application/json; charset=utf-8", **(headers or {})},
         orjson.dumps(body),
     )
+
+
+def _text(body: bytes) -> Answer:
+    return 200, {"content-type": "text/plain"}, body
 
 
 class SimServer:
@@ -179,6 +219,11 @@ class SimServer:
     Args:
         plan_limit: credits per window the simulated Twelve Data plan allows.
         window: length of the credit window (60 s like the real API; benches scale it down).
+        faults: answer like the real providers do when things go wrong, this often (see
+            `faults`); None (or a plan with every rate 0) answers exactly as before.
+
+    Attributes:
+        injected: how many of each fault were sent (a response, a symbol or a file each).
     """
 
     def __init__(
@@ -189,24 +234,36 @@ class SimServer:
         window: float = 60.0,
         daily_limit: int | None = None,
         wall: Callable[[], float] = time.time,
+        faults: FaultPlan | None = None,
     ):
         self.market = market
         self.meter = CreditMeter(plan_limit, window=window, wall=wall, daily_limit=daily_limit)
         self.chains = ChainFactory(market)
         self._wall = wall
+        self.faults = faults if faults is not None and faults.active else None
+        self._dice = FaultDice(self.faults, market.seed) if self.faults is not None else None
+        self.injected: Counter[str] = self._dice.injected if self._dice else Counter()
 
     def handle(self, method: str, url: str, headers: dict[str, str]) -> Answer:
+        """The answer to a request, its body whole (a trickled one too)."""
+        status, out_headers, body, _ = self.respond(method, url, headers)
+        return status, out_headers, body
+
+    def respond(self, method: str, url: str, headers: dict[str, str]) -> Reply:
+        """The answer to a request, with the plan for trickling its body if it trickles."""
         parsed = httpx.URL(url)
+        if self._dice is not None:
+            return self._faulty(self._dice, parsed, headers)
         path = parsed.path
         if path.endswith("/quote"):
-            return self._quote(parsed, headers)
+            return Reply(*self._quote(parsed, headers))
         if path.endswith("/api_usage"):
-            return self._api_usage(headers)
+            return Reply(*self._api_usage(headers))
         if "/delayed_quotes/options/" in path:
-            return self._chain(path)
+            return Reply(*self._chain(path))
         if path.endswith("/volume-query"):
-            return self._occ(parsed)
-        return 404, {"content-type": "text/plain"}, b"Not Found"
+            return Reply(*self._occ(parsed))
+        return Reply(404, {"content-type": "text/plain"}, b"Not Found")
 
     # -- Twelve Data -------------------------------------------------------------------------
 
@@ -233,7 +290,9 @@ class SimServer:
             headers["Is_batch"] = "true"
         return headers
 
-    def _quote(self, url: httpx.URL, headers: dict[str, str]) -> Answer:
+    def _quote(
+        self, url: httpx.URL, headers: dict[str, str], dice: random.Random | None = None
+    ) -> Answer:
         if not self._authorised(headers):
             return self._unauthorised()
         raw = unquote(url.params.get("symbol", ""))
@@ -246,17 +305,44 @@ class SimServer:
             return _json(414, body, self._credits(*self.meter.peek()))
         accepted, used, left = self.meter.charge(len(symbols))
         if not accepted:
-            body = _error(
-                429,
-                f"You have run out of API credits for the current minute. {used} API credits "
-                f"were used, with the current limit being {self.meter.limit}. Wait for the next "
-                "minute or consider switching to a higher tier plan at https://twelvedata.com/pricing",
-            )
             # Twelve Data has long answered this with HTTP 200 and the error in the body.
+            body = out_of_credits(used, self.meter.limit)
             return _json(200, body, self._credits(*self.meter.peek()))
         objects = quote_objects(self.market, symbols, raw)
+        if dice is not None:
+            self._symbol_faults(objects, symbols, raw, dice)
         payload = objects[symbols[0]] if len(symbols) == 1 else objects
         return _json(200, payload, self._credits(used, left, batch=len(symbols) > 1))
+
+    def _symbol_faults(
+        self, objects: dict[str, object], symbols: list[str], raw: str, dice: random.Random
+    ) -> None:
+        """Halted stocks' stale quotes, and per-symbol errors inside a batch, in place."""
+        assert self.faults is not None and self._dice is not None
+        stale_rate = self.faults.td_stale
+        error_rate = self.faults.td_symbol_error if len(symbols) > 1 else 0.0
+        if not stale_rate and not error_rate:
+            return
+        sim_day, _, _ = self.market.now_state()
+        stale = errors = 0
+        for symbol in symbols:
+            quote = objects[symbol]
+            if not isinstance(quote, dict) or quote.get("status") == "error":
+                continue
+            if error_rate and dice.random() < error_rate:
+                objects[symbol] = _not_found(symbol, raw)
+                errors += 1
+            elif stale_rate and self._dice.unit("td_stale", symbol, sim_day.day) < stale_rate:
+                index = self.market.index[symbol.upper()]
+                objects[symbol] = stale_quote(
+                    quote,
+                    last_close=float(sim_day.prev_close[index]),
+                    today=sim_day.day,
+                    rng=self._dice.sticky("td_stale", symbol, sim_day.day),
+                )
+                stale += 1
+        self._dice.count("td_symbol_error", errors)
+        self._dice.count("td_stale", stale)
 
     def _api_usage(self, headers: dict[str, str]) -> Answer:
         if not self._authorised(headers):
@@ -274,39 +360,193 @@ class SimServer:
 
     # -- Cboe --------------------------------------------------------------------------------
 
-    def _chain(self, path: str) -> Answer:
+    def _chain_symbol(self, path: str) -> str | None:
+        """The underlying a chain path asks for, or None if Cboe would refuse it."""
         name = path.rsplit("/", 1)[-1]
         symbol = name.removesuffix(".json").lstrip("_").upper()
         index = self.market.index.get(symbol)
-        is_index = index is not None and self.market.securities[index].kind == "index"
+        if index is None:
+            return None
+        sec = self.market.securities[index]
         # Cboe's CDN wants the underscore exactly for indexes.
+        if (sec.kind == "index") != name.startswith("_") or sec.options_volume <= 0:
+            return None
+        return symbol
+
+    def _chain(self, path: str, *, previous_session: bool = False) -> Answer:
+        symbol = self._chain_symbol(path)
         body = None
-        if index is not None and is_index == name.startswith("_"):
-            body = self.chains.chain_body(symbol)
+        if symbol is not None:
+            body = self.chains.chain_body(symbol, previous_session=previous_session)
         if body is None:
-            return (
-                403,
-                {"content-type": "application/xml"},
-                b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
-                b"<Message>Access Denied</Message></Error>",
-            )
+            return access_denied()
         return 200, {"content-type": "application/json"}, body
 
     # -- OCC ---------------------------------------------------------------------------------
 
-    def _occ(self, url: httpx.URL) -> Answer:
+    def _occ_day(self, url: httpx.URL) -> Answer | date:
+        """OCC's plain-text answer to a volume query, or the day whose file it sends."""
         params = url.params
-        text = {"content-type": "text/plain"}
         if params.get("format", "").lower() != "csv":
-            return 200, text, b"Report Format is Required"
+            return _text(b"Report Format is Required")
         try:
             day = datetime.strptime(params.get("reportDate", ""), "%Y%m%d").date()
         except ValueError:
-            return 200, text, b"Invalid Report Date"
+            return _text(b"Invalid Report Date")
         now = self.market.clock.now()
-        if not mh.is_trading_day(day) or day > self.market.trading_days_published(now):
-            return 200, text, b"No data found"
-        return 200, {"content-type": "text/csv"}, occ_csv(self.market, day)
+        latest = self.market.trading_days_published(now)
+        if day > latest:
+            return _text(occ_not_yet(latest))
+        if day < _two_years_before(now.astimezone(mh.ET).date()):
+            return _text(OCC_TOO_OLD)
+        if not mh.is_trading_day(day):
+            return _text(OCC_NO_RECORD)
+        return day
+
+    def _occ(self, url: httpx.URL) -> Answer:
+        answer = self._occ_day(url)
+        if isinstance(answer, date):
+            return 200, {"content-type": "text/csv"}, occ_csv(self.market, answer)
+        return answer
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def _faulty(self, dice: FaultDice, url: httpx.URL, headers: dict[str, str]) -> Reply:
+        plan = dice.plan
+        path = url.path
+        minute = self.market.clock.now().astimezone(mh.ET).strftime("%Y-%m-%dT%H:%M")
+        if path.endswith(("/quote", "/api_usage")):
+            return self._td_faulty(dice, plan, url, headers, minute)
+        if "/delayed_quotes/options/" in path:
+            return self._cboe_faulty(dice, plan, path, minute)
+        if path.endswith("/volume-query"):
+            return self._occ_faulty(dice, plan, url, minute)
+        return Reply(404, {"content-type": "text/plain"}, b"Not Found")
+
+    def _td_faulty(
+        self,
+        dice: FaultDice,
+        plan: FaultPlan,
+        url: httpx.URL,
+        headers: dict[str, str],
+        minute: str,
+    ) -> Reply:
+        quote = url.path.endswith("/quote")
+        if not self._authorised(headers):
+            return Reply(*(self._quote(url, headers) if quote else self._api_usage(headers)))
+        rng = dice.request(url.raw_path.decode("ascii"), minute)
+        kind = plan.pick(TD_REQUEST, rng.random())
+        if quote and dice.take_burst():
+            kind = "td_429"
+        elif kind == "td_429":
+            if quote:
+                dice.start_burst(rng.randint(2, 4))
+            else:
+                kind = None  # /api_usage tells the usage, it is not refused for it
+        if kind == "td_5xx":
+            dice.count(kind)
+            return Reply(*twelvedata_gateway_error(rng))
+        if kind == "td_html":
+            dice.count(kind)
+            return Reply(*twelvedata_maintenance())
+        if kind == "td_429":
+            dice.count(kind)
+            limit = self.meter.limit
+            used = limit + rng.randint(1, max(1, limit // 10))
+            return Reply(*_json(200, out_of_credits(used, limit), self._credits(used, 0)))
+        if quote:
+            # A body cut short shows none of its symbols: fault them only in whole ones.
+            status, out, body = self._quote(url, headers, None if kind == "td_truncated" else rng)
+        else:
+            status, out, body = self._api_usage(headers)
+        return self._mangled(dice, kind, rng, status, out, body)
+
+    def _mangled(
+        self,
+        dice: FaultDice,
+        kind: str | None,
+        rng: random.Random,
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> Reply:
+        """A successful answer cut short or trickled, as `kind` says."""
+        if status != 200 or kind is None:
+            return Reply(status, headers, body)
+        if kind.endswith("_truncated"):
+            dice.count(kind)
+            return Reply(status, headers, truncate(body, rng))
+        if kind.endswith("_trickle"):
+            dice.count(kind)
+            return Reply(status, headers, body, dice.plan.trickle())
+        return Reply(status, headers, body)
+
+    def _cboe_faulty(self, dice: FaultDice, plan: FaultPlan, path: str, minute: str) -> Reply:
+        if self._chain_symbol(path) is None:
+            return Reply(*access_denied())
+        rng = dice.request(path, minute)
+        kind = plan.pick(CBOE_REQUEST, rng.random())
+        if kind == "cboe_5xx":
+            dice.count(kind)
+            return Reply(*cloudfront_error(rng))
+        if kind == "cboe_403":
+            dice.count(kind)
+            return Reply(*access_denied())
+        if kind == "cboe_html":
+            dice.count(kind)
+            return Reply(*cboe_page())
+        if kind == "cboe_stale":
+            dice.count(kind)
+            return Reply(*self._chain(path, previous_session=True))
+        return self._mangled(dice, kind, rng, *self._chain(path))
+
+    def _occ_faulty(self, dice: FaultDice, plan: FaultPlan, url: httpx.URL, minute: str) -> Reply:
+        day = self._occ_day(url)
+        if not isinstance(day, date):
+            return Reply(*day)
+        today = minute[:10]
+        if plan.occ_html and dice.unit("occ_html", day, today) < plan.occ_html:
+            # The report day's page stays down for the (simulated) day, retries or not.
+            dice.count("occ_html")
+            return Reply(*occ_maintenance())
+        rng = dice.request(url.raw_path.decode("ascii"), minute)
+        kind = plan.pick(OCC_REQUEST, rng.random())
+        if kind == "occ_5xx":
+            dice.count(kind)
+            return Reply(*occ_server_error(rng))
+        text = {
+            "occ_no_record": OCC_NO_RECORD,
+            "occ_late": occ_not_yet(mh.previous_trading_day(day)),
+            "occ_too_old": OCC_TOO_OLD,
+        }.get(kind or "")
+        if text is not None:
+            assert kind is not None
+            dice.count(kind)
+            return Reply(*_text(text))
+        comma = rng.random() < plan.occ_comma
+        crlf = rng.random() < plan.occ_crlf
+        body = csv_variant(occ_csv(self.market, day), comma=comma, crlf=crlf)
+        dice.count("occ_comma", int(comma))
+        dice.count("occ_crlf", int(crlf))
+        if kind == "occ_truncated":
+            dice.count(kind)
+            body = truncate_rows(body, rng)
+        return Reply(200, {"content-type": "text/csv"}, body)
+
+
+def _two_years_before(today: date) -> date:
+    """OCC keeps two years of daily volume."""
+    try:
+        return today.replace(year=today.year - 2)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - 2, day=28)
+
+
+def _response(reply: Reply) -> httpx.Response:
+    status, headers, body, trickle = reply
+    if trickle is None:
+        return httpx.Response(status, headers=headers, content=body)
+    return httpx.Response(status, headers=headers, stream=TrickleStream(body, trickle))
 
 
 class SimulatedMarketTransport(httpx.AsyncBaseTransport):
@@ -318,6 +558,8 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
 
     Args:
         latency: seconds each answer takes, as a real network would.
+        faults: how often to answer as the real providers do when things go wrong (see
+            `momoscan.simulated.faults`); a trickled body is trickled here, on the app's side.
     """
 
     def __init__(
@@ -329,12 +571,19 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
         window: float = 60.0,
         daily_limit: int | None = None,
         wall: Callable[[], float] = time.time,
+        faults: FaultPlan | None = None,
     ):
         self.server = SimServer(
-            market, plan_limit=plan_limit, window=window, daily_limit=daily_limit, wall=wall
+            market,
+            plan_limit=plan_limit,
+            window=window,
+            daily_limit=daily_limit,
+            wall=wall,
+            faults=faults,
         )
         self.market = market
         self.meter = self.server.meter
+        self.faults = self.server.faults
         self.latency = latency
         self.requests = 0
 
@@ -342,10 +591,14 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
         self.requests += 1
         if self.latency:
             await anyio.sleep(self.latency)
-        status, headers, body = await anyio.to_thread.run_sync(
-            self.server.handle, request.method, str(request.url), dict(request.headers)
+        reply = await anyio.to_thread.run_sync(
+            self.server.respond, request.method, str(request.url), dict(request.headers)
         )
-        return httpx.Response(status, headers=headers, content=body)
+        return _response(reply)
+
+    async def injected(self) -> dict[str, int]:
+        """How many of each fault the market has sent."""
+        return dict(self.server.injected)
 
 
 # -- the market in a process of its own ------------------------------------------------------
@@ -361,19 +614,22 @@ def _start_server(
     plan_limit: int,
     window: float,
     daily_limit: int | None,
+    faults: FaultPlan | None = None,
 ) -> None:
     global _SERVER
     from ..clock import FixedClock
 
     market = SimMarket(seed, size, FixedClock(at), start_day=first_day)
-    _SERVER = SimServer(market, plan_limit=plan_limit, window=window, daily_limit=daily_limit)
+    _SERVER = SimServer(
+        market, plan_limit=plan_limit, window=window, daily_limit=daily_limit, faults=faults
+    )
 
 
-def _serve(method: str, url: str, headers: dict[str, str], now: datetime) -> Answer:
+def _serve(method: str, url: str, headers: dict[str, str], now: datetime) -> Reply:
     assert _SERVER is not None, "the simulated market process was not started"
     clock = _SERVER.market.clock
     clock.at = now  # type: ignore[attr-defined]  # the app's market clock is the truth
-    return _SERVER.handle(method, url, headers)
+    return _SERVER.respond(method, url, headers)
 
 
 def _warm() -> int:
@@ -383,12 +639,18 @@ def _warm() -> int:
     return len(_SERVER.market.securities)
 
 
+def _injected() -> dict[str, int]:
+    assert _SERVER is not None
+    return dict(_SERVER.injected)
+
+
 class ProcessMarketTransport(httpx.AsyncBaseTransport):
     """The simulated market in a process of its own, like a real provider on the network.
 
     Its price paths, chains and day files are built on the other core, and the app's event
     loop shares its GIL with nothing of the simulation's. The app's market clock is sent with
-    each request, so both sides agree on the simulated time.
+    each request, so both sides agree on the simulated time. A trickled body (see `faults`) is
+    trickled on the app's side.
     """
 
     def __init__(
@@ -402,13 +664,16 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         latency: float = 0.03,
         window: float = 60.0,
         daily_limit: int | None = None,
+        faults: FaultPlan | None = None,
     ):
         self.clock = clock
         self.latency = latency
+        self.faults = faults if faults is not None and faults.active else None
         self.requests = 0
         self._closed = False
         self._pool = spawn_pool(
-            _start_server, (seed, size, first_day, clock.now(), plan_limit, window, daily_limit)
+            _start_server,
+            (seed, size, first_day, clock.now(), plan_limit, window, daily_limit, self.faults),
         )
         # Build today's market now, while the app starts up.
         self._warming = self._pool.submit(_warm)
@@ -418,7 +683,7 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         if self.latency:
             await anyio.sleep(self.latency)
         loop = asyncio.get_running_loop()
-        status, headers, body = await loop.run_in_executor(
+        reply = await loop.run_in_executor(
             self._pool,
             _serve,
             request.method,
@@ -426,7 +691,12 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
             dict(request.headers),
             self.clock.now(),
         )
-        return httpx.Response(status, headers=headers, content=body)
+        return _response(reply)
+
+    async def injected(self) -> dict[str, int]:
+        """How many of each fault the market's process has sent."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _injected)
 
     async def aclose(self) -> None:
         """Stop the market's process (each client sharing this transport calls this)."""
