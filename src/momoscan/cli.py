@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo-speed", type=float, metavar="X", help="simulated seconds per real second"
     )
     parser.add_argument(
+        "--demo-faults",
+        metavar="SPEC",
+        help='faults the simulated market serves, as the real services do: "all", "none", or '
+        'names with rates like "td_5xx=0.2,occ_html" (default: [demo] faults)',
+    )
+    parser.add_argument(
         "--headless",
         action="store_true",
         help="refresh without the terminal UI and print tables (for cron)",
@@ -122,6 +128,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--demo-speed must be greater than 0")
     if args.interval is not None and args.interval <= 0:
         parser.error("--interval must be greater than 0")
+    if args.demo_faults is not None:
+        from .simulated.faults import FaultPlan
+
+        try:
+            FaultPlan.parse(args.demo_faults)
+        except ValueError as exc:
+            parser.error(f"--demo-faults: {exc}")
     return args
 
 
@@ -132,6 +145,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         demo_size=args.demo_size,
         demo_seed=args.demo_seed,
         demo_speed=args.demo_speed,
+        demo_faults=args.demo_faults,
     )
 
 
@@ -210,6 +224,8 @@ def report_json(report: RefreshReport, credit_note: str = "") -> dict[str, Any]:
 def _demo_notice(err: Console, rt: Runtime) -> None:
     notice = Text("Running on the simulated market", style="yellow")
     notice.append(f": {rt.mode.reason}.", style="")
+    if rt.faults is not None:
+        notice.append(f" Fault mode: {rt.faults.describe()}.", style="yellow")
     err.print(notice, highlight=False)
 
 

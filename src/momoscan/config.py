@@ -174,6 +174,9 @@ class DemoSettings:
     """Credits per minute the simulated Twelve Data plan allows."""
     daily_limit: int = 0
     """Credits per day of the simulated plan; 0 for none (Twelve Data's free plan has 800)."""
+    faults: str = ""
+    """Faults the simulated market serves, as the real services do: "all", or names with
+    rates like "td_5xx=0.2,occ_html" (see the README)."""
 
 
 @dataclass
@@ -269,6 +272,16 @@ def _url(value: Any) -> str | None:
     return None if re.match(r"^https?://[^\s/]+", value) else f"{value!r} is not an http(s) URL"
 
 
+def _fault_spec(value: Any) -> str | None:
+    from .simulated.faults import FaultPlan
+
+    try:
+        FaultPlan.parse(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _non_empty_tiers(value: Any) -> str | None:
     return _check_choice(CAP_TIERS)(value) or (None if value else "needs at least one tier")
 
@@ -304,6 +317,7 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("demo", "start"): _hhmm,
     ("demo", "plan_limit"): _positive,
     ("demo", "daily_limit"): _non_negative,
+    ("demo", "faults"): _fault_spec,
 }
 
 

@@ -110,9 +110,7 @@ def fitted_table(
     return table
 
 
-def _scan_table(
-    name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, width: int
-) -> Table:
+def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, width: int) -> Table:
     body: list[list[Cell]] = []
     for i, r in enumerate(rows, start=1):
         change_style = (

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import httpx
@@ -32,6 +33,9 @@ from .sources.twelvedata import TwelveDataClient
 from .sources.universe import FileUniverse, StaticUniverse, UniverseSource
 from .store import Store, StoreError
 
+if TYPE_CHECKING:
+    from .simulated.faults import FaultPlan
+
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"momoscan/{__version__} (+https://github.com/momoscan/momoscan)"
@@ -48,6 +52,7 @@ class RunOptions:
     demo_size: int | None = None
     demo_seed: int | None = None
     demo_speed: float | None = None
+    demo_faults: str | None = None  # a FaultPlan spec; None: [demo] faults
     demo_start: datetime | None = None  # tests and snapshots pin the simulated clock
     demo_latency: float = 0.03
     # The simulated market in the app's own process (tests: deterministic, quick to start)
@@ -198,6 +203,7 @@ class Runtime:
     settings: Settings
     market: object | None = None  # the SimMarket, when the demo runs in this process
     transport: httpx.AsyncBaseTransport | None = None  # the simulated market's, in demo
+    faults: FaultPlan | None = None  # what the simulated market serves wrong, in fault mode
 
 
 def demo_clock(settings: Settings, options: RunOptions) -> MarketClock:
@@ -226,6 +232,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
     check_db_mode(db_path, mode)
     market = None
     transport: httpx.AsyncBaseTransport | None = None
+    faults: FaultPlan | None = None
     if mode.demo:
         from .simulated.universe import build_stocks
 
@@ -233,6 +240,12 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
         seed = options.demo_seed if options.demo_seed is not None else settings.demo.seed
         size = options.demo_size if options.demo_size is not None else settings.demo.size
         first_day = mh.last_trading_day(clock.now().astimezone(mh.ET).date())
+        spec = options.demo_faults if options.demo_faults is not None else settings.demo.faults
+        if spec:
+            from .simulated.faults import FaultPlan as Plan
+
+            plan = Plan.parse(spec, seed=seed)
+            faults = plan if plan.active else None
         if options.demo_in_process:
             from .simulated.market import SimMarket
             from .simulated.transport import SimulatedMarketTransport
@@ -243,6 +256,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 plan_limit=settings.demo.plan_limit,
                 daily_limit=settings.demo.daily_limit or None,
                 latency=options.demo_latency,
+                faults=faults,
             )
         else:
             from .simulated.transport import ProcessMarketTransport
@@ -255,6 +269,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 plan_limit=settings.demo.plan_limit,
                 daily_limit=settings.demo.daily_limit or None,
                 latency=options.demo_latency,
+                faults=faults,
             )
         universe: UniverseSource = StaticUniverse(
             "demo",
@@ -332,7 +347,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 offload=offload,
                 wall=options.wall,
             )
-            yield Runtime(engine, mode, db_path, clock, settings, market, transport)
+            yield Runtime(engine, mode, db_path, clock, settings, market, transport, faults)
     finally:
         with anyio.CancelScope(shield=True):
             await offload.aclose()

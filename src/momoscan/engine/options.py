@@ -25,6 +25,9 @@ from .context import ProgressCallback, RefreshReport, StepContext, owned
 
 log = logging.getLogger(__name__)
 
+#: Seconds before a day OCC said had no records is asked for again.
+OCC_NO_RECORD_RETRY = 3600.0
+
 #: Leaders need this many earlier days on record before anything is called NEW.
 MIN_HISTORY_FOR_NEW = 5
 
@@ -84,8 +87,10 @@ class OptionsStep:
         self.option_products = option_products
         self.offload = offload
         self._no_options: dict[str, date] = {}
-        #: Days OCC said it has no file for and never will (no trading; outside its history).
-        self._occ_skip: dict[date, str] = {}
+        #: Days OCC said it has no file for, and the wall-clock time to ask again: never for a
+        #: day outside its two years; an hour later for "No record(s) found" on a day the
+        #: calendar says traded (an unscheduled closure, or OCC's glitch).
+        self._occ_skip: dict[date, float] = {}
         self._pruned_on: date | None = None
         self._leaders_for: date | None = None
 
@@ -178,7 +183,8 @@ class OptionsStep:
         ctx = self.ctx
         wanted = mh.trading_days_before(today, ctx.settings.options.lookback_days + 1)
         have = set(await ctx.store.call(Store.option_days, "occ"))
-        missing = [d for d in wanted if d not in have and d not in self._occ_skip]
+        now_wall = ctx.wall()
+        missing = [d for d in wanted if d not in have and self._occ_skip.get(d, 0.0) <= now_wall]
         if not missing:
             return 0
         universe = await ctx.store.call(queries.universe_symbol_list)
@@ -193,9 +199,12 @@ class OptionsStep:
             if answer.status is OccStatus.NOT_YET:
                 waiting.append(day)
                 return
-            if answer.status is not OccStatus.PUBLISHED:
-                # Nothing traded that day, or outside OCC's history: never asked again.
-                self._occ_skip[day] = answer.answer
+            if answer.status is OccStatus.OUT_OF_WINDOW:
+                self._occ_skip[day] = float("inf")
+                return
+            if answer.status is OccStatus.NO_TRADING:
+                log.info("OCC has no records for %s; asking again in an hour", day)
+                self._occ_skip[day] = ctx.wall() + OCC_NO_RECORD_RETRY
                 return
             renamed = [
                 dataclasses.replace(v, underlying=mapping[v.underlying])

@@ -236,7 +236,8 @@ def parse_chain(
             raw = (loads or _ANY.decode)(content)
         except ValueError:  # json.JSONDecodeError; msgspec's DecodeError is caught below
             raise MalformedResponse(
-                f"Cboe's answer for the {underlying} option chain is not JSON; try again later."
+                f"Cboe's answer for the {underlying} option chain is not JSON (a web page or "
+                "a cut-off answer)."
             ) from None
         data = raw.get("data") if isinstance(raw, dict) else None
         if not isinstance(data, dict) or not isinstance(data.get("options"), list):
@@ -264,7 +265,8 @@ def parse_chain(
         price = _price(data.get("current_price"))
     except msgspec.DecodeError:
         raise MalformedResponse(
-            f"Cboe's answer for the {underlying} option chain is not JSON; try again later."
+            f"Cboe's answer for the {underlying} option chain is not JSON (a web page or a "
+            "cut-off answer)."
         ) from None
     if skipped:
         log.warning(

@@ -143,6 +143,7 @@ class MomoscanApp(App[int]):
                 await self.reader.start()
                 status = self.query_one(StatusBar).state
                 status.demo = rt.mode.demo
+                status.faults = rt.faults.describe() if rt.faults is not None else ""
                 status.universe = rt.engine.universe.describe()
                 if rt.mode.demo:
                     self.notify(

@@ -30,6 +30,7 @@ SESSION_LABEL = {
 @dataclass
 class StatusState:
     demo: bool = True
+    faults: str = ""  # the simulated market's fault mode, described
     market_time: datetime | None = None
     session: Session = Session.CLOSED
     universe: str = ""
@@ -62,6 +63,8 @@ def render_status(state: StatusState, now: float) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     if state.demo:
         line.append(" DEMO · simulated market ", style="bold black on yellow")
+        if state.faults:
+            line.append(f" faults: {state.faults} ", style="bold white on dark_orange3")
     else:
         line.append(" LIVE ", style="bold black on green")
     line.append(" ")
