@@ -257,7 +257,8 @@ class ProgressPrinter:
 
 async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
     out = Console(soft_wrap=False)
-    err = Console(stderr=True)
+    # Messages are whole lines, never wrapped: cron mails them, scripts grep them.
+    err = Console(stderr=True, soft_wrap=True)
     progress = ProgressPrinter(err)
     async with open_runtime(settings, run_options(args)) as rt:
         if rt.mode.demo:
@@ -314,7 +315,7 @@ def unreported_entrants(db_path: Path, entrants: list[Leader]) -> list[Leader]:
 
 async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
     interval = args.interval or settings.scan.refresh_interval
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     out = Console(soft_wrap=True)
     progress = ProgressPrinter(err)
     failures = 0

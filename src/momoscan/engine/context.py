@@ -144,7 +144,8 @@ async def owned(
         message = str(exc)
         if then:
             message = f"{message.rstrip('.')}; {then}"
-        log.warning("%s (%s): %s", source, item, message)
+        # The report carries it to the user (status bar, stderr); the log file keeps it too.
+        log.info("%s (%s): %s", source, item, message)
         report.fail(source, item, message, count=count)
     except (StoreError, sqlite3.Error):
         raise
