@@ -67,6 +67,12 @@ answers whatever the plan):
         field after actdate, as public parsers' recorded rows do ("4000000,NVDA,NVDA,C,C,CBOE,
         06/26/2026,").
     occ_crlf (0.3 of the files): CRLF line endings.
+
+Twelve Data's price stream (the simulated WebSocket server, stream_server.py):
+    ws_drop (0.01 a second, per connection: one about every 100 s): the connection is cut
+        without a close frame, as a dropped network path is; the client must reconnect and
+        resubscribe on its own.
+    ws_garbage (0.005 of the events): a price event cut off mid-JSON.
 """
 
 from __future__ import annotations
@@ -115,13 +121,18 @@ FAULTS: dict[str, _Kind] = {
     "occ_truncated": _Kind("occ", 0.03, "request"),
     "occ_comma": _Kind("occ", 0.3, "file"),
     "occ_crlf": _Kind("occ", 0.3, "file"),
+    "ws_drop": _Kind("ws", 0.01, "second"),
+    "ws_garbage": _Kind("ws", 0.005, "event"),
 }
 #: Names that stand for a fault too.
 ALIASES = {"stale_quotes": "td_stale", "stale_chains": "cboe_stale"}
 #: Names that stand for several faults: every one, or one provider's.
 GROUPS = {
     "all": tuple(FAULTS),
-    **{p: tuple(n for n, k in FAULTS.items() if k.provider == p) for p in ("td", "cboe", "occ")},
+    **{
+        p: tuple(n for n, k in FAULTS.items() if k.provider == p)
+        for p in ("td", "cboe", "occ", "ws")
+    },
 }
 _OPTIONS = ("seed", "trickle_delay", "trickle_seconds")
 
@@ -191,6 +202,8 @@ class FaultPlan:
     occ_truncated: float = 0.0
     occ_comma: float = 0.0
     occ_crlf: float = 0.0
+    ws_drop: float = 0.0
+    ws_garbage: float = 0.0
     seed: int = 0
     trickle_delay: float = 0.5
     trickle_seconds: float = 40.0
