@@ -138,8 +138,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_options(args: argparse.Namespace) -> RunOptions:
+def run_options(args: argparse.Namespace, *, stream: bool = False) -> RunOptions:
     return RunOptions(
+        stream=stream,
         demo=args.demo,
         db=args.db,
         demo_size=args.demo_size,
@@ -318,11 +319,14 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
     err = Console(stderr=True, soft_wrap=True)
     out = Console(soft_wrap=True)
     progress = ProgressPrinter(err)
-    failures = 0
-    async with open_runtime(settings, run_options(args)) as rt:
+    async with (
+        open_runtime(settings, run_options(args, stream=True)) as rt,
+        anyio.create_task_group() as tg,
+    ):
         if rt.mode.demo:
             _demo_notice(err, rt)
         err.print(f"Refreshing every {interval:g} s; Ctrl-C to stop.", highlight=False)
+        tg.start_soon(rt.engine.run_stream)
         cycle = 0
         while True:
             cycle += 1
@@ -336,7 +340,6 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
                 )
             finally:
                 progress.stop()
-            failures = failures + 1 if report.failed else 0
             snap = read_snapshot(rt.db_path, settings, rt.clock.now().timestamp())
             ctx = _context(rt, settings)
             if args.json:
@@ -344,10 +347,14 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
                 sys.stdout.write(orjson.dumps(doc).decode() + "\n")
                 sys.stdout.flush()
             else:
-                out.print(_cycle_line(cycle, report, snap, ctx), markup=False, highlight=False)
+                line = _cycle_line(cycle, report, snap, ctx)
+                stream = rt.engine.stream_step.status().line(snap.universe.size)
+                out.print(f"{line}; {stream}" if stream else line, markup=False, highlight=False)
             for message in report.lines():
                 err.print(f"momoscan: {message}", markup=False, highlight=False)
             await anyio.sleep(max(1.0, interval - (time.monotonic() - started)))
+    # Not reached: the loop runs until Ctrl-C (a task group could end it, for mypy's sake).
+    return EXIT_OK
 
 
 def _cycle_line(
@@ -452,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return anyio.run(runner, settings, args)
         from .tui.app import run_app  # Textual only on this path
 
-        return run_app(settings, run_options(args), force=args.force)
+        return run_app(settings, run_options(args, stream=True), force=args.force)
     except ConfigError as exc:
         print(f"momoscan: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE

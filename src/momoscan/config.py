@@ -99,6 +99,18 @@ class TwelveDataSettings:
 
 
 @dataclass
+class StreamSettings:
+    enabled: bool = True
+    """Stream the hot set (top movers, losers and volume leaders, the watchlist) over Twelve
+    Data's WebSocket while the app or --headless runs; the sweep polls the rest."""
+    url: str = "wss://ws.twelvedata.com/v1/quotes/price"
+    """The price stream's URL (the key is added as its apikey parameter)."""
+    max_symbols: int = 0
+    """WebSocket credits to use at most; 0 streams the whole hot set and learns the plan's
+    limit from the symbols the server refuses."""
+
+
+@dataclass
 class NasdaqSettings:
     api_key: str = field(default="", repr=False)
     """Nasdaq Data Link API key (or NASDAQ_DATA_LINK_API_KEY), for the SHARADAR/TICKERS universe."""
@@ -190,6 +202,7 @@ class Settings:
     scan: ScanSettings = field(default_factory=ScanSettings)
     universe: UniverseSettings = field(default_factory=UniverseSettings)
     twelvedata: TwelveDataSettings = field(default_factory=TwelveDataSettings)
+    stream: StreamSettings = field(default_factory=StreamSettings)
     nasdaq: NasdaqSettings = field(default_factory=NasdaqSettings)
     cboe: CboeSettings = field(default_factory=CboeSettings)
     occ: OccSettings = field(default_factory=OccSettings)
@@ -272,6 +285,10 @@ def _url(value: Any) -> str | None:
     return None if re.match(r"^https?://[^\s/]+", value) else f"{value!r} is not an http(s) URL"
 
 
+def _ws_url(value: Any) -> str | None:
+    return None if re.match(r"^wss?://[^\s/]+", value) else f"{value!r} is not a ws(s):// URL"
+
+
 def _fault_spec(value: Any) -> str | None:
     from .simulated.faults import FaultPlan
 
@@ -296,6 +313,8 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("twelvedata", "batch_size"): _batch,
     ("twelvedata", "concurrency"): _positive,
     ("twelvedata", "timeout"): _positive,
+    ("stream", "url"): _ws_url,
+    ("stream", "max_symbols"): _non_negative,
     ("nasdaq", "api_base"): _url,
     ("cboe", "base_url"): _url,
     ("cboe", "max_concurrency"): _positive,

@@ -69,6 +69,12 @@ class Quote:
     name: str = ""
     exchange: str = ""
     mic: str = ""
+    source: str = "poll"  # "poll" (/quote) or "stream" (the WebSocket)
+    #: The price is a pre-market or after-hours one (Twelve Data's extended_price); the last
+    #: regular session's close and % change are then kept beside it.
+    extended: bool = False
+    regular_price: float | None = None
+    regular_change_pct: float | None = None
 
     @property
     def rvol(self) -> float | None:

@@ -282,6 +282,59 @@ def top_volume(
     return _scan(store, "volume", tiers, min_price, limit, start)
 
 
+def top_losers(
+    store: Store,
+    tiers: Sequence[str],
+    min_price: float,
+    limit: int = TOP_N,
+    *,
+    start: float | None = None,
+) -> list[ScanRow]:
+    """The biggest decliners by % change of the latest session, within the tiers and above
+    the price floor (momentum runs both ways)."""
+    if start is None:
+        start = session_start(store)
+    marks = ",".join("?" for _ in tiers)
+    rows = store.rows(
+        f"{_SCAN_SELECT} "
+        f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
+        f"AND q.price >= ? AND {_QUOTED_AT} >= ? AND q.change_pct < 0 "
+        "ORDER BY q.change_pct ASC, q.symbol LIMIT ?",
+        (*tiers, min_price, start or 0.0, limit),
+    )
+    return [_scan_row(r) for r in rows]
+
+
+def stream_candidates(
+    store: Store, tiers: Sequence[str], min_price: float, depth: int
+) -> list[list[str]]:
+    """The symbols of the top movers, losers and volume leaders, each down to `depth` ranks:
+    what the price stream chooses its hot set from."""
+    start = session_start(store)
+    return [
+        [r.symbol for r in table(store, tiers, min_price, depth, start=start)]
+        for table in (top_movers, top_losers, top_volume)
+    ]
+
+
+def previous_closes(store: Store, symbols: Sequence[str]) -> dict[str, float]:
+    """The previous close (dollars) of each symbol whose stored quote is from the latest
+    session: a stream tick's % change is measured from it. (A quote from an earlier session
+    holds an older close: such a symbol is polled first.)"""
+    start = session_start(store) or 0.0
+    out: dict[str, float] = {}
+    for i in range(0, len(symbols), 500):
+        chunk = symbols[i : i + 500]
+        marks = ",".join("?" for _ in chunk)
+        for symbol, close in store.conn.execute(
+            f"SELECT symbol, prev_close FROM quotes q WHERE symbol IN ({marks}) "
+            f"AND prev_close > 0 AND {_QUOTED_AT} >= ?",
+            (*chunk, start),
+        ):
+            out[symbol] = float(close)
+    return out
+
+
 def mover_symbols(store: Store, tiers: Sequence[str], min_price: float) -> list[str]:
     return [r.symbol for r in top_movers(store, tiers, min_price)]
 

@@ -30,6 +30,7 @@ from .sources.occ import OccClient
 from .sources.offload import Offloader
 from .sources.ratelimit import CreditBudget
 from .sources.twelvedata import TwelveDataClient
+from .sources.twelvedata_ws import PriceStream
 from .sources.universe import FileUniverse, StaticUniverse, UniverseSource
 from .store import Store, StoreError
 
@@ -61,6 +62,8 @@ class RunOptions:
     # Parse big payloads (SPX's chain, OCC's day files) in a worker process (see offload.py).
     offload_processes: bool = True
     wall: Callable[[], float] = wallclock.time  # tests and snapshots pin the wall clock too
+    # Stream the hot set (the TUI and the headless loop; a single --once cycle does not).
+    stream: bool = False
 
 
 @dataclass
@@ -313,6 +316,12 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 timeout=httpx.Timeout(settings.occ.timeout, connect=10.0),
             ) as occ_http,
         ):
+            stream = None
+            if settings.stream.enabled and options.stream:
+                stream_url = settings.stream.url
+                if transport is not None and hasattr(transport, "stream_url"):
+                    stream_url = await transport.stream_url(clock)
+                stream = PriceStream(stream_url, api_key, lambda _event: None)
             engine = Engine(
                 settings,
                 store=store,
@@ -346,6 +355,8 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 option_products=option_product_symbols(),
                 offload=offload,
                 wall=options.wall,
+                stream=stream,
+                stream_max=settings.stream.max_symbols,
             )
             yield Runtime(engine, mode, db_path, clock, settings, market, transport, faults)
     finally:

@@ -173,7 +173,25 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    # Where each quote came from (a /quote poll or the price stream), and whether its price is
+    # a pre-market or after-hours one, with the last regular session's price and change beside
+    # it (Twelve Data's extended_* fields, asked for with prepost).
+    db.executescript(
+        """
+        ALTER TABLE quotes ADD COLUMN source TEXT NOT NULL DEFAULT 'poll';
+        ALTER TABLE quotes ADD COLUMN extended INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE quotes ADD COLUMN regular_price REAL;
+        ALTER TABLE quotes ADD COLUMN regular_change_pct REAL;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -207,6 +225,10 @@ _QUOTE_FIELDS = operator.attrgetter(
     "avg_volume",
     "market_open",
     "quote_ts",
+    "source",
+    "extended",
+    "regular_price",
+    "regular_change_pct",
 )
 
 
@@ -371,15 +393,19 @@ class Store:
             # Relative volume is computed by SQLite from the two volumes bound for the row.
             conn.executemany(
                 "INSERT INTO quotes (symbol, price, open, high, low, prev_close, change_pct, "
-                "volume, avg_volume, market_open, quote_ts, fetched_at, rvol) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                "CASE WHEN ?9 > 0 THEN CAST(?8 AS REAL) / ?9 END) "
+                "volume, avg_volume, market_open, quote_ts, source, extended, regular_price, "
+                "regular_change_pct, fetched_at, rvol) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                "?16, CASE WHEN ?9 > 0 THEN CAST(?8 AS REAL) / ?9 END) "
                 "ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, "
                 "open = excluded.open, high = excluded.high, low = excluded.low, "
                 "prev_close = excluded.prev_close, change_pct = excluded.change_pct, "
                 "volume = excluded.volume, avg_volume = excluded.avg_volume, "
                 "rvol = excluded.rvol, market_open = excluded.market_open, "
-                "quote_ts = excluded.quote_ts, fetched_at = excluded.fetched_at",
+                "quote_ts = excluded.quote_ts, source = excluded.source, "
+                "extended = excluded.extended, regular_price = excluded.regular_price, "
+                "regular_change_pct = excluded.regular_change_pct, "
+                "fetched_at = excluded.fetched_at",
                 rows,
             )
             conn.executemany(
@@ -447,6 +473,42 @@ class Store:
                 )
             }
         return self._unnamed
+
+    def store_stream_ticks(
+        self, ticks: Sequence[tuple[str, float, float | None, int | None, int]], fetched_at: float
+    ) -> int:
+        """The stream's latest trade per symbol, (symbol, price, % change from the previous
+        close, day volume in shares or None, the trade's Unix seconds), onto stored quotes in
+        one transaction: a tick never creates a quote (its previous close, average volume and
+        listing come from a poll), and an older tick never overwrites a newer quote. Returns
+        how many quotes moved."""
+        rows = [
+            (price, change, volume, ts, fetched_at, symbol)
+            for symbol, price, change, volume, ts in ticks
+        ]
+        history = [
+            (symbol, ts - ts % HISTORY_BUCKET_OPEN, price, volume)
+            for symbol, price, _, volume, ts in ticks
+        ]
+        with self.transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "UPDATE quotes SET price = ?1, change_pct = COALESCE(?2, change_pct), "
+                "volume = COALESCE(?3, volume), "
+                "rvol = CASE WHEN avg_volume > 0 THEN CAST(COALESCE(?3, volume) AS REAL) "
+                "/ avg_volume END, "
+                "high = MAX(COALESCE(high, ?1), ?1), low = MIN(COALESCE(low, ?1), ?1), "
+                "quote_ts = ?4, fetched_at = ?5, source = 'stream' "
+                "WHERE symbol = ?6 AND COALESCE(quote_ts, 0) <= ?4",
+                rows,
+            )
+            moved = conn.total_changes - before
+            conn.executemany(
+                "INSERT OR REPLACE INTO quote_history (symbol, ts, price, volume) "
+                "VALUES (?, ?, ?, ?)",
+                history,
+            )
+        return moved
 
     def credit_entries(self, since: float) -> list[tuple[float, int]]:
         """Credits spent since `since` (Unix seconds), oldest first."""

@@ -25,13 +25,15 @@ from ..sources.occ import OccClient
 from ..sources.offload import THREADS, Offloader
 from ..sources.ratelimit import CreditBudget
 from ..sources.twelvedata import TwelveDataClient
+from ..sources.twelvedata_ws import PriceStream
 from ..sources.universe import UniverseSource
 from ..store import Store, StoreError
-from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext
+from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext, owned
 from .options import OptionsStep
 from .quotes import QuoteStep
 from .scheduler import Scheduler
 from .store_thread import StoreThread
+from .stream import StreamStep
 from .universe import UniverseStep
 
 log = logging.getLogger(__name__)
@@ -68,10 +70,15 @@ class Engine:
         option_products: frozenset[str] = frozenset(),
         offload: Offloader = THREADS,
         wall: Callable[[], float] = time.time,
+        stream: PriceStream | None = None,
+        stream_max: int = 0,
     ):
         self.ctx = StepContext(settings, store, clock, mode, wall)
         self.universe_step = UniverseStep(self.ctx, universe)
-        self.scheduler = Scheduler(self.ctx)
+        self.stream_step = StreamStep(self.ctx, stream, max_symbols=stream_max)
+        if stream is not None:
+            stream.on_price = self.stream_step.on_price
+        self.scheduler = Scheduler(self.ctx, skip=self.stream_step.live)
         self.quote_step = QuoteStep(self.ctx, quotes, budget, self.scheduler)
         self.options_step = OptionsStep(
             self.ctx, cboe, occ, option_products=option_products, offload=offload
@@ -127,6 +134,10 @@ class Engine:
     def plan_limit_known(self, known: bool) -> None:
         self.quote_step.plan_limit_known = known
 
+    async def run_stream(self) -> None:
+        """Stream the hot set until cancelled (alongside the refresh loop; see StreamStep)."""
+        await self.stream_step.run()
+
     async def ensure_plan_limit(self) -> None:
         await self.quote_step.ensure_plan_limit()
 
@@ -170,6 +181,8 @@ class Engine:
                     report.fatal = str(exc)
             if ctx.settings.options.enabled:
                 await self.options_step.run(report, progress)
+            # What the tables show now decides what streams until the next cycle.
+            await owned(report, "stream", "hot set", self.stream_step.choose)
         except Exception as exc:
             unusable = _store_failure(exc)
             if unusable is not None:

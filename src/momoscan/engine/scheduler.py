@@ -7,7 +7,7 @@ N/C minutes old.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .. import queries
 from ..models import Ticker
@@ -16,10 +16,12 @@ from .context import StepContext
 
 
 class Scheduler:
-    """Orders a sweep: hot symbols first, then the stalest."""
+    """Orders a sweep: hot symbols first, then the stalest; symbols streaming live are left
+    out (`skip`), so the credits go further."""
 
-    def __init__(self, ctx: StepContext):
+    def __init__(self, ctx: StepContext, skip: Callable[[], set[str]] = set):
         self.ctx = ctx
+        self._skip = skip
 
     async def order(self, tickers: Sequence[Ticker], *, full: bool, window: int) -> list[str]:
         """Symbols to quote this cycle, in order.
@@ -29,14 +31,15 @@ class Scheduler:
                 `window` credits (one minute's) cover.
         """
         ctx = self.ctx
-        symbols = [t.symbol for t in tickers]
+        streaming = self._skip()
+        symbols = [t.symbol for t in tickers if t.symbol not in streaming]
         known = set(symbols)
         hot = [s for s in ctx.settings.scan.watchlist if s in known]
         hot += await ctx.store.call(
             queries.hot_symbols, ctx.settings.universe.cap_tiers, ctx.settings.universe.min_price
         )
         ages = await ctx.store.call(Store.quote_ages)
-        ordered = list(dict.fromkeys(hot))
+        ordered = [s for s in dict.fromkeys(hot) if s in known]
         seen = set(ordered)
         # Stalest first; equally stale ones alphabetically, so a batch is a run of neighbouring
         # symbols and its rows land on neighbouring pages of the database.
@@ -44,4 +47,4 @@ class Scheduler:
         ordered += rest
         if full:
             return ordered
-        return ordered[: max(len(hot), window)]
+        return ordered[: max(len(seen), window)]

@@ -54,6 +54,7 @@ from .faults import (
 )
 from .market import OPEN_MINUTE, SimMarket
 from .options import ChainFactory, occ_csv
+from .stream_server import SimStreamServer
 
 MAX_SYMBOLS = 120
 
@@ -586,6 +587,21 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
         self.faults = self.server.faults
         self.latency = latency
         self.requests = 0
+        self.streamer: SimStreamServer | None = None
+
+    async def stream_url(self, clock: MarketClock, *, tick: float = 1.0) -> str:
+        """The simulated price stream's URL (`ws://127.0.0.1:<port>/v1/quotes/price`), its
+        server started on first use on `clock` (the app's market clock)."""
+        if self.streamer is None:
+            self.streamer = await anyio.to_thread.run_sync(
+                lambda: SimStreamServer(self.market, clock, tick=tick, faults=self.faults).start()
+            )
+        return self.streamer.url
+
+    async def aclose(self) -> None:
+        if self.streamer is not None:
+            streamer, self.streamer = self.streamer, None
+            await anyio.to_thread.run_sync(streamer.stop)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
@@ -604,6 +620,7 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
 # -- the market in a process of its own ------------------------------------------------------
 
 _SERVER: SimServer | None = None
+_STREAMER: SimStreamServer | None = None
 
 
 def _start_server(
@@ -642,6 +659,17 @@ def _warm() -> int:
 def _injected() -> dict[str, int]:
     assert _SERVER is not None
     return dict(_SERVER.injected)
+
+
+def _stream_url(clock: MarketClock, tick: float) -> str:
+    """Start the price stream in the market's process, on the app's clock (a SpeedClock runs
+    the same in both processes: it reads the one wall clock), and say where it listens."""
+    global _STREAMER
+    assert _SERVER is not None
+    if _STREAMER is None:
+        _STREAMER = SimStreamServer(_SERVER.market, clock, tick=tick, faults=_SERVER.faults)
+        _STREAMER.start()
+    return _STREAMER.url
 
 
 class ProcessMarketTransport(httpx.AsyncBaseTransport):
@@ -697,6 +725,11 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         """How many of each fault the market's process has sent."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, _injected)
+
+    async def stream_url(self, clock: MarketClock, *, tick: float = 1.0) -> str:
+        """The simulated price stream's URL, its server started in the market's process."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _stream_url, clock, tick)
 
     async def aclose(self) -> None:
         """Stop the market's process (each client sharing this transport calls this)."""

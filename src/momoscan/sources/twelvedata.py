@@ -157,9 +157,11 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
     # The quote's own time: the last minute candle; failing that, the bar's opening time or,
     # in answers older than 2022, only the bar's date (read as that day's 09:30 ET open).
     stamp = _finite(w.last_quote_at) or _finite(w.timestamp) or _bar_open(w.datetime)
+    regular_price = regular_change = None
     if extended and not w.is_market_open:
         # Pre-market or after hours (asked for with prepost): the extended price is the news,
         # its change is measured from the last regular close, and its time is its own.
+        regular_price, regular_change = price, change
         price = extended
         change = _finite(w.extended_percent_change)
         stamp = _finite(w.extended_timestamp) or stamp
@@ -181,6 +183,10 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
         w.name or "",
         w.exchange or "",
         w.mic_code or "",
+        "poll",
+        regular_price is not None,
+        regular_price,
+        regular_change,
     )
 
 

@@ -130,7 +130,8 @@ class PriceStream:
         self._url = with_key(url, api_key)
         self._shown_url = url
         self._secrets = [api_key]
-        self._on_price = on_price
+        #: Called with each price event (settable: the engine's stream step takes it).
+        self.on_price = on_price
         self._heartbeat = heartbeat
         self._open_timeout = open_timeout
         self._backoff_base = backoff_base
@@ -276,7 +277,7 @@ class PriceStream:
             self.state.events += 1
             self.state.last_event_at = self._wall()
             volume = None if event.day_volume is None else int(event.day_volume)
-            self._on_price(PriceEvent(event.symbol, event.price, event.timestamp, volume))
+            self.on_price(PriceEvent(event.symbol, event.price, event.timestamp, volume))
         elif kind == "subscribe-status":
             for ok in event.success or []:
                 if ok.symbol in self._sent:

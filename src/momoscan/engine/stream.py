@@ -1,0 +1,222 @@
+"""The hot set over Twelve Data's price stream: what the screen shows and the watchlist, live.
+
+Polling costs a credit a symbol, so a big universe is swept every few minutes; the names that
+matter now (the top movers, losers and volume leaders, the watchlist) are streamed instead, up
+to the plan's WebSocket credits, and the sweep skips them while they stream. The hot set is
+chosen again after every refresh cycle, with hysteresis: a streamed name is kept while it ranks
+within a wider band (the top `KEEP_RANKS`), so a name at the edge of a top 10 does not churn
+subscriptions. A refused subscription, a dropped connection or a plan without the stream puts
+those names back in the sweep at once: polling covers them within one refresh interval, and
+the stream comes back by itself.
+
+Ticks become quote rows the polling path writes too (price, % change from the stored previous
+close, day volume), each with its source and its own timestamp, written to the store in one
+transaction every `FLUSH_SECONDS` and handed to the screen at once (`on_ticks`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import anyio
+
+from .. import queries
+from ..sources.twelvedata_ws import PriceEvent, PriceStream
+from ..store import Store
+from .context import StepContext
+
+log = logging.getLogger(__name__)
+
+#: A table's top this many are streamed...
+CORE_RANKS = 10
+#: ...and a streamed name keeps its subscription while it ranks within this many.
+KEEP_RANKS = 20
+#: Seconds between hand-overs of the ticks received, to the screen and to the store (one
+#: transaction each, the latest tick of a symbol): the stream's delay to the screen is at most
+#: this plus a frame.
+FLUSH_SECONDS = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One symbol's latest streamed trade, as the screen shows it: price, % change from the
+    previous close (None when no close is stored), day volume in shares, Unix seconds."""
+
+    symbol: str
+    price: float
+    change_pct: float | None
+    volume: int | None
+    ts: int
+
+
+TicksCallback = Callable[[Sequence[Tick]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """For the status bar: `live` names streaming, `polled` by the sweep, and why the stream
+    is down ("" when it is up)."""
+
+    enabled: bool
+    connected: bool
+    live: int
+    wanted: int
+    refused: int
+    problem: str
+
+    def line(self, universe: int) -> str:
+        """`stream: 48 live · polling 7,952`, or why not."""
+        polled = max(0, universe - self.live)
+        if not self.enabled:
+            return ""
+        if self.problem and not self.connected:
+            return f"stream down · polling {polled:,}"
+        text = f"stream: {self.live} live"
+        if self.refused:
+            text += f" ({self.refused} refused)"
+        return f"{text} · polling {polled:,}"
+
+
+class StreamStep:
+    """Chooses the hot set, runs the price stream, and turns its ticks into stored quotes.
+
+    Args:
+        stream: the price stream client, or None when streaming is off.
+        max_symbols: WebSocket credits to use at most (0: as many as the hot set has; the
+            server's refusals then say where the plan's limit is).
+    """
+
+    def __init__(self, ctx: StepContext, stream: PriceStream | None, *, max_symbols: int = 0):
+        self.ctx = ctx
+        self.stream = stream
+        self.max_symbols = max_symbols
+        self._prev_close: dict[str, float] = {}
+        self._pending: dict[str, PriceEvent] = {}
+        self._listeners: list[TicksCallback] = []
+        self.ticks_stored = 0
+
+    # -- what the engine and the screens ask -------------------------------------------------
+
+    @property
+    def enabled(self) -> bool:
+        return self.stream is not None and not self.stream.state.unavailable
+
+    def live(self) -> set[str]:
+        """Symbols streaming now: the sweep leaves them out."""
+        return self.stream.live_symbols() if self.stream is not None else set()
+
+    def status(self) -> StreamStatus:
+        if self.stream is None:
+            return StreamStatus(False, False, 0, 0, 0, "")
+        state = self.stream.state
+        return StreamStatus(
+            not state.unavailable or bool(state.problem),
+            state.connected,
+            len(self.live()),
+            len(self.stream.wanted),
+            len(state.refused),
+            state.problem,
+        )
+
+    def listen(self, callback: TicksCallback) -> None:
+        """Call `callback` with each flush's ticks (on the event loop), e.g. the TUI's."""
+        self._listeners.append(callback)
+
+    # -- the hot set -------------------------------------------------------------------------
+
+    async def choose(self) -> None:
+        """Pick the symbols to stream from what the tables show now (after each cycle)."""
+        if not self.enabled:
+            return
+        assert self.stream is not None
+        ctx = self.ctx
+        settings = ctx.settings
+        ranked = await ctx.store.call(
+            queries.stream_candidates,
+            settings.universe.cap_tiers,
+            settings.universe.min_price,
+            KEEP_RANKS,
+        )
+        current = self.stream.wanted
+        wanted = choose_hot_set(
+            settings.scan.watchlist,
+            ranked,
+            current,
+            refused=set(self.stream.state.refused),
+            limit=self.max_symbols,
+        )
+        closes = await ctx.store.call(queries.previous_closes, sorted(wanted))
+        self._prev_close = closes
+        # Only symbols with a stored quote: a tick needs its previous close to mean anything.
+        self.stream.want(s for s in wanted if s in closes)
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The stream and the writer of its ticks, until cancelled."""
+        if self.stream is None:
+            return
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._flusher)
+            await self.stream.run()
+            # The plan has no stream: nothing more to write; the sweep polls everything.
+            tg.cancel_scope.cancel()
+
+    def on_price(self, event: PriceEvent) -> None:
+        """The stream's callback: keep the newest tick of each symbol until the next flush."""
+        held = self._pending.get(event.symbol)
+        if held is None or held.timestamp <= event.timestamp:
+            self._pending[event.symbol] = event
+
+    async def _flusher(self) -> None:
+        while True:
+            await anyio.sleep(FLUSH_SECONDS)
+            await self.flush()
+
+    async def flush(self) -> list[Tick]:
+        """Write the ticks received since the last flush and hand them to the listeners."""
+        if not self._pending:
+            return []
+        events, self._pending = self._pending, {}
+        ticks = [self._tick(e) for e in events.values()]
+        rows = [(t.symbol, t.price, t.change_pct, t.volume, t.ts) for t in ticks]
+        await self.ctx.store.call(Store.store_stream_ticks, rows, self.ctx.wall())
+        self.ticks_stored += len(ticks)
+        for listener in self._listeners:
+            listener(ticks)
+        return ticks
+
+    def _tick(self, event: PriceEvent) -> Tick:
+        close = self._prev_close.get(event.symbol)
+        change = (event.price - close) / close * 100.0 if close else None
+        return Tick(event.symbol, event.price, change, event.day_volume, int(event.timestamp))
+
+
+def choose_hot_set(
+    watchlist: Sequence[str],
+    ranked: Sequence[Sequence[str]],
+    current: set[str],
+    *,
+    refused: set[str] = frozenset(),  # type: ignore[assignment]
+    limit: int = 0,
+    core: int = CORE_RANKS,
+) -> list[str]:
+    """The symbols to stream, most important first.
+
+    Args:
+        watchlist: always first.
+        ranked: each table's symbols in rank order (movers, losers, volume...), at least down
+            to the keep band.
+        current: what streams now: kept while within its table's keep band (the whole of
+            `ranked`), so a name hovering at rank 10 or 11 is not dropped and re-added.
+        refused: symbols the server refused: not asked again.
+        limit: at most this many (0: no limit).
+    """
+    chosen: list[str] = [s for s in watchlist if s not in refused]
+    # Every table's top first, then what streams already and still ranks within the band.
+    chosen += [s for table in ranked for s in table[:core] if s not in refused]
+    chosen += [s for table in ranked for s in table[core:] if s in current and s not in refused]
+    out = list(dict.fromkeys(chosen))
+    return out[:limit] if limit else out
