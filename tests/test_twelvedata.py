@@ -308,14 +308,35 @@ def test_the_quotes_own_time_is_its_last_minute_candle() -> None:
     assert q.quote_ts == 1790343900
 
 
-def test_an_extended_hours_quote_carries_its_extended_time() -> None:
+def test_an_after_hours_quote_carries_its_extended_price_and_time() -> None:
+    # After the close the daily bar is today's: the extended price's change is reckoned from
+    # the close before today's session (previous_close), so the day's move stays in view.
     payload = (
-        b'{"symbol":"AAPL","close":"200.00","percent_change":"1.0","is_market_open":false,'
-        b'"timestamp":1790343000,"last_quote_at":1790366400,"extended_price":"203.10",'
-        b'"extended_percent_change":"1.55","extended_timestamp":"1790370000"}'
+        b'{"symbol":"AAPL","close":"200.00","previous_close":"198.00","percent_change":"1.0101",'
+        b'"is_market_open":false,"volume":"5000000","timestamp":1790343000,'
+        b'"last_quote_at":1790366400,"extended_price":"203.10","extended_percent_change":"1.55",'
+        b'"extended_timestamp":"1790370000"}'
     )
     (q,), _ = parse_quote_body(payload, ["AAPL"])
-    assert (q.price, q.change_pct, q.quote_ts) == (203.10, 1.55, 1790370000)
+    assert (q.price, q.quote_ts, q.extended) == (203.10, 1790370000, True)
+    assert q.change_pct == pytest.approx((203.10 - 198.0) / 198.0 * 100)
+    assert (q.regular_price, q.regular_change_pct, q.volume) == (200.0, 1.0101, 5_000_000)
+
+
+def test_a_premarket_quote_is_a_gap_from_the_previous_close() -> None:
+    # Before the open the daily bar is the previous session's (its close, its volume): the
+    # extended price's change from that close is the gap, and the bar's volume is not today's.
+    yesterday = int(datetime(2026, 11, 19, 15, 59, tzinfo=mh.ET).timestamp())
+    premarket = int(datetime(2026, 11, 20, 8, 30, tzinfo=mh.ET).timestamp())
+    payload = (
+        b'{"symbol":"LSCC","datetime":"2026-11-19","close":"60.03","previous_close":"59.00",'
+        b'"percent_change":"1.7457","volume":"4000000","is_market_open":false,'
+        b'"last_quote_at":' + str(yesterday).encode() + b',"extended_price":"81.12",'
+        b'"extended_timestamp":"' + str(premarket).encode() + b'"}'
+    )
+    (q,), _ = parse_quote_body(payload, ["LSCC"])
+    assert (q.price, q.quote_ts, q.volume, q.regular_price) == (81.12, premarket, None, 60.03)
+    assert q.change_pct == pytest.approx((81.12 - 60.03) / 60.03 * 100)
 
 
 def test_a_halted_stocks_quote_keeps_its_old_time() -> None:

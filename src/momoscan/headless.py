@@ -18,7 +18,7 @@ from rich.text import Text
 from . import format as fmt
 from . import market_hours as mh
 from .models import Leader
-from .queries import ScanRow, ShareRow, Snapshot
+from .queries import GapRow, ScanRow, ShareRow, Snapshot
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,63 @@ def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, wi
     return table
 
 
+GAP_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("#", "right"),
+    ("Symbol", "left"),
+    ("Name", "left"),
+    ("Pre-mkt", "right"),
+    ("Gap", "right"),
+    ("Prev close", "right"),
+    ("PM vol", "right"),
+    ("PM RVol", "right"),
+    ("Age", "right"),
+)
+
+
+def _gappers_table(rows: list[GapRow], ctx: Context, snap: Snapshot, width: int) -> Table:
+    body: list[list[Cell]] = []
+    for i, g in enumerate(rows, start=1):
+        r = g.row
+        body.append(
+            [
+                str(i),
+                Text(r.symbol, style="bold"),
+                Text(r.name or r.symbol),
+                fmt.price(r.price),
+                Text(fmt.pct(g.gap_pct), style="green" if g.gap_pct > 0 else "red"),
+                fmt.price(g.prev_close),
+                fmt.count(g.premarket_volume),
+                fmt.ratio(g.premarket_rvol),
+                fmt.age(r.age(snap.market_now)),
+            ]
+        )
+    return fitted_table(
+        _title("Pre-market gappers · gap from the previous close", ctx, snap),
+        GAP_COLUMNS,
+        body,
+        width,
+        flexible="Name",
+        min_flexible=6,
+    )
+
+
+def _gap_json(rows: list[GapRow], now: float) -> list[dict[str, Any]]:
+    return [
+        {
+            "rank": i,
+            "symbol": g.symbol,
+            "name": g.row.name,
+            "premarket_price": g.row.price,
+            "gap_pct": round(g.gap_pct, 4),
+            "prev_close": g.prev_close,
+            "premarket_volume": g.premarket_volume,
+            "premarket_rvol": None if g.premarket_rvol is None else round(g.premarket_rvol, 3),
+            "age_seconds": round(g.row.age(now), 1),
+        }
+        for i, g in enumerate(rows, start=1)
+    ]
+
+
 SHARE_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("Underlying", "left"),
     ("Share", "left"),
@@ -225,6 +282,7 @@ def render(snap: Snapshot, ctx: Context, width: int = 80) -> Group:
         universe.append(f"\n{info.warning}", style="yellow")
     parts: list[Any] = [
         universe,
+        *([_gappers_table(snap.gappers, ctx, snap, width)] if snap.gappers else []),
         _scan_table("Top movers", snap.movers, ctx, snap, width),
         _scan_table("Top volume", snap.volume, ctx, snap, width),
         _shares_table(snap.shares, ctx, snap, width),
@@ -307,6 +365,7 @@ def to_json(
             "warning": info.warning,
         },
         "refresh": report,
+        "gappers": _gap_json(snap.gappers, snap.market_now),
         "top_movers": _scan_json(snap.movers, snap.market_now),
         "top_volume": _scan_json(snap.volume, snap.market_now),
         "options": {

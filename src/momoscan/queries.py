@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from . import market_hours as mh
-from .models import Leader, Ticker
+from .models import Leader, Session, Ticker
 from .store import Store
 
 TOP_N = 10
@@ -45,6 +45,10 @@ class ScanRow:
     fetched_at: float
     quote_ts: int | None
     current: bool = True  # from the latest session on record; False: halted or stale
+    source: str = "poll"  # "poll" (/quote) or "stream" (the price stream)
+    #: A pre-market or after-hours price; `regular_price` is then the regular session's close.
+    extended: bool = False
+    regular_price: float | None = None
 
     @property
     def quoted_at(self) -> float:
@@ -123,6 +127,8 @@ class Snapshot:
     stale: int = 0
     #: Start (04:00 ET) of the session the ranked quotes belong to, Unix seconds.
     session_start: float | None = None
+    #: Today's biggest pre-market gaps (empty once the session has opened).
+    gappers: list[GapRow] = field(default_factory=list)
 
     @property
     def oldest_row_age(self) -> float | None:
@@ -185,7 +191,8 @@ def ticker(store: Store, symbol: str) -> Ticker | None:
 
 _SCAN_SELECT = (
     "SELECT q.symbol, t.name, t.exchange, t.mic, t.cap_tier, t.category, q.price, "
-    "q.change_pct, q.volume, q.avg_volume, q.rvol, q.fetched_at, q.quote_ts "
+    "q.change_pct, q.volume, q.avg_volume, q.rvol, q.fetched_at, q.quote_ts, q.source, "
+    "q.extended, q.regular_price "
     "FROM quotes q JOIN tickers t ON t.symbol = q.symbol"
 )
 #: A quote's time by the source's clock; momoscan's fetch time only where the source gave none.
@@ -222,6 +229,9 @@ def _scan_row(r: dict[str, Any], start: float | None = None) -> ScanRow:
         quote_ts=r["quote_ts"],
         current=start is None
         or (r["quote_ts"] if r["quote_ts"] is not None else r["fetched_at"]) >= start,
+        source=r["source"] or "poll",
+        extended=bool(r["extended"]),
+        regular_price=r["regular_price"],
     )
 
 
@@ -305,16 +315,100 @@ def top_losers(
     return [_scan_row(r) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class GapRow:
+    """A pre-market gapper: its pre-market price against the previous close.
+
+    `gap_pct` is percent units; `premarket_volume` is shares traded since 04:00 ET where the
+    feed says (the price stream's day volume; None from a /quote poll); `premarket_rvol` is
+    that volume over the stock's usual volume by the same time of the pre-market, from the
+    stored history of earlier days (None until there is some)."""
+
+    row: ScanRow
+    prev_close: float | None
+    gap_pct: float
+    premarket_volume: int | None
+    premarket_rvol: float | None
+
+    @property
+    def symbol(self) -> str:
+        return self.row.symbol
+
+
+def gappers(
+    store: Store,
+    tiers: Sequence[str],
+    min_price: float,
+    limit: int = TOP_N,
+    *,
+    now: float,
+    history_days: int = 5,
+) -> list[GapRow]:
+    """Today's biggest pre-market gaps, up or down, among extended-hours quotes of today's
+    session (`now`: the market clock, Unix seconds): what a trader scans before the open."""
+    day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET))
+    start = datetime.combine(day, mh.PRE_OPEN, tzinfo=mh.ET).timestamp()
+    marks = ",".join("?" for _ in tiers)
+    found = store.rows(
+        f"{_SCAN_SELECT} "
+        f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
+        f"AND q.price >= ? AND q.extended = 1 AND {_QUOTED_AT} >= ? "
+        "AND q.change_pct IS NOT NULL "
+        "ORDER BY ABS(q.change_pct) DESC, q.symbol LIMIT ?",
+        (*tiers, min_price, start, limit),
+    )
+    earlier = [
+        datetime.combine(d, mh.PRE_OPEN, tzinfo=mh.ET).timestamp()
+        for d in mh.trading_days_before(day, history_days)
+    ]
+    since_open = now - start
+    out = []
+    for r in found:
+        row = _scan_row(r)
+        usual = []
+        for day_start in earlier:
+            at = day_start + since_open
+            sample = store.conn.execute(
+                "SELECT volume FROM quote_history WHERE symbol = ? AND ts <= ? AND ts > ? "
+                "AND volume IS NOT NULL ORDER BY ts DESC LIMIT 1",
+                (row.symbol, at, day_start),
+            ).fetchone()
+            if sample and sample[0]:
+                usual.append(sample[0])
+        average = sum(usual) / len(usual) if usual else None
+        volume = row.volume
+        out.append(
+            GapRow(
+                row,
+                row.regular_price,
+                float(row.change_pct or 0.0),
+                volume,
+                volume / average if volume and average else None,
+            )
+        )
+    return out
+
+
 def stream_candidates(
     store: Store, tiers: Sequence[str], min_price: float, depth: int
 ) -> list[list[str]]:
     """The symbols of the top movers, losers and volume leaders, each down to `depth` ranks:
     what the price stream chooses its hot set from."""
     start = session_start(store)
-    return [
+    tables = [
         [r.symbol for r in table(store, tiers, min_price, depth, start=start)]
         for table in (top_movers, top_losers, top_volume)
     ]
+    # Outside the session: the biggest extended-hours moves (the gappers, before the open).
+    marks = ",".join("?" for _ in tiers)
+    extended = store.conn.execute(
+        "SELECT q.symbol FROM quotes q JOIN tickers t ON t.symbol = q.symbol "
+        f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
+        f"AND q.extended = 1 AND q.price >= ? AND {_QUOTED_AT} >= ? "
+        "AND q.change_pct IS NOT NULL ORDER BY ABS(q.change_pct) DESC, q.symbol LIMIT ?",
+        (*tiers, min_price, start or 0.0, depth),
+    )
+    return [[symbol for (symbol,) in extended], *tables]
 
 
 def previous_closes(store: Store, symbols: Sequence[str]) -> dict[str, float]:
@@ -545,6 +639,8 @@ def snapshot(
         start = session_start(store, market)
         movers = top_movers(store, tiers, min_price, start=start)
         volume = top_volume(store, tiers, min_price, start=start)
+        premarket = mh.session_at(datetime.fromtimestamp(market, mh.ET)) is Session.PRE
+        gaps = gappers(store, tiers, min_price, now=market) if premarket else []
         day = latest_cboe_day(store)
         shares = (
             option_shares(
@@ -581,4 +677,5 @@ def snapshot(
         market_now=market,
         stale=int(counts["stale"] or 0),
         session_start=start,
+        gappers=gaps,
     )

@@ -39,11 +39,25 @@ class QuoteStep:
         self.budget = budget
         self.scheduler = scheduler
         self.disabled = ""
+        #: Why the plan gets no extended-hours prices ("" if it does; None: not read yet).
+        self.no_extended: str | None = None
         self.plan_limit_known = False
         self.daily_limit: int | None = None
         self.daily_used = 0
         self._daily_day: date | None = None
         self.credit_note = ""
+
+    async def _refuse_extended(self, why: str, report: RefreshReport) -> None:
+        if self.no_extended:
+            return
+        self.no_extended = (
+            f"Twelve Data's plan has no pre-market or after-hours prices ({why}; they need a "
+            "Pro plan): no credits are spent outside the regular session."
+        )
+        report.messages.append(self.no_extended)
+        # Shielded: a sibling batch refused the same way cancels the sweep meanwhile.
+        with anyio.CancelScope(shield=True):
+            await self.ctx.store.call(Store.set_meta, "extended_unavailable", self.no_extended)
 
     async def ensure_plan_limit(self) -> None:
         """Learn the plan: credits a minute (and a day, on the free plan) from /api_usage unless
@@ -117,11 +131,20 @@ class QuoteStep:
             report.messages.append(self.disabled)
             return
         session = mh.session_at(ctx.clock.now())
-        extended = ctx.settings.twelvedata.extended_hours
-        trading = session is Session.OPEN or (extended and session in (Session.PRE, Session.AFTER))
+        outside = session in (Session.PRE, Session.AFTER)
+        if self.no_extended is None:
+            self.no_extended = await ctx.store.call(Store.get_meta, "extended_unavailable", "")
+        # Pre-market and after-hours prices: asked for when configured (the simulated plan is a
+        # Pro plan: always), unless the plan was found to lack them.
+        want_extended = (ctx.settings.twelvedata.extended_hours or ctx.mode == "demo") and not (
+            self.no_extended
+        )
+        trading = session is Session.OPEN or (want_extended and outside)
         if ctx.mode == "live" and not trading and not force:
             if session is Session.CLOSED:
                 why = "The market is closed"
+            elif self.no_extended:
+                why = self.no_extended.rstrip(".")
             else:
                 why = (
                     "The regular session has not opened"
@@ -159,21 +182,33 @@ class QuoteStep:
             Progress("quotes", 0, total, report.credits_used, report.errors, f"Quotes: 0/{total}")
         )
 
-        extended = ctx.settings.twelvedata.extended_hours and session is not Session.OPEN
+        extended = want_extended and outside
         secrets = ctx.settings.secrets
 
         refused: list[SymbolError] = []
 
         async def fetch(batch: list[str], tg: anyio.abc.TaskGroup) -> QuoteBatch | None:
             try:
-                return await self.client.quote_batch(batch, extended=extended)
-            except (AuthError, PermissionDenied) as exc:
-                # Nothing more will work with this key or plan: stop the sweep, keep the rest.
+                result = await self.client.quote_batch(batch, extended=extended)
+            except PermissionDenied as exc:
+                if extended:
+                    # The plan lacks prepost: said once, remembered, never charged again.
+                    await self._refuse_extended(str(exc), report)
+                    tg.cancel_scope.cancel()
+                    return None
                 fatal.append(str(exc))
-                if isinstance(exc, PermissionDenied):
-                    self.disabled = str(exc)
+                self.disabled = str(exc)
                 tg.cancel_scope.cancel()
                 return None
+            except AuthError as exc:
+                # Nothing more will work with this key or plan: stop the sweep, keep the rest.
+                fatal.append(str(exc))
+                tg.cancel_scope.cancel()
+                return None
+            if extended and result.quotes and not any(q.extended for q in result.quotes):
+                # Asked for extended prices, answered without any: the plan ignores prepost.
+                await self._refuse_extended("the answers carry no extended prices", report)
+            return result
 
         async def run_batch(batch: list[str], granted_at: float, tg: anyio.abc.TaskGroup) -> None:
             nonlocal done
@@ -186,7 +221,7 @@ class QuoteStep:
                     then="they keep their last quotes and are asked again next cycle",
                     count=len(batch),
                 )
-                if result is None and fatal:
+                if result is None and (fatal or self.no_extended):
                     return
                 if result is None:
                     quotes: list[Quote] = []

@@ -210,7 +210,9 @@ class SimDay:
         return self.base + timedelta(minutes=minute)
 
     def last_price(self) -> np.ndarray:
-        return self.price[:, DAY_MINUTES - 1].astype(np.float64)
+        """The regular session's close (16:00, 13:00 on half days): the next day's previous
+        close, as every quote and chain reckons it (after-hours trades do not move it)."""
+        return self.price[:, self.close_minute - 1].astype(np.float64)
 
 
 class SimMarket:
@@ -283,7 +285,7 @@ class SimMarket:
             aside = SimDay(self, prev, start)
             ratio = target / aside.last_price()
             price = aside.price.astype(np.float64) * ratio[:, None]
-            price += (target - price[:, -1])[:, None]
+            price += (target - price[:, aside.close_minute - 1])[:, None]
             aside.price = np.where(price >= 1.0, np.round(price, 2), np.round(price, 4)).astype(
                 np.float32
             )

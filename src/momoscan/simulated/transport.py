@@ -121,27 +121,51 @@ def _not_found(symbol: str, requested: str) -> dict[str, object]:
     )
 
 
-def quote_objects(market: SimMarket, symbols: Sequence[str], requested: str) -> dict[str, object]:
-    """Twelve Data quote objects (or per-symbol errors) for `symbols` at the market clock's now."""
+def quote_objects(
+    market: SimMarket, symbols: Sequence[str], requested: str, *, prepost: bool = False
+) -> dict[str, object]:
+    """Twelve Data quote objects (or per-symbol errors) for `symbols` at the market clock's now.
+
+    The quote is the daily bar of the latest regular session, as /quote's default 1day
+    interval gives it: in the session, today's so far; before the open, the previous session's
+    (its close, volume and change); after the close, today's as it closed at 16:00 (13:00 on
+    half days). Its volume is the regular session's. With `prepost` (Pro plans) outside the
+    session, `extended_price`, `extended_percent_change` (from the bar's close) and
+    `extended_timestamp` (a string of digits, as the spec shows it) carry the pre-market or
+    after-hours price.
+    """
     sim_day, minute, now = market.now_state()
     session = (
         mh.session_at(now) if mh.is_trading_day(now.astimezone(mh.ET).date()) else Session.CLOSED
     )
     is_open = session is Session.OPEN
-    start = OPEN_MINUTE if minute >= OPEN_MINUTE else 0
-    day_text = sim_day.day.isoformat()
-    bar_ts = int(sim_day.at_minute(OPEN_MINUTE).timestamp())
-    last_ts = int(sim_day.at_minute(minute).timestamp())
+    last_regular = sim_day.close_minute - 1
+    if minute < OPEN_MINUTE:
+        # Before the open: the previous session's bar.
+        bar = market.session_before(sim_day.day)
+        bar_minute = bar.close_minute - 1
+    else:
+        bar, bar_minute = sim_day, min(minute, last_regular)
+    extended = prepost and not is_open
+    day_text = bar.day.isoformat()
+    bar_ts = int(bar.at_minute(OPEN_MINUTE).timestamp())
+    last_ts = int(bar.at_minute(bar_minute).timestamp())
+    ext_ts = str(int(sim_day.at_minute(minute).timestamp()))
     known = [(s, market.index.get(s.upper())) for s in symbols]
     rows = [i for _, i in known if i is not None and market.securities[i].kind != "index"]
-    prices = sim_day.price[rows, :]
-    segment = prices[:, start : minute + 1]
+    prices = bar.price[rows, :]
+    segment = prices[:, OPEN_MINUTE : bar_minute + 1]
     highs = segment.max(axis=1).tolist() if rows else []
     lows = segment.min(axis=1).tolist() if rows else []
-    opens = prices[:, start].tolist() if rows else []
-    lasts = prices[:, minute].tolist() if rows else []
-    volumes = sim_day.cum_volume[rows, minute].tolist() if rows else []
-    prev = sim_day.prev_close[rows].tolist() if rows else []
+    opens = prices[:, OPEN_MINUTE].tolist() if rows else []
+    lasts = prices[:, bar_minute].tolist() if rows else []
+    volumes = (
+        (bar.cum_volume[rows, bar_minute] - bar.cum_volume[rows, OPEN_MINUTE - 1]).tolist()
+        if rows
+        else []
+    )
+    prev = bar.prev_close[rows].tolist() if rows else []
+    now_prices = sim_day.price[rows, minute].tolist() if rows and extended else []
     position = {i: k for k, i in enumerate(rows)}
     out: dict[str, object] = {}
     for symbol, index in known:
@@ -155,7 +179,7 @@ def quote_objects(market: SimMarket, symbols: Sequence[str], requested: str) -> 
         ref = market.ref_price[index]
         low52 = min(ref * 0.62, lows[k])
         high52 = max(ref * 1.38, highs[k])
-        out[symbol] = {
+        quote: dict[str, object] = {
             "symbol": sec.symbol,
             "name": sec.name,
             "exchange": "NYSE" if sec.mic == "ARCX" else sec.exchange.replace("NYSEMKT", "NYSE"),
@@ -184,6 +208,13 @@ def quote_objects(market: SimMarket, symbols: Sequence[str], requested: str) -> 
                 "range": f"{low52:.6f} - {high52:.6f}",
             },
         }
+        if extended:
+            ext = now_prices[k]
+            quote["extended_change"] = _fmt(ext - price)
+            quote["extended_percent_change"] = _fmt((ext - price) / price * 100.0)
+            quote["extended_price"] = _fmt(ext)
+            quote["extended_timestamp"] = ext_ts
+        out[symbol] = quote
     return out
 
 
@@ -309,7 +340,8 @@ class SimServer:
             # Twelve Data has long answered this with HTTP 200 and the error in the body.
             body = out_of_credits(used, self.meter.limit)
             return _json(200, body, self._credits(*self.meter.peek()))
-        objects = quote_objects(self.market, symbols, raw)
+        prepost = url.params.get("prepost", "").lower() == "true"
+        objects = quote_objects(self.market, symbols, raw, prepost=prepost)
         if dice is not None:
             self._symbol_faults(objects, symbols, raw, dice)
         payload = objects[symbols[0]] if len(symbols) == 1 else objects

@@ -157,17 +157,25 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
     # The quote's own time: the last minute candle; failing that, the bar's opening time or,
     # in answers older than 2022, only the bar's date (read as that day's 09:30 ET open).
     stamp = _finite(w.last_quote_at) or _finite(w.timestamp) or _bar_open(w.datetime)
+    volume, average = _finite(w.volume), _finite(w.average_volume)
     regular_price = regular_change = None
-    if extended and not w.is_market_open:
-        # Pre-market or after hours (asked for with prepost): the extended price is the news,
-        # its change is measured from the last regular close, and its time is its own.
+    if extended and not w.is_market_open and price:
+        # Pre-market or after hours (asked for with prepost): the extended price is what trades
+        # now, at its own time. Its change is reckoned here from the close before the current
+        # session (what Twelve Data's extended_percent_change is measured from is not
+        # documented): before the open the daily bar is the previous session's, so that is its
+        # close (the gap); after the close the bar is today's, and that is its previous_close.
+        ext_stamp = _finite(w.extended_timestamp)
+        before_open = bool(ext_stamp and stamp and _et_day(ext_stamp) > _et_day(stamp))
+        reference = price if before_open else _finite(w.previous_close)
         regular_price, regular_change = price, change
         price = extended
-        change = _finite(w.extended_percent_change)
-        stamp = _finite(w.extended_timestamp) or stamp
+        change = (extended - reference) / reference * 100.0 if reference else None
+        stamp = ext_stamp or stamp
+        if before_open:
+            volume = None  # the bar's volume is the previous session's, not today's
     if price is None or price <= 0:
         return SymbolError(symbol, None, "the quote has no price")
-    volume, average = _finite(w.volume), _finite(w.average_volume)
     return Quote(
         symbol,
         price,
@@ -188,6 +196,10 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
         regular_price,
         regular_change,
     )
+
+
+def _et_day(stamp: float | None) -> str:
+    return datetime.fromtimestamp(stamp, mh.ET).date().isoformat() if stamp else ""
 
 
 def _bar_open(text: str | None) -> float | None:
