@@ -16,10 +16,12 @@ hand-built histories:
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections.abc import Mapping, Sequence
 from datetime import date
 
+from . import market_hours as mh
 from .models import Leader
 
 Volumes = Mapping[str, tuple[int, int, int]]
@@ -102,3 +104,31 @@ def filter_volumes(
 ) -> dict[str, tuple[int, int, int]]:
     """Drop excluded underlyings (ETFs, indexes) and, if `only` is given, keep just those."""
     return {u: v for u, v in volumes.items() if u not in exclude and (only is None or u in only)}
+
+
+#: Leaders need this many earlier days on record before anything is called NEW.
+MIN_HISTORY_FOR_NEW = 5
+
+
+def rank_days(
+    days: Sequence[date],
+    history: dict[date, dict[str, tuple[int, int, int]]],
+    exclude: frozenset[str],
+    only: frozenset[str] | None,
+    lookback: int,
+) -> dict[date, list[Leader]]:
+    """Each of `days`' top 10 from `history` ({day: {underlying: (total, calls, puts)}}, in
+    contracts), each compared with its `lookback` trading days before; NEW only once at least
+    MIN_HISTORY_FOR_NEW of those are on record. Thousands of underlyings a day: the engine runs
+    it in a worker process, which therefore imports this module only (no store, no Rich)."""
+    filtered = {d: filter_volumes(v, exclude=exclude, only=only) for d, v in history.items()}
+    out: dict[date, list[Leader]] = {}
+    for day in days:
+        if day not in filtered:
+            continue
+        window = mh.trading_days_before(day, lookback)
+        leaders = compute_leaders(day, filtered, window)
+        if sum(1 for d in window if d in filtered) < MIN_HISTORY_FOR_NEW:
+            leaders = [dataclasses.replace(x, is_new=False, reason="") for x in leaders]
+        out[day] = leaders
+    return out

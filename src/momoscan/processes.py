@@ -7,12 +7,13 @@ spawn cannot pass on.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -36,6 +37,28 @@ def _child_start(
         initializer(*initargs)
 
 
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """Spawn workers that do not import the parent's `__main__`.
+
+    multiprocessing's spawn re-runs the parent's main module in the child (by path, or by name
+    under `python -m`), so that functions defined there resolve. For the `momoscan` console
+    script that means importing the whole CLI (store, Rich, sqlite-utils) into a worker that
+    only parses a file or runs the market. Every function momoscan sends to a worker lives in
+    an importable module, so the main module is hidden while a worker starts."""
+    main = sys.modules["__main__"]
+    saved: dict[str, Any] = {
+        name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__
+    }
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
 def spawn_pool(
     initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
 ) -> ProcessPoolExecutor:
@@ -49,7 +72,8 @@ def spawn_pool(
             initializer=_child_start,
             initargs=(os.getpid(), initializer, initargs),
         )
-        pool.submit(int)  # start the worker process now
+        with _bare_main():
+            pool.submit(int)  # start the worker process now
     finally:
         sys.stderr = saved
     return pool
@@ -69,3 +93,9 @@ async def shutdown_pool(pool: ProcessPoolExecutor) -> None:
 
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(reap)
+
+
+def loaded_modules() -> list[str]:
+    """The modules a worker process has imported (run in the worker: tests check that a
+    worker imports only what its job needs)."""
+    return sorted(sys.modules)

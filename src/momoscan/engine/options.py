@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections.abc import Sequence
 from datetime import date, datetime
 
 import anyio
@@ -28,9 +27,6 @@ log = logging.getLogger(__name__)
 #: Seconds before a day OCC said had no records is asked for again.
 OCC_NO_RECORD_RETRY = 3600.0
 
-#: Leaders need this many earlier days on record before anything is called NEW.
-MIN_HISTORY_FOR_NEW = 5
-
 
 def chain_session(as_of: datetime | None, today: date) -> date:
     """The trading day whose volume a chain holds: the day of its timestamp once that day's
@@ -44,29 +40,6 @@ def chain_session(as_of: datetime | None, today: date) -> date:
     if mh.is_trading_day(day) and local >= mh.session_bounds(day)[1]:
         return min(day, today)
     return min(mh.previous_trading_day(day), today)
-
-
-def _rank_days(
-    days: Sequence[date],
-    history: dict[date, dict[str, tuple[int, int, int]]],
-    exclude: frozenset[str],
-    only: frozenset[str] | None,
-    lookback: int,
-) -> dict[date, list[Leader]]:
-    """Each day's leaders. Thousands of underlyings a day: run in the worker process."""
-    filtered = {
-        d: leader_rules.filter_volumes(v, exclude=exclude, only=only) for d, v in history.items()
-    }
-    out: dict[date, list[Leader]] = {}
-    for day in days:
-        if day not in filtered:
-            continue
-        window = mh.trading_days_before(day, lookback)
-        leaders = leader_rules.compute_leaders(day, filtered, window)
-        if sum(1 for d in window if d in filtered) < MIN_HISTORY_FOR_NEW:
-            leaders = [dataclasses.replace(x, is_new=False, reason="") for x in leaders]
-        out[day] = leaders
-    return out
 
 
 class OptionsStep:
@@ -251,7 +224,9 @@ class OptionsStep:
         only = None
         if opts.leaders_in_universe:
             only = frozenset(await ctx.store.call(queries.universe_symbol_list))
-        by_day = await self.offload.heavy(_rank_days, days, history, exclude, only, lookback)
+        by_day = await self.offload.heavy(
+            leader_rules.rank_days, days, history, exclude, only, lookback
+        )
         newest: list[Leader] = []
         for day, leaders in by_day.items():
             await ctx.store.call(Store.store_leaders, day, leaders)
