@@ -6,12 +6,14 @@ Run all benchmarks with `python bench/run.py`; this module alone with `python be
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import anyio
 import orjson
@@ -40,19 +42,50 @@ def _batches(market: SimMarket, size: int = 120) -> list[tuple[list[str], bytes]
     return out
 
 
-def bench_parse_store(repeats: int = 7) -> dict[str, float]:
+_RAW_QUOTE = (
+    "INSERT OR REPLACE INTO quotes (symbol, price, open, high, low, prev_close, change_pct, "
+    "volume, avg_volume, rvol, market_open, quote_ts, source, extended, regular_price, "
+    "regular_change_pct, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_RAW_HISTORY = (
+    "INSERT OR REPLACE INTO quote_history (symbol, ts, price, volume) VALUES (?, ?, ?, ?)"
+)
+
+
+def bench_parse_store(repeats: int = 7) -> dict[str, Any]:
     """Parse 8,000 quotes from Twelve Data batch bodies and store them, one transaction per
-    batch of 120 as the engine does. Median of `repeats` runs."""
+    batch of 120 as the engine does; and, in the same run, the floor: a raw sqlite3
+    executemany of the same rows (quotes and their history samples) into the same schema,
+    already parsed, a transaction per batch. The two alternate, so each run's ratio is taken
+    under the same load."""
     market = SimMarket(
         7, SIZE, FixedClock(datetime.combine(DAY, mh.OPEN, tzinfo=mh.ET) + timedelta(hours=2))
     )
     batches = _batches(market)
-    times_parse, times_total = [], []
+    times_parse, times_total, times_raw = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.db")
-        store.replace_universe(
-            [s.ticker() for s in market.stocks], source="demo", as_of=DAY, fetched_at=time.time()
-        )
+        tickers = [s.ticker() for s in market.stocks]
+        store.replace_universe(tickers, source="demo", as_of=DAY, fetched_at=time.time())
+        raw_path = Path(tmp) / "raw.db"
+        Store(raw_path).close()  # the same schema
+        raw = sqlite3.connect(raw_path, isolation_level=None)
+        raw.execute("PRAGMA journal_mode = WAL")
+        raw.execute("PRAGMA synchronous = NORMAL")
+        parsed = [parse_quote_body(body, chunk) for chunk, body in batches]
+        now = time.time()
+        raw_batches = [
+            (
+                [
+                    (q.symbol, q.price, q.open, q.high, q.low, q.prev_close, q.change_pct,
+                     q.volume, q.avg_volume, q.rvol, q.market_open, q.quote_ts, q.source,
+                     q.extended, q.regular_price, q.regular_change_pct, now)
+                    for q in quotes
+                ],
+                [(q.symbol, (q.quote_ts or 0) // 300 * 300, q.price, q.volume) for q in quotes],
+            )
+            for quotes, _ in parsed
+        ]  # fmt: skip
         for _ in range(repeats):
             t0 = time.perf_counter()
             parsed = [parse_quote_body(body, chunk) for chunk, body in batches]
@@ -60,14 +93,24 @@ def bench_parse_store(repeats: int = 7) -> dict[str, float]:
             for quotes, errors in parsed:
                 store.store_quotes(quotes, errors, fetched_at=time.time())
             t2 = time.perf_counter()
+            for rows, history in raw_batches:
+                raw.execute("BEGIN IMMEDIATE")
+                raw.executemany(_RAW_QUOTE, rows)
+                raw.executemany(_RAW_HISTORY, history)
+                raw.execute("COMMIT")
+            t3 = time.perf_counter()
             times_parse.append(t1 - t0)
             times_total.append(t2 - t0)
+            times_raw.append(t3 - t2)
         count = sum(len(q) for q, _ in parsed)
+        raw.close()
         store.close()
     assert count == SIZE, count
     return {
-        "parse_ms": statistics.median(times_parse) * 1000,
-        "parse_store_ms": statistics.median(times_total) * 1000,
+        "parse_ms": [t * 1000 for t in times_parse],
+        "parse_store_ms": [t * 1000 for t in times_total],
+        "raw_ms": [t * 1000 for t in times_raw],
+        "ratio": [ours / floor for ours, floor in zip(times_total, times_raw, strict=True)],
     }
 
 

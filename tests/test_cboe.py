@@ -471,3 +471,22 @@ async def test_concurrency_is_capped() -> None:
                     tg.start_soon(cboe_client.fetch_chain, symbol)
     assert route.call_count == 6
     assert peak == 2
+
+
+def test_the_column_fast_path_reads_exactly_what_the_record_path_reads() -> None:
+    import json
+    from datetime import datetime
+
+    from momoscan import market_hours as mh
+    from momoscan.clock import FixedClock
+    from momoscan.simulated.market import SimMarket
+    from momoscan.simulated.options import ChainFactory
+
+    market = SimMarket(7, 0, FixedClock(datetime(2026, 11, 19, 14, 0, tzinfo=mh.ET)))
+    for underlying in ("SPX", "AAPL", "KO"):
+        body = ChainFactory(market).chain_body(underlying)
+        assert body is not None
+        fast = parse_chain(body, underlying)
+        slow = parse_chain(body, underlying, loads=json.loads)  # the record-by-record reader
+        assert fast == slow and len(fast) > 100
+        assert fast.call_volume + fast.put_volume == sum(fast.volumes)

@@ -161,6 +161,55 @@ class _Columns:
     def __len__(self) -> int:
         return len(self.symbols)
 
+    def extend(self, records: list[_Record]) -> bool:
+        """All of a well-formed chain's records at once, a column at a time (comprehensions
+        over 30,000 records rather than a method call each: about twice as fast). False, with
+        nothing added, if any record does not parse: the caller then adds them one by one,
+        skipping the bad ones."""
+        try:
+            symbols = [r.option for r in records]
+            examples = {s[:-8]: s for s in symbols}
+            heads = {key: parse_osi(osi) for key, osi in examples.items()}
+            head_of = {key: (h[0], h[1], h[2].value) for key, h in heads.items()}
+            tails = {s[-8:] for s in symbols}
+            if not all(t.isdigit() and t.isascii() for t in tails):
+                return False
+            strike_of = {t: int(t) / 1000 for t in tails}
+            minutes: dict[str, int] = {}
+            trades = [
+                None if (t := r.last_trade_time) is None else self._minute_epoch(t, minutes)
+                for r in records
+            ]
+            rows = [head_of[s[:-8]] for s in symbols]
+            volumes = [int(v) if (v := r.volume) else 0 for r in records]
+        except (TypeError, ValueError, KeyError):
+            return False
+        self.symbols = symbols
+        self.roots = [h[0] for h in rows]
+        self.expiries = [h[1] for h in rows]
+        self.rights = [h[2] for h in rows]
+        self.strikes = [strike_of[s[-8:]] for s in symbols]
+        self.volumes = volumes
+        self.open_interest = [int(v) if (v := r.open_interest) else 0 for r in records]
+        self.ivs = [float(v) if (v := r.iv) else None for r in records]
+        self.lasts = [
+            None if t is None or not (p := r.last_trade_price) else float(p)
+            for r, t in zip(records, trades, strict=True)
+        ]
+        self.last_trades = trades
+        self.calls = sum(v for v, h in zip(volumes, self.rights, strict=True) if h == "C")
+        self.puts = sum(volumes) - self.calls
+        return True
+
+    def _minute_epoch(self, text: str, minutes: dict[str, int]) -> int:
+        """`_epoch` with the minute cached: a chain's trades share minutes by the thousand."""
+        base = minutes.get(text[:16])
+        if base is None:
+            base = minutes[text[:16]] = self._epoch(text[:16] + ":00")
+        if len(text) < 19 or text[16] != ":" or not text[17:19].isdigit():
+            raise ValueError(text)
+        return base + int(text[17:19])
+
     def chain(
         self, underlying: str, as_of: datetime | None, price: float | None, skipped: int
     ) -> OptionChain:
@@ -214,7 +263,7 @@ def parse_chain(
         if loads is not None:
             raise msgspec.ValidationError("the lenient reader was asked for")
         doc = _DOCUMENT.decode(content)
-        for rec in doc.data.options:
+        for rec in [] if columns.extend(doc.data.options) else doc.data.options:
             try:
                 columns.add(
                     rec.option,

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import httpx
@@ -55,7 +55,7 @@ def _num(value: Any) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if number == number else None  # NaN is no number
+    return number if math.isfinite(number) else None  # NaN and Infinity are no numbers
 
 
 def _int(value: Any) -> int | None:
@@ -95,6 +95,11 @@ class ErrorEnvelope(Exception):
         self.message = message
 
 
+#: A number the decoder accepts: finite (a bound any real price or volume is far inside), so that
+#: an answer with NaN or Infinity anywhere is read again leniently, field by field.
+Finite = Annotated[float, msgspec.Meta(ge=-1e300, le=1e300)]
+
+
 class _Wire(msgspec.Struct):
     """One quote object or error envelope as sent, every field optional. Decoded non-strictly,
     so the API's numbers-as-strings become numbers in the decoder itself (no dicts built)."""
@@ -103,20 +108,20 @@ class _Wire(msgspec.Struct):
     name: str | None = None
     exchange: str | None = None
     mic_code: str | None = None
-    timestamp: float | None = None
-    last_quote_at: float | None = None
-    open: float | None = None
-    high: float | None = None
-    low: float | None = None
-    close: float | None = None
-    volume: float | None = None
-    previous_close: float | None = None
-    percent_change: float | None = None
-    average_volume: float | None = None
+    timestamp: Finite | None = None
+    last_quote_at: Finite | None = None
+    open: Finite | None = None
+    high: Finite | None = None
+    low: Finite | None = None
+    close: Finite | None = None
+    volume: Finite | None = None
+    previous_close: Finite | None = None
+    percent_change: Finite | None = None
+    average_volume: Finite | None = None
     is_market_open: bool | None = None
-    extended_price: float | None = None
-    extended_percent_change: float | None = None
-    extended_timestamp: float | None = None  # a string of digits on the wire (TD-OAS)
+    extended_price: Finite | None = None
+    extended_percent_change: Finite | None = None
+    extended_timestamp: Finite | None = None  # a string of digits on the wire (TD-OAS)
     datetime: str | None = None
     code: int | None = None
     message: str | None = None
@@ -144,20 +149,18 @@ _MANY = msgspec.json.Decoder(dict[str, _Wire], strict=False)
 _ANY = msgspec.json.Decoder()
 
 
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
 def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
+    """One quote from its wire struct, whose numbers are finite or None (the typed decoder's
+    bounds, or `_num` on the lenient path, see to that)."""
     if w.status == "error" and w.code is not None:
         return SymbolError(symbol, w.code, (w.message or "no message").replace("**", ""))
-    price = _finite(w.close)
-    change = _finite(w.percent_change)
-    extended = _finite(w.extended_price)
+    price = w.close
+    change = w.percent_change
+    extended = w.extended_price
     # The quote's own time: the last minute candle; failing that, the bar's opening time or,
     # in answers older than 2022, only the bar's date (read as that day's 09:30 ET open).
-    stamp = _finite(w.last_quote_at) or _finite(w.timestamp) or _bar_open(w.datetime)
-    volume, average = _finite(w.volume), _finite(w.average_volume)
+    stamp = w.last_quote_at or w.timestamp or _bar_open(w.datetime)
+    volume, average = w.volume, w.average_volume
     regular_price = regular_change = None
     if extended and not w.is_market_open and price:
         # Pre-market or after hours (asked for with prepost): the extended price is what trades
@@ -165,9 +168,9 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
         # session (what Twelve Data's extended_percent_change is measured from is not
         # documented): before the open the daily bar is the previous session's, so that is its
         # close (the gap); after the close the bar is today's, and that is its previous_close.
-        ext_stamp = _finite(w.extended_timestamp)
+        ext_stamp = w.extended_timestamp
         before_open = bool(ext_stamp and stamp and _et_day(ext_stamp) > _et_day(stamp))
-        reference = price if before_open else _finite(w.previous_close)
+        reference = price if before_open else w.previous_close
         regular_price, regular_change = price, change
         price = extended
         change = (extended - reference) / reference * 100.0 if reference else None
@@ -179,10 +182,10 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
     return Quote(
         symbol,
         price,
-        _finite(w.open),
-        _finite(w.high),
-        _finite(w.low),
-        _finite(w.previous_close),
+        w.open,
+        w.high,
+        w.low,
+        w.previous_close,
         change,
         None if volume is None else int(volume),
         None if average is None else int(average),
@@ -253,7 +256,8 @@ def _collect(
     errors: list[SymbolError] = []
     seen: set[str] = set()
     for key, wire in items:
-        symbol = wanted.get(key.upper(), key.upper())
+        upper = key.upper()
+        symbol = wanted.get(upper, upper)
         seen.add(symbol)
         result = _from_wire(wire, symbol)
         if isinstance(result, Quote):
