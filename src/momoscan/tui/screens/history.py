@@ -33,7 +33,7 @@ def volume_chart(series: list[tuple[date, int]], width: int, height: int) -> Tex
     if not series or height < 2 or width < 4:
         return text
     series = series[-max(1, width // 2) :]
-    bar = max(1, min(3, width // len(series) - 1))
+    bar = max(1, min(6, width // len(series) - 1))
     top = max(v for _, v in series) or 1
     rows = height - 1
     for row in range(rows, 0, -1):

@@ -325,13 +325,20 @@ class ContractTable(ScrollView, can_focus=True):
         scroll_x = int(self.scroll_offset.x)
         styles = self._style_set()
         if y == 0:
-            strip = self._header_strip(styles)
+            strip, fill = self._header_strip(styles), styles["header"]
         else:
             position = int(self.scroll_offset.y) + y - 1
             if position >= len(self.data):
                 return Strip.blank(width, styles["base"])
             strip = self._row_strip(position, styles)
-        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, styles["base"])
+            kind = "cursor" if position == self.cursor else "even" if position % 2 else "base"
+            fill = styles[kind]  # the row's own background, to the right edge
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, fill)
+
+    def on_resize(self) -> None:
+        # At least as wide as the view, so the rows' background reaches its right edge.
+        width = max(self._width, self.scrollable_content_region.width)
+        self.virtual_size = Size(width, len(self.data) + 1)
 
     def on_focus(self) -> None:
         self._styles = None  # the cursor's colour follows focus
