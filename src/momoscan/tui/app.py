@@ -24,7 +24,7 @@ import anyio
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from .. import format as fmt
@@ -209,7 +209,14 @@ class MomoscanApp(App[int]):
         status.show(self.wall())
         empty = self.snapshot is None or not self.snapshot.volume
         due = self.wall() - self._last_read > READ_EVERY
-        if message.progress.step in ("quotes", "options") and (empty or due):
+        # Behind a full screen (the drill-down, the history) the tables cannot be seen: the
+        # read at the end of the cycle is enough (for alerts), and the screen the user is on
+        # keeps the GIL; MainScreen reads again when it is back.
+        if (
+            message.progress.step in ("quotes", "options")
+            and (empty or due)
+            and self.main_visible
+        ):
             # The first batch shows at once; after that, at most every READ_EVERY seconds.
             self.read_soon()
 
@@ -294,9 +301,16 @@ class MomoscanApp(App[int]):
         if self.settings.alerts.bell:
             self.bell()
 
+    @property
+    def main_visible(self) -> bool:
+        """The main screen is on show (alone, or under a dialog such as the help or a card)."""
+        return self.screen is self.main or isinstance(self.screen, ModalScreen)
+
     def _tick(self) -> None:
         """Once a second (and after each read): the clock, the credits and every age move
         on, all from one reading of the market clock, so rows, card and status agree."""
+        if not self.main_visible:
+            return  # nothing of it is on show; MainScreen ticks again when it is back
         status = self.main.query_one(StatusBar)
         rt = self.runtime
         market_now = self.market_epoch()

@@ -154,6 +154,11 @@ class MainScreen(Screen[None]):
     def on_resize(self) -> None:
         self._layout()
 
+    def on_screen_resume(self) -> None:
+        # Back from the drill-down or the history: catch up on what was not drawn meanwhile.
+        if self.momo.snapshot is not None:
+            self.momo.read_soon()
+
     def _layout(self) -> None:
         width, height = self.size
         if not width or not height:
