@@ -131,7 +131,13 @@ class ScanTable(FastTable):
 
     def tick(self, market_now: float) -> None:
         """Age every row to market-clock time `market_now` (called once a second); only the
-        rows whose Age text changed are redrawn."""
+        rows whose Age text changed are redrawn. A symbol's "just entered" highlight ends on
+        time too, not at the next read."""
+        now = self._clock()
+        for symbol in [s for s, at in self._entered.items() if now - at >= HIGHLIGHT_SECONDS]:
+            del self._entered[symbol]
+            if symbol in self.keys:
+                self.update_cell(symbol, "symbol", Text(symbol, style="bold"))
         for r in self._rows:
             self.update_cell(r.symbol, "age", self._age_cell(r, market_now))
 
