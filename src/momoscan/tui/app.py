@@ -212,11 +212,7 @@ class MomoscanApp(App[int]):
         # Behind a full screen (the drill-down, the history) the tables cannot be seen: the
         # read at the end of the cycle is enough (for alerts), and the screen the user is on
         # keeps the GIL; MainScreen reads again when it is back.
-        if (
-            message.progress.step in ("quotes", "options")
-            and (empty or due)
-            and self.main_visible
-        ):
+        if message.progress.step in ("quotes", "options") and (empty or due) and self.main_visible:
             # The first batch shows at once; after that, at most every READ_EVERY seconds.
             self.read_soon()
 
