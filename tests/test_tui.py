@@ -562,11 +562,17 @@ async def test_tiers_refresh_zoom_and_quit(tmp_path: Path) -> None:
         assert app.current_tiers == ("small", "mid", "large")
 
         # z zooms the focused panel; Escape restores it.
-        app.query_one("#volume", ScanTable).focus()
+        volume = app.query_one("#volume", ScanTable)
+        volume.focus()
+        rows = volume.row_count
         await pilot.press("z")
-        assert app.screen.maximized is app.query_one("#volume")
+        assert app.screen.maximized is volume
+        # Zoomed, it shows as many rows as the screen holds (30 at most).
+        await wait_for(pilot, lambda: volume.row_count == 30)
+        assert volume.region.height == SIZE[1] - 1
         await pilot.press("escape")
         assert app.screen.maximized is None
+        await wait_for(pilot, lambda: volume.row_count == rows)
 
         # r refreshes now.
         await pilot.press("r")

@@ -36,7 +36,7 @@ class ContractsScreen(Screen[None]):
     ]
     HELP_EXTRA = (
         ("click a header", "sort by that column (again: reverse)"),
-        ("↑ ↓ PgUp PgDn Home End", "move through the contracts"),
+        ("↑ ↓ PgUp PgDn", "move through the contracts (Home, End too)"),
     )
 
     def __init__(

@@ -114,13 +114,13 @@ class MainScreen(Screen[None]):
             "Zoom",
             id="zoom",
             show=False,
-            tooltip="the focused panel fills the screen (Escape restores it)",
+            tooltip="zoom: the focused panel fills the screen (Escape restores it)",
         ),
     ]
     HELP_EXTRA = (
         ("Enter", "movers/volume: the symbol's chart; options: the underlying's contracts"),
         ("Tab / Shift+Tab", "next / previous panel"),
-        ("↑ ↓ PgUp PgDn Home End", "move in the focused panel"),
+        ("↑ ↓ PgUp PgDn", "move in the focused panel (Home, End too)"),
     )
 
     def __init__(self, movers_mode: str = "moves", *, watch_size: int = 20) -> None:
@@ -169,6 +169,11 @@ class MainScreen(Screen[None]):
         for table in self.query(ScanTable):
             table.styles.height = rows + TABLE_CHROME
         scans.styles.height = (1 if side else 2) * (rows + TABLE_CHROME)
+        zoomed = self.maximized
+        if isinstance(zoomed, ScanTable):
+            # Zoomed: the table takes the screen but the footer, and shows as many rows.
+            zoomed.styles.height = height - 1
+            rows = min(MAX_ROWS, max(rows, height - 1 - TABLE_CHROME))
         if rows != self.table_rows:
             grew = rows > self.table_rows
             self.table_rows = rows
@@ -307,6 +312,10 @@ class MainScreen(Screen[None]):
 
     def action_history(self) -> None:
         self.momo.open_history_soon()
+
+    def watch_maximized(self) -> None:
+        # Zoomed in or out: the zoomed table's height and rows follow.
+        self._layout()
 
     def action_zoom(self) -> None:
         focused = self.focused
