@@ -21,6 +21,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import keys as keypress
 import options
 import pipeline
 import ratelimit
@@ -113,6 +114,32 @@ def lag() -> list[Figure]:
     return figures
 
 
+def keys() -> list[Figure]:
+    """Re-sorting SPX's 38,042-contract drill-down (`s`), key to screen on a pseudo-terminal;
+    one frame at 60 Hz is 16.7 ms."""
+    figures = []
+    for loaded, label in ((True, "a busy loop per core"), (False, "no added load")):
+        r = keypress.bench_keys(loaded=loaded)
+        figures += [
+            Figure(
+                f"s on 38,042 contracts, {label}: key to screen, median",
+                r["screen_median_ms"],
+                "ms",
+                None,
+            ),
+            Figure(
+                f"s on 38,042 contracts, {label}: key to screen, max",
+                r["screen_max_ms"],
+                "ms",
+                None,
+            ),
+            Figure("  the UI thread's work (sort + frame), median", r["ui_median_ms"], "ms", 16.7),
+            Figure("  the sort itself, max", r["sort_max_ms"], "ms", 16.7),
+            Figure("  keys skipped or repeated", r["wrong"], "", 0),
+        ]
+    return figures
+
+
 def memory() -> list[Figure]:
     r = tui.bench_memory()
     return [Figure("resident memory after an hour of simulated session", r["rss_mb"], "MB", 150)]
@@ -165,6 +192,7 @@ BENCHES: dict[str, Callable[[], list[Figure]]] = {
     "growth": growth,
     "startup": startup,
     "lag": lag,
+    "keys": keys,
     "memory": memory,
     "chain": chain,
     "occ": occ,

@@ -160,8 +160,9 @@ def test_headless_once_tables_are_labelled_demo(
     code = main(["--headless", "--once", "--db", str(tmp_path / "x.db"), "--demo-size", "200"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "Top movers" in out and "Top volume" in out and "DEMO (simulated market)" in out
-    assert "Options volume share" in out and "Daily options top 10" in out
+    assert "Top gainers" in out and "Top losers" in out and "Top volume" in out
+    assert "DEMO (simulated market)" in out
+    assert "Options volume · share of the watch set" in out and "Daily options top 10" in out
 
 
 def test_demo_and_live_never_share_a_database(

@@ -1,5 +1,6 @@
-"""Snapshots of the main screen, the drill-down and the history screen: simulated market with
-a fixed seed, market clock and wall clock, so every run draws the same screen.
+"""Snapshots of the main screen, the drill-down and the history screen at 80x24, 120x40 and
+200x60 (and the treemap and the whole-market view at 120x40): simulated market with a fixed
+seed, market clock and wall clock, so every run draws the same screen.
 
 Update them after a deliberate change with `pytest tests/test_snapshots.py --snapshot-update`
 and look at the SVGs in tests/__snapshots__/ before committing.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +25,8 @@ from momoscan.tui.widgets.options_panel import ShareBars
 
 START = datetime(2026, 11, 20, 11, 30, tzinfo=mh.ET)
 WALL = datetime(2026, 11, 20, 16, 31, 5).timestamp()  # wall clock pinned (UTC below)
-SIZE = (150, 45)
+SIZES = [(80, 24), (120, 40), (200, 60)]
+IDS = ["80x24", "120x40", "200x60"]
 
 
 @pytest.fixture(autouse=True)
@@ -46,14 +49,21 @@ def make_app(tmp_path: Path) -> MomoscanApp:
     return MomoscanApp(settings, options)
 
 
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    app = pilot.app
-    deadline = time.monotonic() + 60
-    while not (
-        app.refreshes and app.snapshot is not None and app.snapshot.movers and not app._reading
-    ):
-        assert time.monotonic() < deadline, "the first refresh did not finish"
+async def until(pilot: Any, condition: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
         await pilot.pause(0.05)
+
+
+async def settle(pilot: Any) -> None:
+    app = pilot.app
+    await until(
+        pilot,
+        lambda: app.refreshes and app.snapshot is not None and app.snapshot.volume,
+        "the first refresh did not finish",
+    )
+    await until(pilot, lambda: not app._reading, "the last read did not finish")
     await pilot.pause(0.2)
     # Rows stream in batch by batch, in whatever order the threads finish, and the cursor
     # follows its row: put every cursor on the first row so that the picture is the same.
@@ -63,44 +73,54 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         table.action_cursor_to(0)
     app.query_one("#movers").focus()
     app.clear_notifications()
-    await pilot.pause(0.1)
+    await pilot.pause(0.2)
 
 
-def test_main_screen(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=settle)
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_main_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=settle)
 
 
 def test_main_screen_treemap(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Any) -> None:
         await settle(pilot)
         await pilot.press("t")
         await pilot.pause(0.1)
 
-    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_app(tmp_path), terminal_size=(120, 40), run_before=run_before)
 
 
-def test_drill_down(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+def test_main_screen_whole_market(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("w")
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(tmp_path), terminal_size=(120, 40), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_drill_down(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Any) -> None:
         await settle(pilot)
         pilot.app.query_one(ShareBars).focus()
         await pilot.press("enter")
-        deadline = time.monotonic() + 30
-        while not isinstance(pilot.app.screen, ContractsScreen):
-            assert time.monotonic() < deadline
-            await pilot.pause(0.05)
+        await until(pilot, lambda: isinstance(pilot.app.screen, ContractsScreen), "no drill-down")
         await pilot.pause(0.2)
 
-    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=run_before)
 
 
-def test_history(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_history(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Any) -> None:
         await settle(pilot)
         await pilot.press("h")
-        deadline = time.monotonic() + 30
-        while not isinstance(pilot.app.screen, HistoryScreen):
-            assert time.monotonic() < deadline
-            await pilot.pause(0.05)
+        await until(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), "no history")
+        screen = pilot.app.screen
+        trend = screen.query_one("#history-trend")
+        if trend.display:
+            await until(pilot, lambda: screen.trend_drawn is not None, "no trend drawn")
         await pilot.pause(0.2)
 
-    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=run_before)

@@ -1,22 +1,33 @@
-"""The terminal UI, driven as a user would with Textual's pilot, on the simulated market."""
+"""The terminal UI, driven as a user would with Textual's pilot, on the simulated market.
+
+Every binding of every screen is pressed here at least once, on the screen that declares it,
+and the keys of one screen are shown to do nothing to another (issue 10, item 2).
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from textual.widgets import DataTable
 
+from momoscan import format as fmt
 from momoscan import market_hours as mh
 from momoscan.clock import FixedClock
 from momoscan.config import Settings
+from momoscan.queries import OTHERS
 from momoscan.runtime import RunOptions
 from momoscan.tui.app import MomoscanApp
 from momoscan.tui.screens.contracts import ContractsScreen
 from momoscan.tui.screens.dialogs import HelpScreen, JumpScreen, SymbolScreen
 from momoscan.tui.screens.history import HistoryScreen
+from momoscan.tui.screens.main import MainScreen
+from momoscan.tui.widgets.contract_table import ContractTable
 from momoscan.tui.widgets.fast_table import FastTable
 from momoscan.tui.widgets.options_panel import OptionsPanel, ShareBars
 from momoscan.tui.widgets.scan_table import ScanTable
@@ -43,27 +54,25 @@ def make_app(tmp_path: Path, settings: Settings | None = None, **kwargs: object)
     return app
 
 
-async def wait_for(pilot: object, condition: object, timeout: float = 30.0) -> None:
-    import time
-
+async def wait_for(pilot: Any, condition: Callable[[], object], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
+        await pilot.pause(0.05)
 
 
-async def ready(pilot: object, app: MomoscanApp, refreshes: int = 1) -> None:
+async def ready(pilot: Any, app: MomoscanApp, refreshes: int = 1) -> None:
     await wait_for(
         pilot,
         lambda: (
             app.refreshes >= refreshes
             and app.snapshot is not None
-            and len(app.snapshot.movers) == 10
+            and len(app.snapshot.volume) >= 10
             and not app._reading
         ),
     )
-    await pilot.pause(0.1)  # type: ignore[attr-defined]
+    await pilot.pause(0.1)
 
 
 def table_text(table: DataTable | FastTable) -> list[list[str]]:  # type: ignore[type-arg]
@@ -72,25 +81,147 @@ def table_text(table: DataTable | FastTable) -> list[list[str]]:  # type: ignore
     return [[cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+def column(table: FastTable, key: str) -> list[str]:
+    return [table.cell(k, key).plain for k in table.keys]
+
+
+def messages(app: MomoscanApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def pct(text: str) -> float:
+    return float(text.rstrip("%"))
+
+
+async def outside_symbol(app: MomoscanApp) -> str:
+    """A universe symbol in neither table nor the options watch set: it opens a card."""
+    from momoscan import queries
+
+    assert app.reader is not None and app.snapshot is not None
+    shown = {k for t in app.main.query(ScanTable) for k in t.keys}
+    shown |= {s.underlying for s in app.snapshot.shares}
+    universe = await app.reader.call(queries.universe_symbol_list)
+    return next(s for s in universe if s not in shown and s.isalpha())
+
+
+async def open_screen(pilot: Any, app: MomoscanApp, key: str, kind: type) -> Any:
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(app.screen, kind))
+    await pilot.pause(0.1)
+    return app.screen
+
+
+# ---------------------------------------------------------------------------------------------
+# The main screen
+
+
 @pytest.mark.anyio
 async def test_panels_fill_and_status_says_demo(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
+        assert isinstance(app.screen, MainScreen)
         movers = app.query_one("#movers", ScanTable)
         volume = app.query_one("#volume", ScanTable)
-        assert movers.row_count == 10 and volume.row_count == 10
-        changes = [float(row[4].rstrip("%")) for row in table_text(movers)]
-        assert changes == sorted(changes, reverse=True)
+        rows = app.main.table_rows
+        assert rows > 10  # 45 lines: more than the top 10
+        assert movers.row_count == rows and volume.row_count == rows
+        # Largest moves either way, by size: gainers and losers both appear.
+        changes = [pct(c) for c in column(movers, "change")]
+        assert [abs(c) for c in changes] == sorted((abs(c) for c in changes), reverse=True)
+        assert min(changes) < 0 < max(changes)
         assert app.query_one(ShareBars).row_count >= 10
-        status = app.query_one(StatusBar)
-        text = str(status.render())
+        text = str(app.query_one(StatusBar).render())
         assert "DEMO" in text and "simulated" in text
         assert "fresh" in text and "credits" in text and "OPEN" in text
 
 
 @pytest.mark.anyio
-async def test_chart_key_opens_tradingview_with_the_right_exchange(tmp_path: Path) -> None:
+async def test_m_cycles_the_movers_between_largest_moves_gainers_and_losers(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        movers = app.query_one("#movers", ScanTable)
+        assert "largest moves" in str(movers.border_title)
+        await pilot.press("m")
+        gainers = [pct(c) for c in column(movers, "change")]
+        assert gainers == sorted(gainers, reverse=True) and all(c > 0 for c in gainers)
+        assert "gainers" in str(movers.border_title)
+        await pilot.press("m")
+        losers = [pct(c) for c in column(movers, "change")]
+        assert losers == sorted(losers) and all(c < 0 for c in losers)
+        assert "losers" in str(movers.border_title)
+        await pilot.press("m")
+        assert "largest moves" in str(movers.border_title)
+        # Flipping the list is not "entering" it: no alert.
+        assert not [n for n in app._notifications if n.title == "Top movers"]
+
+
+@pytest.mark.anyio
+async def test_every_age_ticks_from_the_quote_time_and_agrees(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        clock = app.runtime.clock  # type: ignore[union-attr]
+        assert isinstance(clock, FixedClock)
+        movers = app.query_one("#movers", ScanTable)
+        status = app.query_one(StatusBar)
+
+        def shown() -> tuple[list[str], str]:
+            return column(movers, "age"), str(status.render())
+
+        clock.advance(7)
+        await pilot.pause(1.3)  # one tick, no read of the store in between
+        ages, bar = shown()
+        now = clock.now().timestamp()
+        expected = [fmt.age(r.age(now)) for r in movers.rows]
+        assert ages == expected
+        oldest = max(r.age(now) for t in app.main.query(ScanTable) for r in t.rows)
+        assert f"oldest row {fmt.age(oldest)}" in bar
+        clock.advance(30)
+        await pilot.pause(1.3)
+        later, bar = shown()
+        assert later != ages  # it moved on without a refresh
+        now = clock.now().timestamp()
+        assert later == [fmt.age(r.age(now)) for r in movers.rows]
+        # The chains' ages tick too, and the panel's title with them.
+        bars = app.query_one(ShareBars)
+        first = bars.rows[0]
+        assert first.as_of is not None
+        assert bars.cell(first.underlying, "age").plain == fmt.age(now - first.as_of)
+        assert f"oldest {fmt.age(now - min(r.as_of for r in bars.rows if r.as_of))}" in str(
+            app.query_one(OptionsPanel).border_title
+        )
+
+        # The card of a symbol outside the tables ticks with the same clock.
+        symbol = await outside_symbol(app)
+        await pilot.press("slash", *symbol.lower(), "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SymbolScreen))
+        card = app.screen
+        assert isinstance(card, SymbolScreen) and card.row is not None
+        clock.advance(11)
+        await pilot.pause(1.3)
+        assert card.shown_age == fmt.age(card.row.age(clock.now().timestamp()))
+        assert card.shown_age == fmt.age(card.row.age(clock.now().timestamp()))
+
+
+@pytest.mark.anyio
+async def test_the_status_bar_says_a_first_refresh_is_under_way(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot, lambda: app.snapshot is not None and app.snapshot.volume and not app.refreshes
+        )
+        text = str(app.query_one(StatusBar).render())
+        assert "not refreshed yet" not in text and "first refresh under way" in text
+        await ready(pilot, app)
+        assert "refreshed" in str(app.query_one(StatusBar).render())
+
+
+@pytest.mark.anyio
+async def test_o_and_enter_chart_the_highlighted_symbol(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
@@ -106,7 +237,19 @@ async def test_chart_key_opens_tradingview_with_the_right_exchange(tmp_path: Pat
         prefix = {"XNYS": "NYSE", "XASE": "AMEX", "BATS": "CBOE"}.get(mic, "NASDAQ")
         assert app.opened == [f"https://www.tradingview.com/chart/?symbol={prefix}:{symbol}"]
         # The URL is also shown, for users on SSH.
-        assert any(app.opened[0] in n.message for n in app._notifications)
+        assert any(app.opened[0] in m for m in messages(app))
+        # Enter on a volume row charts that row.
+        volume = app.query_one("#volume", ScanTable)
+        volume.focus()
+        await pilot.press("down", "down", "enter")
+        await wait_for(pilot, lambda: len(app.opened) == 2)
+        assert app.opened[1].endswith(f":{volume.selected_symbol}")
+        # o on the options panel charts the highlighted underlying.
+        bars = app.query_one(ShareBars)
+        bars.focus()
+        await pilot.press("o")
+        await wait_for(pilot, lambda: len(app.opened) == 3)
+        assert app.opened[2].endswith(f":{bars.selected_key}")
 
 
 @pytest.mark.anyio
@@ -115,15 +258,16 @@ async def test_click_on_a_symbol_opens_its_chart(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
         volume = app.query_one("#volume", ScanTable)
-        first = table_text(volume)[0][1]
-        # Row 0 is under the header; the symbol column starts after "#" (2 wide + padding).
-        await pilot.click("#volume", offset=(6, 1))
+        first = volume.keys[0]
+        # Inside the border: row 1 is the header, row 2 the first row; the symbol column
+        # starts after "#" (2 wide) and its padding.
+        await pilot.click("#volume", offset=(7, 2))
         await wait_for(pilot, lambda: app.opened)
         assert app.opened[-1].endswith(f":{first}")
 
 
 @pytest.mark.anyio
-async def test_drill_down_into_contracts_and_back(tmp_path: Path) -> None:
+async def test_drill_down_keys_sort_reverse_chart_and_back(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
@@ -134,29 +278,45 @@ async def test_drill_down_into_contracts_and_back(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, ContractsScreen))
         screen = app.screen
         assert isinstance(screen, ContractsScreen) and screen.underlying == top
-        table = screen.query_one(DataTable)
-        volumes = [int(row[4].replace(",", "")) for row in table_text(table)]
+        table = screen.query_one(ContractTable)
+        shown = table.shown(0, 50)
+        volumes = [c.volume for c in shown]
         assert volumes == sorted(volumes, reverse=True) and volumes[0] > 0
-        assert [str(c.label) for c in table.ordered_columns][:10] == [
-            "Expiry",
-            "DTE",
-            "Strike",
-            "C/P",
-            "Volume",
-            "Open int.",
-            "Vol/OI",
-            "IV",
-            "Last",
-            "% of und.",
-        ]
-        # Re-sort by strike with a header click, then press s to cycle the sort.
+        # Every contract is there, not the top 1,000.
+        assert len(table.data) == len(table.data.rows) == screen.data.keys["volume"].size
+
+        await pilot.press("s")  # the next column after Volume: open interest, biggest first
+        assert (screen.sort_key, screen.descending) == ("oi", True)
+        ois = [c.open_interest for c in table.shown(0, 50)]
+        assert ois == sorted(ois, reverse=True)
+        await pilot.press("S")  # reversed
+        assert (screen.sort_key, screen.descending) == ("oi", False)
+        ois = [c.open_interest for c in table.shown(0, 50)]
+        assert ois == sorted(ois)
+        # A header click sorts by that column; again reverses it.
         screen.sort_by("strike")
-        await pilot.pause()
-        strikes = [float(row[2].replace(",", "")) for row in table_text(table)]
+        strikes = [c.strike for c in table.shown(0, 200)]
         assert strikes == sorted(strikes)
+        screen.sort_by("strike")
+        again = [c.strike for c in table.shown(0, 200)]
+        assert again == sorted(again, reverse=True) and again[0] == max(screen.data.keys["strike"])
+        # Ties keep the most traded first: within one expiry, volume descends.
+        screen.sort_by("expiry", descending=False)
+        first = table.shown(0, 30)
+        same = [c.volume for c in first if c.expiry == first[0].expiry]
+        assert same == sorted(same, reverse=True)
+        # The keys of the main screen do nothing here.
+        tiers, treemap = app.current_tiers, app.query_one(OptionsPanel).showing_treemap
+        await pilot.press("t", "f", "m", "w")
+        assert isinstance(app.screen, ContractsScreen)
+        assert app.current_tiers == tiers
+        assert app.query_one(OptionsPanel).showing_treemap == treemap
+        assert app.query_one(OptionsPanel).view == "watch"
+        await pilot.press("o")
+        await wait_for(pilot, lambda: app.opened)
+        assert app.opened[-1].endswith(f":{top}")
         await pilot.press("escape")
-        assert not isinstance(app.screen, ContractsScreen)
-        assert app.query_one("#movers", ScanTable).row_count == 10
+        assert isinstance(app.screen, MainScreen)
 
 
 @pytest.mark.anyio
@@ -177,6 +337,9 @@ async def test_treemap_toggle_and_enter_on_a_block(tmp_path: Path) -> None:
         biggest = snap.shares[0]
         assert cells[0] is not None
         assert abs(cells[0].area / area - biggest.share) < 0.05
+        # No detail is ever cut inside a figure ("0.5…").
+        text = "\n".join(strip.text for strip in treemap._render_all(*treemap.size))
+        assert "…" not in text
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ContractsScreen))
         assert app.screen.underlying == treemap.selected_key  # type: ignore[attr-defined]
@@ -186,38 +349,168 @@ async def test_treemap_toggle_and_enter_on_a_block(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_history_screen_shows_twenty_days(tmp_path: Path) -> None:
+async def test_w_shows_the_whole_market_from_occ(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
-        await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        grid = app.screen.query_one("#history-grid", DataTable)
-        assert grid.row_count == 20
-        days = [row[0] for row in table_text(grid)]
-        assert days == sorted(days, reverse=True)
-        detail = app.screen.query_one("#history-day", DataTable)
-        assert detail.row_count == 10
-        rows = table_text(detail)
-        flagged = [r for r in rows if r[7]]
-        assert all(r[7].startswith("first time in the top 10") for r in flagged)
-        await pilot.press("down")
-        await pilot.pause()
-        assert app.screen.query_one("#history-day-title").render()  # the day changed
-        await pilot.press("escape")
-        assert not isinstance(app.screen, HistoryScreen)
+        await pilot.press("w")
+        panel = app.query_one(OptionsPanel)
+        assert panel.view == "market"
+        snap = app.snapshot
+        assert snap is not None and snap.market is not None
+        rows = panel.rows
+        assert rows[-1].underlying == OTHERS and rows[-1].grouped > 100
+        assert abs(sum(r.share for r in rows) - 1.0) < 1e-9  # every contract of the day
+        assert sum(r.total for r in rows) == snap.market.total
+        title = str(panel.border_title)
+        assert f"OCC {snap.market.day}" in title and "all US-listed options" in title
+        # "All others" has no contracts and no chart: said, not silently ignored.
+        bars = app.query_one(ShareBars)
+        bars.focus()
+        await pilot.press("end", "enter")
+        await pilot.pause(0.2)
+        assert any("no contracts to show" in m for m in messages(app))
+        await pilot.press("o")
+        await pilot.pause(0.2)
+        assert any("has no chart" in m for m in messages(app)) and not app.opened
+        # A name outside the watch set: why there are no contracts.
+        watched = {s.underlying for s in snap.shares}
+        outside = next(r.underlying for r in rows if r.underlying not in watched | {OTHERS})
+        bars.select_key(outside)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("watch set" in m for m in messages(app)))
+        assert isinstance(app.screen, MainScreen)
+        # The treemap of the whole market has its "all others" block.
+        await pilot.press("t")
+        assert OTHERS in [b.key for b in app.query_one(Treemap).blocks]
+        await pilot.press("w")
+        assert panel.view == "watch" and OTHERS not in [r.underlying for r in panel.rows]
 
 
 @pytest.mark.anyio
-async def test_help_jump_tiers_refresh_and_quit(tmp_path: Path) -> None:
+async def test_stale_chains_are_dimmed_and_left_out_of_the_shares(tmp_path: Path) -> None:
+    settings = Settings()
+    settings.options.chain_max_age = 5.0  # the simulated chains are 30 s old when fetched
+    app = make_app(tmp_path, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        bars = app.query_one(ShareBars)
+        assert bars.rows and all(r.stale for r in bars.rows)
+        assert set(column(bars, "pct")) == {"-"}
+        title = str(app.query_one(OptionsPanel).border_title)
+        assert f"{len(bars.rows)} older than 5s left out" in title
+        assert not app.query_one(Treemap).blocks  # no share, no area
+
+
+@pytest.mark.anyio
+async def test_history_keys_act_on_the_history_screen(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
-        await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
-        await pilot.press("escape")
-        assert not isinstance(app.screen, HelpScreen)
+        movers_symbol = app.query_one("#movers", ScanTable).selected_symbol
+        screen = await open_screen(pilot, app, "h", HistoryScreen)
+        grid = screen.query_one("#history-grid", DataTable)
+        assert grid.row_count == 20
+        days = [row[0] for row in table_text(grid)]
+        assert days == sorted(days, reverse=True)
+        detail = screen.query_one("#history-day", DataTable)
+        assert detail.row_count == 10
+        flagged = [r for r in table_text(detail) if r[7]]
+        assert all(r[7].startswith("first time in the top 10") for r in flagged)
+        await pilot.press("down")
+        await pilot.pause()
+        assert str(screen.day) == days[1]
 
+        # o charts the highlighted leader, never the hidden main screen's row.
+        leader = screen.leader
+        assert leader is not None
+        await pilot.press("o")
+        await wait_for(pilot, lambda: app.opened)
+        assert app.opened[-1].endswith(f":{leader.underlying}")
+        assert not app.opened[-1].endswith(f":{movers_symbol}") or (
+            leader.underlying == movers_symbol
+        )
+        # t, f, m, w do nothing to the hidden main screen.
+        panel = app.query_one(OptionsPanel)
+        await pilot.press("t", "f", "m", "w")
+        assert not panel.showing_treemap and panel.view == "watch"
+        assert app.current_tiers == ("small", "mid", "large")
+
+        # Enter on the days moves to the day's leaders; Enter on a leader opens its
+        # contracts that day, or says why there are none.
+        await pilot.press("enter")
+        assert app.screen.focused is detail
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, ContractsScreen)
+                or any("No contracts" in m for m in messages(app))
+            ),
+        )
+        if isinstance(app.screen, ContractsScreen):
+            await pilot.press("escape")
+        else:
+            assert any(str(screen.day) in m for m in messages(app))
+        assert isinstance(app.screen, HistoryScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+@pytest.mark.anyio
+async def test_enter_on_todays_leader_opens_its_contracts(tmp_path: Path) -> None:
+    """A leader whose chain momoscan fetched that day opens straight into its contracts."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        snap = app.snapshot
+        assert snap is not None and snap.options_day is not None
+        watched = {s.underlying for s in snap.shares}
+        screen = await open_screen(pilot, app, "h", HistoryScreen)
+        # Put today's chains under a day the history shows, as if it had been watched then.
+        day = next(iter(screen.history))
+        leader = next(x for x in screen.history[day] if x.underlying in watched)
+        await app.open_contracts(leader.underlying, day=snap.options_day)
+        await wait_for(pilot, lambda: isinstance(app.screen, ContractsScreen))
+        assert app.screen.underlying == leader.underlying  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_help_lists_the_keys_of_the_screen_it_was_opened_from(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        help_screen = await open_screen(pilot, app, "question_mark", HelpScreen)
+        keys = [k for k, _ in help_screen.rows]
+        for key in ("r", "f", "m", "/", "o", "t", "w", "h", "z", "Enter", "?", "q"):
+            assert key in keys, key
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+        bars = app.query_one(ShareBars)
+        bars.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ContractsScreen))
+        help_screen = await open_screen(pilot, app, "question_mark", HelpScreen)
+        keys = [k for k, _ in help_screen.rows]
+        assert {"s", "S", "o", "Escape", "?", "q"} <= set(keys)
+        assert "t" not in keys and "f" not in keys
+        await pilot.press("question_mark")  # ? closes it too
+        assert isinstance(app.screen, ContractsScreen)
+        await pilot.press("escape")
+
+        await open_screen(pilot, app, "h", HistoryScreen)
+        help_screen = await open_screen(pilot, app, "question_mark", HelpScreen)
+        assert {"o", "Enter", "Escape"} <= {k for k, _ in help_screen.rows}
+        await pilot.press("q")  # q closes the help, not the app
+        assert isinstance(app.screen, HistoryScreen)
+
+
+@pytest.mark.anyio
+async def test_jump_card_keys_and_why_not(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
         # Jump to a symbol in the volume table: the cursor lands on it.
         target = table_text(app.query_one("#volume", ScanTable))[3][1]
         await pilot.press("slash")
@@ -226,23 +519,60 @@ async def test_help_jump_tiers_refresh_and_quit(tmp_path: Path) -> None:
         await pilot.pause()
         volume = app.query_one("#volume", ScanTable)
         assert app.focused is volume and volume.selected_symbol == target
+        # Escape cancels the jump.
+        await pilot.press("slash")
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
 
-        # Jump to a symbol outside the tables: its card.
-        await pilot.press("slash", *"msft", "enter")
+        # A symbol outside the tables and the watch set: its card. Enter says why there
+        # are no contracts; o charts it; Escape closes.
+        symbol = await outside_symbol(app)
+        await pilot.press("slash", *symbol.lower(), "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SymbolScreen))
+        card = app.screen
+        assert isinstance(card, SymbolScreen) and not card.options_volume
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert any(symbol in m and "watch set" in m for m in messages(app))
+        assert isinstance(app.screen, SymbolScreen)
+        await pilot.press("o")
+        await wait_for(pilot, lambda: app.opened)
+        assert app.opened[-1].endswith(f":{symbol}")
+        await pilot.press("slash", *symbol.lower(), "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SymbolScreen))
         await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
 
+
+@pytest.mark.anyio
+async def test_tiers_refresh_zoom_and_quit(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
         # f cycles the cap-tier filter: all chosen tiers, then each alone.
         await pilot.press("f")
         assert app.current_tiers == ("small",)
         await wait_for(
             pilot,
             lambda: (
-                app.snapshot is not None and all(r.cap_tier == "small" for r in app.snapshot.movers)
+                app.snapshot is not None and all(r.cap_tier == "small" for r in app.snapshot.moves)
             ),
         )
         await pilot.press("f", "f", "f")
         assert app.current_tiers == ("small", "mid", "large")
+
+        # z zooms the focused panel; Escape restores it.
+        volume = app.query_one("#volume", ScanTable)
+        volume.focus()
+        rows = volume.row_count
+        await pilot.press("z")
+        assert app.screen.maximized is volume
+        # Zoomed, it shows as many rows as the screen holds (30 at most).
+        await wait_for(pilot, lambda: volume.row_count == 30)
+        assert volume.region.height == SIZE[1] - 1
+        await pilot.press("escape")
+        assert app.screen.maximized is None
+        await wait_for(pilot, lambda: volume.row_count == rows)
 
         # r refreshes now.
         await pilot.press("r")
@@ -251,6 +581,80 @@ async def test_help_jump_tiers_refresh_and_quit(tmp_path: Path) -> None:
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code in (0, None)
+
+
+@pytest.mark.anyio
+async def test_ctrl_c_quits(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running or app._exit_renderables is not None or app.return_code == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Layouts
+
+
+def _cells_fit(table: FastTable) -> None:
+    """Every shown cell of every shown fixed column is whole (no ellipsis, no cut)."""
+    for key in table.shown_columns:
+        column_def = next(c for c in table.columns if c.key == key)
+        if column_def.flex:
+            continue
+        width = table.column_width(key)
+        assert width is not None
+        for row in table.keys:
+            text = table.cell(row, key).plain
+            assert len(text) <= width and "…" not in text, (key, text, width)
+
+
+@pytest.mark.anyio
+async def test_80x24_shows_whole_numbers_and_every_panel(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.pause(0.2)
+        scans = app.query_one("#scans")
+        assert scans.has_class("stacked")
+        for table in app.query(ScanTable):
+            # Symbol, % change, price, volume, RVol and age are all there, whole.
+            assert {"symbol", "change", "price", "volume", "rvol", "age"} <= set(
+                table.shown_columns
+            )
+            _cells_fit(table)
+            assert table.region.height >= 4 + 3  # at least 4 rows in view
+        bars = app.query_one(ShareBars)
+        assert {"underlying", "pct", "volume", "age"} <= set(bars.shown_columns)
+        _cells_fit(bars)
+        assert bars.region.height >= 4  # the options panel is on screen
+        screen = app.screen
+        assert bars.region.bottom <= screen.size.height - 1  # above the footer
+
+
+@pytest.mark.anyio
+async def test_200x60_uses_the_space(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await ready(pilot, app)
+        await pilot.pause(0.2)
+        assert not app.query_one("#scans").has_class("stacked")
+        movers = app.query_one("#movers", ScanTable)
+        assert movers.row_count > 20 and movers.region.height >= movers.row_count + 1
+        bars = app.query_one(ShareBars)
+        bar_width = bars.column_width("bar")
+        assert bar_width is not None and bar_width > 100  # the bars widen
+        # The options panel shows all its rows, with at most a few blank lines under them.
+        assert bars.region.height >= bars.row_count + 1
+        assert bars.region.height - (bars.row_count + 1) <= 3
+        # The largest share's bar fills the column.
+        top = bars.keys[0]
+        assert bars.cell(top, "bar").cell_len >= bar_width - 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Data shown literally, failures and alerts
 
 
 MARKUP_NAMES = ["Foo [/x] Corp", "Acme [bold]Holdings", "[link=https://example.com]X[/link]"]
@@ -282,12 +686,11 @@ async def test_markup_in_names_is_shown_literally(tmp_path: Path) -> None:
     settings.universe.source = "file"
     settings.universe.path = str(listing)
     app = make_app(tmp_path, settings)
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot, app)
+    async with app.run_test(size=(200, 45)) as pilot:
+        await wait_for(pilot, lambda: app.refreshes and app.query_one("#movers").row_count)
+        await pilot.pause(0.2)
         names = {row[2] for row in table_text(app.query_one("#movers", ScanTable))}
-        shown = {n.rstrip("…") for n in names}
-        assert all(any(full.startswith(n) for full in MARKUP_NAMES) for n in shown)
-        assert "Foo [/x] Corp" in names
+        assert names and names <= set(MARKUP_NAMES)
         # The symbol card shows the full name, literally.
         await pilot.press("slash", *"aaoi", "enter")
         await pilot.pause(0.3)
@@ -299,9 +702,9 @@ async def test_markup_in_names_is_shown_literally(tmp_path: Path) -> None:
         import html
 
         screenshot = html.unescape(app.export_screenshot()).replace("\xa0", " ")
-        # The Name column is 17 cells wide: the longer names end in an ellipsis.
-        for literal in ("Foo [/x] Corp", "Acme [bold]Holdi", "[link=https://ex"):
-            assert literal in screenshot
+        for literal in MARKUP_NAMES:
+            if literal in names:
+                assert literal in screenshot
 
 
 @pytest.mark.anyio
@@ -323,7 +726,7 @@ async def test_a_failed_refresh_keeps_the_data_marked_stale(tmp_path: Path) -> N
         state = app.query_one(StatusBar).state
         assert "TWELVEDATA_API_KEY" in state.error
         assert "STALE" in str(app.query_one(StatusBar).render())
-        assert app.query_one("#movers", ScanTable).row_count == 10  # the last good data stays
+        assert app.query_one("#movers", ScanTable).row_count >= 10  # the last good data stays
 
 
 @pytest.mark.anyio
@@ -331,19 +734,19 @@ async def test_alerts_when_a_symbol_enters_the_top_movers(tmp_path: Path) -> Non
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
-        first = {r.symbol for r in app.snapshot.movers}  # type: ignore[union-attr]
+        first = {r.symbol for r in app.snapshot.moves[:10]}  # type: ignore[union-attr]
         clock = app.runtime.clock  # type: ignore[union-attr]
         assert isinstance(clock, FixedClock)
         clock.advance(4 * 3600)  # 15:30: later runners have run
         await pilot.press("r")
         await ready(pilot, app, refreshes=2)
         await pilot.pause(0.3)
-        second = {r.symbol for r in app.snapshot.movers}  # type: ignore[union-attr]
+        second = {r.symbol for r in app.snapshot.moves[:10]}  # type: ignore[union-attr]
         entered = second - first
         assert entered
-        messages = [n.message for n in app._notifications if n.title == "Top movers"]
+        notes = [n.message for n in app._notifications if n.title == "Top movers"]
         for symbol in entered:
-            assert any(m.startswith(f"{symbol} entered the top movers") for m in messages)
+            assert any(m.startswith(f"{symbol} entered the top movers") for m in notes)
         table = app.query_one("#movers", ScanTable)
         styles = {table.row(k)[1].plain: str(table.row(k)[1].style) for k in table.keys}
         assert all("reverse" in styles[s] for s in entered)

@@ -11,13 +11,17 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import math
+import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
+import anyio.abc
 import orjson
 from rich.console import Console
 from rich.status import Status
@@ -36,11 +40,34 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_NEW_ENTRANT = 3
 
+#: The built-in universe's size, rounded as the README and --help give it (a test checks).
+BUILTIN_STOCKS = 630
+
 log = logging.getLogger(__name__)
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors in one line that points to --help (argparse's own print the whole usage
+    block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def positive_number(text: str) -> float:
+    """A finite number above 0, for --interval and --demo-speed ("nan" and "inf" parse as
+    floats, and would spin or stop the clock)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number greater than 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="momoscan",
         description="A terminal scanner for momentum day traders and options-flow watchers. "
         "Without API keys it runs on a built-in simulated market.",
@@ -62,11 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo-size",
         type=int,
         metavar="N",
-        help="simulated universe size (real symbols, plus synthetic ones past ~560)",
+        help=f"simulated universe size (0: the ~{BUILTIN_STOCKS} built-in real US stocks; "
+        "more adds synthetic ones, up to 50000)",
     )
     parser.add_argument("--demo-seed", type=int, metavar="N", help="seed of the simulated market")
     parser.add_argument(
-        "--demo-speed", type=float, metavar="X", help="simulated seconds per real second"
+        "--demo-speed", type=positive_number, metavar="X", help="simulated seconds per real second"
     )
     parser.add_argument(
         "--demo-faults",
@@ -77,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--headless",
         action="store_true",
-        help="refresh without the terminal UI and print tables (for cron)",
+        help="refresh without the terminal UI: one line a cycle (JSON with --json) until "
+        "Ctrl-C; with --once, one cycle and the full tables (for cron)",
     )
     parser.add_argument(
         "--once",
@@ -91,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--interval",
-        type=float,
+        type=positive_number,
         metavar="SECONDS",
         help="seconds between refresh cycles (default: [scan] refresh_interval)",
     )
@@ -124,10 +153,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--exit-code-on-new-entrant needs --once")
     if args.demo_size is not None and not 0 <= args.demo_size <= 50_000:
         parser.error("--demo-size must be between 0 and 50000")
-    if args.demo_speed is not None and args.demo_speed <= 0:
-        parser.error("--demo-speed must be greater than 0")
-    if args.interval is not None and args.interval <= 0:
-        parser.error("--interval must be greater than 0")
     if args.demo_faults is not None:
         from .simulated.faults import FaultPlan
 
@@ -183,6 +208,7 @@ def read_snapshot(
             unusual_ratio=settings.options.unusual_volume_oi,
             unusual_min_volume=settings.options.unusual_min_volume,
             market_now=market_now,
+            chain_max_age=settings.options.chain_max_age,
         )
 
 
@@ -362,12 +388,10 @@ def _cycle_line(
 ) -> str:
     clock = ctx.market_time.astimezone(mh.ET).strftime("%H:%M:%S ET")
     label = "DEMO" if ctx.mode == "demo" else "LIVE"
-    top = snap.movers[0] if snap.movers else None
-    lead = (
-        f"; top mover {top.symbol} {top.change_pct:+.1f}%"
-        if top and top.change_pct is not None
-        else ""
-    )
+    lead = ""
+    for which, rows in (("top gainer", snap.movers), ("top loser", snap.losers)):
+        if rows and rows[0].change_pct is not None:
+            lead += f"; {which} {rows[0].symbol} {rows[0].change_pct:+.1f}%"
     vol = snap.volume[0] if snap.volume else None
     lead += f"; top volume {vol.symbol}" if vol else ""
     return (
@@ -382,7 +406,7 @@ def _cycle_line(
 
 
 def build_check_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="momoscan check",
         description="Probe each configured live source once, cheaply (Twelve Data 2 credits, one "
         "Nasdaq Data Link page, one Cboe chain, one OCC day) and say how it answered: reached, "
@@ -440,6 +464,45 @@ def check_main(argv: Sequence[str]) -> int:
     return EXIT_OK if check.all_ok(probes) else EXIT_FAILED
 
 
+async def _until_stopped(runner: Any, settings: Settings, args: argparse.Namespace) -> int:
+    """Run a headless `runner` until it ends, or until Ctrl-C (SIGINT) or SIGTERM (kill, a
+    service manager, a container stopping): then it is cancelled, the runtime closes its
+    worker processes and the database, and momoscan says so in one line and exits 0; no
+    traceback, no leaked semaphores. SIGINT is left alone when it was ignored at start (a
+    background job of a non-interactive shell)."""
+    watched = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        watched.append(signal.SIGINT)
+    result = EXIT_OK
+    stopped = False
+
+    async def run(tg: anyio.abc.TaskGroup) -> None:
+        nonlocal result
+        result = await runner(settings, args)
+        tg.cancel_scope.cancel()
+
+    async def watch(tg: anyio.abc.TaskGroup) -> None:
+        nonlocal stopped
+        with anyio.open_signal_receiver(*watched) as signals:
+            async for _ in signals:
+                stopped = True
+                tg.cancel_scope.cancel()
+                return
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch, tg)
+            tg.start_soon(run, tg)
+    except BaseExceptionGroup as group:
+        # The run's own error (a database, config or usage error), as if it ran alone.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+    if stopped:
+        print("momoscan: stopped.", file=sys.stderr)
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["check"]:
@@ -456,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.headless:
             runner = _headless_once if args.once else _headless_loop
-            return anyio.run(runner, settings, args)
+            return anyio.run(_until_stopped, runner, settings, args)
         from .tui.app import run_app  # Textual only on this path
 
         return run_app(settings, run_options(args, stream=True), force=args.force)
@@ -465,6 +528,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except StoreError as exc:
         print(f"momoscan: database error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except sqlite3.Error as exc:
+        # The database went wrong under a running refresh (locked too long, disk full).
+        print(
+            f"momoscan: database error: {exc}; check the file and the disk, or point --db "
+            "at another file",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("momoscan: stopped.", file=sys.stderr)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import re
 import tomllib
@@ -66,6 +67,9 @@ class ScanSettings:
     """Seconds between refresh cycles in the TUI and in `--headless` without `--once`."""
     watchlist: list[str] = field(default_factory=list)
     """Symbols refreshed every cycle and always in the options watch set."""
+    movers: str = "moves"
+    """What the movers table shows at start: moves (the largest either way), gainers or
+    losers (the m key cycles them)."""
 
 
 @dataclass
@@ -160,6 +164,9 @@ class OptionsSettings:
     """...and its volume at least this."""
     contract_days: int = 5
     """Days of per-contract rows kept (the current day included)."""
+    chain_max_age: float = 600.0
+    """Seconds (by the market clock) after which a chain is stale: dimmed in the options
+    panel and left out of the shares."""
 
 
 @dataclass
@@ -305,6 +312,7 @@ def _non_empty_tiers(value: Any) -> str | None:
 
 CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("scan", "refresh_interval"): _positive,
+    ("scan", "movers"): _check_choice(("moves", "gainers", "losers")),
     ("universe", "source"): _check_choice(("auto", "nasdaq", "file", "builtin", "demo")),
     ("universe", "cap_tiers"): _non_empty_tiers,
     ("universe", "min_price"): _non_negative,
@@ -329,6 +337,7 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("options", "unusual_volume_oi"): _positive,
     ("options", "unusual_min_volume"): _non_negative,
     ("options", "contract_days"): _positive,
+    ("options", "chain_max_age"): _positive,
     ("store", "history_days"): _positive,
     ("demo", "size"): _non_negative,
     ("demo", "speed"): _positive,
@@ -363,7 +372,8 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
     if tp is int:
         return isinstance(value, int) and not isinstance(value, bool), value
     if tp is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        # TOML has inf and nan; no setting means either.
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
         return ok, float(value) if ok else value
     if tp is str:
         return isinstance(value, str), value
@@ -458,6 +468,9 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
                 )
             check = CHECKS.get((section_name, key))
             problem = check(coerced) if check else None
+            if isinstance(coerced, float) and not math.isfinite(coerced):
+                # TOML has inf and nan; no setting means either (inf would stop a clock).
+                problem = f"must be a finite number, not {value!r}"
             if problem:
                 raise ConfigError(
                     path, problem, key=qualified, line=_find_line(text, section_name, key)

@@ -200,6 +200,7 @@ SHARE_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("Volume", "right"),
     ("Calls/Puts", "right"),
     ("Unusual", "right"),
+    ("Age", "right"),
     ("", "left"),
 )
 #: Cells of the share bar at most (a share of the largest underlying's).
@@ -208,8 +209,11 @@ BAR_CELLS = 20
 
 def _shares_table(shares: list[ShareRow], ctx: Context, snap: Snapshot, width: int) -> Table:
     day = snap.options_day.isoformat() if snap.options_day else "-"
+    fresh = [s for s in shares if not s.stale]
     title = Text(
-        f"Options volume share · watch set · {day} (Cboe, 15 min delayed) · ", style="bold"
+        f"Options volume · share of the watch set ({len(fresh)} chains) · {day} "
+        "(Cboe, 15 min delayed) · ",
+        style="bold",
     )
     title.append(
         mode_label(ctx.mode), style="bold black on yellow" if ctx.mode == "demo" else "bold green"
@@ -219,23 +223,30 @@ def _shares_table(shares: list[ShareRow], ctx: Context, snap: Snapshot, width: i
     for s in shares:
         calls_part = s.calls / s.total if s.total else 0
         bar = Text()
-        bar.append(fmt.share_bar(calls_part * s.share / top, BAR_CELLS), style="green")
-        bar.append(fmt.share_bar((1 - calls_part) * s.share / top, BAR_CELLS), style="red")
+        if not s.stale:
+            bar.append(fmt.share_bar(calls_part * s.share / top, BAR_CELLS), style="green")
+            bar.append(fmt.share_bar((1 - calls_part) * s.share / top, BAR_CELLS), style="red")
         bar.append(" " * max(0, BAR_CELLS + 1 - bar.cell_len))
         body.append(
             [
-                Text(s.underlying, style="bold"),
+                Text(s.underlying, style="dim" if s.stale else "bold"),
                 bar,
-                f"{s.share * 100:.1f}%",
+                "stale" if s.stale else f"{s.share * 100:.1f}%",
                 fmt.count(s.total),
                 f"{fmt.count(s.calls)}/{fmt.count(s.puts)}",
                 str(s.unusual) if s.unusual else "",
+                Text(fmt.age(s.age), style="yellow" if s.stale else ""),
                 Text("NEW", style="bold black on magenta") if s.is_new else "",
             ]
         )
     table = fitted_table(title, SHARE_COLUMNS, body, width, flexible="Share", min_flexible=5)
     if not shares:
         table.caption = "No option chains yet."
+    elif len(fresh) < len(shares):
+        limit = fmt.age(snap.chain_max_age) if snap.chain_max_age else "the limit"
+        table.caption = (
+            f"{len(shares) - len(fresh)} chains older than {limit} are left out of the shares."
+        )
     return table
 
 
@@ -283,7 +294,8 @@ def render(snap: Snapshot, ctx: Context, width: int = 80) -> Group:
     parts: list[Any] = [
         universe,
         *([_gappers_table(snap.gappers, ctx, snap, width)] if snap.gappers else []),
-        _scan_table("Top movers", snap.movers, ctx, snap, width),
+        _scan_table("Top gainers", snap.movers, ctx, snap, width),
+        _scan_table("Top losers", snap.losers, ctx, snap, width),
         _scan_table("Top volume", snap.volume, ctx, snap, width),
         _shares_table(snap.shares, ctx, snap, width),
         _leaders_table(snap.leaders, snap, width),
@@ -309,8 +321,9 @@ def _scan_json(rows: list[ScanRow], now: float) -> list[dict[str, Any]]:
             "exchange": r.exchange,
             "mic": r.mic,
             "cap_tier": r.cap_tier,
-            "price": r.price,
-            "change_pct": r.change_pct,
+            # Rounded: the sources' decimal prices, not their nearest binary floats.
+            "price": round(r.price, 4),
+            "change_pct": None if r.change_pct is None else round(r.change_pct, 4),
             "volume": r.volume,
             "avg_volume": r.avg_volume,
             "rvol": None if r.rvol is None else round(r.rvol, 3),
@@ -320,6 +333,31 @@ def _scan_json(rows: list[ScanRow], now: float) -> list[dict[str, Any]]:
         }
         for i, r in enumerate(rows, start=1)
     ]
+
+
+def _market_json(snap: Snapshot) -> dict[str, Any] | None:
+    """The whole-market view: OCC's newest day, top names and "all others"."""
+    market = snap.market
+    if market is None:
+        return None
+    return {
+        "day": market.day.isoformat(),
+        "source": "OCC, all US-listed options",
+        "total": market.total,
+        "underlyings": market.underlyings,
+        "rows": [
+            {
+                "underlying": r.underlying,
+                "total": r.total,
+                "calls": r.calls,
+                "puts": r.puts,
+                "share_pct": round(r.share * 100, 2),
+                "is_new": r.is_new,
+                "grouped": r.grouped,
+            }
+            for r in market.rows
+        ],
+    }
 
 
 def _leader_json(x: Leader) -> dict[str, Any]:
@@ -367,22 +405,33 @@ def to_json(
         "refresh": report,
         "gappers": _gap_json(snap.gappers, snap.market_now),
         "top_movers": _scan_json(snap.movers, snap.market_now),
+        "top_losers": _scan_json(snap.losers, snap.market_now),
+        "largest_moves": _scan_json(snap.moves, snap.market_now),
         "top_volume": _scan_json(snap.volume, snap.market_now),
         "options": {
             "day": snap.options_day.isoformat() if snap.options_day else None,
+            "shares_of": "watch set",
+            "chain_max_age_seconds": snap.chain_max_age,
             "shares": [
                 {
                     "underlying": s.underlying,
                     "total": s.total,
                     "calls": s.calls,
                     "puts": s.puts,
-                    "share_pct": round(s.share * 100, 2),
+                    # A stale chain is left out of the shares: it has none.
+                    "share_pct": None if s.stale else round(s.share * 100, 2),
                     "unusual_contracts": s.unusual,
                     "is_new": s.is_new,
                     "reason": s.reason,
+                    "as_of": None
+                    if s.as_of is None
+                    else datetime.fromtimestamp(s.as_of, UTC).isoformat(),
+                    "age_seconds": None if s.age is None else round(s.age, 1),
+                    "stale": s.stale,
                 }
                 for s in snap.shares
             ],
+            "whole_market": _market_json(snap),
             "unusual_contracts": unusual or [],
             "leaders": {
                 "day": snap.leaders_day.isoformat() if snap.leaders_day else None,

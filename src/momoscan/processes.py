@@ -3,6 +3,11 @@
 Spawned, never forked (the app has threads), and with the real stderr handed over: Textual
 swaps sys.stderr for a capture object without a file descriptor, which multiprocessing's
 spawn cannot pass on.
+
+Ctrl-C in a terminal sends SIGINT to every process of the foreground group, workers included;
+a worker would die of it with a traceback. Workers never take SIGINT: they are started with it
+blocked (so even one still starting up cannot print a traceback) and ignore it once running;
+the parent stops them as it shuts down, and they exit when it is gone.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -32,6 +38,7 @@ def _watch_parent(parent: int) -> None:
 def _child_start(
     parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
 ) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
@@ -65,6 +72,9 @@ def spawn_pool(
     """A one-worker process pool, started now (so that it is warm by the first request)."""
     saved = sys.stderr
     sys.stderr = sys.__stderr__
+    # The spawned process inherits this thread's signal mask across exec.
+    masks = hasattr(signal, "pthread_sigmask")  # not on Windows, which has no SIGINT groups
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masks else set()
     try:
         pool = ProcessPoolExecutor(
             max_workers=1,
@@ -75,6 +85,8 @@ def spawn_pool(
         with _bare_main():
             pool.submit(int)  # start the worker process now
     finally:
+        if masks:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         sys.stderr = saved
     return pool
 

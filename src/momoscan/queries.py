@@ -63,15 +63,37 @@ class ScanRow:
 
 @dataclass(frozen=True, slots=True)
 class ShareRow:
+    """One underlying's options volume in the panel (or, with `grouped`, the rest together).
+
+    `share` is of the view's total, 0..1: the fresh chains of the watch set, or all US-listed
+    options volume in the whole-market view; 0 for a stale chain, which is left out of it.
+    `as_of` is the source's own time (Unix seconds; Cboe's chain timestamp) and `age` its age
+    in seconds by the market clock at the read; both None in the whole-market view (OCC's
+    day totals have a day, not a time)."""
+
     underlying: str
     total: int
     calls: int
     puts: int
-    share: float  # of the shown underlyings' total, 0..1
+    share: float
     is_new: bool
     reason: str
     unusual: int  # contracts with volume far above open interest
     as_of: float | None
+    age: float | None = None
+    stale: bool = False  # older than the panel's limit: dimmed, not in the shares
+    grouped: int = 0  # the "all others" row: how many underlyings it stands for
+
+
+@dataclass(frozen=True, slots=True)
+class MarketShares:
+    """The whole-market view: one OCC day's every-underlying totals, the top names and the
+    rest as one "all others" row, each a share of all US-listed options volume."""
+
+    day: date
+    total: int  # contracts, every underlying of the day
+    underlyings: int
+    rows: list[ShareRow]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +129,7 @@ class RunInfo:
 class Snapshot:
     """Everything one screen refresh shows, read in one transaction."""
 
-    movers: list[ScanRow]
+    movers: list[ScanRow]  # the top gainers
     volume: list[ScanRow]
     shares: list[ShareRow]
     options_day: date | None
@@ -129,11 +151,25 @@ class Snapshot:
     session_start: float | None = None
     #: Today's biggest pre-market gaps (empty once the session has opened).
     gappers: list[GapRow] = field(default_factory=list)
+    losers: list[ScanRow] = field(default_factory=list)  # the biggest fallers, most first
+    moves: list[ScanRow] = field(default_factory=list)  # the largest moves either way
+    #: Chains older than this many seconds (market clock) are stale: dimmed, not in the shares.
+    chain_max_age: float | None = None
+    market: MarketShares | None = None  # the whole-market view, from OCC's newest day
+
+    def movers_by(self, mode: str) -> list[ScanRow]:
+        """The movers table for `mode`: "gainers", "losers" or "moves" (either way)."""
+        return {"gainers": self.movers, "losers": self.losers, "moves": self.moves}[mode]
+
+    @property
+    def fresh_shares(self) -> list[ShareRow]:
+        """The watch set's chains within the age limit: what the shares are of."""
+        return [s for s in self.shares if not s.stale]
 
     @property
     def oldest_row_age(self) -> float | None:
-        """The age of the oldest quote shown, at the read, by the source's clock."""
-        rows = self.movers + self.volume
+        """The age of the oldest quote in the tables, at the read, by the source's clock."""
+        rows = self.movers + self.losers + self.volume
         if not rows:
             return None
         now = self.market_now or self.read_at
@@ -235,25 +271,36 @@ def _scan_row(r: dict[str, Any], start: float | None = None) -> ScanRow:
     )
 
 
+#: What each table ranks by: (the condition a row must meet, the order).
+RANKINGS = {
+    "gainers": ("q.change_pct > 0", "q.change_pct DESC"),
+    "losers": ("q.change_pct < 0", "q.change_pct ASC"),
+    "moves": ("q.change_pct IS NOT NULL", "ABS(q.change_pct) DESC"),
+    "volume": ("q.volume IS NOT NULL", "q.volume DESC"),
+    # Extended-hours prices by the size of their move: before the open, the gaps.
+    "gaps": ("q.extended = 1 AND q.change_pct IS NOT NULL", "ABS(q.change_pct) DESC"),
+}
+
+
 def _scan(
     store: Store,
-    order: str,
+    ranking: str,
     tiers: Sequence[str],
     min_price: float,
     limit: int,
     start: float | None = None,
 ) -> list[ScanRow]:
-    """The top `limit` by `order`, among quotes of the latest session (`start`; found when
-    not given)."""
+    """The top `limit` by `ranking` (a key of RANKINGS), among quotes of the latest session
+    (`start`; found when not given)."""
     if start is None:
         start = session_start(store)
+    where, order = RANKINGS[ranking]
     marks = ",".join("?" for _ in tiers)
     rows = store.rows(
         f"{_SCAN_SELECT} "
         f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
-        f"AND q.price >= ? AND {_QUOTED_AT} >= ? "
-        f"AND q.{order} IS NOT NULL "
-        f"ORDER BY q.{order} DESC, q.symbol LIMIT ?",
+        f"AND q.price >= ? AND {_QUOTED_AT} >= ? AND {where} "
+        f"ORDER BY {order}, q.symbol LIMIT ?",
         (*tiers, min_price, start or 0.0, limit),
     )
     return [_scan_row(r) for r in rows]
@@ -274,9 +321,33 @@ def top_movers(
     *,
     start: float | None = None,
 ) -> list[ScanRow]:
-    """The biggest gainers by % change of the latest session, within the tiers and above the
-    price floor."""
-    return _scan(store, "change_pct", tiers, min_price, limit, start)
+    """The biggest gainers (% change above 0) of the latest session, within the tiers and
+    above the price floor."""
+    return _scan(store, "gainers", tiers, min_price, limit, start)
+
+
+def top_losers(
+    store: Store,
+    tiers: Sequence[str],
+    min_price: float,
+    limit: int = TOP_N,
+    *,
+    start: float | None = None,
+) -> list[ScanRow]:
+    """The biggest fallers (% change below 0, most first) of the latest session."""
+    return _scan(store, "losers", tiers, min_price, limit, start)
+
+
+def largest_moves(
+    store: Store,
+    tiers: Sequence[str],
+    min_price: float,
+    limit: int = TOP_N,
+    *,
+    start: float | None = None,
+) -> list[ScanRow]:
+    """The largest moves either way (by the size of the % change) of the latest session."""
+    return _scan(store, "moves", tiers, min_price, limit, start)
 
 
 def top_volume(
@@ -290,29 +361,6 @@ def top_volume(
     """The most traded by share volume in the latest session, within the tiers and above the
     price floor."""
     return _scan(store, "volume", tiers, min_price, limit, start)
-
-
-def top_losers(
-    store: Store,
-    tiers: Sequence[str],
-    min_price: float,
-    limit: int = TOP_N,
-    *,
-    start: float | None = None,
-) -> list[ScanRow]:
-    """The biggest decliners by % change of the latest session, within the tiers and above
-    the price floor (momentum runs both ways)."""
-    if start is None:
-        start = session_start(store)
-    marks = ",".join("?" for _ in tiers)
-    rows = store.rows(
-        f"{_SCAN_SELECT} "
-        f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
-        f"AND q.price >= ? AND {_QUOTED_AT} >= ? AND q.change_pct < 0 "
-        "ORDER BY q.change_pct ASC, q.symbol LIMIT ?",
-        (*tiers, min_price, start or 0.0, limit),
-    )
-    return [_scan_row(r) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,23 +396,14 @@ def gappers(
     session (`now`: the market clock, Unix seconds): what a trader scans before the open."""
     day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET))
     start = datetime.combine(day, mh.PRE_OPEN, tzinfo=mh.ET).timestamp()
-    marks = ",".join("?" for _ in tiers)
-    found = store.rows(
-        f"{_SCAN_SELECT} "
-        f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
-        f"AND q.price >= ? AND q.extended = 1 AND {_QUOTED_AT} >= ? "
-        "AND q.change_pct IS NOT NULL "
-        "ORDER BY ABS(q.change_pct) DESC, q.symbol LIMIT ?",
-        (*tiers, min_price, start, limit),
-    )
+    found = _scan(store, "gaps", tiers, min_price, limit, start)
     earlier = [
         datetime.combine(d, mh.PRE_OPEN, tzinfo=mh.ET).timestamp()
         for d in mh.trading_days_before(day, history_days)
     ]
     since_open = now - start
     out = []
-    for r in found:
-        row = _scan_row(r)
+    for row in found:
         usual = []
         for day_start in earlier:
             at = day_start + since_open
@@ -400,15 +439,8 @@ def stream_candidates(
         for table in (top_movers, top_losers, top_volume)
     ]
     # Outside the session: the biggest extended-hours moves (the gappers, before the open).
-    marks = ",".join("?" for _ in tiers)
-    extended = store.conn.execute(
-        "SELECT q.symbol FROM quotes q JOIN tickers t ON t.symbol = q.symbol "
-        f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
-        f"AND q.extended = 1 AND q.price >= ? AND {_QUOTED_AT} >= ? "
-        "AND q.change_pct IS NOT NULL ORDER BY ABS(q.change_pct) DESC, q.symbol LIMIT ?",
-        (*tiers, min_price, start or 0.0, depth),
-    )
-    return [[symbol for (symbol,) in extended], *tables]
+    gaps = [r.symbol for r in _scan(store, "gaps", tiers, min_price, depth, start)]
+    return [gaps, *tables]
 
 
 def previous_closes(store: Store, symbols: Sequence[str]) -> dict[str, float]:
@@ -430,12 +462,19 @@ def previous_closes(store: Store, symbols: Sequence[str]) -> dict[str, float]:
 
 
 def mover_symbols(store: Store, tiers: Sequence[str], min_price: float) -> list[str]:
-    return [r.symbol for r in top_movers(store, tiers, min_price)]
+    """Today's top movers for the options watch set: the largest moves, up or down (a name
+    falling 20% on heavy volume draws as much options flow as one rising 20%)."""
+    return [r.symbol for r in largest_moves(store, tiers, min_price)]
 
 
 def hot_symbols(store: Store, tiers: Sequence[str], min_price: float) -> list[str]:
-    """The symbols on screen now: refreshed first in every sweep."""
-    rows = top_movers(store, tiers, min_price) + top_volume(store, tiers, min_price)
+    """The symbols on screen now (gainers, losers, volume): refreshed first in every sweep."""
+    start = session_start(store)
+    rows = [
+        *top_movers(store, tiers, min_price, start=start),
+        *top_losers(store, tiers, min_price, start=start),
+        *top_volume(store, tiers, min_price, start=start),
+    ]
     return list(dict.fromkeys(r.symbol for r in rows))
 
 
@@ -449,10 +488,23 @@ def latest_cboe_day(store: Store) -> date | None:
 
 
 def option_shares(
-    store: Store, day: date, *, unusual_ratio: float = 1.25, unusual_min_volume: int = 500
+    store: Store,
+    day: date,
+    *,
+    unusual_ratio: float = 1.25,
+    unusual_min_volume: int = 500,
+    now: float | None = None,
+    max_age: float | None = None,
 ) -> list[ShareRow]:
-    """Each watched underlying's options volume today and its share of the watch set's total,
-    with the newest daily NEW flags and a count of unusual contracts."""
+    """Each watched underlying's options volume on `day`, its chain's age and its share of
+    the fresh chains' total, with the newest daily NEW flags and a count of unusual contracts.
+
+    Args:
+        now: the market clock (Unix seconds) the chains' own times are aged against.
+        max_age: a chain older than this many seconds is stale: kept in the list (after the
+            fresh ones), with a share of 0, since figures from an earlier hour are not part of
+            this moment's split. None: no limit.
+    """
     key = day.isoformat()
     rows = store.rows(
         "SELECT u.underlying, u.total, u.calls, u.puts, u.as_of, "
@@ -467,21 +519,100 @@ def option_shares(
         "ORDER BY u.total DESC, u.underlying",
         (unusual_min_volume, unusual_ratio, key, key),
     )
-    grand = sum(r["total"] for r in rows) or 1
+
+    def age_of(r: dict[str, Any]) -> float | None:
+        if now is None or r["as_of"] is None:
+            return None
+        return max(0.0, now - float(r["as_of"]))
+
+    def is_stale(r: dict[str, Any]) -> bool:
+        age = age_of(r)
+        return max_age is not None and age is not None and age > max_age
+
+    fresh = [r for r in rows if not is_stale(r)]
+    stale = [r for r in rows if is_stale(r)]
+    grand = sum(r["total"] for r in fresh) or 1
     return [
         ShareRow(
             r["underlying"],
             r["total"],
             r["calls"],
             r["puts"],
-            r["total"] / grand,
+            0.0 if old else r["total"] / grand,
             bool(r["is_new"]),
             r["reason"],
             r["unusual"],
             r["as_of"],
+            age=age_of(r),
+            stale=old,
         )
-        for r in rows
+        for group, old in ((fresh, False), (stale, True))
+        for r in group
     ]
+
+
+#: Names shown on their own in the whole-market view; the rest are one "all others" row.
+MARKET_TOP = 20
+OTHERS = "All others"
+
+
+def market_shares(store: Store, top: int = MARKET_TOP) -> MarketShares | None:
+    """OCC's newest day: its `top` underlyings by volume and everything else as one row, each
+    a share of that day's volume in all US-listed options (ETFs and indexes included). None
+    before any OCC day is stored."""
+    row = store.conn.execute(
+        "SELECT MAX(day) FROM option_underlyings WHERE source = 'occ'"
+    ).fetchone()
+    if not row or not row[0]:
+        return None
+    key = row[0]
+    totals = store.conn.execute(
+        "SELECT COALESCE(SUM(total), 0), COALESCE(SUM(calls), 0), COALESCE(SUM(puts), 0), "
+        "COUNT(*) FROM option_underlyings WHERE day = ? AND source = 'occ' AND total > 0",
+        (key,),
+    ).fetchone()
+    grand, calls, puts, count = (int(x) for x in totals)
+    names = store.rows(
+        "SELECT u.underlying, u.total, u.calls, u.puts, COALESCE(l.is_new, 0) AS is_new, "
+        "COALESCE(l.reason, '') AS reason FROM option_underlyings u "
+        "LEFT JOIN option_leaders l ON l.day = u.day AND l.underlying = u.underlying "
+        "WHERE u.day = ? AND u.source = 'occ' AND u.total > 0 "
+        "ORDER BY u.total DESC, u.underlying LIMIT ?",
+        (key, top),
+    )
+    base = grand or 1
+    rows = [
+        ShareRow(
+            r["underlying"],
+            r["total"],
+            r["calls"],
+            r["puts"],
+            r["total"] / base,
+            bool(r["is_new"]),
+            r["reason"],
+            0,
+            None,
+        )
+        for r in names
+    ]
+    rest = count - len(rows)
+    if rest > 0:
+        rest_total = grand - sum(r.total for r in rows)
+        rows.append(
+            ShareRow(
+                OTHERS,
+                rest_total,
+                calls - sum(r.calls for r in rows),
+                puts - sum(r.puts for r in rows),
+                rest_total / base,
+                False,
+                "",
+                0,
+                None,
+                grouped=rest,
+            )
+        )
+    return MarketShares(date.fromisoformat(key), grand, count, rows)
 
 
 def _leader(r: dict[str, object]) -> Leader:
@@ -515,6 +646,26 @@ def leaders_history(store: Store, days: int = 20) -> dict[date, list[Leader]]:
         leader = _leader(r)
         out.setdefault(leader.day, []).append(leader)
     return out
+
+
+def daily_totals(store: Store, underlying: str, days: int = 40) -> list[tuple[date, int]]:
+    """`underlying`'s options volume (contracts, OCC) on each of the newest `days` days on
+    record, oldest first; a day it did not trade is 0."""
+    wanted = store.rows(
+        "SELECT DISTINCT day FROM option_underlyings WHERE source = 'occ' "
+        "ORDER BY day DESC LIMIT ?",
+        (days,),
+    )
+    if not wanted:
+        return []
+    totals = dict(
+        store.conn.execute(
+            "SELECT day, total FROM option_underlyings WHERE source = 'occ' "
+            "AND underlying = ? AND day >= ?",
+            (underlying, wanted[-1]["day"]),
+        ).fetchall()
+    )
+    return [(date.fromisoformat(r["day"]), int(totals.get(r["day"], 0))) for r in reversed(wanted)]
 
 
 def latest_leaders(store: Store) -> tuple[date | None, list[Leader]]:
@@ -566,6 +717,14 @@ def contracts(
             )
         )
     return out
+
+
+def contract_days(store: Store) -> set[date]:
+    """The days with per-contract rows on record (the retention is [options] contract_days)."""
+    return {
+        date.fromisoformat(row[0])
+        for row in store.conn.execute("SELECT DISTINCT day FROM option_contracts")
+    }
 
 
 def unusual_contracts(
@@ -625,30 +784,42 @@ def snapshot(
     unusual_min_volume: int = 500,
     now: float | None = None,
     market_now: float | None = None,
+    limit: int = TOP_N,
+    chain_max_age: float | None = None,
 ) -> Snapshot:
     """Everything a screen shows, consistent because it is read in one transaction.
 
     Args:
         now: the wall clock (Unix seconds), for the ages of refresh runs.
-        market_now: the market clock (Unix seconds), for the ages of quotes, which come from
-            the source's own clock; the wall clock when not given.
+        market_now: the market clock (Unix seconds), for the ages of quotes and chains, which
+            come from the source's own clock; the wall clock when not given.
+        limit: rows of each table (gainers, losers, largest moves, volume).
+        chain_max_age: seconds after which a chain is stale (see `option_shares`).
     """
     read_at = time.time() if now is None else now
     market = read_at if market_now is None else market_now
     with store.snapshot():
         start = session_start(store, market)
-        movers = top_movers(store, tiers, min_price, start=start)
-        volume = top_volume(store, tiers, min_price, start=start)
+        movers = top_movers(store, tiers, min_price, limit, start=start)
+        losers = top_losers(store, tiers, min_price, limit, start=start)
+        moves = largest_moves(store, tiers, min_price, limit, start=start)
+        volume = top_volume(store, tiers, min_price, limit, start=start)
         premarket = mh.session_at(datetime.fromtimestamp(market, mh.ET)) is Session.PRE
-        gaps = gappers(store, tiers, min_price, now=market) if premarket else []
+        gaps = gappers(store, tiers, min_price, limit, now=market) if premarket else []
         day = latest_cboe_day(store)
         shares = (
             option_shares(
-                store, day, unusual_ratio=unusual_ratio, unusual_min_volume=unusual_min_volume
+                store,
+                day,
+                unusual_ratio=unusual_ratio,
+                unusual_min_volume=unusual_min_volume,
+                now=market,
+                max_age=chain_max_age,
             )
             if day
             else []
         )
+        whole = market_shares(store)
         leaders_day, leaders = latest_leaders(store)
         info = universe_info(store)
         last, good = last_runs(store)
@@ -678,4 +849,8 @@ def snapshot(
         stale=int(counts["stale"] or 0),
         session_start=start,
         gappers=gaps,
+        losers=losers,
+        moves=moves,
+        chain_max_age=chain_max_age,
+        market=whole,
     )

@@ -90,11 +90,29 @@ def choose_mode(settings: Settings, options: RunOptions) -> Mode:
 
 
 def db_path_for(settings: Settings, options: RunOptions, mode: Mode) -> Path:
-    """Demo and live data never share a file, so simulated prices can never pass for real."""
-    if options.db:
-        return Path(options.db).expanduser()
-    if settings.store.path:
-        return Path(settings.store.path).expanduser()
+    """Demo and live data never share a file, so simulated prices can never pass for real.
+
+    Raises:
+        StoreError: a path given (`--db`, `[store] path`) is in a directory that does not
+            exist: a typo should not silently start a new, empty database somewhere else.
+            (The default path's directory is created.)
+    """
+    given = (
+        ("--db", options.db)
+        if options.db
+        else ("[store] path", settings.store.path)
+        if settings.store.path
+        else None
+    )
+    if given is not None:
+        name, value = given
+        path = Path(value).expanduser()
+        if not path.parent.is_dir():
+            raise StoreError(
+                f"the directory {path.parent} of {name} {value} does not exist: create it, "
+                "or give a path in an existing directory"
+            )
+        return path
     path = default_db_path()
     return path.with_name("demo.db") if mode.demo else path
 
@@ -111,6 +129,17 @@ def check_db_mode(path: Path, mode: Mode) -> None:
                 f"{path} holds {held} data and this run is {mode.name}; "
                 "point --db (or [store] path) at another file"
             )
+
+
+def forget_other_clock(path: Path, clock: MarketClock) -> None:
+    """A demo starts its clock afresh (10:00 by default); what an earlier run stored from
+    later in the simulated session (or a later day) belongs to a clock that no longer
+    exists, and would otherwise be shown beside this run's figures. Drop it."""
+    now = clock.now()
+    with Store(path) as store:
+        dropped = store.forget_after(now.timestamp(), mh.current_trading_day(now))
+    if dropped:
+        log.info("demo restart at %s: dropped %d rows from a later simulated time", now, dropped)
 
 
 def log_path() -> Path:
@@ -233,6 +262,8 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
     mode = choose_mode(settings, options)
     db_path = db_path_for(settings, options, mode)
     check_db_mode(db_path, mode)
+    if mode.demo:
+        forget_other_clock(db_path, demo_clock(settings, options))
     market = None
     transport: httpx.AsyncBaseTransport | None = None
     faults: FaultPlan | None = None

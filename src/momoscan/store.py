@@ -42,7 +42,33 @@ DAILY_RETENTION_DAYS = 366
 
 
 class StoreError(Exception):
-    """The database cannot be used (newer schema, not a momoscan database, unreadable)."""
+    """The database cannot be used (newer schema, not a momoscan database, unreadable,
+    read-only, locked). `str()` is the one sentence the user sees, saying what to do."""
+
+
+#: How long opening waits for another program's write lock before saying the file is locked.
+LOCK_WAIT = 3.0
+
+
+def _open_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """The sentence for a database that cannot be opened for writing."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return StoreError(
+            f"{path} is read-only (or its directory is): make both writable, or point --db "
+            "(or [store] path) at another file"
+        )
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"{path} is locked by another program (an open sqlite3 shell, a backup?): close "
+            "it, or point --db (or [store] path) at another file"
+        )
+    if "unable to open" in text:
+        return StoreError(
+            f"{path} cannot be opened ({exc}): check that the file and its directory exist "
+            "and are writable"
+        )
+    return StoreError(f"{path} is not a usable momoscan database ({exc})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,10 +275,10 @@ class Store:
             raise StoreError(f"no database at {self.path}: run a refresh first")
         try:
             # Autocommit mode: transactions are explicit (`transaction()`), never implicit.
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=LOCK_WAIT)
             self.db = sqlite_utils.Database(conn)
             self.conn = conn
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT * 1000)}")
             if self.db.journal_mode != "wal":
                 self.db.enable_wal()
             conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; a crash loses no commit
@@ -260,8 +286,20 @@ class Store:
             # few MB, and each checkpoint costs a sweep several milliseconds.
             conn.execute("PRAGMA wal_autocheckpoint = 4000")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a usable momoscan database ({exc})") from None
+            # A read-only or locked file is said now, in a sentence, rather than at the first
+            # write of a refresh: take the write lock once, and give it back.
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('opened', '') "
+                "ON CONFLICT (key) DO UPDATE SET value = value"
+            )
+            conn.execute("ROLLBACK")
+            # Once open, writers wait their turn (another momoscan's long transaction).
+            conn.execute("PRAGMA busy_timeout = 30000")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            raise _open_error(self.path, exc) from None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -675,6 +713,33 @@ class Store:
             )
 
     # -- housekeeping ------------------------------------------------------------------------
+
+    def forget_after(self, at: float, today: date) -> int:
+        """Drop what was stamped after `at` (Unix seconds, by the market clock): quotes and
+        their history, Cboe chains and their contracts; and every day from `today` on of
+        OCC's files and the leaders (OCC publishes a day after it). For a simulated clock
+        started again from an earlier time. Returns the rows dropped."""
+        key = today.isoformat()
+        with self.transaction() as conn:
+            dropped = conn.execute("DELETE FROM quotes WHERE quote_ts > ?", (at,)).rowcount
+            dropped += conn.execute("DELETE FROM quote_history WHERE ts > ?", (at,)).rowcount
+            gone = conn.execute(
+                "SELECT day, underlying FROM option_underlyings WHERE source = 'cboe' "
+                "AND (as_of > ? OR day > ?)",
+                (at, key),
+            ).fetchall()
+            conn.executemany("DELETE FROM option_contracts WHERE day = ? AND underlying = ?", gone)
+            conn.executemany(
+                "DELETE FROM option_underlyings WHERE source = 'cboe' AND day = ? "
+                "AND underlying = ?",
+                gone,
+            )
+            dropped += len(gone)
+            dropped += conn.execute(
+                "DELETE FROM option_underlyings WHERE source = 'occ' AND day >= ?", (key,)
+            ).rowcount
+            dropped += conn.execute("DELETE FROM option_leaders WHERE day >= ?", (key,)).rowcount
+        return dropped
 
     def prune(self, today: date, *, history_days: int, contract_days: int) -> None:
         """Drop what is past its retention. Each table in its own short transaction."""

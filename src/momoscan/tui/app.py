@@ -4,23 +4,27 @@ history, chart key and alerts.
 One long-lived worker owns the runtime and loops: refresh, then wait for the interval or a
 "refresh now". The engine reports progress through a callback, which becomes messages here;
 the screen reads the store on its own thread (never on the event loop), at most a couple of
-times a second while a refresh streams in, so keys stay responsive throughout.
+times a second while a refresh streams in, so keys stay responsive throughout. Once a second
+a tick ages every row, the card and the status bar from the same market-clock reading.
+
+Each screen declares its own keys (screens/); the app's are only those that work everywhere:
+help, quit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import anyio
-from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from .. import format as fmt
@@ -31,36 +35,53 @@ from ..engine import StoreThread
 from ..links import NoChart, chart_url
 from ..models import Progress, Ticker
 from ..runtime import RunOptions, Runtime, open_runtime
-from ..store import StoreError
+from ..store import Store, StoreError
 from .messages import ChartRequested, RefreshFinished, RefreshProgress
 from .screens.contracts import ContractsScreen
-from .screens.dialogs import HelpScreen, JumpScreen, SymbolScreen
+from .screens.dialogs import HelpScreen, SymbolScreen, help_rows
 from .screens.history import HistoryScreen
-from .widgets.fast_table import FastTable
-from .widgets.options_panel import OptionsPanel, ShareBars
+from .screens.main import MainScreen
+from .widgets.contract_table import ContractData
 from .widgets.scan_table import ScanTable
 from .widgets.status import StatusBar
-from .widgets.treemap import Treemap
 
 log = logging.getLogger(__name__)
 
 #: While a refresh streams in, re-read the store at most this often.
 READ_EVERY = 0.7
 
+SCREEN_TITLES = {
+    MainScreen: "momoscan: top movers and volume of your universe, and where options volume goes",
+    ContractsScreen: "The drill-down: an underlying's option contracts",
+    HistoryScreen: "History: the daily options top 10",
+    SymbolScreen: "A symbol's card",
+}
+
+
+def load_contracts(
+    store: Store, day: date, underlying: str, unusual_ratio: float, unusual_min_volume: int
+) -> ContractData:
+    """Read and index an underlying's contracts (on the reader thread, off the event loop)."""
+    rows = queries.contracts(
+        store,
+        day,
+        underlying,
+        unusual_ratio=unusual_ratio,
+        unusual_min_volume=unusual_min_volume,
+    )
+    return ContractData(rows)
+
 
 class MomoscanApp(App[int]):
     # Absolute, so that subclasses defined elsewhere (benchmarks) find it too.
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "momoscan"
+    # Every action has its key; the palette's entry would take footer room from them.
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
-        Binding("r", "refresh_now", "Refresh", id="refresh"),
-        Binding("f", "cycle_tiers", "Tiers", id="tiers"),
-        Binding("slash", "jump", "Jump", id="jump"),
-        Binding("o", "open_chart", "Chart", id="chart"),
-        Binding("t", "toggle_treemap", "Treemap", id="treemap"),
-        Binding("h", "history", "History", id="history"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="the keys of this screen"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
+        Binding("ctrl+c", "quit", "Quit", id="interrupt", show=False, tooltip="quit"),
     ]
 
     def __init__(
@@ -70,12 +91,14 @@ class MomoscanApp(App[int]):
         *,
         force: bool = False,
         wall: Callable[[], float] | None = None,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.options = options
         self.force = force
         self.wall = wall or options.wall
+        self.handle_signals = handle_signals
         tiers = tuple(settings.universe.cap_tiers)
         self.tier_filters = [tiers] + ([(t,) for t in tiers] if len(tiers) > 1 else [])
         self.tier_index = 0
@@ -92,23 +115,14 @@ class MomoscanApp(App[int]):
 
     # -- layout ------------------------------------------------------------------------------
 
-    def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
-        with Horizontal(id="scans"):
-            with Vertical(classes="scan-panel"):
-                yield Static(
-                    Text("Top movers · % change", style="bold"), classes="panel-title", markup=False
-                )
-                yield ScanTable(id="movers", clock=self.wall, market_clock=self.market_epoch)
-            with Vertical(classes="scan-panel"):
-                yield Static(
-                    Text("Top volume · shares traded", style="bold"),
-                    classes="panel-title",
-                    markup=False,
-                )
-                yield ScanTable(id="volume", clock=self.wall, market_clock=self.market_epoch)
-        yield OptionsPanel(id="options")
-        yield Footer()
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen(self.settings.scan.movers, watch_size=self.settings.options.watch_size)
+
+    @property
+    def main(self) -> MainScreen:
+        screen = self.default_screen
+        assert isinstance(screen, MainScreen)
+        return screen
 
     def market_epoch(self) -> float:
         """The market clock in Unix seconds (the simulated one in demo): quotes' ages come from
@@ -119,18 +133,21 @@ class MomoscanApp(App[int]):
     def current_tiers(self) -> tuple[str, ...]:
         return self.tier_filters[self.tier_index]
 
-    def on_mount(self) -> None:
-        status = self.query_one(StatusBar)
+    def start(self) -> None:
+        """The main screen is up: show the status, start the tick and the refresh worker."""
+        status = self.main.query_one(StatusBar)
         status.state.demo = True
         status.state.tiers = self.current_tiers
         status.state.min_price = self.settings.universe.min_price
         status.show(self.wall())
-        self.query_one("#movers", ScanTable).focus()
+        if self.handle_signals:
+            # SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) end the app
+            # as `q` does: the worker processes stop, the terminal is restored, exit 0.
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self.exit)
         self.set_interval(1.0, self._tick)
         self.refresh_loop()
-
-    def on_resize(self) -> None:
-        self.query_one("#scans").set_class(self.size.width < 118, "stacked")
 
     # -- the refresh worker ------------------------------------------------------------------
 
@@ -141,7 +158,7 @@ class MomoscanApp(App[int]):
                 self.runtime = rt
                 self.reader = StoreThread(rt.db_path)
                 await self.reader.start()
-                status = self.query_one(StatusBar).state
+                status = self.main.query_one(StatusBar).state
                 status.demo = rt.mode.demo
                 status.faults = rt.faults.describe() if rt.faults is not None else ""
                 status.universe = rt.engine.universe.describe()
@@ -164,7 +181,7 @@ class MomoscanApp(App[int]):
     async def _cycle(self, rt: Runtime) -> None:
         while True:
             self._refresh_now = anyio.Event()
-            status = self.query_one(StatusBar).state
+            status = self.main.query_one(StatusBar).state
             status.refreshing = True
             report = await rt.engine.refresh(self._on_progress, full=False, force=self.force)
             self.refreshes += 1
@@ -180,25 +197,28 @@ class MomoscanApp(App[int]):
         if event.worker.group == "refresh" and event.state == WorkerState.ERROR:
             error = event.worker.error
             log.error("refresh loop stopped: %r", error)
-            status = self.query_one(StatusBar).state
+            status = self.main.query_one(StatusBar).state
             status.error = f"Refresh stopped: {type(error).__name__}: {error}. Retrying in 10 s."
             status.stale = True
             self.set_timer(10.0, self.refresh_loop)
 
     def on_refresh_progress(self, message: RefreshProgress) -> None:
-        status = self.query_one(StatusBar)
+        status = self.main.query_one(StatusBar)
         status.state.progress = message.progress
         status.state.refreshing = message.progress.step != "done"
         status.show(self.wall())
-        empty = self.snapshot is None or not self.snapshot.movers
+        empty = self.snapshot is None or not self.snapshot.volume
         due = self.wall() - self._last_read > READ_EVERY
-        if message.progress.step in ("quotes", "options") and (empty or due):
+        # Behind a full screen (the drill-down, the history) the tables cannot be seen: the
+        # read at the end of the cycle is enough (for alerts), and the screen the user is on
+        # keeps the GIL; MainScreen reads again when it is back.
+        if message.progress.step in ("quotes", "options") and (empty or due) and self.main_visible:
             # The first batch shows at once; after that, at most every READ_EVERY seconds.
-            self.run_worker(self.read_snapshot(), group="read", exit_on_error=False)
+            self.read_soon()
 
     def on_refresh_finished(self, message: RefreshFinished) -> None:
         report = message.report
-        status = self.query_one(StatusBar).state
+        status = self.main.query_one(StatusBar).state
         status.refreshing = False
         if report.failed:
             status.error = report.summary() or "the refresh failed"
@@ -209,9 +229,13 @@ class MomoscanApp(App[int]):
         else:
             status.stale = False
             status.error = "; ".join(report.lines()[:2])
-        self.query_one(StatusBar).show(self.wall())
+        self._tick()
 
     # -- reading and showing -----------------------------------------------------------------
+
+    def read_soon(self) -> None:
+        """Read the store again (off the event loop) and show what it holds."""
+        self.run_worker(self.read_snapshot(), group="read", exit_on_error=False)
 
     async def read_snapshot(self) -> None:
         """Read the store on the reader thread and show it; coalesces overlapping asks."""
@@ -235,6 +259,8 @@ class MomoscanApp(App[int]):
                     unusual_min_volume=opts.unusual_min_volume,
                     now=self.wall(),
                     market_now=self.market_epoch(),
+                    limit=max(queries.TOP_N, self.main.table_rows),
+                    chain_max_age=opts.chain_max_age,
                 )
                 self.show_snapshot(snap)
                 if not self._read_again:
@@ -244,23 +270,12 @@ class MomoscanApp(App[int]):
 
     def show_snapshot(self, snap: queries.Snapshot) -> None:
         self.snapshot = snap
-        status = self.query_one(StatusBar)
+        status = self.main.query_one(StatusBar)
         status.state.snapshot = snap
-        stale = status.state.stale
         # Entries count only once a first refresh has filled the store.
         track = self.refreshes > 0
-        movers = self.query_one("#movers", ScanTable)
-        entered_movers = movers.update_rows(snap.movers, stale=stale, track=track)
-        self.query_one("#volume", ScanTable).update_rows(snap.volume, stale=stale, track=track)
-        title = Text()
-        title.append("Options volume share", style="bold")
-        if snap.options_day:
-            title.append(
-                f" · watch set of {len(snap.shares)} · {snap.options_day} · Cboe, 15 min delayed"
-            )
-        title.append(" · Enter: contracts · t: bars/treemap", style="dim")
-        self.query_one(OptionsPanel).show(snap.shares, title)
-        status.show(self.wall())
+        entered_movers = self.main.show_snapshot(snap, track=track)
+        self._tick()
         for row in entered_movers:
             self.alert(
                 f"{row.symbol} entered the top movers: {fmt.pct(row.change_pct)} at "
@@ -282,47 +297,56 @@ class MomoscanApp(App[int]):
         if self.settings.alerts.bell:
             self.bell()
 
+    @property
+    def main_visible(self) -> bool:
+        """The main screen is on show (alone, or under a dialog such as the help or a card)."""
+        return self.screen is self.main or isinstance(self.screen, ModalScreen)
+
     def _tick(self) -> None:
-        """Once a second: the clock, the credits and the ages move even between reads."""
-        status = self.query_one(StatusBar)
+        """Once a second (and after each read): the clock, the credits and every age move
+        on, all from one reading of the market clock, so rows, card and status agree."""
+        if not self.main_visible:
+            return  # nothing of it is on show; MainScreen ticks again when it is back
+        status = self.main.query_one(StatusBar)
         rt = self.runtime
+        market_now = self.market_epoch()
         if rt is not None:
             now = rt.clock.now()
+            market_now = now.timestamp()
             status.state.market_time = now
             status.state.session = mh.session_at(now)
             status.state.credits_used = rt.engine.budget.used()
             status.state.plan_limit = rt.engine.budget.limit
             status.state.credit_note = rt.engine.credit_note
         status.state.tiers = self.current_tiers
+        status.state.oldest_age = self.main.tick(market_now)
         status.show(self.wall())
+        if isinstance(self.screen, SymbolScreen):
+            self.screen.tick()
 
-    # -- actions -----------------------------------------------------------------------------
+    # -- what the screens ask for ------------------------------------------------------------
 
-    def action_refresh_now(self) -> None:
+    def refresh_now(self) -> None:
         self._refresh_now.set()
         self.notify("Refreshing now.", timeout=2)
 
-    def action_cycle_tiers(self) -> None:
+    def cycle_tiers(self) -> None:
         self.tier_index = (self.tier_index + 1) % len(self.tier_filters)
-        for table in self.query(ScanTable):
+        for table in self.main.query(ScanTable):
             table.reset_tracking()  # a new filter shows other rows: they did not "enter"
         self._tick()
         self.notify(f"Cap tiers: {', '.join(self.current_tiers)}", timeout=3, markup=False)
-        self.run_worker(self.read_snapshot(), group="read", exit_on_error=False)
-
-    def action_toggle_treemap(self) -> None:
-        self.query_one(OptionsPanel).toggle()
+        self.read_soon()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        title = SCREEN_TITLES.get(type(screen), "momoscan")
+        self.push_screen(HelpScreen(title, help_rows(screen, self.BINDINGS)))
 
-    def _selected_symbol(self) -> str | None:
-        focused = self.focused
-        if isinstance(focused, ScanTable):
-            return focused.selected_symbol
-        if isinstance(focused, (ShareBars, Treemap)):
-            return self.query_one(OptionsPanel).selected_key
-        return self.query_one("#movers", ScanTable).selected_symbol
+    def on_chart_requested(self, message: ChartRequested) -> None:
+        self.open_chart_soon(message.symbol)
 
     async def _ticker_for(self, symbol: str) -> Ticker | None:
         """The universe's record, else the built-in listings (for options underlyings that
@@ -338,18 +362,8 @@ class MomoscanApp(App[int]):
                 return security.ticker()
         return None
 
-    def action_open_chart(self) -> None:
-        symbol = self._selected_symbol()
-        if symbol:
-            self.run_worker(self.open_chart(symbol), group="chart", exit_on_error=False)
-
-    def action_open_chart_for_screen(self) -> None:
-        screen = self.screen
-        if isinstance(screen, ContractsScreen):
-            self.run_worker(self.open_chart(screen.underlying), group="chart", exit_on_error=False)
-
-    def on_chart_requested(self, message: ChartRequested) -> None:
-        self.run_worker(self.open_chart(message.symbol), group="chart", exit_on_error=False)
+    def open_chart_soon(self, symbol: str) -> None:
+        self.run_worker(self.open_chart(symbol), group="chart", exit_on_error=False)
 
     async def open_chart(self, symbol: str) -> None:
         ticker = await self._ticker_for(symbol)
@@ -365,33 +379,44 @@ class MomoscanApp(App[int]):
         # Also shown, for users on SSH whose browser cannot open here.
         self.notify(url, title=f"Chart: {symbol}", markup=False, timeout=10)
 
-    def on_options_panel_drill(self, message: OptionsPanel.Drill) -> None:
-        self.run_worker(self.open_contracts(message.underlying), group="drill", exit_on_error=False)
+    def open_contracts_soon(self, underlying: str, *, day: date | None = None) -> None:
+        self.run_worker(self.open_contracts(underlying, day), group="drill", exit_on_error=False)
 
-    async def open_contracts(self, underlying: str) -> None:
+    async def open_contracts(self, underlying: str, day: date | None = None) -> None:
+        """Push the drill-down of `underlying` on `day` (today's chains when None), or say
+        why there is nothing to show."""
         snap = self.snapshot
-        if self.reader is None or snap is None or snap.options_day is None:
-            self.notify("No option chains yet.", markup=False)
+        day = day or (snap.options_day if snap is not None else None)
+        if self.reader is None or day is None:
+            self.notify("No option chains yet: the first refresh fetches them.", markup=False)
             return
         opts = self.settings.options
-        rows = await self.reader.call(
-            queries.contracts,
-            snap.options_day,
-            underlying,
-            unusual_ratio=opts.unusual_volume_oi,
-            unusual_min_volume=opts.unusual_min_volume,
+        data = await self.reader.call(
+            load_contracts, day, underlying, opts.unusual_volume_oi, opts.unusual_min_volume
         )
-        if not rows:
-            self.notify(f"No contracts stored for {underlying} today.", markup=False)
+        if not len(data):
+            self.notify(await self._why_no_contracts(underlying, day), markup=False, timeout=8)
             return
-        total = sum(r.volume for r in rows)
         await self.push_screen(
-            ContractsScreen(
-                underlying, snap.options_day, rows, total, source_note="Cboe, 15 min delayed"
-            )
+            ContractsScreen(underlying, day, data, source_note="Cboe, 15 min delayed")
         )
 
-    def action_history(self) -> None:
+    async def _why_no_contracts(self, underlying: str, day: date) -> str:
+        assert self.reader is not None
+        days = await self.reader.call(queries.contract_days)
+        kept = self.settings.options.contract_days
+        if day not in days:
+            return (
+                f"No contracts on record for {day}: momoscan keeps the contracts of the days "
+                f"it ran, for {kept} days ([options] contract_days)."
+            )
+        return (
+            f"No contracts of {underlying} on record for {day}: it was not in that day's "
+            "watch set (your watchlist, the last leaders, the top movers), whose chains are "
+            "the only ones fetched."
+        )
+
+    def open_history_soon(self) -> None:
         self.run_worker(self.open_history(), group="history", exit_on_error=False)
 
     async def open_history(self) -> None:
@@ -405,23 +430,7 @@ class MomoscanApp(App[int]):
             HistoryScreen(history, include_etfs=self.settings.options.include_etfs)
         )
 
-    def action_jump(self) -> None:
-        self.push_screen(JumpScreen(), callback=self._jump_to)
-
-    def _jump_to(self, symbol: str | None) -> None:
-        if not symbol:
-            return
-        for table_id in ("#movers", "#volume"):
-            table = self.query_one(table_id, ScanTable)
-            if table.select_symbol(symbol):
-                table.focus()
-                return
-        bars = self.query_one(ShareBars)
-        if bars.select_key(symbol):
-            if self.query_one(OptionsPanel).showing_treemap:
-                self.query_one(OptionsPanel).toggle()
-            bars.focus()
-            return
+    def show_symbol_soon(self, symbol: str) -> None:
         self.run_worker(self.show_symbol(symbol), group="jump", exit_on_error=False)
 
     async def show_symbol(self, symbol: str) -> None:
@@ -436,20 +445,15 @@ class MomoscanApp(App[int]):
                 (s.total for s in self.snapshot.shares if s.underlying == symbol), None
             )
         choice = await self.push_screen_wait(
-            SymbolScreen(ticker, row, options_volume, self.market_epoch())
+            SymbolScreen(ticker, row, options_volume, self.market_epoch)
         )
         if choice == "chart":
             await self.open_chart(symbol)
         elif choice == "contracts":
             await self.open_contracts(symbol)
 
-    def on_fast_table_row_selected(self, event: FastTable.RowSelected) -> None:
-        # Enter on a movers/volume row opens the chart (the options panel handles its own).
-        if isinstance(event.table, ScanTable):
-            self.run_worker(self.open_chart(event.key), group="chart", exit_on_error=False)
-
 
 def run_app(settings: Settings, options: RunOptions, *, force: bool = False) -> int:
-    app = MomoscanApp(settings, options, force=force)
+    app = MomoscanApp(settings, options, force=force, handle_signals=True)
     result = app.run()
     return app.return_code or (result if isinstance(result, int) else 0)

@@ -2,55 +2,84 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
 from ... import format as fmt
 from ...models import Ticker
 from ...queries import ScanRow
 
-KEYS = (
-    ("r", "refresh now"),
-    ("f", "cycle the cap-tier filter"),
-    ("/", "jump to a symbol"),
-    ("o", "open the selected symbol's TradingView chart (also: click a symbol)"),
-    ("Enter", "open the selected underlying's option contracts (options panel)"),
-    ("t", "options panel: bars / treemap"),
-    ("h", "history: the daily options top 10 of the last 20 days"),
-    ("Tab", "next panel (Shift+Tab: previous)"),
-    ("Escape", "back"),
-    ("?", "this help"),
-    ("q", "quit"),
-)
+
+def key_label(key: str) -> str:
+    """How a binding's key is written for people: `/`, `?`, Enter, Escape, S (Shift+s)."""
+    names = {
+        "slash": "/",
+        "question_mark": "?",
+        "enter": "Enter",
+        "escape": "Escape",
+        "ctrl+c": "Ctrl+C",
+        "tab": "Tab",
+    }
+    return names.get(key, key)
+
+
+def help_rows(screen: Screen[Any], app_bindings: Iterable[object]) -> list[tuple[str, str]]:
+    """The keys of `screen`, as the help lists them: its own bindings (with their tooltips),
+    the keys its widgets handle (`HELP_EXTRA`), then the app's, which work everywhere."""
+    rows: list[tuple[str, str]] = []
+    for binding in [*_declared(screen), *app_bindings]:
+        if not isinstance(binding, Binding) or binding.system:
+            continue
+        for key in binding.key.split(","):
+            label = key_label(key.strip())
+            if label not in (r[0] for r in rows):
+                rows.append((label, binding.tooltip or binding.description))
+    rows.extend(getattr(screen, "HELP_EXTRA", ()))
+    return rows
+
+
+def _declared(screen: Screen[Any]) -> list[Binding]:
+    return [b for b in getattr(type(screen), "BINDINGS", []) if isinstance(b, Binding)]
 
 
 class HelpScreen(ModalScreen[None]):
+    """The keys of the screen it was opened from: its bindings and the app's."""
+
     BINDINGS = [
         Binding("escape", "dismiss", "Close"),
         Binding("question_mark", "dismiss", "Close", show=False),
         Binding("q", "dismiss", "Close", show=False),
     ]
 
+    def __init__(self, title: str, rows: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.rows = list(rows)
+
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold cyan", justify="right")
+        table.add_column(style="bold cyan", justify="right", no_wrap=True)
         table.add_column()
-        for key, what in KEYS:
+        for key, what in self.rows:
             table.add_row(key, what)
-        intro = Text(
-            "momoscan: top movers and volume of your universe, and where today's options "
-            "volume goes.\nThe mouse works too: click a row to select it, a symbol to chart "
-            "it, a header to sort.\n",
-        )
+        intro = Text(f"{self.title_text}\n", style="bold")
         with Vertical(id="help-box"):
             yield Static(intro, markup=False)
             yield Static(table, markup=False)
-            yield Static(Text("Escape to close", style="dim"), markup=False)
+            yield Static(
+                Text(
+                    "\nThe mouse works too: click a row to select it, a symbol to chart it."
+                ).append("\nEscape to close", style="dim"),
+                markup=False,
+            )
 
 
 class JumpScreen(ModalScreen[str | None]):
@@ -72,25 +101,42 @@ class JumpScreen(ModalScreen[str | None]):
 
 
 class SymbolScreen(ModalScreen[str | None]):
-    """A symbol's latest quote, for one that is not in the top-10 tables.
-    Dismisses with "chart" or "contracts" when the user asks for either."""
+    """A symbol's latest quote, for one that is not in the tables. Its Age ticks with the
+    market clock. Dismisses with "chart" or "contracts" when the user asks for either."""
 
     BINDINGS = [
-        Binding("escape", "dismiss_none", "Close"),
-        Binding("o", "choose('chart')", "Chart"),
-        Binding("enter", "choose('contracts')", "Contracts"),
+        Binding("escape", "dismiss_none", "Close", tooltip="close the card"),
+        Binding("o", "choose('chart')", "Chart", tooltip="the symbol's TradingView chart"),
+        Binding(
+            "enter",
+            "choose('contracts')",
+            "Contracts",
+            tooltip="the symbol's option contracts today (when it is in the watch set)",
+        ),
     ]
 
     def __init__(
-        self, ticker: Ticker, row: ScanRow | None, options_volume: int | None, now: float
+        self,
+        ticker: Ticker,
+        row: ScanRow | None,
+        options_volume: int | None,
+        clock: Callable[[], float],
+        *,
+        no_contracts: str = "",
     ) -> None:
+        """`clock` is the market clock (Unix seconds) the quote's age is measured against;
+        `no_contracts` says why Enter has no contracts to open, when it has none."""
         super().__init__()
         self.ticker = ticker
         self.row = row
         self.options_volume = options_volume
-        self.now = now
+        self.clock = clock
+        self.shown_age = ""  # the Age on the card, as last drawn
+        self.no_contracts = no_contracts or (
+            f"No options volume stored for {ticker.symbol} today: it is not in the watch set."
+        )
 
-    def compose(self) -> ComposeResult:
+    def _grid(self) -> Table:
         t = self.ticker
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", justify="right")
@@ -117,7 +163,8 @@ class SymbolScreen(ModalScreen[str | None]):
                     f"RVol {fmt.ratio(r.rvol)})"
                 ),
             )
-            age = Text(fmt.age(r.age(self.now)))
+            self.shown_age = fmt.age(r.age(self.clock()))
+            age = Text(self.shown_age)
             if not r.current:
                 # Older than the latest session: halted, or no longer updated by the source.
                 age.append("  STALE: not from the latest session", style="bold yellow")
@@ -128,15 +175,27 @@ class SymbolScreen(ModalScreen[str | None]):
             grid.add_row(
                 "Options today", Text(f"{fmt.count(self.options_volume)} contracts (Enter)")
             )
+        return grid
+
+    def compose(self) -> ComposeResult:
+        hint = (
+            "o chart · Enter contracts · Escape close"
+            if self.options_volume
+            else ("o chart · Escape close")
+        )
         with Vertical(id="symbol-box"):
-            yield Static(Text(f" {t.symbol} ", style="bold reverse"), markup=False)
-            yield Static(grid, markup=False)
-            yield Static(
-                Text("o chart · Enter contracts · Escape close", style="dim"), markup=False
-            )
+            yield Static(Text(f" {self.ticker.symbol} ", style="bold reverse"), markup=False)
+            yield Static(self._grid(), id="symbol-grid", markup=False)
+            yield Static(Text(hint, style="dim"), markup=False)
+
+    def tick(self) -> None:
+        """The quote's age moves on with the market clock (the app calls this on the same
+        tick as the tables' ages, so the card and the rows agree)."""
+        self.query_one("#symbol-grid", Static).update(self._grid())
 
     def action_choose(self, what: str) -> None:
         if what == "contracts" and not self.options_volume:
+            self.notify(self.no_contracts, severity="warning", markup=False)
             return
         self.dismiss(what)
 

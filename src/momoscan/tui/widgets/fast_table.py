@@ -8,6 +8,11 @@ strip, straight from the cells' Text segments, and re-renders only the rows whos
 The drill-down and history screens, shown one at a time and rarely refreshed, keep DataTable.
 
 Cells are `rich.text.Text`, never strings, so names from the APIs can never be read as markup.
+
+Columns are as wide as their widest cell, so a number is never cut: when the table is too
+narrow for all of them, whole columns give way, lowest `priority` first, and a flexible
+column (a name, a bar) takes whatever width the others leave, or goes when that is less than
+its narrowest.
 """
 
 from __future__ import annotations
@@ -31,11 +36,49 @@ from textual.strip import Strip
 
 @dataclass(frozen=True)
 class Column:
+    """One column. `width` is its narrowest, in cells (a fixed column grows to its widest
+    cell; a flexible one takes the width the others leave). When the table is too narrow,
+    the column with the lowest `priority` is left out first."""
+
     key: str
     label: str
-    width: int  # for a flexible column, its narrowest
+    width: int
     justify: JustifyMethod = "left"
-    flex: bool = False  # takes the width the other columns leave
+    flex: bool = False
+    priority: int = 0
+
+
+#: Cells around each cell: one space before and one after.
+PAD = 2
+
+
+def fit_columns(
+    columns: Sequence[Column], natural: Sequence[int], width: int
+) -> tuple[list[int], list[int]]:
+    """Which columns to show in `width` cells, and how wide: `(indices, widths)`.
+
+    Every fixed column gets its `natural` width (its widest cell, never less); flexible
+    columns share what is left. Columns are left out, lowest priority first, until the rest
+    fit; the column of highest priority always stays (cut at the edge if even it cannot fit).
+    """
+    shown = list(range(len(columns)))
+    by_priority = sorted(shown, key=lambda i: (columns[i].priority, -i))
+    while True:
+        flexes = [i for i in shown if columns[i].flex]
+        fixed = sum(natural[i] + PAD for i in shown if not columns[i].flex)
+        room = width - fixed - PAD * len(flexes)
+        if room >= sum(columns[i].width for i in flexes) or len(shown) == 1:
+            widths = []
+            share, extra = divmod(max(0, room), len(flexes)) if flexes else (0, 0)
+            for i in shown:
+                if columns[i].flex:
+                    widths.append(max(columns[i].width, share + (1 if extra > 0 else 0)))
+                    extra -= 1
+                else:
+                    widths.append(natural[i])
+            return shown, widths
+        drop = next(i for i in by_priority if i in shown)
+        shown.remove(drop)
 
 
 def _cell_segments(text: Text, width: int, justify: JustifyMethod) -> list[Segment]:
@@ -145,8 +188,12 @@ class FastTable(ScrollView, can_focus=True):
         self._ft_cells: dict[str, tuple[Text, ...]] = {}
         self._ft_segments: dict[str, list[Segment]] = {}
         self._ft_cursor = 0
+        # Each column's widest cell so far (never narrower than the column's own width or
+        # label): widths grow with their content and never jitter back and forth.
+        self._ft_natural = [max(c.width, cell_len(c.label)) for c in self.columns]
+        self._ft_shown = list(range(len(self.columns)))
         self._ft_widths = [c.width for c in self.columns]
-        self._ft_width = sum(self._ft_widths) + 2 * len(self.columns)
+        self._ft_width = sum(self._ft_widths) + PAD * len(self.columns)
         self._ft_strips: dict[tuple[str, str], Strip] = {}
         self._ft_styles: dict[str, Style] | None = None
         self._ft_styles_focus = False
@@ -163,12 +210,42 @@ class FastTable(ScrollView, can_focus=True):
     def keys(self) -> list[str]:
         return list(self._ft_keys)
 
+    @property
+    def shown_columns(self) -> list[str]:
+        """The keys of the columns drawn at the current width, left to right."""
+        return [self.columns[i].key for i in self._ft_shown]
+
+    def column_width(self, column: str) -> int | None:
+        """The drawn width of `column` in cells, or None when it is left out."""
+        for i, width in zip(self._ft_shown, self._ft_widths, strict=True):
+            if self.columns[i].key == column:
+                return width
+        return None
+
     def row(self, key: str) -> tuple[Text, ...]:
         return self._ft_cells[key]
 
     def cell(self, key: str, column: str) -> Text:
-        index = next(i for i, c in enumerate(self.columns) if c.key == column)
-        return self._ft_cells[key][index]
+        return self._ft_cells[key][self._column_index(column)]
+
+    def _column_index(self, column: str) -> int:
+        return next(i for i, c in enumerate(self.columns) if c.key == column)
+
+    def _forget(self, key: str) -> None:
+        self._ft_segments.pop(key, None)
+        for kind in ("base", "even", "cursor"):
+            self._ft_strips.pop((key, kind), None)
+
+    def _grow(self, row: Sequence[Text]) -> bool:
+        """Widen columns to fit `row`'s cells; True when any grew."""
+        grew = False
+        for i, text in enumerate(row):
+            if not self.columns[i].flex:
+                length = text.cell_len
+                if length > self._ft_natural[i]:
+                    self._ft_natural[i] = length
+                    grew = True
+        return grew
 
     def set_rows(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
         """Show `rows` (key, cells) in this order. Only changed rows are re-rendered; the
@@ -176,6 +253,7 @@ class FastTable(ScrollView, can_focus=True):
         keep = self.selected_key
         keys = []
         cells: dict[str, tuple[Text, ...]] = {}
+        grew = False
         for key, row in rows:
             row = tuple(row)
             if len(row) != len(self.columns):
@@ -185,19 +263,35 @@ class FastTable(ScrollView, can_focus=True):
             keys.append(key)
             cells[key] = row
             if self._ft_cells.get(key) != row:
-                self._ft_segments.pop(key, None)
-                for kind in ("base", "even", "cursor"):
-                    self._ft_strips.pop((key, kind), None)
+                self._forget(key)
+                grew = self._grow(row) or grew
         for gone in set(self._ft_cells) - set(cells):
-            self._ft_segments.pop(gone, None)
-            for kind in ("base", "even", "cursor"):
-                self._ft_strips.pop((gone, kind), None)
+            self._forget(gone)
         self._ft_keys, self._ft_cells = keys, cells
         self.virtual_size = Size(self._ft_width, len(keys) + 1)
         if keep is not None and keep in cells:
             self._ft_cursor = keys.index(keep)
         else:
             self._ft_cursor = max(0, min(self._ft_cursor, len(keys) - 1))
+        if grew:
+            self._layout()
+        self.refresh()
+
+    def update_cell(self, key: str, column: str, text: Text) -> None:
+        """Replace one cell; only its row is redrawn (and the table re-laid out only if the
+        column had to grow)."""
+        row = self._ft_cells.get(key)
+        if row is None:
+            return
+        index = self._column_index(column)
+        if row[index] == text:
+            return
+        cells = list(row)
+        cells[index] = text
+        self._ft_cells[key] = tuple(cells)
+        self._forget(key)
+        if self._grow(cells):
+            self._layout()
         self.refresh()
 
     @property
@@ -243,20 +337,21 @@ class FastTable(ScrollView, can_focus=True):
             self.post_message(self.RowSelected(self, key))
 
     def on_click(self, event: events.Click) -> None:
-        if event.y == 0:
+        offset = event.get_content_offset(self)  # inside the border, if the table has one
+        if offset is None or offset.y == 0:
             return
-        index = int(self.scroll_offset.y) + event.y - 1
+        index = int(self.scroll_offset.y) + offset.y - 1
         if not 0 <= index < len(self._ft_keys):
             return
         key = self._ft_keys[index]
         already = index == self._ft_cursor
         self._move_to(index)
-        x = event.x + int(self.scroll_offset.x)
-        for column, width in zip(self.columns, self._ft_widths, strict=True):
-            if x < width + 2:
-                self.post_message(self.CellClicked(self, key, column.key))
+        x = offset.x + int(self.scroll_offset.x)
+        for i, width in zip(self._ft_shown, self._ft_widths, strict=True):
+            if x < width + PAD:
+                self.post_message(self.CellClicked(self, key, self.columns[i].key))
                 break
-            x -= width + 2
+            x -= width + PAD
         if already:
             self.post_message(self.RowSelected(self, key))
 
@@ -266,18 +361,18 @@ class FastTable(ScrollView, can_focus=True):
         cached = self._ft_segments.get(key)
         if cached is None:
             cached = []
-            for column, width, text in zip(
-                self.columns, self._ft_widths, self._ft_cells[key], strict=True
-            ):
+            row = self._ft_cells[key]
+            for i, width in zip(self._ft_shown, self._ft_widths, strict=True):
                 cached.append(Segment(" "))
-                cached.extend(_cell_segments(text, width, column.justify))
+                cached.extend(_cell_segments(row[i], width, self.columns[i].justify))
                 cached.append(Segment(" "))
             self._ft_segments[key] = cached
         return cached
 
     def _header_segments(self) -> list[Segment]:
         out = []
-        for column, width in zip(self.columns, self._ft_widths, strict=True):
+        for i, width in zip(self._ft_shown, self._ft_widths, strict=True):
+            column = self.columns[i]
             out.append(Segment(" "))
             out.extend(_cell_segments(Text(column.label), width, column.justify))
             out.append(Segment(" "))
@@ -296,6 +391,7 @@ class FastTable(ScrollView, can_focus=True):
             }
             self._ft_styles_focus = key
             self._ft_strips.clear()
+            self._ft_header = None
         return self._ft_styles
 
     def _strip(self, index: int, styles: dict[str, Style]) -> Strip:
@@ -327,19 +423,28 @@ class FastTable(ScrollView, can_focus=True):
             strip, style = self._strip(index, styles), styles["base"]
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
 
+    def _layout(self) -> None:
+        """Choose the columns and their widths for the current width (see `fit_columns`)."""
+        available = self.scrollable_content_region.width or self.size.width
+        if available <= 0:
+            return
+        shown, widths = fit_columns(self.columns, self._ft_natural, available)
+        if (shown, widths) == (self._ft_shown, self._ft_widths):
+            return
+        self._ft_shown, self._ft_widths = shown, widths
+        self._ft_width = sum(widths) + PAD * len(widths)
+        self.virtual_size = Size(self._ft_width, len(self._ft_keys) + 1)
+        self._ft_segments.clear()
+        self._ft_strips.clear()
+        self._ft_header = None
+        self.layout_changed()
+        self.refresh()
+
+    def layout_changed(self) -> None:
+        """Called after the shown columns or their widths changed (a bar redraws to fit)."""
+
     def on_resize(self) -> None:
-        """Give a flexible column what the others leave of the new width."""
-        fixed = sum(c.width for c in self.columns if not c.flex) + 2 * len(self.columns)
-        spare = max(0, self.scrollable_content_region.width - fixed)
-        widths = [max(c.width, spare) if c.flex else c.width for c in self.columns]
-        if widths != self._ft_widths:
-            self._ft_widths = widths
-            self._ft_width = sum(widths) + 2 * len(self.columns)
-            self.virtual_size = Size(self._ft_width, len(self._ft_keys) + 1)
-            self._ft_segments.clear()
-            self._ft_strips.clear()
-            self._ft_header = None
-            self.refresh()
+        self._layout()
 
     def on_focus(self) -> None:
         self.refresh()

@@ -1,7 +1,9 @@
-"""A top-10 table (movers or volume) that updates in place, keyed by symbol.
+"""A movers or volume table that updates in place, keyed by symbol, with ages that tick.
 
 Rows are keyed by symbol: only rows whose cells changed are redrawn, and the cursor stays on
-the symbol it was on. A symbol that just entered the table is highlighted for a while.
+the symbol it was on. A symbol that just entered the table is highlighted for a while. Each
+row's Age is measured from its quote's own time against the market clock, and ticks every
+second between reads of the store (`tick`).
 """
 
 from __future__ import annotations
@@ -13,25 +15,27 @@ from typing import Any
 from rich.text import Text
 
 from ... import format as fmt
-from ...queries import ScanRow
+from ...queries import TOP_N, ScanRow
 from ..messages import ChartRequested
 from .fast_table import Column, FastTable
 
 HIGHLIGHT_SECONDS = 90.0
+#: Left out from the lowest priority up when the table is too narrow: the rank first, then
+#: the name, the age, RVol, volume, price; % change and the symbol last.
 COLUMNS = (
-    Column("rank", "#", 2, "right"),
-    Column("symbol", "Symbol", 6),
-    Column("name", "Name", 8, flex=True),
-    Column("price", "Price", 8, "right"),
-    Column("change", "% Chg", 8, "right"),
-    Column("volume", "Volume", 7, "right"),
-    Column("rvol", "RVol", 5, "right"),
-    Column("age", "Age", 3, "right"),
+    Column("rank", "#", 2, "right", priority=0),
+    Column("symbol", "Symbol", 6, priority=7),
+    Column("name", "Name", 8, flex=True, priority=1),
+    Column("price", "Price", 8, "right", priority=5),
+    Column("change", "% Chg", 7, "right", priority=6),
+    Column("volume", "Volume", 6, "right", priority=4),
+    Column("rvol", "RVol", 5, "right", priority=3),
+    Column("age", "Age", 3, "right", priority=2),
 )
 
 
 class ScanTable(FastTable):
-    """Top movers or top volume."""
+    """Top movers (gainers, losers or the largest moves) or top volume."""
 
     def __init__(
         self,
@@ -47,6 +51,7 @@ class ScanTable(FastTable):
         self._market_clock = market_clock or clock
         self._entered: dict[str, float] = {}
         self._known: set[str] | None = None
+        self._rows: list[ScanRow] = []
         self.stale = False
 
     def reset_tracking(self) -> None:
@@ -55,13 +60,25 @@ class ScanTable(FastTable):
         self._entered.clear()
 
     @property
+    def rows(self) -> list[ScanRow]:
+        """The rows shown, in rank order."""
+        return list(self._rows)
+
+    @property
     def selected_symbol(self) -> str | None:
         return self.selected_key
 
     def select_symbol(self, symbol: str) -> bool:
         return self.select_key(symbol)
 
-    def _row_cells(self, rank: int, r: ScanRow, now: float) -> list[Text]:
+    def oldest_age(self, now: float) -> float | None:
+        """Seconds since the oldest shown quote's own time, at market-clock time `now`."""
+        return max((r.age(now) for r in self._rows), default=None)
+
+    def _age_cell(self, r: ScanRow, now: float) -> Text:
+        return Text(fmt.age(r.age(now)), style="dim" if r.current else "yellow")
+
+    def _row_cells(self, rank: int, r: ScanRow, now: float, market_now: float) -> list[Text]:
         change = r.change_pct or 0.0
         colour = "green" if change > 0 else "red" if change < 0 else ""
         dim = "dim" if self.stale else ""
@@ -74,33 +91,55 @@ class ScanTable(FastTable):
             Text(fmt.pct(r.change_pct), style=f"{colour} {dim}".strip()),
             Text(fmt.count(r.volume), style=dim),
             Text(fmt.ratio(r.rvol), style="bold" if (r.rvol or 0) >= 5 else dim),
-            Text(fmt.age(r.age(self._market_clock())), style="dim"),
+            self._age_cell(r, market_now),
         ]
 
     def update_rows(
-        self, rows: Sequence[ScanRow], *, stale: bool = False, track: bool = True
+        self, rows: Sequence[ScanRow], *, stale: bool = False, track: bool | None = True
     ) -> list[ScanRow]:
-        """Show `rows` (in rank order). Returns the rows that just entered the table.
+        """Show `rows` (in rank order). Returns the rows that just entered the top 10.
 
-        With `track` off (while the first sweep is still filling the store, when every batch
-        reshuffles the top 10) nothing counts as entering: the first tracked call sets the
-        baseline.
+        Only the top 10 count for entering, whatever the number of rows shown, so alerts are
+        the same at every terminal size. With `track` off (while the first sweep is still
+        filling the store, when every batch reshuffles the top 10) nothing counts as
+        entering: the first tracked call sets the baseline. With `track` None (the same
+        rows shown again, more or fewer of them) what counts as entered is left as it was.
         """
         now = self._clock()
+        market_now = self._market_clock()
         self.stale = stale
         entered: list[ScanRow] = []
-        if not track:
+        top = rows[:TOP_N]
+        if track is None:
+            pass
+        elif not track:
             self._known = None
-        elif self._known is not None:
-            for r in rows:
-                if r.symbol not in self._known:
-                    self._entered[r.symbol] = now
-                    entered.append(r)
-        self._known = {r.symbol for r in rows} if track else None
+        else:
+            if self._known is not None:
+                for r in top:
+                    if r.symbol not in self._known:
+                        self._entered[r.symbol] = now
+                        entered.append(r)
+            self._known = {r.symbol for r in top}
         for symbol in [s for s, at in self._entered.items() if now - at >= HIGHLIGHT_SECONDS]:
             del self._entered[symbol]
-        self.set_rows([(r.symbol, self._row_cells(i, r, now)) for i, r in enumerate(rows, 1)])
+        self._rows = list(rows)
+        self.set_rows(
+            [(r.symbol, self._row_cells(i, r, now, market_now)) for i, r in enumerate(rows, 1)]
+        )
         return entered
+
+    def tick(self, market_now: float) -> None:
+        """Age every row to market-clock time `market_now` (called once a second); only the
+        rows whose Age text changed are redrawn. A symbol's "just entered" highlight ends on
+        time too, not at the next read."""
+        now = self._clock()
+        for symbol in [s for s, at in self._entered.items() if now - at >= HIGHLIGHT_SECONDS]:
+            del self._entered[symbol]
+            if symbol in self.keys:
+                self.update_cell(symbol, "symbol", Text(symbol, style="bold"))
+        for r in self._rows:
+            self.update_cell(r.symbol, "age", self._age_cell(r, market_now))
 
     def on_fast_table_cell_clicked(self, event: FastTable.CellClicked) -> None:
         if event.column == "symbol":

@@ -45,6 +45,9 @@ class StatusState:
     error: str = ""
     stale: bool = False
     notes: list[str] = field(default_factory=list)
+    #: The oldest Age shown in the tables, at the same tick and by the same clock as theirs
+    #: (None: no rows).
+    oldest_age: float | None = None
 
 
 class StatusBar(Static):
@@ -91,13 +94,15 @@ def render_status(state: StatusState, now: float) -> Text:
     if snap is not None and snap.last_good_run is not None and snap.last_good_run.finished_at:
         finished = snap.last_good_run.finished_at
         second.append(f"refreshed {fmt.age(now - finished)} ago")
+    elif state.refreshing:
+        second.append("first refresh under way", style="cyan")
     else:
         second.append("not refreshed yet", style="dim")
+    if state.oldest_age is not None:
+        second.append(f" · oldest row {fmt.age(state.oldest_age)}")
+        if state.demo:
+            second.append(" (sim clock)", style="dim")
     if snap is not None:
-        rows = snap.movers + snap.volume
-        if rows:
-            market_now = state.market_time.timestamp() if state.market_time else snap.market_now
-            second.append(f" · oldest row {fmt.age(max(r.age(market_now) for r in rows))}")
         size = snap.universe.size
         second.append(" · fresh ")
         second.append(f"{snap.fresh}/{size}", style="bold" if snap.fresh >= size else "yellow")

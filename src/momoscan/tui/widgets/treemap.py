@@ -61,6 +61,15 @@ def _printable(text: str) -> str:
     return "".join(char if char.isprintable() else " " for char in text)
 
 
+def _whole_parts(text: str, cells: int) -> str:
+    """As many whole " · "-separated parts of ``text`` as fit in ``cells``: a figure is shown
+    whole or not at all (a cut "0.5…" reads as a different number)."""
+    parts = text.split(" · ")
+    while parts and cell_len(" · ".join(parts)) > cells:
+        parts.pop()
+    return " · ".join(parts)
+
+
 def _crop(text: str, cells: int, *, ellipsis: bool) -> str:
     """``text`` cut to at most ``cells`` terminal cells, wide characters included."""
     if cells <= 0:
@@ -85,7 +94,7 @@ class Treemap(Widget, can_focus=True):
         Binding("down", "cursor('down')", "Down", show=False),
         Binding("left", "cursor('left')", "Left", show=False),
         Binding("right", "cursor('right')", "Right", show=False),
-        Binding("enter", "select", "Contracts"),
+        Binding("enter", "select", "Contracts", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -439,8 +448,12 @@ class Treemap(Widget, can_focus=True):
             if row >= len(lines) or inner_width - pad <= 0:
                 return [Segment(" " * inner_width, fill)]
             text, style = lines[row]
-            # Labels are symbols: a cropped "NVD" reads better than "NV…".
-            shown = _crop(text, inner_width - pad, ellipsis=row > 0)
+            # Labels are symbols: a cropped "NVD" reads better than "NV…". Details are
+            # figures: whole, or left out.
+            if row == 0:
+                shown = _crop(text, inner_width - pad, ellipsis=False)
+            else:
+                shown = _whole_parts(text, inner_width - pad)
             rest = inner_width - pad - cell_len(shown)
             return [Segment(" " * pad, fill), Segment(shown, style), Segment(" " * rest, fill)]
 

@@ -1,0 +1,385 @@
+"""The main screen: the status bar, the movers and volume tables, the options volume panel.
+
+Its keys act on what it shows, and only here: the drill-down and the history screens declare
+their own. Its layout follows the terminal: the tables side by side when each fits every
+number column, else stacked; the tables take more rows and the options panel grows with the
+height, and a table too narrow for all its columns leaves out whole columns, least useful
+first, so that every number shown is whole.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ... import format as fmt
+from ... import market_hours as mh
+from ...queries import OTHERS, TOP_N, ScanRow, ShareRow, Snapshot
+from ..widgets.fast_table import FastTable
+from ..widgets.options_panel import OptionsPanel, ShareBars
+from ..widgets.scan_table import ScanTable
+from ..widgets.status import StatusBar
+from ..widgets.treemap import Treemap
+
+if TYPE_CHECKING:
+    from ..app import MomoscanApp
+
+#: From this width the two tables sit side by side (each then fits every number column).
+SIDE_BY_SIDE = 110
+#: A table's border and header; the options panel's (its title is in the border).
+TABLE_CHROME = 3
+OPTIONS_CHROME = 3
+#: The options panel keeps at least this many bars when the tables shrink to make room.
+OPTIONS_FLOOR = 4
+#: Rows of each table: fewer on a short terminal, more on a tall one.
+MIN_ROWS, MAX_ROWS = 3, 30
+
+MOVERS_MODES = ("moves", "gainers", "losers")
+MOVERS_TITLES = {
+    "moves": "Top movers · largest moves, up or down",
+    "gainers": "Top gainers · % change",
+    "losers": "Top losers · % change",
+}
+
+
+def plan_rows(width: int, height: int, option_rows: int) -> tuple[bool, int]:
+    """(side by side?, rows a table shows) for a `width` x `height` terminal whose options
+    panel has `option_rows` rows to show. The tables get their 10 rows when the options
+    panel keeps OPTIONS_FLOOR bars (fewer rows otherwise); beyond what the options panel
+    needs, extra height goes to the tables, up to MAX_ROWS."""
+    side = width >= SIDE_BY_SIDE
+    blocks = 1 if side else 2
+    available = height - 3  # the status bar's two lines and the footer
+    wanted = max(OPTIONS_FLOOR, option_rows)
+    fit = (available - OPTIONS_CHROME - OPTIONS_FLOOR) // blocks - TABLE_CHROME
+    rows = min(TOP_N, fit)
+    if rows == TOP_N:
+        spare = available - blocks * (TOP_N + TABLE_CHROME) - (OPTIONS_CHROME + wanted)
+        rows += max(0, min(MAX_ROWS - TOP_N, spare // blocks))
+    return side, max(MIN_ROWS, rows)
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("r", "refresh_now", "Refresh", id="refresh", tooltip="refresh now"),
+        Binding(
+            "f",
+            "cycle_tiers",
+            "Tiers",
+            id="tiers",
+            tooltip="cycle the cap-tier filter: all chosen tiers, then each alone",
+        ),
+        Binding(
+            "m",
+            "cycle_movers",
+            "Movers",
+            id="movers",
+            tooltip="movers table: largest moves (up or down), gainers, losers",
+        ),
+        Binding(
+            "slash",
+            "jump",
+            "Jump",
+            id="jump",
+            tooltip="jump to a symbol: its row, or a card with its quote",
+        ),
+        Binding(
+            "o",
+            "open_chart",
+            "Chart",
+            id="chart",
+            tooltip="the highlighted symbol's TradingView chart",
+        ),
+        Binding("t", "toggle_treemap", "Map", id="treemap", tooltip="options: bars or treemap"),
+        Binding(
+            "w",
+            "toggle_market",
+            "Market",
+            id="market",
+            tooltip="options: the watch set, or the whole market (OCC, all US-listed options)",
+        ),
+        Binding(
+            "h", "history", "History", id="history", tooltip="history of the daily options top 10"
+        ),
+        Binding(
+            "z",
+            "zoom",
+            "Zoom",
+            id="zoom",
+            show=False,
+            tooltip="zoom: the focused panel fills the screen (Escape restores it)",
+        ),
+    ]
+    HELP_EXTRA = (
+        ("Enter", "movers/volume: the symbol's chart; options: the underlying's contracts"),
+        ("Tab / Shift+Tab", "next / previous panel"),
+        ("↑ ↓ PgUp PgDn", "move in the focused panel (Home, End too)"),
+    )
+
+    def __init__(self, movers_mode: str = "moves", *, watch_size: int = 20) -> None:
+        """`watch_size`: how many rows the options panel is expected to have, for the layout
+        before the first read."""
+        super().__init__()
+        self.movers_mode = movers_mode if movers_mode in MOVERS_MODES else "moves"
+        self.table_rows = TOP_N
+        self._options_rows = watch_size
+
+    @property
+    def momo(self) -> MomoscanApp:
+        return cast("MomoscanApp", self.app)
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        app = self.momo
+        yield StatusBar(id="status")
+        with Horizontal(id="scans"):
+            yield ScanTable(id="movers", clock=app.wall, market_clock=app.market_epoch)
+            yield ScanTable(id="volume", clock=app.wall, market_clock=app.market_epoch)
+        yield OptionsPanel(id="options")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self._titles()
+        self.query_one("#movers", ScanTable).focus()
+        self.momo.start()
+
+    def on_resize(self) -> None:
+        self._layout()
+
+    def on_screen_resume(self) -> None:
+        # Back from the drill-down or the history: catch up on what was not drawn meanwhile.
+        if self.momo.snapshot is not None:
+            self.momo.read_soon()
+
+    def _layout(self) -> None:
+        width, height = self.size
+        if not width or not height:
+            return
+        side, rows = plan_rows(width, height, self._options_rows)
+        scans = self.query_one("#scans")
+        scans.set_class(not side, "stacked")
+        for table in self.query(ScanTable):
+            table.styles.height = rows + TABLE_CHROME
+        scans.styles.height = (1 if side else 2) * (rows + TABLE_CHROME)
+        zoomed = self.maximized
+        if isinstance(zoomed, ScanTable):
+            # Zoomed: the table takes the screen but the footer, and shows as many rows.
+            zoomed.styles.height = height - 1
+            rows = min(MAX_ROWS, max(rows, height - 1 - TABLE_CHROME))
+        if rows != self.table_rows:
+            grew = rows > self.table_rows
+            self.table_rows = rows
+            snap = self.momo.snapshot
+            if snap is not None:
+                self._show_tables(snap, track=None)
+            if grew:
+                self.momo.read_soon()  # more rows to show than the last read holds
+
+    def _titles(self) -> None:
+        movers = self.query_one("#movers", ScanTable)
+        title = Text(MOVERS_TITLES[self.movers_mode], style="bold")
+        following = MOVERS_MODES[(MOVERS_MODES.index(self.movers_mode) + 1) % len(MOVERS_MODES)]
+        title.append(f" · m: {following}", style="dim")
+        movers.border_title = title
+        self.query_one("#volume", ScanTable).border_title = Text(
+            "Top volume · shares traded", style="bold"
+        )
+
+    # -- showing -----------------------------------------------------------------------------
+
+    def show_snapshot(self, snap: Snapshot, *, track: bool) -> list[ScanRow]:
+        """Show `snap`; returns the rows that just entered the movers' top 10."""
+        entered = self._show_tables(snap, track=track)
+        self._show_options(snap)
+        return entered
+
+    def _show_tables(self, snap: Snapshot, *, track: bool | None) -> list[ScanRow]:
+        stale = self.query_one(StatusBar).state.stale
+        movers = self.query_one("#movers", ScanTable)
+        entered = movers.update_rows(
+            snap.movers_by(self.movers_mode)[: self.table_rows], stale=stale, track=track
+        )
+        self.query_one("#volume", ScanTable).update_rows(
+            snap.volume[: self.table_rows], stale=stale, track=track
+        )
+        return entered
+
+    def _show_options(self, snap: Snapshot) -> None:
+        panel = self.query_one(OptionsPanel)
+        market_now = self.momo.market_epoch()
+        market = snap.market.rows if snap.market else []
+        rows = market if panel.view == "market" else snap.shares
+        panel.show(rows, self.options_title(snap, market_now))
+        if len(rows) != self._options_rows:
+            self._options_rows = len(rows)
+            self._layout()
+
+    def options_title(self, snap: Snapshot, market_now: float) -> Text:
+        """What the shares are of, and how old: the watch set's chains (how many, as of when,
+        the oldest, how many left out as stale), or OCC's day for the whole market."""
+        panel = self.query_one(OptionsPanel)
+        title = Text()
+        title.append("Options volume", style="bold")
+        if panel.view == "market":
+            title.append(" · whole market", style="bold")
+            market = snap.market
+            if market is None:
+                title.append(": no OCC day stored yet (the first refresh fetches it)")
+            else:
+                named = sum(1 for r in market.rows if not r.grouped)
+                title.append(
+                    f" · OCC {market.day} · share of all US-listed options: "
+                    f"{fmt.count(market.total)} contracts, {market.underlyings:,} underlyings "
+                    f"(top {named}, then all others)"
+                )
+            title.append(" · w: watch set", style="dim")
+            return title
+        fresh = snap.fresh_shares
+        stale = len(snap.shares) - len(fresh)
+        title.append(" · share of the watch set", style="bold")
+        if not snap.shares:
+            title.append(": no chains yet")
+        else:
+            stamps = [s.as_of for s in fresh if s.as_of is not None]
+            title.append(f" · {len(fresh)} chain{'s' if len(fresh) != 1 else ''}")
+            if stamps:
+                title.append(f", oldest {fmt.age(market_now - min(stamps))}")
+            if stale:
+                limit = fmt.age(snap.chain_max_age) if snap.chain_max_age else ""
+                title.append(f" · {stale} older than {limit} left out", style="yellow")
+            if stamps:
+                newest = datetime.fromtimestamp(max(stamps), mh.ET).strftime("%H:%M")
+                title.append(f" · as of {newest} ET")
+            title.append(" · Cboe, 15 min delayed", style="dim")
+        title.append(" · w: whole market", style="dim")
+        return title
+
+    def tick(self, market_now: float) -> float | None:
+        """Age the rows to market-clock time `market_now`; returns the oldest Age shown."""
+        oldest = None
+        for table in self.query(ScanTable):
+            table.tick(market_now)
+            age = table.oldest_age(market_now)
+            if age is not None:
+                oldest = age if oldest is None else max(oldest, age)
+        bars = self.query_one(ShareBars)
+        panel = self.query_one(OptionsPanel)
+        if panel.view == "watch" and self.momo.snapshot is not None:
+            bars.tick(market_now)
+            panel.border_title = self.options_title(self.momo.snapshot, market_now)
+        return oldest
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_refresh_now(self) -> None:
+        self.momo.refresh_now()
+
+    def action_cycle_tiers(self) -> None:
+        self.momo.cycle_tiers()
+
+    def action_cycle_movers(self) -> None:
+        index = (MOVERS_MODES.index(self.movers_mode) + 1) % len(MOVERS_MODES)
+        self.movers_mode = MOVERS_MODES[index]
+        # Another list: its rows did not "enter" the top 10.
+        self.query_one("#movers", ScanTable).reset_tracking()
+        self._titles()
+        snap = self.momo.snapshot
+        if snap is not None:
+            self._show_tables(snap, track=False)
+
+    def action_toggle_treemap(self) -> None:
+        self.query_one(OptionsPanel).toggle()
+
+    def action_toggle_market(self) -> None:
+        panel = self.query_one(OptionsPanel)
+        panel.view = "market" if panel.view == "watch" else "watch"
+        snap = self.momo.snapshot
+        if snap is not None:
+            self._show_options(snap)
+        if panel.view == "market" and (snap is None or snap.market is None):
+            self.notify(
+                "No OCC day stored yet: the whole-market view needs the first refresh.",
+                markup=False,
+            )
+
+    def action_history(self) -> None:
+        self.momo.open_history_soon()
+
+    def watch_maximized(self) -> None:
+        # Zoomed in or out: the zoomed table's height and rows follow.
+        self._layout()
+
+    def action_zoom(self) -> None:
+        focused = self.focused
+        if self.maximized is not None:
+            self.minimize()
+        elif focused is not None:
+            target = (
+                self.query_one(OptionsPanel)
+                if isinstance(focused, ShareBars | Treemap)
+                else (focused)
+            )
+            self.maximize(target, container=False)
+
+    def selected_symbol(self) -> str | None:
+        """The symbol under the cursor of the focused panel (the movers', if none is)."""
+        focused = self.focused
+        if isinstance(focused, ScanTable):
+            return focused.selected_symbol
+        if isinstance(focused, ShareBars | Treemap):
+            return self.query_one(OptionsPanel).selected_key
+        return self.query_one("#movers", ScanTable).selected_symbol
+
+    def action_open_chart(self) -> None:
+        symbol = self.selected_symbol()
+        if symbol is None:
+            self.notify("Nothing highlighted yet: the tables fill with the first refresh.")
+        elif symbol == OTHERS:
+            self.notify("“All others” is many underlyings together: it has no chart.")
+        else:
+            self.momo.open_chart_soon(symbol)
+
+    def action_jump(self) -> None:
+        from .dialogs import JumpScreen
+
+        self.app.push_screen(JumpScreen(), callback=self._jump_to)
+
+    def _jump_to(self, symbol: str | None) -> None:
+        if not symbol:
+            return
+        for table_id in ("#movers", "#volume"):
+            table = self.query_one(table_id, ScanTable)
+            if table.select_symbol(symbol):
+                table.focus()
+                return
+        bars = self.query_one(ShareBars)
+        if bars.select_key(symbol):
+            panel = self.query_one(OptionsPanel)
+            if panel.showing_treemap:
+                panel.toggle()
+            bars.focus()
+            return
+        self.momo.show_symbol_soon(symbol)
+
+    def on_fast_table_row_selected(self, event: FastTable.RowSelected) -> None:
+        # Enter on a movers/volume row opens the chart (the options panel sends Drill).
+        if isinstance(event.table, ScanTable):
+            self.momo.open_chart_soon(event.key)
+
+    def on_options_panel_drill(self, message: OptionsPanel.Drill) -> None:
+        row: ShareRow | None = self.query_one(OptionsPanel).row_for(message.underlying)
+        if row is not None and row.grouped:
+            self.notify(
+                f"“All others” is {row.grouped:,} underlyings together: no contracts to show.",
+                markup=False,
+            )
+            return
+        self.momo.open_contracts_soon(message.underlying)
