@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from .. import market_hours as mh
 from .. import queries
 from ..config import ConfigError, Settings
 from ..engine import StoreThread
+from ..engine.stream import Tick
 from ..links import NoChart, chart_url
 from ..models import Progress, Ticker
 from ..runtime import RunOptions, Runtime, open_runtime
@@ -170,8 +171,11 @@ class MomoscanApp(App[int]):
                         timeout=8,
                     )
                 await self.read_snapshot()  # the last session's data, right away
+                rt.engine.stream_step.listen(self._on_ticks)
                 try:
-                    await self._cycle(rt)
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(rt.engine.run_stream)
+                        await self._cycle(rt)
                 finally:
                     with anyio.CancelScope(shield=True):
                         await self.reader.close()
@@ -189,6 +193,15 @@ class MomoscanApp(App[int]):
             await self.read_snapshot()
             with anyio.move_on_after(self.settings.scan.refresh_interval):
                 await self._refresh_now.wait()
+
+    def _on_ticks(self, ticks: Sequence[Tick]) -> None:
+        """The price stream's trades (every quarter second): onto the rows on show at once;
+        the ranks follow at the next read of the store, at most every READ_EVERY seconds."""
+        if not self.main_visible:
+            return
+        self.main.apply_ticks(ticks, self.market_epoch())
+        if self.wall() - self._last_read > READ_EVERY:
+            self.read_soon()
 
     def _on_progress(self, progress: Progress) -> None:
         self.post_message(RefreshProgress(progress))
@@ -318,6 +331,8 @@ class MomoscanApp(App[int]):
             status.state.credits_used = rt.engine.budget.used()
             status.state.plan_limit = rt.engine.budget.limit
             status.state.credit_note = rt.engine.credit_note
+            universe = status.state.snapshot.universe.size if status.state.snapshot else 0
+            status.state.stream = rt.engine.stream_step.status().line(universe)
         status.state.tiers = self.current_tiers
         status.state.oldest_age = self.main.tick(market_now)
         status.show(self.wall())

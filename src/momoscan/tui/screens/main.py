@@ -9,6 +9,8 @@ first, so that every number shown is whole.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
@@ -21,6 +23,7 @@ from textual.widgets import Footer
 
 from ... import format as fmt
 from ... import market_hours as mh
+from ...engine.stream import Tick
 from ...queries import OTHERS, TOP_N, ScanRow, ShareRow, Snapshot
 from ..widgets.fast_table import FastTable
 from ..widgets.options_panel import OptionsPanel, ShareBars
@@ -47,6 +50,7 @@ MOVERS_TITLES = {
     "gainers": "Top gainers · % change",
     "losers": "Top losers · % change",
 }
+GAPPERS_TITLE = "Pre-market gappers · gap from the previous close · RVol: pre-market volume"
 
 
 def plan_rows(width: int, height: int, option_rows: int) -> tuple[bool, int]:
@@ -130,6 +134,7 @@ class MainScreen(Screen[None]):
         self.movers_mode = movers_mode if movers_mode in MOVERS_MODES else "moves"
         self.table_rows = TOP_N
         self._options_rows = watch_size
+        self._gapping = False  # the movers table shows the pre-market gappers
 
     @property
     def momo(self) -> MomoscanApp:
@@ -185,7 +190,9 @@ class MainScreen(Screen[None]):
 
     def _titles(self) -> None:
         movers = self.query_one("#movers", ScanTable)
-        title = Text(MOVERS_TITLES[self.movers_mode], style="bold")
+        title = Text(
+            GAPPERS_TITLE if self._gapping else MOVERS_TITLES[self.movers_mode], style="bold"
+        )
         following = MOVERS_MODES[(MOVERS_MODES.index(self.movers_mode) + 1) % len(MOVERS_MODES)]
         title.append(f" · m: {following}", style="dim")
         movers.border_title = title
@@ -201,12 +208,26 @@ class MainScreen(Screen[None]):
         self._show_options(snap)
         return entered
 
+    def apply_ticks(self, ticks: Sequence[Tick], market_now: float) -> None:
+        """Streamed trades onto the rows on show, before the next read re-ranks them."""
+        for table in self.query(ScanTable):
+            table.apply_ticks(ticks, market_now)
+
     def _show_tables(self, snap: Snapshot, *, track: bool | None) -> list[ScanRow]:
         stale = self.query_one(StatusBar).state.stale
         movers = self.query_one("#movers", ScanTable)
-        entered = movers.update_rows(
-            snap.movers_by(self.movers_mode)[: self.table_rows], stale=stale, track=track
+        # Before the open the main table is the gappers: the gap from the previous close,
+        # with the pre-market volume against its usual (in the RVol column).
+        gapping = bool(snap.gappers) and self.movers_mode == "moves"
+        if gapping != self._gapping:
+            self._gapping = gapping
+            self._titles()
+        rows = (
+            [dataclasses.replace(g.row, rvol=g.premarket_rvol) for g in snap.gappers]
+            if gapping
+            else snap.movers_by(self.movers_mode)
         )
+        entered = movers.update_rows(rows[: self.table_rows], stale=stale, track=track)
         self.query_one("#volume", ScanTable).update_rows(
             snap.volume[: self.table_rows], stale=stale, track=track
         )

@@ -8,6 +8,7 @@ second between reads of the store (`tick`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from rich.text import Text
 
 from ... import format as fmt
+from ...engine.stream import Tick
 from ...queries import TOP_N, ScanRow
 from ..messages import ChartRequested
 from .fast_table import Column, FastTable
@@ -32,6 +34,9 @@ COLUMNS = (
     Column("rvol", "RVol", 5, "right", priority=3),
     Column("age", "Age", 3, "right", priority=2),
 )
+
+
+COLUMN_INDEX = {column.key: i for i, column in enumerate(COLUMNS)}
 
 
 class ScanTable(FastTable):
@@ -128,6 +133,30 @@ class ScanTable(FastTable):
             [(r.symbol, self._row_cells(i, r, now, market_now)) for i, r in enumerate(rows, 1)]
         )
         return entered
+
+    def apply_ticks(self, ticks: Sequence[Tick], market_now: float) -> None:
+        """The price stream's newest trades onto the rows shown, at once: price, % change,
+        volume, RVol and age (their ranks move at the next read of the store)."""
+        for tick in ticks:
+            index = next((i for i, r in enumerate(self._rows) if r.symbol == tick.symbol), None)
+            if index is None:
+                continue
+            old = self._rows[index]
+            volume = tick.volume if tick.volume is not None else old.volume
+            new = dataclasses.replace(
+                old,
+                price=tick.price,
+                change_pct=tick.change_pct if tick.change_pct is not None else old.change_pct,
+                volume=volume,
+                rvol=volume / old.avg_volume if volume and old.avg_volume else old.rvol,
+                quote_ts=tick.ts,
+                source="stream",
+                current=True,
+            )
+            self._rows[index] = new
+            cells = self._row_cells(index + 1, new, self._clock(), market_now)
+            for column in ("price", "change", "volume", "rvol", "age"):
+                self.update_cell(new.symbol, column, cells[COLUMN_INDEX[column]])
 
     def tick(self, market_now: float) -> None:
         """Age every row to market-clock time `market_now` (called once a second); only the

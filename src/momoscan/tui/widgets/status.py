@@ -39,6 +39,7 @@ class StatusState:
     snapshot: Snapshot | None = None
     credits_used: int = 0
     plan_limit: int = 0
+    stream: str = ""  # "stream: 48 live · polling 7,952", or why it is down
     progress: Progress | None = None
     credit_note: str = ""
     refreshing: bool = False
@@ -112,6 +113,8 @@ def render_status(state: StatusState, now: float) -> Text:
             second.append(f" · {snap.stale} stale or halted", style="yellow")
     if state.plan_limit:
         second.append(f" · credits {state.credits_used}/{state.plan_limit} this min")
+    if state.stream:
+        second.append(f" · {state.stream}", style="yellow" if "down" in state.stream else "")
     if state.credit_note:
         second.append(f" · {state.credit_note}", style="yellow")
     if snap is not None and snap.universe.warning:

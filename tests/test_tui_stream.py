@@ -1,0 +1,87 @@
+"""The app streams its hot set from the start: the status bar says how many names are live,
+streamed trades reach the rows on show before the next read, and before the open the main
+table is the gappers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from momoscan import market_hours as mh
+from momoscan.config import Settings
+from momoscan.engine.stream import Tick
+from momoscan.runtime import RunOptions
+from momoscan.tui.app import MomoscanApp
+from momoscan.tui.screens.main import GAPPERS_TITLE, MainScreen
+from momoscan.tui.widgets.scan_table import ScanTable
+from momoscan.tui.widgets.status import StatusBar
+
+
+def make_app(tmp_path: Path, start: datetime, *, stream: bool) -> MomoscanApp:
+    settings = Settings()
+    settings.scan.refresh_interval = 3600
+    options = RunOptions(
+        db=str(tmp_path / "demo.db"),
+        demo_start=start,
+        demo_latency=0.0,
+        demo_in_process=True,
+        offload_processes=False,
+        stream=stream,
+    )
+    return MomoscanApp(settings, options)
+
+
+async def wait_for(pilot: Any, condition: Callable[[], object], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.05)
+
+
+@pytest.mark.anyio
+async def test_the_app_streams_its_hot_set_and_says_so(tmp_path: Path) -> None:
+    app = make_app(tmp_path, datetime(2026, 11, 20, 11, 30, tzinfo=mh.ET), stream=True)
+    async with app.run_test(size=(150, 45)) as pilot:
+        status = app.main.query_one(StatusBar)
+        await wait_for(pilot, lambda: "live" in status.state.stream and app.refreshes >= 1)
+        rt = app.runtime
+        assert rt is not None
+        assert rt.engine.stream_step.status().live >= 20
+        movers = app.main.query_one("#movers", ScanTable)
+        symbol = movers.rows[0].symbol
+        before = movers.rows[0]
+        app.main.apply_ticks(
+            [Tick(symbol, before.price * 1.01, 50.0, before.volume, int(time.time()))],
+            app.market_epoch(),
+        )
+        after = next(r for r in movers.rows if r.symbol == symbol)
+        assert after.price == pytest.approx(before.price * 1.01)
+        assert after.change_pct == 50.0 and after.source == "stream"
+        assert f"{after.price:,.2f}" in "".join(c.plain for c in movers.row(symbol))
+
+
+@pytest.mark.anyio
+async def test_before_the_open_the_main_table_is_the_gappers(tmp_path: Path) -> None:
+    premarket = datetime(2026, 11, 20, 8, 30, tzinfo=mh.ET)
+    app = make_app(tmp_path, premarket, stream=False)
+    async with app.run_test(size=(150, 45)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.refreshes >= 1 and app.snapshot is not None and app.snapshot.gappers,
+        )
+        await pilot.pause(0.2)
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        movers = main.query_one("#movers", ScanTable)
+        assert GAPPERS_TITLE in str(movers.border_title)
+        gaps = app.snapshot.gappers  # type: ignore[union-attr]
+        assert [r.symbol for r in movers.rows] == [g.symbol for g in gaps][: len(movers.rows)]
+        # m still switches to gainers, and back round to the gappers.
+        await pilot.press("m")
+        assert GAPPERS_TITLE not in str(movers.border_title)
