@@ -25,6 +25,7 @@ import keys as keypress
 import options
 import pipeline
 import ratelimit
+import stream
 import tui
 
 
@@ -186,6 +187,21 @@ def credits() -> list[Figure]:
     return figures
 
 
+def streaming() -> list[Figure]:
+    r = stream.bench_stream()
+    s, p = r["stream"], r["poll"]
+    return [
+        Figure("price change to the row on screen, streamed, p50", s["p50_s"], "s", 1.0),
+        Figure("the same, streamed, p99", s["p99_s"], "s", 2.0),
+        Figure("the same, polled (1,597 credits, 60 s interval), p50", p["p50_s"], "s", None),
+        Figure("the same, polled, p99", p["p99_s"], "s", None),
+        Figure(
+            f"event-loop lag p99, {r['symbols']} symbols streaming", r["loop_p99_ms"], "ms", 20
+        ),  # fmt: skip
+        Figure("CPU of the app's process meanwhile", r["cpu_pct"], "%", None),
+    ]
+
+
 BENCHES: dict[str, Callable[[], list[Figure]]] = {
     "quotes": quotes,
     "cycle": cycle,
@@ -197,6 +213,7 @@ BENCHES: dict[str, Callable[[], list[Figure]]] = {
     "chain": chain,
     "occ": occ,
     "credits": credits,
+    "stream": streaming,
 }
 
 
