@@ -195,9 +195,7 @@ def streaming() -> list[Figure]:
         Figure("the same, streamed, p99", s["p99_s"], "s", 2.0),
         Figure("the same, polled (1,597 credits, 60 s interval), p50", p["p50_s"], "s", None),
         Figure("the same, polled, p99", p["p99_s"], "s", None),
-        Figure(
-            f"event-loop lag p99, {r['symbols']} symbols streaming", r["loop_p99_ms"], "ms", 20
-        ),  # fmt: skip
+        Figure(f"event-loop lag p99, {r['symbols']} symbols streaming", r["loop_p99_ms"], "ms", 20),
         Figure("CPU of the app's process meanwhile", r["cpu_pct"], "%", None),
     ]
 
