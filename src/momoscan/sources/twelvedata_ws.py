@@ -213,7 +213,10 @@ class PriceStream:
         if not text.endswith("polled."):
             text += "; quotes are polled."
         self.state.problem = redact(text, self._secrets)
-        log.warning("%s", self.state.problem)
+        # A drop is routine (the status line says "stream down" until it is back); a plan
+        # without the stream is news.
+        level = logging.WARNING if self.state.unavailable else logging.INFO
+        log.log(level, "%s", self.state.problem)
 
     async def _session(self, ws: ClientConnection) -> None:
         self._ws = ws
