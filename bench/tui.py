@@ -89,11 +89,11 @@ async def main():
     app = MomoscanApp(settings, options)
     lags, keys, pressed = [], [], []
     async with app.run_test(size=(150, 45)) as pilot:
-        original = app.action_cycle_tiers
+        original = app.cycle_tiers
         def cycle_tiers():
             pressed.append(time.perf_counter())
             original()
-        app.action_cycle_tiers = cycle_tiers
+        app.cycle_tiers = cycle_tiers
         rounds = 1
         if {warm}:
             while app.refreshes < 1:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
@@ -25,6 +25,7 @@ from . import market_hours as mh
 from .clock import MarketClock, RealClock, SpeedClock
 from .config import APP_NAME, ConfigError, RedactingFilter, Settings, default_db_path
 from .engine import Engine, StoreThread
+from .models import Ticker
 from .sources.cboe import CboeClient
 from .sources.occ import OccClient
 from .sources.offload import Offloader
@@ -226,6 +227,24 @@ def live_universe(settings: Settings) -> UniverseSource:
     return builtin_universe()
 
 
+class SimulatedUniverse:
+    """The simulated market's universe, asked of the market itself (in its own process, where
+    it is built anyway): the app's event loop never builds 8,000 securities with numpy."""
+
+    name = "demo"
+
+    def __init__(self, transport: Any, description: str):
+        self._transport = transport
+        self._description = description
+
+    async def load(self) -> list[Ticker]:
+        tickers: list[Ticker] = await self._transport.tickers()
+        return tickers
+
+    def describe(self) -> str:
+        return self._description
+
+
 @dataclass
 class Runtime:
     engine: Engine
@@ -268,8 +287,6 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
     transport: httpx.AsyncBaseTransport | None = None
     faults: FaultPlan | None = None
     if mode.demo:
-        from .simulated.universe import build_stocks
-
         clock = demo_clock(settings, options)
         seed = options.demo_seed if options.demo_seed is not None else settings.demo.seed
         size = options.demo_size if options.demo_size is not None else settings.demo.size
@@ -305,11 +322,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 latency=options.demo_latency,
                 faults=faults,
             )
-        universe: UniverseSource = StaticUniverse(
-            "demo",
-            [s.ticker() for s in build_stocks(size, seed)],
-            f"simulated (seed {seed})",
-        )
+        universe: UniverseSource = SimulatedUniverse(transport, f"simulated (seed {seed})")
         if settings.universe.source == "file" and settings.universe.path:
             # Your own list on the simulated market: the symbols it knows get quotes.
             universe = FileUniverse(Path(settings.universe.path).expanduser())
@@ -325,6 +338,9 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
     )
     store = StoreThread(db_path)
     await store.start()
+    # The NYSE calendar loads its holiday tables on first use (about 0.1 s of imports): off
+    # the event loop, now, rather than in the middle of the first refresh.
+    await anyio.to_thread.run_sync(mh.is_trading_day, clock.now().date())
     offload = Offloader(processes=options.offload_processes)
     try:
         async with (

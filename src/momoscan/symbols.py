@@ -133,6 +133,8 @@ def occ_mapping(universe_symbols: Iterable[str]) -> dict[str, str]:
     plain = {s.strip().upper() for s in held}
     mapping: dict[str, str] = {}
     for symbol in held:
+        if symbol.isalnum() and symbol.isupper():
+            continue  # a plain symbol is its own OCC name (most of a universe: skip quickly)
         try:
             key = occ_key(symbol)
         except ValueError:

@@ -26,7 +26,7 @@ import orjson
 
 from .. import market_hours as mh
 from ..clock import MarketClock
-from ..models import Session
+from ..models import Session, Ticker
 from ..processes import shutdown_pool, spawn_pool
 from .faults import (
     CBOE_REQUEST,
@@ -621,6 +621,10 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
         self.requests = 0
         self.streamer: SimStreamServer | None = None
 
+    async def tickers(self) -> list[Ticker]:
+        """The simulated universe (its stocks as listings), built off the event loop."""
+        return await anyio.to_thread.run_sync(lambda: [s.ticker() for s in self.market.stocks])
+
     async def stream_url(self, clock: MarketClock, *, tick: float = 1.0) -> str:
         """The simulated price stream's URL (`ws://127.0.0.1:<port>/v1/quotes/price`), its
         server started on first use on `clock` (the app's market clock)."""
@@ -693,6 +697,11 @@ def _injected() -> dict[str, int]:
     return dict(_SERVER.injected)
 
 
+def _tickers() -> list[Ticker]:
+    assert _SERVER is not None
+    return [s.ticker() for s in _SERVER.market.stocks]
+
+
 def _stream_url(clock: MarketClock, tick: float) -> str:
     """Start the price stream in the market's process, on the app's clock (a SpeedClock runs
     the same in both processes: it reads the one wall clock), and say where it listens."""
@@ -757,6 +766,11 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         """How many of each fault the market's process has sent."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, _injected)
+
+    async def tickers(self) -> list[Ticker]:
+        """The simulated universe (its stocks as listings), from the market's process."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _tickers)
 
     async def stream_url(self, clock: MarketClock, *, tick: float = 1.0) -> str:
         """The simulated price stream's URL, its server started in the market's process."""
