@@ -25,6 +25,20 @@ def test_every_flag_is_in_the_readme() -> None:
     assert not missing, f"flags missing from README.md: {missing}"
 
 
+def test_every_serve_flag_is_in_the_readme() -> None:
+    from momoscan.serve import build_serve_parser
+
+    flags = [
+        option
+        for action in build_serve_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    ]
+    section = README[README.index("`momoscan serve`") :]
+    missing = [flag for flag in flags if f"`{flag}" not in section]
+    assert not missing, f"momoscan serve flags missing from README.md: {missing}"
+
+
 def test_every_config_key_is_in_the_readme_table() -> None:
     rows = re.findall(r"^\|\s*(`\[\w+\]`)?\s*\|\s*`(\w+)`\s*\|", README, re.M)
     documented: set[tuple[str, str]] = set()

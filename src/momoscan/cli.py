@@ -573,6 +573,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["check"]:
         return check_main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from .serve import serve_main  # textual-serve only on this path
+
+        return serve_main(argv[1:])
     args = parse_args(argv)
     try:
         settings = load_settings(args.config)
