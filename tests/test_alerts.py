@@ -291,6 +291,20 @@ def test_a_rule_fires_once_per_crossing_across_runs(db: Path) -> None:
     assert [(e.symbol, e.price) for e in today] == [("AAA", 10.1), ("AAA", 10.5)]
 
 
+def test_a_demo_restart_forgets_the_alerts_of_a_later_clock(db: Path) -> None:
+    """A simulated clock started again from an earlier time: what fired later is gone, and
+    the rule is armed again, so the replayed crossing fires again."""
+    rule = AlertRule(symbol="AAA", price_above=10.0)
+    put(db, quote("AAA", 10.5, 2.0))
+    assert len(evaluate(db, [rule])) == 1
+    with Store(db) as store:
+        store.forget_after(NOW - 60, DAY)
+        assert alerts_on(store, DAY) == []
+        assert store.alert_states([rule.key]) == set()
+    put(db, quote("AAA", 10.5, 2.0))
+    assert len(evaluate(db, [rule])) == 1
+
+
 def test_two_processes_on_one_database_fire_a_crossing_once(db: Path) -> None:
     rule = AlertRule(symbol="AAA", pct_above=5.0)
     put(db, quote("AAA", 12.0, 6.0))
@@ -375,10 +389,19 @@ def test_headless_once_prints_the_alert_and_exits_4_once_per_crossing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     symbol = stock_in_demo()
-    config = tmp_path / "config.toml"
-    config.write_text(f'[[alerts.rules]]\nname = "Test"\nsymbol = "{symbol}"\nprice_above = 0.5\n')
-    args = ["--config", str(config), "--db", str(tmp_path / "x.db"), "--demo-size", "60"]
-    assert main([*args, "--once", "--exit-code-on-alert"]) == EXIT_ALERT
+
+    def run_at(start: str, *flags: str) -> int:
+        # Each cron run starts the simulated clock where a real one would be by then (a demo
+        # run started again from an earlier time forgets what fired later: see below).
+        config = tmp_path / f"config{start.replace(':', '')}.toml"
+        config.write_text(
+            f'[demo]\ndate = "2026-11-20"\nstart = "{start}"\n\n'
+            f'[[alerts.rules]]\nname = "Test"\nsymbol = "{symbol}"\nprice_above = 0.5\n'
+        )
+        db = str(tmp_path / "x.db")
+        return main(["--config", str(config), "--db", db, "--demo-size", "60", *flags])
+
+    assert run_at("10:00", "--once", "--exit-code-on-alert") == EXIT_ALERT
     out = capsys.readouterr().out
     (line,) = [x for x in out.splitlines() if x.startswith("ALERT")]
     assert re.fullmatch(
@@ -386,14 +409,19 @@ def test_headless_once_prints_the_alert_and_exits_4_once_per_crossing(
         r"price ≥ \$0\.5\.",
         line,
     ), line
-    assert out.index("ALERT") < out.index("Top movers")
+    assert out.index("ALERT") < out.index("Top volume")
     # The next cron run: the price is still above, no new crossing, exit 0; the JSON still
     # lists what fired today.
-    assert main([*args, "--once", "--json", "--exit-code-on-alert"]) == 0
+    assert run_at("10:05", "--once", "--json", "--exit-code-on-alert") == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["alerts"] == [] and doc["refresh"]["alerts_fired"] == 0
     (today,) = doc["alerts_today"]
     assert today["symbol"] == symbol and today["name"] == "Test" and today["price"] > 0.5
+    # The demo started again at 10:00 replays the crossing: what fired at a later simulated
+    # time is gone, so the crossing fires again, once.
+    assert run_at("10:00", "--once", "--exit-code-on-alert") == EXIT_ALERT
+    capsys.readouterr()
+    assert run_at("10:05", "--once", "--exit-code-on-alert") == 0
 
 
 def test_exit_code_on_alert_needs_once(capsys: pytest.CaptureFixture[str]) -> None:

@@ -153,6 +153,11 @@ def test_exit_code_on_new_entrant_needs_once_as_the_readme_says(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--help" in err[0]
     assert parse_args(["--exit-code-on-new-entrant", "--once"]).headless
+    assert "`--exit-code-on-alert` needs `--once`" in " ".join(README.split())
+    with pytest.raises(SystemExit) as raised:
+        parse_args(["--exit-code-on-alert"])
+    assert raised.value.code == 2
+    assert parse_args(["--exit-code-on-alert", "--once"]).headless
 
 
 def test_the_quick_start_works_with_any_python_from_3_11() -> None:

@@ -846,8 +846,10 @@ class Store:
     def forget_after(self, at: float, today: date) -> int:
         """Drop what was stamped after `at` (Unix seconds, by the market clock): quotes and
         their history, Cboe chains and their contracts; and every day from `today` on of
-        OCC's files and the leaders (OCC publishes a day after it). For a simulated clock
-        started again from an earlier time. Returns the rows dropped."""
+        OCC's files and the leaders (OCC publishes a day after it); the alerts that fired
+        after `at`, and the rules' state from them (a rule that fired at a later time is armed
+        again). For a simulated clock started again from an earlier time. Returns the rows
+        dropped."""
         key = today.isoformat()
         with self.transaction() as conn:
             dropped = conn.execute("DELETE FROM quotes WHERE quote_ts > ?", (at,)).rowcount
@@ -868,6 +870,8 @@ class Store:
                 "DELETE FROM option_underlyings WHERE source = 'occ' AND day >= ?", (key,)
             ).rowcount
             dropped += conn.execute("DELETE FROM option_leaders WHERE day >= ?", (key,)).rowcount
+            dropped += conn.execute("DELETE FROM alert_events WHERE at > ?", (at,)).rowcount
+            dropped += conn.execute("DELETE FROM alert_state WHERE fired_at > ?", (at,)).rowcount
         return dropped
 
     def prune(self, today: date, *, history_days: int, contract_days: int) -> None:
