@@ -156,6 +156,8 @@ class Snapshot:
     #: Chains older than this many seconds (market clock) are stale: dimmed, not in the shares.
     chain_max_age: float | None = None
     market: MarketShares | None = None  # the whole-market view, from OCC's newest day
+    #: Each table row's sparkline, by symbol (read only when asked for: the terminal UI).
+    sparks: dict[str, Spark] = field(default_factory=dict)
 
     def movers_by(self, mode: str) -> list[ScanRow]:
         """The movers table for `mode`: "gainers", "losers" or "moves" (either way)."""
@@ -786,6 +788,7 @@ def snapshot(
     market_now: float | None = None,
     limit: int = TOP_N,
     chain_max_age: float | None = None,
+    sparks: bool = False,
 ) -> Snapshot:
     """Everything a screen shows, consistent because it is read in one transaction.
 
@@ -795,6 +798,7 @@ def snapshot(
             come from the source's own clock; the wall clock when not given.
         limit: rows of each table (gainers, losers, largest moves, volume).
         chain_max_age: seconds after which a chain is stale (see `option_shares`).
+        sparks: also read the sparkline of every row of the tables (`sparklines`).
     """
     read_at = time.time() if now is None else now
     market = read_at if market_now is None else market_now
@@ -831,6 +835,11 @@ def snapshot(
             (market - fresh_seconds, start or 0.0, start or 0.0),
         )[0]
         errors = store.rows("SELECT COUNT(*) AS n FROM symbol_errors")[0]["n"]
+        lines: dict[str, Spark] = {}
+        if sparks:
+            shown = [r.symbol for r in (*movers, *losers, *moves, *volume)]
+            shown += [g.row.symbol for g in gaps]
+            lines = sparklines(store, list(dict.fromkeys(shown)), start=start)
     return Snapshot(
         movers=movers,
         volume=volume,
@@ -853,6 +862,7 @@ def snapshot(
         moves=moves,
         chain_max_age=chain_max_age,
         market=whole,
+        sparks=lines,
     )
 
 
@@ -889,10 +899,12 @@ class Series:
 
 @dataclass(frozen=True, slots=True)
 class Spark:
-    """A row's sparkline: the session's prices, oldest first, and the previous close."""
+    """A row's sparkline: the session's prices, oldest first, the newest sample's time (its
+    history bucket, Unix seconds) and the previous close."""
 
     prices: list[float]
     prev_close: float | None
+    last_ts: int | None = None
 
 
 def intraday_series(store: Store, symbol: str, now: float | None = None) -> Series:
@@ -928,12 +940,14 @@ def sparklines(
         start = session_start(store)
     marks = ",".join("?" for _ in symbols)
     prices: dict[str, list[float]] = {s: [] for s in symbols}
-    for symbol, price in store.conn.execute(
-        f"SELECT symbol, price FROM quote_history WHERE symbol IN ({marks}) AND ts >= ? "
+    last: dict[str, int] = {}
+    for symbol, ts, price in store.conn.execute(
+        f"SELECT symbol, ts, price FROM quote_history WHERE symbol IN ({marks}) AND ts >= ? "
         "ORDER BY symbol, ts",
         (*symbols, int(start or 0)),
     ):
         prices[symbol].append(float(price))
+        last[symbol] = ts
     closes = dict(
         store.conn.execute(
             f"SELECT symbol, prev_close FROM quotes q WHERE symbol IN ({marks}) "
@@ -941,7 +955,7 @@ def sparklines(
             (*symbols, start or 0.0),
         ).fetchall()
     )
-    return {s: Spark(p, closes.get(s) or None) for s, p in prices.items()}
+    return {s: Spark(p, closes.get(s) or None, last.get(s)) for s, p in prices.items()}
 
 
 # ---------------------------------------------------------------------------------------------

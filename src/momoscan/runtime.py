@@ -305,6 +305,19 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 latency=options.demo_latency,
                 faults=faults,
             )
+        from .simulated.history import seed_session_history
+
+        # The session so far, as if momoscan had run since the open: sparklines and the
+        # chart show the day's path from the first screen.
+        seeded = seed_session_history(
+            db_path,
+            clock,
+            seed=seed,
+            size=size,
+            tiers=settings.universe.cap_tiers,
+            market=market,
+        )
+        log.info("demo: %d intraday samples of the session so far", seeded)
         universe: UniverseSource = StaticUniverse(
             "demo",
             [s.ticker() for s in build_stocks(size, seed)],
