@@ -83,10 +83,14 @@ def _screens() -> dict[str, object]:
     from datetime import date
 
     from momoscan.models import Ticker
+    from momoscan.tui.screens.alerts import AlertsScreen
+    from momoscan.tui.screens.chart import ChartScreen
     from momoscan.tui.screens.contracts import ContractsScreen
     from momoscan.tui.screens.dialogs import SymbolScreen
     from momoscan.tui.screens.history import HistoryScreen
     from momoscan.tui.screens.main import MainScreen
+    from momoscan.tui.screens.watchlist import WatchlistScreen
+    from momoscan.tui.widgets.chart import ChartData
     from momoscan.tui.widgets.contract_table import ContractData
 
     return {
@@ -96,6 +100,9 @@ def _screens() -> dict[str, object]:
         "Symbol card": SymbolScreen(
             Ticker("AAPL", "Apple Inc", "NASDAQ", "XNGS", "mega"), None, None, lambda: 0.0
         ),
+        "Chart screen": ChartScreen("AAPL", None, ChartData((), (), (), None, None), None),
+        "Alerts": AlertsScreen(date(2026, 11, 20), [], rules=0),
+        "Watchlist": WatchlistScreen([], {}, 0.0),
     }
 
 
