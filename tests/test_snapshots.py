@@ -1,6 +1,6 @@
 """Snapshots of the main screen, the drill-down, the history and the chart screen at 80x24,
-120x40 and 200x60 (and the treemap and the whole-market view at 120x40): simulated market with a fixed
-seed, market clock and wall clock, so every run draws the same screen.
+120x40 and 200x60 (and the treemap and the whole-market view at 120x40): simulated market with
+a fixed seed, market clock and wall clock, so every run draws the same screen.
 
 Update them after a deliberate change with `pytest tests/test_snapshots.py --snapshot-update`
 and look at the SVGs in tests/__snapshots__/ before committing.

@@ -6,6 +6,7 @@ The one place where clients, limiters and connections are built; everything else
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import logging.handlers
 import sys
@@ -309,13 +310,18 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
 
         # The session so far, as if momoscan had run since the open: sparklines and the
         # chart show the day's path from the first screen.
-        seeded = seed_session_history(
-            db_path,
-            clock,
-            seed=seed,
-            size=size,
-            tiers=settings.universe.cap_tiers,
-            market=market,
+        # On a thread: 8,000 symbols late in the session are 400,000 rows, which the event
+        # loop (the terminal UI's) must not wait for.
+        seeded = await anyio.to_thread.run_sync(
+            functools.partial(
+                seed_session_history,
+                db_path,
+                clock,
+                seed=seed,
+                size=size,
+                tiers=settings.universe.cap_tiers,
+                market=market,
+            )
         )
         log.info("demo: %d intraday samples of the session so far", seeded)
         universe: UniverseSource = StaticUniverse(

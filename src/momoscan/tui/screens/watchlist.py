@@ -66,9 +66,9 @@ class WatchTable(FastTable):
         r = w.row
         if r is None:
             why = (
-                "index: its options only"
+                "index: options only"
                 if w.symbol in INDEX_ROOTS
-                else "not quoted: outside your cap tiers"
+                else "outside your cap tiers"
                 if not w.in_universe
                 else "no quote yet"
             )
