@@ -86,6 +86,9 @@ class MomoscanApp(App[int]):
     TITLE = "momoscan"
     # Every action has its key; the palette's entry would take footer room from them.
     ENABLE_COMMAND_PALETTE = False
+    #: Read and draw each table row's sparkline with every read of the store (off: the
+    #: benchmarks' control).
+    SPARKLINES = True
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="help", tooltip="the keys of this screen"),
         Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
@@ -319,7 +322,7 @@ class MomoscanApp(App[int]):
                     market_now=self.market_epoch(),
                     limit=max(queries.TOP_N, self.main.table_rows),
                     chain_max_age=opts.chain_max_age,
-                    sparks=True,
+                    sparks=self.SPARKLINES,
                 )
                 self.show_snapshot(snap)
                 if not self._read_again:
