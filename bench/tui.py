@@ -45,7 +45,7 @@ class Timed(MomoscanApp):
     filled_at = None
     def show_snapshot(self, snap):
         super().show_snapshot(snap)
-        if self.filled_at is None and len(snap.movers) == 10:
+        if self.filled_at is None and len(snap.movers) >= 10:
             self.filled_at = time.time()
             self.exit()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from momoscan import format as fmt
 from momoscan import market_hours as mh
 from momoscan.clock import FixedClock
-from momoscan.simulated.history import seed_session_history
+from momoscan.simulated.history import session_rows, store_history
 from momoscan.store import Store
 from momoscan.tui.widgets.chart import ChartData, draw_chart
 from momoscan.tui.widgets.spark import SparkData, spark_text
@@ -72,16 +72,19 @@ def test_no_samples_says_so() -> None:
 
 
 def test_the_demo_starts_with_the_session_so_far(tmp_path: Path) -> None:
-    path = tmp_path / "demo.db"
+    from momoscan.simulated.market import SimMarket
+
     clock = FixedClock(datetime(2026, 11, 20, 11, 32, tzinfo=mh.ET))
-    with Store(path):
-        pass
-    written = seed_session_history(path, clock, seed=7, size=60, tiers=["small", "mid", "large"])
-    with Store(path) as store:
+    market = SimMarket(7, 60, clock)
+    rows = session_rows(market, ["small", "mid", "large"])
+    with Store(tmp_path / "demo.db") as store:
+        written = store_history(store, rows)
         stamps = [row[0] for row in store.conn.execute("SELECT DISTINCT ts FROM quote_history")]
         symbols = store.conn.execute("SELECT COUNT(DISTINCT symbol) FROM quote_history").fetchone()
+        # Again (a restart): what is stored stays.
+        assert store_history(store, rows) == 0
     # 09:30 to 11:30: 24 completed five-minute buckets; the 11:30 one is the sweep's.
     assert sorted(stamps) == [OPEN + 300 * i for i in range(24)]
-    assert written == 24 * symbols[0] and symbols[0] > 10
-    # Again (a restart): what is stored stays.
-    assert seed_session_history(path, clock, seed=7, size=60, tiers=["small", "mid", "large"]) == 0
+    assert written == len(rows) == 24 * symbols[0] and symbols[0] > 10
+    tiers = {s.symbol: s.cap_tier for s in market.securities}
+    assert {tiers[r[0]] for r in rows} <= {"small", "mid", "large"}

@@ -120,6 +120,8 @@ return lines.join("\\n");
 
 #: A movers row: rank, symbol, ..., a price and a signed percent change.
 MOVERS_ROW = re.compile(r"^\W*\d{1,2}\s+[A-Z][A-Z0-9.]*\s.*\d+\.\d\d\s.*[+-]\d+\.\d\d%", re.M)
+#: The options panel's title once the watch set's chains are in.
+CHAINS = re.compile(r"share of the watch set · \d+ chains?,")
 
 
 @pytest.fixture
@@ -190,12 +192,17 @@ def test_the_app_in_a_headless_chromium(served: str, tmp_path: Path) -> None:
         def ready(d: webdriver.Chrome) -> bool:
             nonlocal screen
             screen = d.execute_script(SCREEN_TEXT)
-            return "DEMO" in screen and len(MOVERS_ROW.findall(screen)) >= 10
+            # The first cycle done: the movers (with their sparklines) and the options panel.
+            return (
+                "DEMO" in screen
+                and len(MOVERS_ROW.findall(screen)) >= 10
+                and CHAINS.search(screen) is not None
+            )
 
         try:
             WebDriverWait(driver, 120, poll_frequency=0.5).until(ready)
         except Exception:
-            pytest.fail(f"the browser never showed a filled movers table; it showed:\n{screen}")
+            pytest.fail(f"the browser never showed the first cycle's tables; it showed:\n{screen}")
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         assert driver.save_screenshot(str(SCREENSHOT))
         assert "Top movers" in screen

@@ -60,7 +60,12 @@ async def settle(pilot: Any) -> None:
     app = pilot.app
     await until(
         pilot,
-        lambda: app.refreshes and app.snapshot is not None and app.snapshot.volume,
+        lambda: (
+            app.refreshes
+            and app.snapshot is not None
+            and app.snapshot.volume
+            and app.history_seeded
+        ),
         "the first refresh did not finish",
     )
     await until(pilot, lambda: not app._reading, "the last read did not finish")

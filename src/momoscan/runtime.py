@@ -6,7 +6,6 @@ The one place where clients, limiters and connections are built; everything else
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import logging.handlers
 import sys
@@ -238,6 +237,20 @@ class Runtime:
     transport: httpx.AsyncBaseTransport | None = None  # the simulated market's, in demo
     faults: FaultPlan | None = None  # what the simulated market serves wrong, in fault mode
 
+    async def seed_demo_history(self) -> int:
+        """In the demo: add the simulated session so far to the intraday history (see
+        `momoscan.simulated.history`), computed where the market runs and written through the
+        store's writer. Returns the rows added (0 in live mode)."""
+        session_rows = getattr(self.transport, "session_rows", None)
+        if not self.mode.demo or session_rows is None:
+            return 0
+        from .simulated.history import store_history
+
+        rows = await session_rows(self.settings.universe.cap_tiers)
+        added: int = await self.engine.store.call(store_history, rows)
+        log.info("demo: %d intraday samples of the session so far", added)
+        return added
+
 
 def demo_clock(settings: Settings, options: RunOptions) -> MarketClock:
     if options.demo_start is not None:
@@ -306,24 +319,6 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 latency=options.demo_latency,
                 faults=faults,
             )
-        from .simulated.history import seed_session_history
-
-        # The session so far, as if momoscan had run since the open: sparklines and the
-        # chart show the day's path from the first screen.
-        # On a thread: 8,000 symbols late in the session are 400,000 rows, which the event
-        # loop (the terminal UI's) must not wait for.
-        seeded = await anyio.to_thread.run_sync(
-            functools.partial(
-                seed_session_history,
-                db_path,
-                clock,
-                seed=seed,
-                size=size,
-                tiers=settings.universe.cap_tiers,
-                market=market,
-            )
-        )
-        log.info("demo: %d intraday samples of the session so far", seeded)
         universe: UniverseSource = StaticUniverse(
             "demo",
             [s.ticker() for s in build_stocks(size, seed)],

@@ -35,7 +35,7 @@ from ..engine import StoreThread
 from ..engine.stream import Tick
 from ..links import NoChart, chart_url
 from ..models import AlertEvent, Progress, Ticker
-from ..notify import DesktopNotifier
+from ..notify import GROUP_OVER, DesktopNotifier
 from ..runtime import RunOptions, Runtime, open_runtime
 from ..store import Store, StoreError
 from .messages import ChartRequested, RefreshFinished, RefreshProgress
@@ -129,6 +129,8 @@ class MomoscanApp(App[int]):
         #: Every rule alert shown this session (tests read it).
         self.rule_alerts: list[AlertEvent] = []
         self.notifier = DesktopNotifier(enabled=settings.alerts.desktop)
+        #: The demo's session so far is in the store (and was read), or there is none to add.
+        self.history_seeded = False
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -192,12 +194,23 @@ class MomoscanApp(App[int]):
                 try:
                     async with anyio.create_task_group() as tg:
                         tg.start_soon(rt.engine.run_stream)
+                        tg.start_soon(self._seed_history, rt)
                         await self._cycle(rt)
                 finally:
                     with anyio.CancelScope(shield=True):
                         await self.reader.close()
         except (StoreError, ConfigError) as exc:
             self.exit(2, message=f"momoscan: {exc}")
+
+    async def _seed_history(self, rt: Runtime) -> None:
+        """The demo's session so far (sparklines and charts with the day's path), beside the
+        first refresh rather than before the first table; shown as soon as it is in."""
+        try:
+            if await rt.seed_demo_history():
+                await self.read_snapshot()
+        except Exception:
+            log.exception("the demo's session so far could not be written")
+        self.history_seeded = True
 
     async def _cycle(self, rt: Runtime) -> None:
         while True:
@@ -276,8 +289,13 @@ class MomoscanApp(App[int]):
         (and the bell, with [alerts] bell), one desktop notification for them all where the
         system has a notification service, and the alerts screen if it is on show."""
         self.rule_alerts.extend(events)
-        for event in events:
-            self.alert(event.message, title=event.title)
+        if len(events) > GROUP_OVER:
+            # A rule without a symbol can fire for many names at once: one notification.
+            names = ", ".join(dict.fromkeys(e.symbol for e in events))
+            self.alert(f"{names}. a lists them with what crossed.", title=f"{len(events)} alerts")
+        else:
+            for event in events:
+                self.alert(event.message, title=event.title)
         if self.notifier.active:
             self.run_worker(
                 self.notifier.notify(list(events)), group="desktop", exit_on_error=False
