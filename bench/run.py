@@ -115,6 +115,30 @@ def lag() -> list[Figure]:
     return figures
 
 
+def sparklines(runs: int = 5, lag_runs: int = 3) -> list[Figure]:
+    """Issue 13's two figures, with the sparklines on (the app's default), each beside the
+    same measurement without them, run for run in the same session: start to the first
+    filled table, and the loop's p99 during a later refresh of 8,000 names (the first one
+    too, with them)."""
+    on, off = tui.startup_runs(runs, sparks=True), tui.startup_runs(runs, sparks=False)
+    lag_on: list[float] = []
+    lag_off: list[float] = []
+    lag_first: list[float] = []
+    for _ in range(lag_runs):
+        lag_on.append(tui.bench_lag(warm=True, sparks=True)["p99_ms"])
+        lag_off.append(tui.bench_lag(warm=True, sparks=False)["p99_ms"])
+        lag_first.append(tui.bench_lag(warm=False, sparks=True)["p99_ms"])
+    return [
+        Figure("start to first filled table, sparklines on (new user)", on["cold"], "s", 1.5),
+        Figure("  the same without sparklines", off["cold"], "s", None),
+        Figure("start to first filled table, sparklines on (later starts)", on["warm"], "s", 1.5),
+        Figure("  the same without sparklines", off["warm"], "s", None),
+        Figure("loop lag p99, later refresh of 8,000 names, sparklines on", lag_on, "ms", 20),
+        Figure("  the same without sparklines", lag_off, "ms", None),
+        Figure("loop lag p99, first refresh of 8,000 names, sparklines on", lag_first, "ms", 20),
+    ]
+
+
 def keys() -> list[Figure]:
     """Re-sorting SPX's 38,042-contract drill-down (`s`), key to screen on a pseudo-terminal;
     one frame at 60 Hz is 16.7 ms."""
@@ -208,6 +232,7 @@ BENCHES: dict[str, Callable[[], list[Figure]]] = {
     "lag": lag,
     "keys": keys,
     "memory": memory,
+    "sparklines": sparklines,
     "chain": chain,
     "occ": occ,
     "credits": credits,

@@ -41,10 +41,11 @@ from momoscan.runtime import RunOptions
 from momoscan.tui.app import MomoscanApp
 
 class Timed(MomoscanApp):
+    SPARKLINES = {sparks!r}
     filled_at = None
     def show_snapshot(self, snap):
         super().show_snapshot(snap)
-        if self.filled_at is None and len(snap.movers) == 10:
+        if self.filled_at is None and len(snap.movers) >= 10:
             self.filled_at = time.time()
             self.exit()
 
@@ -54,16 +55,23 @@ print(json.dumps({{"seconds": app.filled_at - T0}}))
 """
 
 
-def bench_startup(runs: int = 5) -> dict[str, float]:
-    """Process start to the first filled movers table: with no database yet (the first run
-    a new user sees) and with the previous session's database (every later start)."""
+def startup_runs(runs: int = 5, sparks: bool = True) -> dict[str, list[float]]:
+    """Process start to the first filled movers table, each run's: with no database yet (the
+    first run a new user sees) and with the previous session's database (every later start).
+    `sparks`: the tables' sparklines read and drawn (the app's default), or not (control)."""
     cold, warm = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             db = str(Path(tmp) / "demo.db")
-            cold.append(_run(STARTUP.format(t0=time.time(), db=db))["seconds"])
-            warm.append(_run(STARTUP.format(t0=time.time(), db=db))["seconds"])
-    return {"cold_s": statistics.median(cold), "warm_s": statistics.median(warm)}
+            cold.append(_run(STARTUP.format(t0=time.time(), db=db, sparks=sparks))["seconds"])
+            warm.append(_run(STARTUP.format(t0=time.time(), db=db, sparks=sparks))["seconds"])
+    return {"cold": cold, "warm": warm}
+
+
+def bench_startup(runs: int = 5) -> dict[str, float]:
+    """The medians of `startup_runs`."""
+    r = startup_runs(runs)
+    return {"cold_s": statistics.median(r["cold"]), "warm_s": statistics.median(r["warm"])}
 
 
 LAG = """
@@ -85,8 +93,11 @@ settings.occ.requests_per_minute = 10**6
 start = datetime(2026, 11, 19, 14, 0, tzinfo=mh.ET)
 options = RunOptions(db={db!r}, demo_size=8000, demo_start=start, demo_latency=0.0)
 
+class App(MomoscanApp):
+    SPARKLINES = {sparks!r}
+
 async def main():
-    app = MomoscanApp(settings, options)
+    app = App(settings, options)
     lags, keys, pressed = [], [], []
     async with app.run_test(size=(150, 45)) as pilot:
         original = app.cycle_tiers
@@ -136,13 +147,14 @@ asyncio.run(main())
 """
 
 
-def bench_lag(warm: bool = False) -> dict[str, float]:
+def bench_lag(warm: bool = False, sparks: bool = True) -> dict[str, float]:
     """Lateness of a 10 ms ticker on the app's event loop while a refresh of 8,000 symbols
     (rate limits lifted) and a watch set including SPX's ~30,000-contract chain runs, and the
     time from a key press to its action meanwhile. Cold: the first refresh, which also
-    backfills 21 OCC day files; warm: a later one."""
+    backfills 21 OCC day files; warm: a later one. `sparks`: the tables' sparklines read and
+    drawn with every read of the store (the app's default), or not (control)."""
     with tempfile.TemporaryDirectory() as tmp:
-        return _run(LAG.format(db=str(Path(tmp) / "lag.db"), warm=warm))
+        return _run(LAG.format(db=str(Path(tmp) / "lag.db"), warm=warm, sparks=sparks))
 
 
 MEMORY = """

@@ -25,6 +25,20 @@ def test_every_flag_is_in_the_readme() -> None:
     assert not missing, f"flags missing from README.md: {missing}"
 
 
+def test_every_serve_flag_is_in_the_readme() -> None:
+    from momoscan.serve import build_serve_parser
+
+    flags = [
+        option
+        for action in build_serve_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    ]
+    section = README[README.index("`momoscan serve`") :]
+    missing = [flag for flag in flags if f"`{flag}" not in section]
+    assert not missing, f"momoscan serve flags missing from README.md: {missing}"
+
+
 def test_every_config_key_is_in_the_readme_table() -> None:
     rows = re.findall(r"^\|\s*(`\[\w+\]`)?\s*\|\s*`(\w+)`\s*\|", README, re.M)
     documented: set[tuple[str, str]] = set()
@@ -69,10 +83,14 @@ def _screens() -> dict[str, object]:
     from datetime import date
 
     from momoscan.models import Ticker
+    from momoscan.tui.screens.alerts import AlertsScreen
+    from momoscan.tui.screens.chart import ChartScreen
     from momoscan.tui.screens.contracts import ContractsScreen
     from momoscan.tui.screens.dialogs import SymbolScreen
     from momoscan.tui.screens.history import HistoryScreen
     from momoscan.tui.screens.main import MainScreen
+    from momoscan.tui.screens.watchlist import WatchlistScreen
+    from momoscan.tui.widgets.chart import ChartData
     from momoscan.tui.widgets.contract_table import ContractData
 
     return {
@@ -82,6 +100,9 @@ def _screens() -> dict[str, object]:
         "Symbol card": SymbolScreen(
             Ticker("AAPL", "Apple Inc", "NASDAQ", "XNGS", "mega"), None, None, lambda: 0.0
         ),
+        "Chart screen": ChartScreen("AAPL", None, ChartData((), (), (), None, None), None),
+        "Alerts": AlertsScreen(date(2026, 11, 20), [], rules=0),
+        "Watchlist": WatchlistScreen([], {}, 0.0),
     }
 
 
@@ -139,6 +160,11 @@ def test_exit_code_on_new_entrant_needs_once_as_the_readme_says(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--help" in err[0]
     assert parse_args(["--exit-code-on-new-entrant", "--once"]).headless
+    assert "`--exit-code-on-alert` needs `--once`" in " ".join(README.split())
+    with pytest.raises(SystemExit) as raised:
+        parse_args(["--exit-code-on-alert"])
+    assert raised.value.code == 2
+    assert parse_args(["--exit-code-on-alert", "--once"]).headless
 
 
 def test_the_quick_start_works_with_any_python_from_3_11() -> None:

@@ -1,6 +1,6 @@
-"""Snapshots of the main screen, the drill-down and the history screen at 80x24, 120x40 and
-200x60 (and the treemap and the whole-market view at 120x40): simulated market with a fixed
-seed, market clock and wall clock, so every run draws the same screen.
+"""Snapshots of the main screen, the drill-down, the history and the chart screen at 80x24,
+120x40 and 200x60 (and the treemap and the whole-market view at 120x40): simulated market with
+a fixed seed, market clock and wall clock, so every run draws the same screen.
 
 Update them after a deliberate change with `pytest tests/test_snapshots.py --snapshot-update`
 and look at the SVGs in tests/__snapshots__/ before committing.
@@ -60,7 +60,12 @@ async def settle(pilot: Any) -> None:
     app = pilot.app
     await until(
         pilot,
-        lambda: app.refreshes and app.snapshot is not None and app.snapshot.volume,
+        lambda: (
+            app.refreshes
+            and app.snapshot is not None
+            and app.snapshot.volume
+            and app.history_seeded
+        ),
         "the first refresh did not finish",
     )
     await until(pilot, lambda: not app._reading, "the last read did not finish")
@@ -121,6 +126,21 @@ def test_history(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:  
         trend = screen.query_one("#history-trend")
         if trend.display:
             await until(pilot, lambda: screen.trend_drawn is not None, "no trend drawn")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_chart_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Any) -> None:
+        from momoscan.tui.screens.chart import ChartScreen
+
+        await settle(pilot)
+        # The third by volume: a small move, so its previous close crosses the chart.
+        pilot.app.query_one("#volume").focus()
+        await pilot.press("down", "down", "c")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ChartScreen), "no chart")
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=run_before)

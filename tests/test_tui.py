@@ -69,6 +69,7 @@ async def ready(pilot: Any, app: MomoscanApp, refreshes: int = 1) -> None:
             app.refreshes >= refreshes
             and app.snapshot is not None
             and len(app.snapshot.volume) >= 10
+            and app.history_seeded
             and not app._reading
         ),
     )
@@ -686,7 +687,8 @@ async def test_markup_in_names_is_shown_literally(tmp_path: Path) -> None:
     settings.universe.source = "file"
     settings.universe.path = str(listing)
     app = make_app(tmp_path, settings)
-    async with app.run_test(size=(200, 45)) as pilot:
+    # Wide enough for the longest name beside the sparklines, uncut.
+    async with app.run_test(size=(220, 45)) as pilot:
         await wait_for(pilot, lambda: app.refreshes and app.query_one("#movers").row_count)
         await pilot.pause(0.2)
         names = {row[2] for row in table_text(app.query_one("#movers", ScanTable))}
@@ -750,3 +752,232 @@ async def test_alerts_when_a_symbol_enters_the_top_movers(tmp_path: Path) -> Non
         table = app.query_one("#movers", ScanTable)
         styles = {table.row(k)[1].plain: str(table.row(k)[1].style) for k in table.keys}
         assert all("reverse" in styles[s] for s in entered)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sparklines, the chart screen, alerts and the watchlist (issue 13)
+
+
+def blocks(text: str) -> str:
+    return "".join(c for c in text if c in "▁▂▃▄▅▆▇█")
+
+
+@pytest.mark.anyio
+async def test_rows_carry_the_days_sparkline_and_a_trade_moves_its_last_point(
+    tmp_path: Path,
+) -> None:
+    from momoscan.engine.stream import Tick
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        movers = app.query_one("#movers", ScanTable)
+        assert "trend" in movers.shown_columns
+        for table in app.main.query(ScanTable):
+            for key in table.keys:
+                spark = table.spark(key)
+                # The demo starts with the session so far: 11:30 is 24 five-minute buckets
+                # from the open, plus the refresh's own.
+                assert spark is not None and len(spark.prices) >= 24, key
+                assert len(blocks(table.cell(key, "trend").plain)) == 10
+        symbol = movers.keys[0]
+        spark = movers.spark(symbol)
+        assert spark is not None and spark.last_ts is not None
+        # A trade in the newest point's bucket moves that point; a later one adds a point.
+        app._on_ticks([Tick(symbol, spark.prices[-1] * 1.5, None, None, spark.last_ts + 10)])
+        moved = movers.spark(symbol)
+        assert moved is not None and len(moved.prices) == len(spark.prices)
+        assert moved.prices[-1] == pytest.approx(spark.prices[-1] * 1.5)
+        assert blocks(movers.cell(symbol, "trend").plain)[-1] == "█"  # the day's new high
+        app._on_ticks([Tick(symbol, spark.prices[-1], None, None, spark.last_ts + 300)])
+        grown = movers.spark(symbol)
+        assert grown is not None and len(grown.prices) == len(spark.prices) + 1
+
+
+@pytest.mark.anyio
+async def test_c_opens_the_day_chart_with_the_previous_close(tmp_path: Path) -> None:
+    from momoscan.engine.stream import Tick
+    from momoscan.tui.screens.chart import ChartScreen
+    from momoscan.tui.widgets.chart import DayChart
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        movers = app.query_one("#movers", ScanTable)
+        movers.focus()
+        await pilot.press("down")
+        symbol = movers.selected_symbol
+        screen = await open_screen(pilot, app, "c", ChartScreen)
+        assert screen.symbol == symbol
+        data = screen.data
+        assert len(data.prices) >= 24 and data.prev_close is not None
+        row = next(r for r in movers.rows if r.symbol == symbol)
+        assert data.prices[-1] == pytest.approx(row.price)
+        chart = screen.query_one(DayChart)
+        drawn = "\n".join(line.plain for line in chart.render().split())
+        # The previous close is on the axis: on its row, or pointed to when it is off the
+        # chart (a gap larger than the day's range).
+        assert fmt.price(data.prev_close) in drawn and fmt.price(data.prices[-1]) in drawn
+        assert "09:30" in drawn and "16:00" in drawn
+        title = str(screen.query_one("#chart-title").render())
+        assert f"prev close {fmt.price(data.prev_close)}" in title
+        # A streamed trade moves the newest point at once.
+        app._on_ticks([Tick(symbol, data.prices[-1] + 0.5, None, None, data.times[-1] + 5)])
+        assert screen.data.prices[-1] == pytest.approx(data.prices[-1] + 0.5)
+        assert len(screen.data.prices) == len(data.prices)
+        # The main screen's keys do nothing here; o opens TradingView; Escape goes back.
+        await pilot.press("t", "f", "m", "w")
+        assert isinstance(app.screen, ChartScreen) and app.current_tiers == (
+            "small",
+            "mid",
+            "large",
+        )
+        help_screen = await open_screen(pilot, app, "question_mark", HelpScreen)
+        assert {"o", "Escape"} <= {k for k, _ in help_screen.rows}
+        await pilot.press("escape")
+        await pilot.press("o")
+        await wait_for(pilot, lambda: app.opened)
+        assert app.opened[-1].endswith(f":{symbol}")
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+        # An underlying momoscan does not quote (a mega cap outside the tiers): said why.
+        bars = app.query_one(ShareBars)
+        bars.focus()
+        bars.select_key("NVDA")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: any("outside your cap tiers" in m for m in messages(app)))
+        assert isinstance(app.screen, MainScreen)
+
+        # The card of a symbol outside the tables draws its day too; c opens the chart.
+        outside = await outside_symbol(app)
+        await pilot.press("slash", *outside.lower(), "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SymbolScreen))
+        card = app.screen
+        assert isinstance(card, SymbolScreen) and card.chart is not None
+        assert len(card.chart.prices) >= 24 and card.query(DayChart)
+        from momoscan.tui.screens.dialogs import help_rows
+
+        assert "c" in {k for k, _ in help_rows(card, app.BINDINGS)}
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChartScreen))
+        assert app.screen.symbol == outside  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_alert_rules_notify_ring_and_the_alerts_screen_lists_them(tmp_path: Path) -> None:
+    from momoscan.config import AlertRule
+    from momoscan.tui.screens.alerts import AlertsScreen
+    from momoscan.tui.screens.chart import ChartScreen
+
+    settings = Settings()
+    settings.alerts.bell = True
+    settings.alerts.rules = [AlertRule(name="Runner", pct_above=20.0, rvol_above=1.5)]
+    app = make_app(tmp_path, settings)
+    rang: list[bool] = []
+    app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
+    sent: list[list[str]] = []
+
+    class Desktop:
+        active = True
+
+        async def notify(self, events: Any) -> bool:
+            sent.append([e.symbol for e in events])
+            return True
+
+    app.notifier = Desktop()  # type: ignore[assignment]
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        await wait_for(pilot, lambda: app.rule_alerts and sent)
+        fired = [e.symbol for e in app.rule_alerts]
+        runners = [n for n in app._notifications if n.title == "Runner"]
+        if len(fired) <= 3:
+            assert {n.message.split(" ")[0] for n in runners} == set(fired)
+            assert all("change ≥ +20%" in n.message for n in runners)
+        else:  # many at once: one notification names them all
+            (note,) = [n for n in app._notifications if n.title == f"{len(fired)} alerts"]
+            assert all(symbol in note.message for symbol in fired)
+        assert rang  # the bell
+        assert sorted(s for batch in sent for s in batch) == sorted(fired)  # one desktop notice
+
+        screen = await open_screen(pilot, app, "a", AlertsScreen)
+        listed = [e.symbol for e in screen.events if e.rule != "scanner"]
+        assert sorted(listed) == sorted(fired)
+        assert any(e.rule == "scanner" for e in screen.events)  # the options top-10 entrant
+        assert "1 rule in the config" in str(screen.query_one("#alerts-title").render())
+        help_screen = await open_screen(pilot, app, "question_mark", HelpScreen)
+        assert {"c", "o", "Escape"} <= {k for k, _ in help_screen.rows}
+        await pilot.press("escape")
+        first = screen.events[0].symbol
+        await pilot.press("o")
+        await wait_for(pilot, lambda: app.opened)
+        assert app.opened[-1].endswith(f":{first}")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChartScreen))
+        assert app.screen.symbol == first  # type: ignore[attr-defined]
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+@pytest.mark.anyio
+async def test_plus_and_minus_edit_the_watchlist_kept_in_the_database(tmp_path: Path) -> None:
+    from momoscan.store import Store
+    from momoscan.tui.screens.watchlist import WatchlistScreen, WatchTable
+
+    settings = Settings()
+    settings.scan.watchlist = ["CCJ"]
+    app = make_app(tmp_path, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        volume = app.query_one("#volume", ScanTable)
+        volume.focus()
+        await pilot.press("down")
+        symbol = volume.selected_symbol
+        assert symbol is not None and symbol != "CCJ"
+        # + offers the highlighted symbol; Enter takes it.
+        await pilot.press("plus")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        assert app.screen.value == symbol  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any(f"Added {symbol}" in m for m in messages(app)))
+        # - on a symbol that is not on it says so.
+        movers = app.query_one("#movers", ScanTable)
+        movers.focus()
+        other = next(k for k in movers.keys if k not in ("CCJ", symbol))
+        movers.select_key(other)
+        await pilot.press("minus")
+        await wait_for(pilot, lambda: any(f"{other} is not on" in m for m in messages(app)))
+
+        screen = await open_screen(pilot, app, "l", WatchlistScreen)
+        table = screen.query_one(WatchTable)
+        assert table.keys == ["CCJ", symbol]
+        spark = table.sparks.get("CCJ")
+        assert spark is not None and len(spark.prices) >= 24
+        help_screen = await open_screen(pilot, app, "question_mark", HelpScreen)
+        assert {"+", "-", "c", "o", "Escape"} <= {k for k, _ in help_screen.rows}
+        await pilot.press("escape")
+        # + here asks for a typed symbol; - removes the highlighted one.
+        await pilot.press("plus")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        await pilot.press(*"ptn", "enter")  # not a listing of the demo: still a valid symbol
+        await wait_for(pilot, lambda: "PTN" in table.keys)
+        await pilot.press("plus")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        await pilot.press(*"$$", "enter")
+        await wait_for(
+            pilot, lambda: len([n for n in app._notifications if n.severity == "warning"])
+        )
+        table.select_key("CCJ")
+        await pilot.press("minus")
+        await wait_for(pilot, lambda: table.keys == [symbol, "PTN"])
+        await pilot.press("o")
+        await wait_for(pilot, lambda: app.opened)
+        assert app.opened[-1].endswith(f":{symbol}")
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        db = app.options.db
+    # Kept in the database: the next run starts with it, and the config's CCJ stays removed.
+    assert db is not None
+    with Store(Path(db)) as store:
+        store.seed_watchlist(["CCJ"], at=0.0)
+        assert store.watchlist() == [symbol, "PTN"]

@@ -1,7 +1,8 @@
 """Command line: argument parsing, the headless refresh and its output, exit codes.
 
 Exit codes: 0 ok; 1 the refresh failed; 2 usage or config error; 3 with
---exit-code-on-new-entrant, a new name entered the daily options top 10.
+--exit-code-on-new-entrant, a new name entered the daily options top 10; 4 with
+--exit-code-on-alert, an alert rule fired.
 
 The headless path never imports Textual; the TUI is imported only when it is asked for.
 """
@@ -17,6 +18,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -31,7 +33,8 @@ from . import __version__, headless, queries
 from . import market_hours as mh
 from .config import ConfigError, Settings, load_settings, redact
 from .engine import RefreshReport
-from .models import Leader, Progress
+from .models import AlertEvent, Leader, Progress
+from .notify import DesktopNotifier
 from .runtime import RunOptions, Runtime, open_runtime, setup_logging
 from .store import Store, StoreError
 
@@ -39,6 +42,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_NEW_ENTRANT = 3
+EXIT_ALERT = 4
 
 #: The built-in universe's size, rounded as the README and --help give it (a test checks).
 BUILTIN_STOCKS = 630
@@ -72,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal scanner for momentum day traders and options-flow watchers. "
         "Without API keys it runs on a built-in simulated market.",
         epilog="Exit codes: 0 ok, 1 refresh failed, 2 usage or config error, "
-        "3 new options top-10 entrant (with --exit-code-on-new-entrant).",
+        "3 new options top-10 entrant (with --exit-code-on-new-entrant), "
+        "4 an alert rule fired (with --exit-code-on-alert). "
+        "`momoscan serve --help` and `momoscan check --help` for the other commands.",
     )
     parser.add_argument(
         "--config",
@@ -138,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --headless --once: exit 3 when a new name enters the daily options top 10",
     )
     parser.add_argument(
+        "--exit-code-on-alert",
+        action="store_true",
+        help="with --headless --once: exit 4 when an alert rule fired (once per crossing)",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="log more (to stderr headless)"
     )
     parser.add_argument("--version", action="version", version=f"momoscan {__version__}")
@@ -147,10 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.once or args.json or args.exit_code_on_new_entrant:
+    if args.once or args.json or args.exit_code_on_new_entrant or args.exit_code_on_alert:
         args.headless = True
     if args.exit_code_on_new_entrant and not args.once:
         parser.error("--exit-code-on-new-entrant needs --once")
+    if args.exit_code_on_alert and not args.once:
+        parser.error("--exit-code-on-alert needs --once")
     if args.demo_size is not None and not 0 <= args.demo_size <= 50_000:
         parser.error("--demo-size must be between 0 and 50000")
     if args.demo_faults is not None:
@@ -245,6 +258,7 @@ def report_json(report: RefreshReport, credit_note: str = "") -> dict[str, Any]:
             {"source": f.source, "item": f.item, "message": f.message} for f in report.failures
         ],
         "new_entrants": [x.underlying for x in report.new_entrants],
+        "alerts_fired": len(report.alerts),
     }
 
 
@@ -299,6 +313,7 @@ async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
         ctx = _context(rt, settings)
         note = rt.engine.credit_note
         market_now = rt.clock.now().timestamp()
+        await DesktopNotifier(enabled=settings.alerts.desktop).notify(report.alerts)
     # Every failed unit on a line of its own (cron mails stderr), then the notes.
     failed = [f.line() for f in report.failures]
     for message in [*([report.fatal] if report.fatal else []), *failed, *report.messages]:
@@ -309,16 +324,39 @@ async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         history, unusual = _extras(rt.db_path, settings, snap)
         doc = headless.to_json(
-            snap, ctx, report=report_json(report, note), history=history, unusual=unusual
+            snap,
+            ctx,
+            report=report_json(report, note),
+            history=history,
+            unusual=unusual,
+            alerts=report.alerts,
+            alerts_today=alerts_today(rt.db_path, market_now),
         )
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
+        # The alerts first: what a cron mail's reader looks for.
+        print_alerts(out, report.alerts)
         headless.print_tables(out, snap, ctx)
     if report.failed:
         return EXIT_FAILED
+    if args.exit_code_on_alert and report.alerts:
+        return EXIT_ALERT
     if args.exit_code_on_new_entrant and unreported_entrants(rt.db_path, report.new_entrants):
         return EXIT_NEW_ENTRANT
     return EXIT_OK
+
+
+def print_alerts(console: Console, events: Sequence[AlertEvent]) -> None:
+    """Each alert on a line of its own, never wrapped (scripts grep for `ALERT`)."""
+    for event in events:
+        console.print(headless.alert_line(event), markup=False, highlight=False, soft_wrap=True)
+
+
+def alerts_today(db_path: Path, market_now: float) -> list[AlertEvent]:
+    """What the alert rules fired on the market clock's trading day, newest first."""
+    day = mh.current_trading_day(datetime.fromtimestamp(market_now, mh.ET))
+    with Store(db_path) as store:
+        return queries.alerts_on(store, day)
 
 
 def unreported_entrants(db_path: Path, entrants: list[Leader]) -> list[Leader]:
@@ -352,6 +390,22 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
         if rt.mode.demo:
             _demo_notice(err, rt)
         err.print(f"Refreshing every {interval:g} s; Ctrl-C to stop.", highlight=False)
+        notifier = DesktopNotifier(enabled=settings.alerts.desktop)
+        # Alerts from streamed prices between cycles: printed at once (tables), or carried by
+        # the next cycle's line (JSON, one document a line).
+        between: list[AlertEvent] = []
+
+        def on_alerts(events: Sequence[AlertEvent]) -> None:
+            if args.json:
+                between.extend(events)
+            else:
+                for event in events:
+                    out.print(
+                        headless.alert_line(event), markup=False, highlight=False, soft_wrap=True
+                    )
+            tg.start_soon(notifier.notify, list(events))
+
+        rt.engine.alert_step.listen(on_alerts)
         tg.start_soon(rt.engine.run_stream)
         cycle = 0
         while True:
@@ -368,14 +422,26 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
                 progress.stop()
             snap = read_snapshot(rt.db_path, settings, rt.clock.now().timestamp())
             ctx = _context(rt, settings)
+            if report.alerts:
+                tg.start_soon(notifier.notify, list(report.alerts))
             if args.json:
-                doc = headless.to_json(snap, ctx, report=report_json(report, rt.engine.credit_note))
+                fired, between[:] = [*between, *report.alerts], []
+                doc = headless.to_json(
+                    snap,
+                    ctx,
+                    report=report_json(report, rt.engine.credit_note),
+                    alerts=fired,
+                )
                 sys.stdout.write(orjson.dumps(doc).decode() + "\n")
                 sys.stdout.flush()
             else:
                 line = _cycle_line(cycle, report, snap, ctx)
                 stream = rt.engine.stream_step.status().line(snap.universe.size)
                 out.print(f"{line}; {stream}" if stream else line, markup=False, highlight=False)
+                for event in report.alerts:
+                    out.print(
+                        headless.alert_line(event), markup=False, highlight=False, soft_wrap=True
+                    )
             for message in report.lines():
                 err.print(f"momoscan: {message}", markup=False, highlight=False)
             await anyio.sleep(max(1.0, interval - (time.monotonic() - started)))
@@ -507,6 +573,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["check"]:
         return check_main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from .serve import serve_main  # textual-serve only on this path
+
+        return serve_main(argv[1:])
     args = parse_args(argv)
     try:
         settings = load_settings(args.config)

@@ -198,10 +198,82 @@ class DemoSettings:
     rates like "td_5xx=0.2,occ_html" (see the README)."""
 
 
+@dataclass(frozen=True)
+class AlertRule:
+    """One `[[alerts.rules]]` table: a symbol (or every symbol) and conditions that must all
+    hold at once for the rule to fire. Thresholds left out (None) are not conditions."""
+
+    name: str = ""
+    """A name shown with each alert; empty: the alert says what crossed."""
+    symbol: str = ""
+    """The symbol watched (any spelling the watchlist takes, ^SPX included); empty: every
+    symbol of the universe in your cap tiers and above the price floor."""
+    price_above: float | None = None
+    """Fires when the price is at or above this (dollars)."""
+    price_below: float | None = None
+    """Fires when the price is at or below this (dollars)."""
+    pct_above: float | None = None
+    """Fires when the change from the previous close is at or above this (percent: 5 is +5%)."""
+    pct_below: float | None = None
+    """Fires when the change from the previous close is at or below this (percent: -5 is
+    down 5%)."""
+    rvol_above: float | None = None
+    """Fires when relative volume (volume / average daily volume) is at or above this."""
+    options_share_above: float | None = None
+    """Fires when the symbol's share of the options watch set's volume today is at or above
+    this (percent)."""
+    new_options_entrant: bool = False
+    """Fires when the symbol is a new entrant to the daily options top 10."""
+
+    @property
+    def key(self) -> str:
+        """What identifies the rule's state in the database: its symbol and conditions (a
+        renamed rule keeps its state; a rule whose conditions change starts afresh)."""
+        parts = [f"symbol={self.symbol or '*'}"]
+        for name in CONDITIONS:
+            value = getattr(self, name)
+            if value is not None and value is not False:
+                parts.append(f"{name}={value!r}")
+        return ";".join(parts)
+
+    @property
+    def conditions(self) -> list[tuple[str, float | bool]]:
+        """(key, threshold) of each condition the rule sets, in a fixed order."""
+        out: list[tuple[str, float | bool]] = []
+        for name in CONDITIONS:
+            value = getattr(self, name)
+            if value is not None and value is not False:
+                out.append((name, value))
+        return out
+
+
+#: The rule keys that are conditions, in the order alerts describe them.
+CONDITIONS = (
+    "price_above",
+    "price_below",
+    "pct_above",
+    "pct_below",
+    "rvol_above",
+    "options_share_above",
+    "new_options_entrant",
+)
+
+#: The conditions on a symbol's quote (the rest are on its options).
+QUOTE_CONDITIONS = ("price_above", "price_below", "pct_above", "pct_below", "rvol_above")
+
+
 @dataclass
 class AlertSettings:
     bell: bool = False
     """Ring the terminal bell with each alert."""
+    desktop: bool = True
+    """Also show each alert as a desktop notification, where the system has a notification
+    service (silently skipped where it has none)."""
+    rearm_pct: float = 1.0
+    """Hysteresis: a fired rule fires again only once its value has gone back past the
+    threshold by this percent of it (for % change thresholds: this many percentage points)."""
+    rules: list[AlertRule] = field(default_factory=list)
+    """Your alert rules, each a [[alerts.rules]] table (see the example below and the README)."""
 
 
 @dataclass
@@ -346,6 +418,7 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("demo", "plan_limit"): _positive,
     ("demo", "daily_limit"): _non_negative,
     ("demo", "faults"): _fault_spec,
+    ("alerts", "rearm_pct"): _non_negative,
 }
 
 
@@ -457,6 +530,9 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
                     key=qualified,
                     line=_find_line(text, section_name, key),
                 )
+            if (section_name, key) in TABLE_LISTS:
+                setattr(section_obj, key, TABLE_LISTS[section_name, key](value, text, path))
+                continue
             ok, coerced = _coerce(value, hints[key])
             if not ok:
                 shown = "(hidden)" if key == "api_key" else f"{value!r}"
@@ -502,6 +578,125 @@ def _watchlist(entries: list[str], text: str, path: Path | None) -> list[str]:
         if symbol not in out:
             out.append(symbol)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Alert rules: an array of tables, [[alerts.rules]].
+
+RULE_HEADER = re.compile(r"^\[\[\s*alerts\s*\.\s*rules\s*\]\]")
+
+
+def _rule_line(text: str, index: int, key: str | None) -> int | None:
+    """The line of the `index`-th (from 0) `[[alerts.rules]]` header, or of `key` inside it;
+    for rules written inline (`rules = [{...}]`), the line of `rules`."""
+    seen = -1
+    header = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if RULE_HEADER.match(line):
+            seen += 1
+            if seen == index:
+                header = number
+                if key is None:
+                    return number
+            elif seen > index:
+                break
+            continue
+        if line.startswith("[") and header is not None:
+            break
+        if header is not None and key and re.match(rf"^[\"']?{re.escape(key)}[\"']?\s*=", line):
+            return number
+    return header or _find_line(text, "alerts", "rules")
+
+
+def _rule_number(value: Any) -> tuple[bool, float | None]:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return True, float(value)
+    return False, None
+
+
+def _alert_rules(value: Any, text: str, path: Path | None) -> list[AlertRule]:
+    """`[[alerts.rules]]` tables as AlertRule objects.
+
+    Raises:
+        ConfigError: naming `[[alerts.rules]] key` and its line: an unknown key, a wrong type,
+            a symbol momoscan cannot watch, a rule without a condition or one that can never
+            hold.
+    """
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(
+            path,
+            "must be tables: write each rule under its own [[alerts.rules]] header",
+            key="[alerts] rules",
+            line=_find_line(text, "alerts", "rules"),
+        )
+    from .symbols import INDEX_ROOTS, watchlist_entry
+
+    hints = typing.get_type_hints(AlertRule)
+    rules = []
+    for index, table in enumerate(value):
+
+        def fail(message: str, key: str | None = None, index: int = index) -> ConfigError:
+            return ConfigError(
+                path,
+                message,
+                key=f"[[alerts.rules]] {key}" if key else "[[alerts.rules]]",
+                line=_rule_line(text, index, key),
+            )
+
+        fields: dict[str, Any] = {}
+        for key, raw in table.items():
+            if key not in hints:
+                raise fail("unknown key" + _suggest(key, hints), key)
+            if key in ("name", "symbol"):
+                if not isinstance(raw, str):
+                    raise fail(f"must be a string, not {raw!r}", key)
+                fields[key] = raw.strip()
+            elif key == "new_options_entrant":
+                if not isinstance(raw, bool):
+                    raise fail(f"must be true or false, not {raw!r}", key)
+                fields[key] = raw
+            else:
+                ok, number = _rule_number(raw)
+                if not ok:
+                    raise fail(f"must be a number, not {raw!r}", key)
+                positive = key in ("price_above", "price_below", "rvol_above")
+                if positive and number is not None and number <= 0:
+                    raise fail("must be greater than 0", key)
+                if key == "options_share_above" and not 0 < (number or 0) <= 100:
+                    raise fail("must be a percent greater than 0, at most 100", key)
+                fields[key] = number
+        if fields.get("symbol"):
+            try:
+                fields["symbol"] = watchlist_entry(fields["symbol"])
+            except ValueError as exc:
+                raise fail(str(exc), "symbol") from None
+        rule = AlertRule(**fields)
+        quoted = [n for n, _ in rule.conditions if n in QUOTE_CONDITIONS]
+        if quoted and rule.symbol in INDEX_ROOTS:
+            raise fail(
+                f"{rule.symbol} is an index, which momoscan has option chains for but no "
+                "quotes; use options_share_above or new_options_entrant",
+                quoted[0],
+            )
+        if not rule.conditions:
+            raise fail(f"needs a condition: one of {', '.join(CONDITIONS)}")
+        for low, high in (("price_below", "price_above"), ("pct_below", "pct_above")):
+            below, above = getattr(rule, low), getattr(rule, high)
+            if below is not None and above is not None and below < above:
+                raise fail(
+                    f"{low} {below:g} and {high} {above:g} can never hold at once (a rule's "
+                    "conditions must all hold); write two rules",
+                    low,
+                )
+        rules.append(rule)
+    return rules
+
+
+#: Settings that are arrays of tables, each with its own parser.
+TABLE_LISTS: dict[tuple[str, str], typing.Callable[[Any, str, Path | None], Any]] = {
+    ("alerts", "rules"): _alert_rules,
+}
 
 
 def resolve_config_path(cli_path: str | None, environ: typing.Mapping[str, str]) -> Path:
@@ -578,14 +773,20 @@ def field_docs() -> dict[str, dict[str, str]]:
 
     The test of config.toml.example uses this to prove the example documents every key.
     """
+    return {section: _class_docs(cls) for section, cls in SECTIONS.items()}
+
+
+def rule_docs() -> dict[str, str]:
+    """Each `[[alerts.rules]]` key and its one-line description."""
+    return _class_docs(AlertRule)
+
+
+def _class_docs(cls: type[Any]) -> dict[str, str]:
     import inspect
 
-    docs: dict[str, dict[str, str]] = {}
-    for section, cls in SECTIONS.items():
-        source = inspect.getsource(cls)
-        found = re.findall(r"^\s+(\w+): [^\n]+\n\s+\"\"\"(.+?)\"\"\"", source, re.M | re.S)
-        docs[section] = {name: " ".join(doc.split()) for name, doc in found}
-    return docs
+    source = inspect.getsource(cls)
+    found = re.findall(r"^\s+(\w+): [^\n]+\n\s+\"\"\"(.+?)\"\"\"", source, re.M | re.S)
+    return {name: " ".join(doc.split()) for name, doc in found}
 
 
 EXAMPLE_HEADER = """\
@@ -623,8 +824,29 @@ def example_toml() -> str:
         for key, doc in keys.items():
             lines.append(f"# {doc}")
             lines.append(f"# {key} = {_toml_value(getattr(getattr(defaults, section), key))}")
+            if (section, key) == ("alerts", "rules"):
+                lines.extend(_rules_example())
         lines.append("")
     return "\n".join(lines)
+
+
+def _rules_example() -> list[str]:
+    """What config.toml.example shows of [[alerts.rules]]: two rules, then every key."""
+    return [
+        "#",
+        "#   [[alerts.rules]]",
+        '#   name = "NVDA breakout"',
+        '#   symbol = "NVDA"',
+        "#   price_above = 200.0",
+        "#",
+        "#   [[alerts.rules]]",
+        '#   name = "Runner"',
+        "#   pct_above = 20.0",
+        "#   rvol_above = 5.0",
+        "#",
+        "# A rule's keys (conditions must all hold at once; at least one is needed):",
+        *(f"#   {key}: {doc}" for key, doc in _class_docs(AlertRule).items()),
+    ]
 
 
 _ = types  # keep the import for eval of string annotations in SECTIONS

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from . import format as fmt
 from . import market_hours as mh
-from .models import Leader
+from .models import AlertEvent, Leader
 from .queries import GapRow, ScanRow, ShareRow, Snapshot
 
 
@@ -375,6 +375,28 @@ def _leader_json(x: Leader) -> dict[str, Any]:
     }
 
 
+def alert_line(event: AlertEvent) -> str:
+    """An alert as one line of the headless output: `ALERT 11:32 ET NVDA breakout: ...`."""
+    clock = datetime.fromtimestamp(event.at, mh.ET).strftime("%H:%M ET")
+    named = f"{event.name}: " if event.name else ""
+    return f"ALERT {clock} {named}{event.message}"
+
+
+def alert_json(event: AlertEvent) -> dict[str, Any]:
+    return {
+        "rule": event.rule,
+        "name": event.name,
+        "symbol": event.symbol,
+        "message": event.message,
+        "at": datetime.fromtimestamp(event.at, mh.ET).isoformat(),
+        "day": event.day.isoformat(),
+        "price": event.price,
+        "change_pct": event.change_pct,
+        "rvol": None if event.rvol is None else round(event.rvol, 3),
+        "options_share_pct": None if event.options_share is None else round(event.options_share, 2),
+    }
+
+
 def to_json(
     snap: Snapshot,
     ctx: Context,
@@ -382,6 +404,8 @@ def to_json(
     report: dict[str, Any] | None = None,
     history: dict[Any, list[Leader]] | None = None,
     unusual: list[dict[str, Any]] | None = None,
+    alerts: Sequence[AlertEvent] = (),
+    alerts_today: Sequence[AlertEvent] | None = None,
 ) -> dict[str, Any]:
     now = snap.read_at
     info = snap.universe
@@ -403,6 +427,12 @@ def to_json(
             "warning": info.warning,
         },
         "refresh": report,
+        "alerts": [alert_json(e) for e in alerts],
+        **(
+            {"alerts_today": [alert_json(e) for e in alerts_today]}
+            if alerts_today is not None
+            else {}
+        ),
         "gappers": _gap_json(snap.gappers, snap.market_now),
         "top_movers": _scan_json(snap.movers, snap.market_now),
         "top_losers": _scan_json(snap.losers, snap.market_now),

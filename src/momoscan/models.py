@@ -250,3 +250,25 @@ class Progress:
     credits_used: int = 0
     errors: int = 0
     message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """An alert rule that fired for a symbol: what crossed, when (the market clock's Unix
+    seconds; `day` its trading day), and the values at the time."""
+
+    rule: str  # the rule's key (its symbol and conditions)
+    name: str  # the rule's name, "" when it has none
+    symbol: str
+    message: str  # one sentence: what crossed, with the values
+    at: float
+    day: date
+    price: float | None = None
+    change_pct: float | None = None
+    rvol: float | None = None
+    options_share: float | None = None  # percent
+
+    @property
+    def title(self) -> str:
+        """A notification's title: the rule's name, else the symbol."""
+        return self.name or f"Alert: {self.symbol}"

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from . import market_hours as mh
-from .models import Leader, Session, Ticker
+from .models import AlertEvent, Leader, Session, Ticker
 from .store import Store
 
 TOP_N = 10
@@ -156,6 +156,8 @@ class Snapshot:
     #: Chains older than this many seconds (market clock) are stale: dimmed, not in the shares.
     chain_max_age: float | None = None
     market: MarketShares | None = None  # the whole-market view, from OCC's newest day
+    #: Each table row's sparkline, by symbol (read only when asked for: the terminal UI).
+    sparks: dict[str, Spark] = field(default_factory=dict)
 
     def movers_by(self, mode: str) -> list[ScanRow]:
         """The movers table for `mode`: "gainers", "losers" or "moves" (either way)."""
@@ -786,6 +788,7 @@ def snapshot(
     market_now: float | None = None,
     limit: int = TOP_N,
     chain_max_age: float | None = None,
+    sparks: bool = False,
 ) -> Snapshot:
     """Everything a screen shows, consistent because it is read in one transaction.
 
@@ -795,6 +798,7 @@ def snapshot(
             come from the source's own clock; the wall clock when not given.
         limit: rows of each table (gainers, losers, largest moves, volume).
         chain_max_age: seconds after which a chain is stale (see `option_shares`).
+        sparks: also read the sparkline of every row of the tables (`sparklines`).
     """
     read_at = time.time() if now is None else now
     market = read_at if market_now is None else market_now
@@ -831,6 +835,11 @@ def snapshot(
             (market - fresh_seconds, start or 0.0, start or 0.0),
         )[0]
         errors = store.rows("SELECT COUNT(*) AS n FROM symbol_errors")[0]["n"]
+        lines: dict[str, Spark] = {}
+        if sparks:
+            shown = [r.symbol for r in (*movers, *losers, *moves, *volume)]
+            shown += [g.row.symbol for g in gaps]
+            lines = sparklines(store, list(dict.fromkeys(shown)), start=start)
     return Snapshot(
         movers=movers,
         volume=volume,
@@ -853,4 +862,233 @@ def snapshot(
         moves=moves,
         chain_max_age=chain_max_age,
         market=whole,
+        sparks=lines,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Intraday series (sparklines and the chart)
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One symbol's stored intraday samples of the latest session, oldest first: one point
+    per stored sample (a quote sweep or the price stream, the newest of each history
+    bucket), with the previous close where the stored quote is of that session."""
+
+    symbol: str
+    times: list[int]  # Unix seconds
+    prices: list[float]
+    volumes: list[int | None]  # the day's cumulative volume at each sample
+    prev_close: float | None
+    session_start: float | None
+
+    def volume_bars(self) -> list[int]:
+        """Shares traded between each sample and the one before (the first: since the day
+        began); 0 where a sample has no volume or the feed's count went backwards."""
+        out: list[int] = []
+        last = 0
+        for volume in self.volumes:
+            if volume is None:
+                out.append(0)
+                continue
+            out.append(max(0, volume - last))
+            last = max(last, volume)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Spark:
+    """A row's sparkline: the session's prices, oldest first, the newest sample's time (its
+    history bucket, Unix seconds) and the previous close."""
+
+    prices: list[float]
+    prev_close: float | None
+    last_ts: int | None = None
+
+
+def intraday_series(store: Store, symbol: str, now: float | None = None) -> Series:
+    """`symbol`'s samples since the start (04:00 ET) of the latest session on record
+    (`now`: the market clock, Unix seconds)."""
+    start = session_start(store, now)
+    rows = store.conn.execute(
+        "SELECT ts, price, volume FROM quote_history WHERE symbol = ? AND ts >= ? ORDER BY ts",
+        (symbol, int(start or 0)),
+    ).fetchall()
+    close = store.conn.execute(
+        f"SELECT prev_close FROM quotes q WHERE symbol = ? AND {_QUOTED_AT} >= ?",
+        (symbol, start or 0.0),
+    ).fetchone()
+    return Series(
+        symbol,
+        [int(ts) for ts, _, _ in rows],
+        [float(price) for _, price, _ in rows],
+        [None if volume is None else int(volume) for _, _, volume in rows],
+        float(close[0]) if close and close[0] else None,
+        start,
+    )
+
+
+def sparklines(
+    store: Store, symbols: Sequence[str], *, start: float | None = None
+) -> dict[str, Spark]:
+    """The sparkline of each of `symbols` (the rows on screen) since `start` (04:00 ET of the
+    latest session on record when not given), in one query."""
+    if not symbols:
+        return {}
+    if start is None:
+        start = session_start(store)
+    marks = ",".join("?" for _ in symbols)
+    prices: dict[str, list[float]] = {s: [] for s in symbols}
+    last: dict[str, int] = {}
+    for symbol, ts, price in store.conn.execute(
+        f"SELECT symbol, ts, price FROM quote_history WHERE symbol IN ({marks}) AND ts >= ? "
+        "ORDER BY symbol, ts",
+        (*symbols, int(start or 0)),
+    ):
+        prices[symbol].append(float(price))
+        last[symbol] = ts
+    closes = dict(
+        store.conn.execute(
+            f"SELECT symbol, prev_close FROM quotes q WHERE symbol IN ({marks}) "
+            f"AND {_QUOTED_AT} >= ?",
+            (*symbols, start or 0.0),
+        ).fetchall()
+    )
+    return {s: Spark(p, closes.get(s) or None, last.get(s)) for s, p in prices.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# The watchlist and alerts
+
+
+@dataclass(frozen=True, slots=True)
+class WatchRow:
+    """A watchlist entry with what momoscan has on it: its quote of the latest session (None:
+    not quoted, e.g. outside the universe's cap tiers, or an index) and its options volume
+    share of the watch set (percent, None when its chain was not fetched)."""
+
+    symbol: str
+    row: ScanRow | None
+    in_universe: bool
+    options_share: float | None
+
+
+def watchlist_rows(store: Store, now: float | None = None) -> list[WatchRow]:
+    """The watchlist, in its order, each symbol with its latest quote and options share."""
+    symbols = store.watchlist()
+    if not symbols:
+        return []
+    start = session_start(store, now)
+    marks = ",".join("?" for _ in symbols)
+    quoted = {
+        r["symbol"]: _scan_row(r, start)
+        for r in store.rows(f"{_SCAN_SELECT} WHERE q.symbol IN ({marks})", symbols)
+    }
+    members = {
+        row[0]
+        for row in store.conn.execute(
+            f"SELECT symbol FROM tickers WHERE symbol IN ({marks})", symbols
+        )
+    }
+    day = latest_cboe_day(store)
+    shares = {s.underlying: s.share * 100 for s in option_shares(store, day)} if day else {}
+    return [WatchRow(s, quoted.get(s), s in members, shares.get(s)) for s in symbols]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What an alert rule looks at for one symbol; None where momoscan does not know (no
+    quote of the latest session, a chain not fetched, no daily leaders yet)."""
+
+    symbol: str
+    price: float | None = None
+    change_pct: float | None = None
+    rvol: float | None = None
+    options_share: float | None = None  # percent of the options watch set's volume
+    new_entrant: bool | None = None
+    leader_rank: int | None = None
+    #: Within the scan's filters (cap tiers, price floor), or an options underlying without a
+    #: quote: what a rule without a symbol looks at.
+    in_scan: bool = False
+
+
+def alert_observations(
+    store: Store,
+    symbols: Sequence[str] | None,
+    *,
+    tiers: Sequence[str],
+    min_price: float,
+    now: float | None = None,
+) -> dict[str, Observation]:
+    """Observations of `symbols`, or, with None, of every symbol quoted in the latest
+    session within `tiers` and above `min_price` plus every underlying with an options share
+    or a NEW place in the daily leaders. A quote older than the latest session is not known."""
+    start = session_start(store, now) or 0.0
+    marks = ",".join("?" for _ in tiers)
+    in_scan = (
+        f"((t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) AND q.price >= ?)"
+    )
+    select = (
+        f"SELECT q.symbol, q.price, q.change_pct, q.rvol, {in_scan} FROM quotes q "
+        f"JOIN tickers t ON t.symbol = q.symbol WHERE {_QUOTED_AT} >= ?"
+    )
+    quotes: dict[str, tuple[float, float | None, float | None, bool]] = {}
+    if symbols is None:
+        cursor = store.conn.execute(
+            f"{select} AND {in_scan}", (*tiers, min_price, start, *tiers, min_price)
+        )
+        quotes = {s: (p, c, r, bool(i)) for s, p, c, r, i in cursor}
+    else:
+        for n in range(0, len(symbols), 500):
+            chunk = symbols[n : n + 500]
+            cursor = store.conn.execute(
+                f"{select} AND q.symbol IN ({','.join('?' for _ in chunk)})",
+                (*tiers, min_price, start, *chunk),
+            )
+            quotes.update({s: (p, c, r, bool(i)) for s, p, c, r, i in cursor})
+    day = latest_cboe_day(store)
+    shares = {s.underlying: s.share * 100 for s in option_shares(store, day)} if day else {}
+    _, leaders = latest_leaders(store)
+    new = {x.underlying: x.rank for x in leaders if x.is_new}
+    wanted = list(dict.fromkeys([*quotes, *shares, *new])) if symbols is None else list(symbols)
+    out = {}
+    for symbol in wanted:
+        price, change, rvol, scanned = quotes.get(symbol, (None, None, None, False))
+        out[symbol] = Observation(
+            symbol,
+            price,
+            change,
+            rvol,
+            shares.get(symbol) if day else None,
+            (symbol in new) if leaders else None,
+            new.get(symbol),
+            in_scan=scanned or (price is None and (symbol in shares or symbol in new)),
+        )
+    return out
+
+
+def _event(r: dict[str, Any]) -> AlertEvent:
+    return AlertEvent(
+        rule=r["rule"],
+        name=r["name"],
+        symbol=r["symbol"],
+        message=r["message"],
+        at=float(r["at"]),
+        day=date.fromisoformat(r["day"]),
+        price=r["price"],
+        change_pct=r["change_pct"],
+        rvol=r["rvol"],
+        options_share=r["options_share"],
+    )
+
+
+def alerts_on(store: Store, day: date) -> list[AlertEvent]:
+    """What fired on `day` (a trading day), newest first."""
+    return [
+        _event(r)
+        for r in store.rows(
+            "SELECT * FROM alert_events WHERE day = ? ORDER BY at DESC, id DESC",
+            (day.isoformat(),),
+        )
+    ]

@@ -256,6 +256,20 @@ class Runtime:
     transport: httpx.AsyncBaseTransport | None = None  # the simulated market's, in demo
     faults: FaultPlan | None = None  # what the simulated market serves wrong, in fault mode
 
+    async def seed_demo_history(self) -> int:
+        """In the demo: add the simulated session so far to the intraday history (see
+        `momoscan.simulated.history`), computed where the market runs and written through the
+        store's writer. Returns the rows added (0 in live mode)."""
+        session_rows = getattr(self.transport, "session_rows", None)
+        if not self.mode.demo or session_rows is None:
+            return 0
+        from .simulated.history import store_history
+
+        rows = await session_rows(self.settings.universe.cap_tiers)
+        added: int = await self.engine.store.call(store_history, rows)
+        log.info("demo: %d intraday samples of the session so far", added)
+        return added
+
 
 def demo_clock(settings: Settings, options: RunOptions) -> MarketClock:
     if options.demo_start is not None:

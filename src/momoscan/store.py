@@ -218,10 +218,49 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    # The watchlist lives here, edited in the app; the config's list only seeds it. A removed
+    # symbol keeps its row (removed_at set), so the seed never brings it back.
+    # The alert rules' state (a row: the rule fired for the symbol and has not re-armed yet),
+    # kept here so that a cron job running --once fires once per crossing too; and what fired.
+    db.executescript(
+        """
+        CREATE TABLE watchlist (
+            symbol TEXT PRIMARY KEY,
+            position INTEGER NOT NULL,
+            origin TEXT NOT NULL,
+            added_at REAL NOT NULL,
+            removed_at REAL
+        );
+        CREATE TABLE alert_state (
+            rule TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            fired_at REAL NOT NULL,
+            PRIMARY KEY (rule, symbol)
+        ) WITHOUT ROWID;
+        CREATE TABLE alert_events (
+            id INTEGER PRIMARY KEY,
+            day TEXT NOT NULL,
+            at REAL NOT NULL,
+            rule TEXT NOT NULL,
+            name TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            message TEXT NOT NULL,
+            price REAL,
+            change_pct REAL,
+            rvol REAL,
+            options_share REAL
+        );
+        CREATE INDEX alert_events_day ON alert_events (day, at);
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -566,6 +605,96 @@ class Store:
         """fetched_at of every stored quote, for scheduling the next sweep."""
         return dict(self.conn.execute("SELECT symbol, fetched_at FROM quotes"))
 
+    # -- the watchlist -----------------------------------------------------------------------
+
+    def seed_watchlist(self, symbols: Sequence[str], *, at: float) -> int:
+        """Add the config's symbols the database has never held (a symbol removed in the app
+        stays removed). Returns how many were added."""
+        with self.transaction() as conn:
+            before = conn.total_changes
+            for symbol in symbols:
+                conn.execute(
+                    "INSERT OR IGNORE INTO watchlist (symbol, position, origin, added_at) "
+                    "VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM watchlist), "
+                    "'config', ?)",
+                    (symbol, at),
+                )
+            return conn.total_changes - before
+
+    def watchlist(self) -> list[str]:
+        """The watchlist, in the order its symbols were added."""
+        return [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT symbol FROM watchlist WHERE removed_at IS NULL ORDER BY position"
+            )
+        ]
+
+    def watch(self, symbol: str, *, at: float) -> bool:
+        """Add `symbol` (at the end). False when it is already on the watchlist."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT removed_at FROM watchlist WHERE symbol = ?", (symbol,)
+            ).fetchone()
+            if row is not None and row[0] is None:
+                return False
+            conn.execute(
+                "INSERT INTO watchlist (symbol, position, origin, added_at) "
+                "VALUES (?1, (SELECT COALESCE(MAX(position), 0) + 1 FROM watchlist), 'app', ?2) "
+                "ON CONFLICT (symbol) DO UPDATE SET removed_at = NULL, added_at = ?2, "
+                "position = (SELECT COALESCE(MAX(position), 0) + 1 FROM watchlist)",
+                (symbol, at),
+            )
+            return True
+
+    def unwatch(self, symbol: str, *, at: float) -> bool:
+        """Remove `symbol`, for good (the config's seed does not bring it back). False when
+        it was not on the watchlist."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE watchlist SET removed_at = ? WHERE symbol = ? AND removed_at IS NULL",
+                (at, symbol),
+            )
+            return cursor.rowcount > 0
+
+    # -- alerts ------------------------------------------------------------------------------
+    # The evaluation reads, decides and writes in one transaction (alerts.evaluate), so two
+    # processes on one database (the app and a cron job) never fire the same crossing twice:
+    # these helpers run inside it and open none of their own.
+
+    def alert_states(self, rules: Sequence[str]) -> set[tuple[str, str]]:
+        """(rule, symbol) pairs that have fired and not re-armed, for the given rule keys."""
+        out: set[tuple[str, str]] = set()
+        for i in range(0, len(rules), 500):
+            chunk = rules[i : i + 500]
+            marks = ",".join("?" for _ in chunk)
+            out.update(
+                self.conn.execute(
+                    f"SELECT rule, symbol FROM alert_state WHERE rule IN ({marks})", chunk
+                ).fetchall()
+            )
+        return out
+
+    def record_alerts(
+        self,
+        fired: Sequence[tuple[str, str, str, str, float, str, Any, Any, Any, Any]],
+        rearmed: Sequence[tuple[str, str]],
+    ) -> None:
+        """Inside a transaction: `fired` as (day, rule, name, symbol, at, message, price,
+        change_pct, rvol, options_share), each now disarmed; `rearmed` (rule, symbol) armed."""
+        self.conn.executemany(
+            "DELETE FROM alert_state WHERE rule = ? AND symbol = ?", list(rearmed)
+        )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO alert_state (rule, symbol, fired_at) VALUES (?, ?, ?)",
+            [(rule, symbol, at) for _, rule, _, symbol, at, *_ in fired],
+        )
+        self.conn.executemany(
+            "INSERT INTO alert_events (day, rule, name, symbol, at, message, price, "
+            "change_pct, rvol, options_share) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            list(fired),
+        )
+
     # -- refresh runs ------------------------------------------------------------------------
 
     def start_run(self, kind: str, mode: str, *, symbols: int = 0, at: float | None = None) -> int:
@@ -717,8 +846,10 @@ class Store:
     def forget_after(self, at: float, today: date) -> int:
         """Drop what was stamped after `at` (Unix seconds, by the market clock): quotes and
         their history, Cboe chains and their contracts; and every day from `today` on of
-        OCC's files and the leaders (OCC publishes a day after it). For a simulated clock
-        started again from an earlier time. Returns the rows dropped."""
+        OCC's files and the leaders (OCC publishes a day after it); the alerts that fired
+        after `at`, and the rules' state from them (a rule that fired at a later time is armed
+        again). For a simulated clock started again from an earlier time. Returns the rows
+        dropped."""
         key = today.isoformat()
         with self.transaction() as conn:
             dropped = conn.execute("DELETE FROM quotes WHERE quote_ts > ?", (at,)).rowcount
@@ -739,6 +870,8 @@ class Store:
                 "DELETE FROM option_underlyings WHERE source = 'occ' AND day >= ?", (key,)
             ).rowcount
             dropped += conn.execute("DELETE FROM option_leaders WHERE day >= ?", (key,)).rowcount
+            dropped += conn.execute("DELETE FROM alert_events WHERE at > ?", (at,)).rowcount
+            dropped += conn.execute("DELETE FROM alert_state WHERE fired_at > ?", (at,)).rowcount
         return dropped
 
     def prune(self, today: date, *, history_days: int, contract_days: int) -> None:
@@ -760,6 +893,7 @@ class Store:
                 (time.time() - DAILY_RETENTION_DAYS * 86400,),
             )
             conn.execute("DELETE FROM credit_ledger WHERE ts < ?", (time.time() - 3 * 86400,))
+            conn.execute("DELETE FROM alert_events WHERE day < ?", (daily_cutoff,))
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read query and return each row as a dict keyed by column name."""

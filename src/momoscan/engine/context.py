@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from ..clock import MarketClock
 from ..config import Settings
-from ..models import Leader, Progress
+from ..models import AlertEvent, Leader, Progress
 from ..sources.errors import SourceError
 from ..store import StoreError
 from .store_thread import StoreThread
@@ -41,6 +41,15 @@ class StepContext:
     clock: MarketClock
     mode: str  # "demo" or "live"
     wall: Callable[[], float] = time.time
+    #: The watchlist as the database keeps it (the config's list seeds it; the app edits it),
+    #: read at the start of each cycle.
+    watchlist: list[str] = field(default_factory=list)
+
+    def watched(self) -> list[str]:
+        """The watchlist, then the symbols alert rules name: refreshed every cycle, streamed
+        first, and in the options watch set."""
+        pinned = [r.symbol for r in self.settings.alerts.rules if r.symbol]
+        return list(dict.fromkeys([*self.watchlist, *pinned]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,7 @@ class RefreshReport:
     failures: list[Failure] = field(default_factory=list)
     fatal: str = ""
     new_entrants: list[Leader] = field(default_factory=list)
+    alerts: list[AlertEvent] = field(default_factory=list)  # rules that fired this cycle
     started: float = 0.0
     finished: float = 0.0
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import anyio
 
 from .. import market_hours as mh
+from .. import symbols
 from ..clock import MarketClock
 from ..config import Settings
 from ..models import Progress, Session
@@ -28,6 +29,7 @@ from ..sources.twelvedata import TwelveDataClient
 from ..sources.twelvedata_ws import PriceStream
 from ..sources.universe import UniverseSource
 from ..store import Store, StoreError
+from .alerts import AlertStep
 from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext, owned
 from .options import OptionsStep
 from .quotes import QuoteStep
@@ -83,6 +85,9 @@ class Engine:
         self.options_step = OptionsStep(
             self.ctx, cboe, occ, option_products=option_products, offload=offload
         )
+        self.alert_step = AlertStep(self.ctx)
+        self.stream_step.listen(lambda ticks: self.alert_step.moved([t.symbol for t in ticks]))
+        self._watchlist_seeded = False
 
     # -- what the screens and the CLI read ---------------------------------------------------
 
@@ -135,8 +140,52 @@ class Engine:
         self.quote_step.plan_limit_known = known
 
     async def run_stream(self) -> None:
-        """Stream the hot set until cancelled (alongside the refresh loop; see StreamStep)."""
-        await self.stream_step.run()
+        """Stream the hot set until cancelled (alongside the refresh loop; see StreamStep),
+        and evaluate the alert rules on the names it moves."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.alert_step.watch_stream)
+            await self.stream_step.run()
+            tg.cancel_scope.cancel()
+
+    # -- the watchlist -----------------------------------------------------------------------
+
+    async def load_watchlist(self) -> list[str]:
+        """The watchlist from the database, seeded once a run from `[scan] watchlist`."""
+        ctx = self.ctx
+        if not self._watchlist_seeded:
+            await ctx.store.call(Store.seed_watchlist, ctx.settings.scan.watchlist, at=ctx.wall())
+            self._watchlist_seeded = True
+        ctx.watchlist = await ctx.store.call(Store.watchlist)
+        return list(ctx.watchlist)
+
+    async def watch(self, text: str) -> tuple[str, bool]:
+        """Add a symbol to the watchlist (kept in the database): its canonical spelling, and
+        False when it was there already. It streams (or is polled) from now on.
+
+        Raises:
+            ValueError: not a symbol momoscan can watch; the message says what to write.
+        """
+        symbol = symbols.watchlist_entry(text)
+        added = await self.ctx.store.call(Store.watch, symbol, at=self.ctx.wall())
+        await self._watchlist_changed()
+        return symbol, added
+
+    async def unwatch(self, text: str) -> tuple[str, bool]:
+        """Remove a symbol from the watchlist, for good (the config's list does not bring it
+        back): its canonical spelling, and False when it was not on the watchlist.
+
+        Raises:
+            ValueError: not a symbol momoscan can watch.
+        """
+        symbol = symbols.watchlist_entry(text)
+        removed = await self.ctx.store.call(Store.unwatch, symbol, at=self.ctx.wall())
+        await self._watchlist_changed()
+        return symbol, removed
+
+    async def _watchlist_changed(self) -> None:
+        await self.load_watchlist()
+        # The stream takes the new list now, not at the end of the next cycle.
+        await self.stream_step.choose()
 
     async def ensure_plan_limit(self) -> None:
         await self.quote_step.ensure_plan_limit()
@@ -168,6 +217,7 @@ class Engine:
         try:
             # Each step owns its units' failures; a step raises RefreshFailed only for what the
             # user must fix (a rejected key, no universe at all), and the next step still runs.
+            await self.load_watchlist()
             tickers = []
             try:
                 tickers = await self.universe_step.run(report, progress, force=refresh_universe)
@@ -181,6 +231,7 @@ class Engine:
                     report.fatal = str(exc)
             if ctx.settings.options.enabled:
                 await self.options_step.run(report, progress)
+            await self.alert_step.run(report)
             # What the tables show now decides what streams until the next cycle.
             await owned(report, "stream", "hot set", self.stream_step.choose)
         except Exception as exc:

@@ -246,6 +246,6 @@ class OptionsStep:
             ctx.settings.universe.cap_tiers,
             ctx.settings.universe.min_price,
         )
-        ordered = list(dict.fromkeys([*ctx.settings.scan.watchlist, *leaders, *movers]))
+        ordered = list(dict.fromkeys([*ctx.watched(), *leaders, *movers]))
         skip = {s for s, d in self._no_options.items() if d == today}
         return [s for s in ordered if s not in skip][:size]

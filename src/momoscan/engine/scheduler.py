@@ -34,7 +34,7 @@ class Scheduler:
         streaming = self._skip()
         symbols = [t.symbol for t in tickers if t.symbol not in streaming]
         known = set(symbols)
-        hot = [s for s in ctx.settings.scan.watchlist if s in known]
+        hot = [s for s in ctx.watched() if s in known]
         hot += await ctx.store.call(
             queries.hot_symbols, ctx.settings.universe.cap_tiers, ctx.settings.universe.min_price
         )

@@ -141,7 +141,7 @@ class StreamStep:
         )
         current = self.stream.wanted
         wanted = choose_hot_set(
-            settings.scan.watchlist,
+            ctx.watched(),
             ranked,
             current,
             refused=set(self.stream.state.refused),

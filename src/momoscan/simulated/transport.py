@@ -652,6 +652,12 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
         """How many of each fault the market has sent."""
         return dict(self.server.injected)
 
+    async def session_rows(self, tiers: Sequence[str]) -> list[tuple[str, int, float, int]]:
+        """The session so far as intraday history rows (`simulated.history.session_rows`)."""
+        from .history import session_rows
+
+        return await anyio.to_thread.run_sync(session_rows, self.market, list(tiers))
+
 
 # -- the market in a process of its own ------------------------------------------------------
 
@@ -700,6 +706,14 @@ def _injected() -> dict[str, int]:
 def _tickers() -> list[Ticker]:
     assert _SERVER is not None
     return [s.ticker() for s in _SERVER.market.stocks]
+
+
+def _session_rows(tiers: list[str], now: datetime) -> list[tuple[str, int, float, int]]:
+    assert _SERVER is not None
+    from .history import session_rows
+
+    _SERVER.market.clock.at = now  # type: ignore[attr-defined]
+    return session_rows(_SERVER.market, tiers)
 
 
 def _stream_url(clock: MarketClock, tick: float) -> str:
@@ -771,6 +785,11 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         """The simulated universe (its stocks as listings), from the market's process."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, _tickers)
+
+    async def session_rows(self, tiers: Sequence[str]) -> list[tuple[str, int, float, int]]:
+        """The session so far as intraday history rows, computed in the market's process."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _session_rows, list(tiers), self.clock.now())
 
     async def stream_url(self, clock: MarketClock, *, tick: float = 1.0) -> str:
         """The simulated price stream's URL, its server started in the market's process."""

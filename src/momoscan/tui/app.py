@@ -17,7 +17,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import anyio
@@ -34,14 +34,18 @@ from ..config import ConfigError, Settings
 from ..engine import StoreThread
 from ..engine.stream import Tick
 from ..links import NoChart, chart_url
-from ..models import Progress, Ticker
+from ..models import AlertEvent, Progress, Ticker
+from ..notify import GROUP_OVER, DesktopNotifier
 from ..runtime import RunOptions, Runtime, open_runtime
 from ..store import Store, StoreError
 from .messages import ChartRequested, RefreshFinished, RefreshProgress
+from .screens.alerts import SCANNER, AlertsScreen, merged
+from .screens.chart import ChartScreen, chart_data
 from .screens.contracts import ContractsScreen
-from .screens.dialogs import HelpScreen, SymbolScreen, help_rows
+from .screens.dialogs import HelpScreen, JumpScreen, SymbolScreen, help_rows
 from .screens.history import HistoryScreen
 from .screens.main import MainScreen
+from .screens.watchlist import WatchlistScreen, read_watchlist
 from .widgets.contract_table import ContractData
 from .widgets.scan_table import ScanTable
 from .widgets.status import StatusBar
@@ -56,6 +60,9 @@ SCREEN_TITLES = {
     ContractsScreen: "The drill-down: an underlying's option contracts",
     HistoryScreen: "History: the daily options top 10",
     SymbolScreen: "A symbol's card",
+    ChartScreen: "The chart screen: a symbol's day",
+    AlertsScreen: "Alerts today",
+    WatchlistScreen: "Your watchlist",
 }
 
 
@@ -79,6 +86,9 @@ class MomoscanApp(App[int]):
     TITLE = "momoscan"
     # Every action has its key; the palette's entry would take footer room from them.
     ENABLE_COMMAND_PALETTE = False
+    #: Read and draw each table row's sparkline with every read of the store (off: the
+    #: benchmarks' control).
+    SPARKLINES = True
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="help", tooltip="the keys of this screen"),
         Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
@@ -113,6 +123,14 @@ class MomoscanApp(App[int]):
         self._last_read = 0.0
         self._alerted_leaders: set[tuple[date, str]] = set()
         self.opened_urls: list[str] = []
+        #: The scanner's own alerts of this session (top movers, options top 10), for the
+        #: alerts screen; the rules' alerts are kept in the database.
+        self.scanner_alerts: list[AlertEvent] = []
+        #: Every rule alert shown this session (tests read it).
+        self.rule_alerts: list[AlertEvent] = []
+        self.notifier = DesktopNotifier(enabled=settings.alerts.desktop)
+        #: The demo's session so far is in the store (and was read), or there is none to add.
+        self.history_seeded = False
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -172,15 +190,27 @@ class MomoscanApp(App[int]):
                     )
                 await self.read_snapshot()  # the last session's data, right away
                 rt.engine.stream_step.listen(self._on_ticks)
+                rt.engine.alert_step.listen(self.show_rule_alerts)
                 try:
                     async with anyio.create_task_group() as tg:
                         tg.start_soon(rt.engine.run_stream)
+                        tg.start_soon(self._seed_history, rt)
                         await self._cycle(rt)
                 finally:
                     with anyio.CancelScope(shield=True):
                         await self.reader.close()
         except (StoreError, ConfigError) as exc:
             self.exit(2, message=f"momoscan: {exc}")
+
+    async def _seed_history(self, rt: Runtime) -> None:
+        """The demo's session so far (sparklines and charts with the day's path), beside the
+        first refresh rather than before the first table; shown as soon as it is in."""
+        try:
+            if await rt.seed_demo_history():
+                await self.read_snapshot()
+        except Exception:
+            log.exception("the demo's session so far could not be written")
+        self.history_seeded = True
 
     async def _cycle(self, rt: Runtime) -> None:
         while True:
@@ -196,7 +226,13 @@ class MomoscanApp(App[int]):
 
     def _on_ticks(self, ticks: Sequence[Tick]) -> None:
         """The price stream's trades (every quarter second): onto the rows on show at once;
-        the ranks follow at the next read of the store, at most every READ_EVERY seconds."""
+        the ranks follow at the next read of the store, at most every READ_EVERY seconds.
+        The chart and the watchlist screens take them too, when they are on show."""
+        screen = self.screen
+        if isinstance(screen, ChartScreen):
+            screen.apply_ticks(ticks)
+        elif isinstance(screen, WatchlistScreen):
+            screen.apply_ticks(ticks, self.market_epoch())
         if not self.main_visible:
             return
         self.main.apply_ticks(ticks, self.market_epoch())
@@ -242,7 +278,37 @@ class MomoscanApp(App[int]):
         else:
             status.stale = False
             status.error = "; ".join(report.lines()[:2])
+        if report.alerts:
+            self.show_rule_alerts(report.alerts)
         self._tick()
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    def show_rule_alerts(self, events: Sequence[AlertEvent]) -> None:
+        """Alert rules that fired (after a cycle, or on streamed prices): a notification each
+        (and the bell, with [alerts] bell), one desktop notification for them all where the
+        system has a notification service, and the alerts screen if it is on show."""
+        self.rule_alerts.extend(events)
+        if len(events) > GROUP_OVER:
+            # A rule without a symbol can fire for many names at once: one notification.
+            names = ", ".join(dict.fromkeys(e.symbol for e in events))
+            self.alert(f"{names}. a lists them with what crossed.", title=f"{len(events)} alerts")
+        else:
+            for event in events:
+                self.alert(event.message, title=event.title)
+        if self.notifier.active:
+            self.run_worker(
+                self.notifier.notify(list(events)), group="desktop", exit_on_error=False
+            )
+        if isinstance(self.screen, AlertsScreen):
+            self.run_worker(self._reload_alerts(), group="alerts", exit_on_error=False)
+
+    def _scanner_alert(self, symbol: str, message: str, title: str) -> None:
+        """One of the scanner's own alerts: a notification, kept for the alerts screen."""
+        now = self.market_epoch()
+        day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET))
+        self.scanner_alerts.append(AlertEvent(SCANNER, title, symbol, message, now, day))
+        self.alert(message, title=title)
 
     # -- reading and showing -----------------------------------------------------------------
 
@@ -274,6 +340,7 @@ class MomoscanApp(App[int]):
                     market_now=self.market_epoch(),
                     limit=max(queries.TOP_N, self.main.table_rows),
                     chain_max_age=opts.chain_max_age,
+                    sparks=self.SPARKLINES,
                 )
                 self.show_snapshot(snap)
                 if not self._read_again:
@@ -290,19 +357,21 @@ class MomoscanApp(App[int]):
         entered_movers = self.main.show_snapshot(snap, track=track)
         self._tick()
         for row in entered_movers:
-            self.alert(
+            self._scanner_alert(
+                row.symbol,
                 f"{row.symbol} entered the top movers: {fmt.pct(row.change_pct)} at "
                 f"{fmt.price(row.price)}, RVol {fmt.ratio(row.rvol)}",
-                title="Top movers",
+                "Top movers",
             )
         for leader in snap.leaders:
             key = (leader.day, leader.underlying)
             if leader.is_new and key not in self._alerted_leaders:
                 self._alerted_leaders.add(key)
-                self.alert(
+                self._scanner_alert(
+                    leader.underlying,
                     f"{leader.underlying} is new in the daily options top 10 "
                     f"({leader.day}, #{leader.rank}): {leader.reason}",
-                    title="Options top 10",
+                    "Options top 10",
                 )
 
     def alert(self, message: str, *, title: str) -> None:
@@ -445,6 +514,115 @@ class MomoscanApp(App[int]):
             HistoryScreen(history, include_etfs=self.settings.options.include_etfs)
         )
 
+    # -- the chart, alerts and watchlist screens ---------------------------------------------
+
+    def open_day_chart_soon(self, symbol: str) -> None:
+        self.run_worker(self.open_day_chart(symbol), group="day", exit_on_error=False)
+
+    async def open_day_chart(self, symbol: str) -> None:
+        """Push the chart screen of `symbol`'s day, or say why there is nothing to draw."""
+        if self.reader is None:
+            self.notify("Nothing to chart yet: the first refresh is under way.", markup=False)
+            return
+        now = self.market_epoch()
+        series = await self.reader.call(queries.intraday_series, symbol, now)
+        ticker = await self._ticker_for(symbol)
+        if not series.prices:
+            self.notify(self._why_no_prices(symbol, ticker), markup=False, timeout=8)
+            return
+        row = await self.reader.call(queries.scan_row, symbol, now)
+        await self.push_screen(ChartScreen(symbol, ticker, chart_data(series), row))
+
+    def _why_no_prices(self, symbol: str, ticker: Ticker | None) -> str:
+        tiers = self.settings.universe.cap_tiers
+        if ticker is None:
+            return f"{symbol} is not a known listing: no prices to chart."
+        if not ticker.cap_tier:
+            return (
+                f"No intraday prices for {symbol}: it is an index or a fund momoscan follows "
+                "for its options only; o opens its TradingView chart."
+            )
+        if ticker.cap_tier not in tiers:
+            return (
+                f"No intraday prices for {symbol}: it is a {ticker.cap_tier} cap, outside your "
+                f"cap tiers ({', '.join(tiers)}), so momoscan does not quote it; o opens its "
+                "TradingView chart."
+            )
+        return f"No intraday prices for {symbol} on record yet: the next sweep quotes it."
+
+    def open_alerts_soon(self) -> None:
+        self.run_worker(self.open_alerts(), group="alerts", exit_on_error=False)
+
+    async def _alerts_today(self) -> tuple[date, list[AlertEvent]]:
+        now = self.market_epoch()
+        day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET))
+        stored: list[AlertEvent] = []
+        if self.reader is not None:
+            stored = await self.reader.call(queries.alerts_on, day)
+        scanner = [e for e in self.scanner_alerts if e.day == day]
+        return day, merged(stored, scanner)
+
+    async def open_alerts(self) -> None:
+        day, events = await self._alerts_today()
+        await self.push_screen(AlertsScreen(day, events, rules=len(self.settings.alerts.rules)))
+
+    async def _reload_alerts(self) -> None:
+        _, events = await self._alerts_today()
+        if isinstance(self.screen, AlertsScreen):
+            self.screen.show(events)
+
+    def open_watchlist_soon(self) -> None:
+        self.run_worker(self.open_watchlist(), group="watchlist", exit_on_error=False)
+
+    async def open_watchlist(self) -> None:
+        if self.reader is None:
+            self.notify("The watchlist opens once the database is open.", markup=False)
+            return
+        now = self.market_epoch()
+        rows, sparks = await self.reader.call(read_watchlist, now)
+        await self.push_screen(WatchlistScreen(rows, sparks, now))
+
+    def ask_watch(self, value: str) -> None:
+        """Ask for a symbol to add to the watchlist (`value` offered, selected)."""
+
+        def chosen(symbol: str | None) -> None:
+            if symbol:
+                self.watch_soon(symbol)
+
+        self.push_screen(JumpScreen("Add to the watchlist", value), callback=chosen)
+
+    def watch_soon(self, symbol: str) -> None:
+        self.run_worker(self.edit_watchlist(symbol, add=True), group="watch", exit_on_error=False)
+
+    def unwatch_soon(self, symbol: str) -> None:
+        self.run_worker(self.edit_watchlist(symbol, add=False), group="watch", exit_on_error=False)
+
+    async def edit_watchlist(self, text: str, *, add: bool) -> None:
+        """Add `text` to the watchlist or remove it (kept in the database), and say so."""
+        rt = self.runtime
+        if rt is None:
+            self.notify("The watchlist can be edited once the first refresh starts.")
+            return
+        try:
+            if add:
+                symbol, changed = await rt.engine.watch(text)
+            else:
+                symbol, changed = await rt.engine.unwatch(text)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        if add and not changed:
+            message = f"{symbol} is on the watchlist already."
+        elif add:
+            message = f"Added {symbol} to the watchlist: refreshed and streamed first from now on."
+        elif changed:
+            message = f"Removed {symbol} from the watchlist (+ adds it back)."
+        else:
+            message = f"{symbol} is not on the watchlist."
+        self.notify(message, title="Watchlist", markup=False, timeout=5)
+        if isinstance(self.screen, WatchlistScreen):
+            await self.screen.reload()
+
     def show_symbol_soon(self, symbol: str) -> None:
         self.run_worker(self.show_symbol(symbol), group="jump", exit_on_error=False)
 
@@ -459,13 +637,16 @@ class MomoscanApp(App[int]):
             options_volume = next(
                 (s.total for s in self.snapshot.shares if s.underlying == symbol), None
             )
+        series = await self.reader.call(queries.intraday_series, symbol, self.market_epoch())
         choice = await self.push_screen_wait(
-            SymbolScreen(ticker, row, options_volume, self.market_epoch)
+            SymbolScreen(ticker, row, options_volume, self.market_epoch, chart=chart_data(series))
         )
         if choice == "chart":
             await self.open_chart(symbol)
         elif choice == "contracts":
             await self.open_contracts(symbol)
+        elif choice == "day":
+            await self.open_day_chart(symbol)
 
 
 def run_app(settings: Settings, options: RunOptions, *, force: bool = False) -> int:

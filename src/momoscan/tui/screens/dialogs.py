@@ -16,6 +16,7 @@ from textual.widgets import Input, Static
 from ... import format as fmt
 from ...models import Ticker
 from ...queries import ScanRow
+from ..widgets.chart import ChartData, DayChart
 
 
 def key_label(key: str) -> str:
@@ -27,6 +28,8 @@ def key_label(key: str) -> str:
         "escape": "Escape",
         "ctrl+c": "Ctrl+C",
         "tab": "Tab",
+        "plus": "+",
+        "minus": "-",
     }
     return names.get(key, key)
 
@@ -83,14 +86,20 @@ class HelpScreen(ModalScreen[None]):
 
 
 class JumpScreen(ModalScreen[str | None]):
-    """Ask for a symbol; dismiss with it (upper-cased) or None."""
+    """Ask for a symbol; dismiss with it (upper-cased) or None. `value` is offered first,
+    selected, so that Enter takes it and typing replaces it."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
+    def __init__(self, title: str = "Jump to symbol", value: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.value = value
+
     def compose(self) -> ComposeResult:
         with Vertical(id="jump-box"):
-            yield Static("Jump to symbol", markup=False)
-            yield Input(placeholder="e.g. NVDA", id="jump-input", max_length=12)
+            yield Static(self.title_text, markup=False)
+            yield Input(self.value, placeholder="e.g. NVDA", id="jump-input", max_length=12)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip().upper()
@@ -113,6 +122,7 @@ class SymbolScreen(ModalScreen[str | None]):
             "Contracts",
             tooltip="the symbol's option contracts today (when it is in the watch set)",
         ),
+        Binding("c", "choose('day')", "Day chart", tooltip="the chart screen: the symbol's day"),
     ]
 
     def __init__(
@@ -123,10 +133,13 @@ class SymbolScreen(ModalScreen[str | None]):
         clock: Callable[[], float],
         *,
         no_contracts: str = "",
+        chart: ChartData | None = None,
     ) -> None:
         """`clock` is the market clock (Unix seconds) the quote's age is measured against;
-        `no_contracts` says why Enter has no contracts to open, when it has none."""
+        `no_contracts` says why Enter has no contracts to open, when it has none; `chart` is
+        the symbol's day, drawn under the quote when there are samples."""
         super().__init__()
+        self.chart = chart
         self.ticker = ticker
         self.row = row
         self.options_volume = options_volume
@@ -179,13 +192,15 @@ class SymbolScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         hint = (
-            "o chart · Enter contracts · Escape close"
+            "c day chart · o TradingView · Enter contracts · Escape close"
             if self.options_volume
-            else ("o chart · Escape close")
+            else ("c day chart · o TradingView · Escape close")
         )
         with Vertical(id="symbol-box"):
             yield Static(Text(f" {self.ticker.symbol} ", style="bold reverse"), markup=False)
             yield Static(self._grid(), id="symbol-grid", markup=False)
+            if self.chart is not None and self.chart.prices:
+                yield DayChart(self.chart, id="symbol-chart")
             yield Static(Text(hint, style="dim"), markup=False)
 
     def tick(self) -> None:

@@ -120,6 +120,35 @@ class MainScreen(Screen[None]):
             show=False,
             tooltip="zoom: the focused panel fills the screen (Escape restores it)",
         ),
+        # The footer has no room left at 80 columns: these are in ? and the README.
+        Binding(
+            "c",
+            "day_chart",
+            "Day",
+            id="day",
+            show=False,
+            tooltip="the chart screen: the highlighted symbol's day, price and volume",
+        ),
+        Binding("a", "alerts", "Alerts", id="alerts", show=False, tooltip="the alerts fired today"),
+        Binding(
+            "l", "watchlist", "Watchlist", id="watchlist", show=False, tooltip="your watchlist"
+        ),
+        Binding(
+            "plus",
+            "watch_add",
+            "Watch",
+            id="watch",
+            show=False,
+            tooltip="add the highlighted symbol (or one you type) to the watchlist",
+        ),
+        Binding(
+            "minus",
+            "watch_remove",
+            "Unwatch",
+            id="unwatch",
+            show=False,
+            tooltip="remove the highlighted symbol from the watchlist",
+        ),
     ]
     HELP_EXTRA = (
         ("Enter", "movers/volume: the symbol's chart; options: the underlying's contracts"),
@@ -227,9 +256,11 @@ class MainScreen(Screen[None]):
             if gapping
             else snap.movers_by(self.movers_mode)
         )
-        entered = movers.update_rows(rows[: self.table_rows], stale=stale, track=track)
+        entered = movers.update_rows(
+            rows[: self.table_rows], stale=stale, track=track, sparks=snap.sparks
+        )
         self.query_one("#volume", ScanTable).update_rows(
-            snap.volume[: self.table_rows], stale=stale, track=track
+            snap.volume[: self.table_rows], stale=stale, track=track, sparks=snap.sparks
         )
         return entered
 
@@ -367,6 +398,32 @@ class MainScreen(Screen[None]):
             self.notify("“All others” is many underlyings together: it has no chart.")
         else:
             self.momo.open_chart_soon(symbol)
+
+    def action_day_chart(self) -> None:
+        symbol = self.selected_symbol()
+        if symbol is None:
+            self.notify("Nothing highlighted yet: the tables fill with the first refresh.")
+        elif symbol == OTHERS:
+            self.notify("“All others” is many underlyings together: it has no chart.")
+        else:
+            self.momo.open_day_chart_soon(symbol)
+
+    def action_alerts(self) -> None:
+        self.momo.open_alerts_soon()
+
+    def action_watchlist(self) -> None:
+        self.momo.open_watchlist_soon()
+
+    def action_watch_add(self) -> None:
+        symbol = self.selected_symbol()
+        self.momo.ask_watch("" if symbol in (None, OTHERS) else str(symbol))
+
+    def action_watch_remove(self) -> None:
+        symbol = self.selected_symbol()
+        if symbol is None or symbol == OTHERS:
+            self.notify("Highlight a symbol to remove it from the watchlist (l lists it).")
+        else:
+            self.momo.unwatch_soon(symbol)
 
     def action_jump(self) -> None:
         from .dialogs import JumpScreen

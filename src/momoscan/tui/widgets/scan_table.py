@@ -10,29 +10,31 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.text import Text
 
 from ... import format as fmt
 from ...engine.stream import Tick
-from ...queries import TOP_N, ScanRow
+from ...queries import TOP_N, ScanRow, Spark
 from ..messages import ChartRequested
 from .fast_table import Column, FastTable
+from .spark import SPARK_WIDTH, SparkData, spark_text
 
 HIGHLIGHT_SECONDS = 90.0
 #: Left out from the lowest priority up when the table is too narrow: the rank first, then
-#: the name, the age, RVol, volume, price; % change and the symbol last.
+#: the name, the day's sparkline, the age, RVol, volume, price; % change and the symbol last.
 COLUMNS = (
     Column("rank", "#", 2, "right", priority=0),
-    Column("symbol", "Symbol", 6, priority=7),
+    Column("symbol", "Symbol", 6, priority=8),
     Column("name", "Name", 8, flex=True, priority=1),
-    Column("price", "Price", 8, "right", priority=5),
-    Column("change", "% Chg", 7, "right", priority=6),
-    Column("volume", "Volume", 6, "right", priority=4),
-    Column("rvol", "RVol", 5, "right", priority=3),
-    Column("age", "Age", 3, "right", priority=2),
+    Column("trend", "Today", SPARK_WIDTH, priority=2),
+    Column("price", "Price", 8, "right", priority=6),
+    Column("change", "% Chg", 7, "right", priority=7),
+    Column("volume", "Volume", 6, "right", priority=5),
+    Column("rvol", "RVol", 5, "right", priority=4),
+    Column("age", "Age", 3, "right", priority=3),
 )
 
 
@@ -57,6 +59,7 @@ class ScanTable(FastTable):
         self._entered: dict[str, float] = {}
         self._known: set[str] | None = None
         self._rows: list[ScanRow] = []
+        self._sparks: dict[str, SparkData] = {}
         self.stale = False
 
     def reset_tracking(self) -> None:
@@ -76,6 +79,10 @@ class ScanTable(FastTable):
     def select_symbol(self, symbol: str) -> bool:
         return self.select_key(symbol)
 
+    def spark(self, symbol: str) -> SparkData | None:
+        """The sparkline drawn on `symbol`'s row."""
+        return self._sparks.get(symbol)
+
     def oldest_age(self, now: float) -> float | None:
         """Seconds since the oldest shown quote's own time, at market-clock time `now`."""
         return max((r.age(now) for r in self._rows), default=None)
@@ -88,10 +95,12 @@ class ScanTable(FastTable):
         colour = "green" if change > 0 else "red" if change < 0 else ""
         dim = "dim" if self.stale else ""
         fresh = now - self._entered.get(r.symbol, -1e9) < HIGHLIGHT_SECONDS
+        spark = self._sparks.get(r.symbol)
         return [
             Text(str(rank), style="dim"),
             Text(r.symbol, style="bold reverse magenta" if fresh else "bold"),
             Text(r.name, style=dim),
+            spark_text(spark.prices, spark.prev_close) if spark else Text(" " * SPARK_WIDTH),
             Text(fmt.price(r.price), style=dim),
             Text(fmt.pct(r.change_pct), style=f"{colour} {dim}".strip()),
             Text(fmt.count(r.volume), style=dim),
@@ -100,9 +109,15 @@ class ScanTable(FastTable):
         ]
 
     def update_rows(
-        self, rows: Sequence[ScanRow], *, stale: bool = False, track: bool | None = True
+        self,
+        rows: Sequence[ScanRow],
+        *,
+        stale: bool = False,
+        track: bool | None = True,
+        sparks: Mapping[str, Spark] | None = None,
     ) -> list[ScanRow]:
-        """Show `rows` (in rank order). Returns the rows that just entered the top 10.
+        """Show `rows` (in rank order), each with its sparkline from `sparks` (None: the
+        sparklines drawn already). Returns the rows that just entered the top 10.
 
         Only the top 10 count for entering, whatever the number of rows shown, so alerts are
         the same at every terminal size. With `track` off (while the first sweep is still
@@ -129,6 +144,12 @@ class ScanTable(FastTable):
         for symbol in [s for s, at in self._entered.items() if now - at >= HIGHLIGHT_SECONDS]:
             del self._entered[symbol]
         self._rows = list(rows)
+        if sparks is not None:
+            self._sparks = {
+                r.symbol: SparkData(tuple(spark.prices), spark.last_ts, spark.prev_close)
+                for r in rows
+                if (spark := sparks.get(r.symbol)) is not None
+            }
         self.set_rows(
             [(r.symbol, self._row_cells(i, r, now, market_now)) for i, r in enumerate(rows, 1)]
         )
@@ -136,7 +157,8 @@ class ScanTable(FastTable):
 
     def apply_ticks(self, ticks: Sequence[Tick], market_now: float) -> None:
         """The price stream's newest trades onto the rows shown, at once: price, % change,
-        volume, RVol and age (their ranks move at the next read of the store)."""
+        volume, RVol, age and the sparkline's newest point (their ranks move at the next read
+        of the store)."""
         for tick in ticks:
             index = next((i for i, r in enumerate(self._rows) if r.symbol == tick.symbol), None)
             if index is None:
@@ -154,8 +176,11 @@ class ScanTable(FastTable):
                 current=True,
             )
             self._rows[index] = new
+            spark = self._sparks.get(new.symbol)
+            if spark is not None:
+                self._sparks[new.symbol] = spark.with_trade(tick.price, tick.ts)
             cells = self._row_cells(index + 1, new, self._clock(), market_now)
-            for column in ("price", "change", "volume", "rvol", "age"):
+            for column in ("trend", "price", "change", "volume", "rvol", "age"):
                 self.update_cell(new.symbol, column, cells[COLUMN_INDEX[column]])
 
     def tick(self, market_now: float) -> None:

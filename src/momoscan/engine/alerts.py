@@ -1,0 +1,111 @@
+"""The alerts step: evaluate the configured rules after each cycle, and between cycles on the
+names the price stream moves; hand what fired to whoever listens (the app, the headless loop).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import anyio
+
+from .. import alerts, queries
+from ..config import QUOTE_CONDITIONS
+from ..models import AlertEvent
+from .context import RefreshReport, StepContext, owned
+
+log = logging.getLogger(__name__)
+
+#: Between cycles, the names the stream moved are looked at this often (seconds).
+STREAM_EVERY = 1.0
+
+AlertsCallback = Callable[[Sequence[AlertEvent]], None]
+
+
+class AlertStep:
+    """Runs `alerts.evaluate` on the store's thread, over everything after a cycle and over
+    the streamed names in between."""
+
+    def __init__(self, ctx: StepContext):
+        self.ctx = ctx
+        self._moved: set[str] = set()
+        self._listeners: list[AlertsCallback] = []
+        self._checked = False
+
+    @property
+    def rules(self) -> bool:
+        return bool(self.ctx.settings.alerts.rules)
+
+    def listen(self, callback: AlertsCallback) -> None:
+        """Call `callback` with the alerts that fired between cycles (from streamed prices);
+        those of a cycle are on its report."""
+        self._listeners.append(callback)
+
+    async def _evaluate(self, symbols: Sequence[str] | None) -> list[AlertEvent]:
+        ctx = self.ctx
+        settings = ctx.settings
+        return await ctx.store.call(
+            alerts.evaluate,
+            settings.alerts.rules,
+            tiers=settings.universe.cap_tiers,
+            min_price=settings.universe.min_price,
+            rearm_pct=settings.alerts.rearm_pct,
+            now=ctx.clock.now().timestamp(),
+            symbols=symbols,
+        )
+
+    async def run(self, report: RefreshReport) -> None:
+        """After a cycle: every rule over everything stored; what fired goes on the report."""
+        if not self.rules:
+            return
+        if not self._checked:
+            self._checked = True
+            await self._check_symbols(report)
+        self._moved.clear()
+        fired = await owned(report, "alerts", "rules", lambda: self._evaluate(None))
+        report.alerts.extend(fired or [])
+
+    async def _check_symbols(self, report: RefreshReport) -> None:
+        """Say once a run which rules watch a symbol that gets no quotes: one outside the
+        universe's cap tiers (or its file) is never quoted."""
+        settings = self.ctx.settings
+        pinned = {
+            r.symbol
+            for r in settings.alerts.rules
+            if r.symbol and any(n in QUOTE_CONDITIONS for n, _ in r.conditions)
+        }
+        if not pinned:
+            return
+        members = set(await self.ctx.store.call(queries.universe_symbol_list))
+        if not members:
+            return
+        for symbol in sorted(pinned - members):
+            report.messages.append(
+                f"An alert rule watches {symbol}'s quote, but {symbol} is not in the universe "
+                f"(cap tiers {', '.join(settings.universe.cap_tiers)}), so it gets no quotes; "
+                "add its tier to [universe] cap_tiers."
+            )
+
+    def moved(self, symbols: Sequence[str]) -> None:
+        """The stream wrote these symbols' prices: look at them at the next `STREAM_EVERY`."""
+        if self.rules:
+            self._moved.update(symbols)
+
+    async def watch_stream(self) -> None:
+        """Until cancelled: evaluate the rules on the streamed names, and tell the listeners."""
+        if not self.rules:
+            return
+        while True:
+            await anyio.sleep(STREAM_EVERY)
+            if not self._moved:
+                continue
+            symbols, self._moved = sorted(self._moved), set()
+            try:
+                fired = await self._evaluate(symbols)
+            except Exception:
+                # The next cycle evaluates everything again; the log keeps why this failed.
+                log.exception("evaluating alert rules on streamed prices failed")
+                continue
+            if fired:
+                for listener in self._listeners:
+                    listener(fired)
