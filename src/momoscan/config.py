@@ -189,6 +189,10 @@ class DemoSettings:
     faults: str = ""
     """Faults the simulated market serves, as the real services do: "all", or names with
     rates like "td_5xx=0.2,occ_html" (see the README)."""
+    runners: str = "mixed"
+    """Where the simulated market's runners come from: "mixed" (a realistic mix: runners that
+    build, news jumps, pre-market gappers, grinders, false starts) or "surprise" (jumps from
+    names with no prior signal, to see the scheduler when nothing predicts a move)."""
 
 
 @dataclass
@@ -337,6 +341,7 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("demo", "plan_limit"): _positive,
     ("demo", "daily_limit"): _non_negative,
     ("demo", "faults"): _fault_spec,
+    ("demo", "runners"): _check_choice(("mixed", "surprise")),
 }
 
 

@@ -253,7 +253,9 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
             from .simulated.market import SimMarket
             from .simulated.transport import SimulatedMarketTransport
 
-            market = SimMarket(seed, size, clock, start_day=first_day)
+            market = SimMarket(
+                seed, size, clock, start_day=first_day, runners=settings.demo.runners
+            )
             transport = SimulatedMarketTransport(
                 market,
                 plan_limit=settings.demo.plan_limit,
@@ -273,6 +275,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 daily_limit=settings.demo.daily_limit or None,
                 latency=options.demo_latency,
                 faults=faults,
+                runners=settings.demo.runners,
             )
         universe: UniverseSource = StaticUniverse(
             "demo",

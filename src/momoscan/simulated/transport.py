@@ -664,11 +664,12 @@ def _start_server(
     window: float,
     daily_limit: int | None,
     faults: FaultPlan | None = None,
+    runners: str = "mixed",
 ) -> None:
     global _SERVER
     from ..clock import FixedClock
 
-    market = SimMarket(seed, size, FixedClock(at), start_day=first_day)
+    market = SimMarket(seed, size, FixedClock(at), start_day=first_day, runners=runners)
     _SERVER = SimServer(
         market, plan_limit=plan_limit, window=window, daily_limit=daily_limit, faults=faults
     )
@@ -725,6 +726,7 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         window: float = 60.0,
         daily_limit: int | None = None,
         faults: FaultPlan | None = None,
+        runners: str = "mixed",
     ):
         self.clock = clock
         self.latency = latency
@@ -733,7 +735,17 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         self._closed = False
         self._pool = spawn_pool(
             _start_server,
-            (seed, size, first_day, clock.now(), plan_limit, window, daily_limit, self.faults),
+            (
+                seed,
+                size,
+                first_day,
+                clock.now(),
+                plan_limit,
+                window,
+                daily_limit,
+                self.faults,
+                runners,
+            ),
         )
         # Build today's market now, while the app starts up.
         self._warming = self._pool.submit(_warm)
