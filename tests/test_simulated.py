@@ -18,7 +18,7 @@ from momoscan.simulated.transport import SimulatedMarketTransport
 from momoscan.simulated.universe import build_stocks, real_stocks
 from momoscan.sources.cboe import parse_chain
 from momoscan.sources.occ import parse_volume_csv
-from momoscan.sources.twelvedata import parse_quote_body
+from momoscan.sources.twelvedata import parse_movers, parse_quote_body
 
 DAY = date(2026, 11, 20)
 
@@ -348,3 +348,47 @@ def test_surprise_runners_come_from_names_with_no_prior_signal() -> None:
     assert options_ratio(surprise, [p.symbol for p in jumps]) < 2 < options_ratio(mixed, runners)
     with pytest.raises(ValueError):
         SimMarket(7, 10, FixedClock(at(11, 0)), runners="psychic")
+
+
+@pytest.mark.anyio
+async def test_market_movers_in_twelve_datas_shape_for_pro_plans_only(market: SimMarket) -> None:
+    now = [600.0]
+    headers = {"Authorization": "apikey demo"}
+    pro = SimulatedMarketTransport(market, plan_limit=610, latency=0, wall=lambda: now[0])
+    grow = SimulatedMarketTransport(market, plan_limit=377, latency=0, wall=lambda: now[0])
+    url = "https://api.twelvedata.com/market_movers/stocks"
+    async with httpx.AsyncClient(transport=pro) as http, httpx.AsyncClient(transport=grow) as low:
+        answer = await http.get(url, params={"outputsize": "50"}, headers=headers)
+        assert answer.headers["api-credits-used"] == "100"
+        rows = answer.json()["values"]
+        assert len(rows) == 50 and all(isinstance(r["last"], float) for r in rows)
+        changes = [r["percent_change"] for r in rows]
+        assert changes == sorted(changes, reverse=True) and changes[-1] > 0
+        losers = await http.get(url, params={"direction": "losers"}, headers=headers)
+        assert len(losers.json()["values"]) == 30 and losers.json()["values"][0]["change"] < 0
+        bad = await http.get(url, params={"outputsize": "51"}, headers=headers)
+        assert bad.status_code == 400
+        # A Grow plan: the documented refusal, and no credits taken for it.
+        refused = await low.get(url, headers=headers)
+        assert refused.status_code == 403 and "exclusively with pro" in refused.json()["message"]
+        assert grow.meter.used == 0
+        # The minute's credits spent: the in-body 429, as for /quote.
+        for _ in range(4):
+            assert (await http.get(url, headers=headers)).json()["values"]
+        spent = await http.get(url, headers=headers)
+        assert spent.json()["code"] == 429 and pro.meter.used == 600
+    # Each row agrees with the quote of the same minute.
+    parsed = parse_movers(answer.content).rows
+    top = parsed[0]
+    quote = quote_body(market, [top.symbol])[top.symbol]
+    assert top.last == pytest.approx(float(quote["close"]), abs=1e-4)  # type: ignore[arg-type]
+    assert top.percent_change == pytest.approx(float(quote["percent_change"]), abs=1e-3)  # type: ignore[arg-type]
+    assert top.quote_ts == int(at(11, 0).timestamp()) and top.day == DAY
+
+
+def test_market_movers_before_the_open_are_the_last_sessions() -> None:
+    from momoscan.simulated.transport import movers_objects
+
+    early = SimMarket(7, 0, FixedClock(at(8, 0)))
+    rows = movers_objects(early, "gainers", 10)
+    assert rows and all(str(r["datetime"]).startswith("2026-11-19 15:59") for r in rows)
