@@ -66,6 +66,10 @@ class ScanSettings:
     """Seconds between refresh cycles in the TUI and in `--headless` without `--once`."""
     watchlist: list[str] = field(default_factory=list)
     """Symbols refreshed every cycle and always in the options watch set."""
+    scheduler: str = "priority"
+    """How each cycle spends the minute's credits: "priority" (on the symbols most likely to
+    be moving, each seen within a bound; see the README) or "round_robin" (the symbols on
+    screen, then the rest stalest first)."""
 
 
 @dataclass
@@ -96,6 +100,10 @@ class TwelveDataSettings:
     """Seconds one request may take in all (connect, headers and body) before a retry."""
     extended_hours: bool = False
     """Also refresh pre-market and after hours (asks for extended prices: Pro plan and up)."""
+    market_movers: bool = True
+    """With the priority scheduler, on plans that have it (Pro and up): ask for the market's
+    top gainers and losers (/market_movers/stocks, 100 credits) when that finds more than the
+    same credits of quotes."""
 
 
 @dataclass
@@ -309,6 +317,7 @@ def _non_empty_tiers(value: Any) -> str | None:
 
 CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("scan", "refresh_interval"): _positive,
+    ("scan", "scheduler"): _check_choice(("priority", "round_robin")),
     ("universe", "source"): _check_choice(("auto", "nasdaq", "file", "builtin", "demo")),
     ("universe", "cap_tiers"): _non_empty_tiers,
     ("universe", "min_price"): _non_negative,

@@ -31,7 +31,7 @@ from ..store import Store, StoreError
 from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext, owned
 from .options import OptionsStep
 from .quotes import QuoteStep
-from .scheduler import Scheduler
+from .scheduler import make_scheduler
 from .store_thread import StoreThread
 from .stream import StreamStep
 from .universe import UniverseStep
@@ -78,7 +78,10 @@ class Engine:
         self.stream_step = StreamStep(self.ctx, stream, max_symbols=stream_max)
         if stream is not None:
             stream.on_price = self.stream_step.on_price
-        self.scheduler = Scheduler(self.ctx, skip=self.stream_step.live)
+        self.scheduler = make_scheduler(
+            settings.scan.scheduler, self.ctx, skip=self.stream_step.live
+        )
+        self.stream_step.favoured = self.scheduler.hottest
         self.quote_step = QuoteStep(self.ctx, quotes, budget, self.scheduler)
         self.options_step = OptionsStep(
             self.ctx, cboe, occ, option_products=option_products, offload=offload

@@ -41,6 +41,10 @@ MAX_BATCH = 120
 #: /market_movers: credits a request and rows at most (TD-OAS x-api-credits-cost, outputsize).
 MOVERS_CREDITS = 100
 MOVERS_MAX_ROWS = 50
+#: The smallest plan (credits a minute) that may have /market_movers: Twelve Data sells it from
+#: its Pro plans (TD-OAS x-starting-plan), the smallest of which has 610; Grow's largest has 377
+#: (../shared/reference/market-data-apis.md 1.4). A smaller plan is never charged for asking.
+PRO_PLAN_CREDITS = 610
 KEY_HINT = "Set TWELVEDATA_API_KEY or [twelvedata] api_key in your config file"
 
 
