@@ -273,6 +273,8 @@ async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
         ctx = _context(rt, settings)
         note = rt.engine.credit_note
         market_now = rt.clock.now().timestamp()
+        scheduler = rt.engine.scheduler
+        coverage = scheduler.coverage()
     # Every failed unit on a line of its own (cron mails stderr), then the notes.
     failed = [f.line() for f in report.failures]
     for message in [*([report.fatal] if report.fatal else []), *failed, *report.messages]:
@@ -283,7 +285,13 @@ async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         history, unusual = _extras(rt.db_path, settings, snap)
         doc = headless.to_json(
-            snap, ctx, report=report_json(report, note), history=history, unusual=unusual
+            snap,
+            ctx,
+            report=report_json(report, note),
+            history=history,
+            unusual=unusual,
+            why=scheduler.why,
+            coverage=coverage,
         )
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
@@ -342,14 +350,23 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
                 progress.stop()
             snap = read_snapshot(rt.db_path, settings, rt.clock.now().timestamp())
             ctx = _context(rt, settings)
+            coverage = rt.engine.scheduler.coverage()
             if args.json:
-                doc = headless.to_json(snap, ctx, report=report_json(report, rt.engine.credit_note))
+                doc = headless.to_json(
+                    snap,
+                    ctx,
+                    report=report_json(report, rt.engine.credit_note),
+                    why=rt.engine.scheduler.why,
+                    coverage=coverage,
+                )
                 sys.stdout.write(orjson.dumps(doc).decode() + "\n")
                 sys.stdout.flush()
             else:
                 line = _cycle_line(cycle, report, snap, ctx)
-                stream = rt.engine.stream_step.status().line(snap.universe.size)
-                out.print(f"{line}; {stream}" if stream else line, markup=False, highlight=False)
+                notes = [rt.engine.stream_step.status().line(snap.universe.size), coverage.line()]
+                out.print(
+                    "; ".join([line, *(n for n in notes if n)]), markup=False, highlight=False
+                )
             for message in report.lines():
                 err.print(f"momoscan: {message}", markup=False, highlight=False)
             await anyio.sleep(max(1.0, interval - (time.monotonic() - started)))

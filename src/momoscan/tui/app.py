@@ -293,6 +293,7 @@ class MomoscanApp(App[int]):
             status.state.credits_used = rt.engine.budget.used()
             status.state.plan_limit = rt.engine.budget.limit
             status.state.credit_note = rt.engine.credit_note
+            status.state.coverage = rt.engine.scheduler.coverage().line()
         status.state.tiers = self.current_tiers
         status.show(self.wall())
 
@@ -435,8 +436,9 @@ class MomoscanApp(App[int]):
             options_volume = next(
                 (s.total for s in self.snapshot.shares if s.underlying == symbol), None
             )
+        why = self.runtime.engine.scheduler.why(symbol) if self.runtime is not None else ""
         choice = await self.push_screen_wait(
-            SymbolScreen(ticker, row, options_volume, self.market_epoch())
+            SymbolScreen(ticker, row, options_volume, self.market_epoch(), why=why)
         )
         if choice == "chart":
             await self.open_chart(symbol)

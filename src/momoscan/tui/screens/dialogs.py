@@ -82,13 +82,20 @@ class SymbolScreen(ModalScreen[str | None]):
     ]
 
     def __init__(
-        self, ticker: Ticker, row: ScanRow | None, options_volume: int | None, now: float
+        self,
+        ticker: Ticker,
+        row: ScanRow | None,
+        options_volume: int | None,
+        now: float,
+        *,
+        why: str = "",
     ) -> None:
         super().__init__()
         self.ticker = ticker
         self.row = row
         self.options_volume = options_volume
         self.now = now
+        self.why = why  # the scheduler's reason for the symbol's priority
 
     def compose(self) -> ComposeResult:
         t = self.ticker
@@ -128,6 +135,8 @@ class SymbolScreen(ModalScreen[str | None]):
             grid.add_row(
                 "Options today", Text(f"{fmt.count(self.options_volume)} contracts (Enter)")
             )
+        if self.why:
+            grid.add_row("Polled", Text(self.why))
         with Vertical(id="symbol-box"):
             yield Static(Text(f" {t.symbol} ", style="bold reverse"), markup=False)
             yield Static(grid, markup=False)

@@ -41,6 +41,8 @@ class StatusState:
     plan_limit: int = 0
     progress: Progress | None = None
     credit_note: str = ""
+    #: The scheduler's coverage: the stalest name's age and what it favours.
+    coverage: str = ""
     refreshing: bool = False
     error: str = ""
     stale: bool = False
@@ -107,6 +109,8 @@ def render_status(state: StatusState, now: float) -> Text:
             second.append(f" · {snap.stale} stale or halted", style="yellow")
     if state.plan_limit:
         second.append(f" · credits {state.credits_used}/{state.plan_limit} this min")
+    if state.coverage:
+        second.append(f" · {state.coverage}")
     if state.credit_note:
         second.append(f" · {state.credit_note}", style="yellow")
     if snap is not None and snap.universe.warning:
