@@ -20,6 +20,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import detect
 import options
 import pipeline
 import ratelimit
@@ -129,6 +130,29 @@ def credits() -> list[Figure]:
     return figures
 
 
+def detection() -> list[Figure]:
+    """The 610-credit plan, mixed runners, one session (bench/detect.py has all the plans)."""
+    runs = detect.measure(
+        [610],
+        ["mixed"],
+        size=8000,
+        seed=7,
+        day=detect.DAY,
+        start=detect.dtime(9, 20),
+        end=detect.dtime(16, 0),
+        measure_from=detect.dtime(9, 30),
+    )
+    by = {run.strategy: run.summary() for run in runs}
+    rr, sc = by["round_robin"], by["priority"]
+    return [
+        Figure("time to detect, 610 credits: round-robin median", rr["median_s"], "s", None),
+        Figure("time to detect, 610 credits: scheduler median", sc["median_s"], "s", None),
+        Figure("scheduler / round-robin, median", sc["median_s"] / rr["median_s"], "", 0.2),
+        Figure("scheduler / round-robin, p90", sc["p90_s"] / rr["p90_s"], "", 1 / 3),
+        Figure("scheduler misses over round-robin's", sc["misses"] - rr["misses"], "", 0),
+    ]
+
+
 BENCHES: dict[str, Callable[[], list[Figure]]] = {
     "quotes": quotes,
     "cycle": cycle,
@@ -139,6 +163,7 @@ BENCHES: dict[str, Callable[[], list[Figure]]] = {
     "chain": chain,
     "occ": occ,
     "credits": credits,
+    "detect": detection,
 }
 
 
