@@ -235,10 +235,10 @@ class QuoteStep:
         except SourceError as exc:
             raise RefreshFailed(f"Could not read the Twelve Data plan: {exc}") from None
         daily = self._daily_quota(len(tickers), full)
+        # The plan may have the market movers list (the scheduler asks it in the session,
+        # when it is worth its credits).
         probe = (
-            not full
-            and session is Session.OPEN
-            and daily is None
+            daily is None
             and ctx.settings.twelvedata.market_movers
             and not self.no_movers
             and self.budget.limit >= PRO_PLAN_CREDITS

@@ -196,7 +196,8 @@ class Scheduler:
         Args:
             full: the whole universe; else about one window of credits' worth.
             window: credits one cycle may spend (a minute's, the plan's rate).
-            probe: the market movers probe may be asked this cycle.
+            probe: the plan has the market movers list (asked in the regular session, when
+                worth its credits).
         """
         raise NotImplementedError
 
@@ -230,14 +231,13 @@ class Scheduler:
         return ""
 
     def stalest(self) -> float | None:
-        """Seconds since the least recently seen universe name was seen (live names are seen
-        now), None before anything was."""
-        if not self._universe:
-            return None
+        """Seconds since the least recently seen universe name was seen, None before any
+        was. Live names are seen now; a name never quoted yet (first in the next sweep) is
+        left out."""
         live = self._skip()
-        now = self.now()
-        oldest = min((self._seen.get(s, 0.0) for s in self._universe if s not in live), default=now)
-        return max(0.0, now - oldest) if oldest else None
+        seen = self._seen
+        times = [seen[s] for s in self._universe if s in seen and s not in live]
+        return max(0.0, self.now() - min(times)) if times else None
 
     def coverage(self) -> Coverage:
         return Coverage(
@@ -600,7 +600,8 @@ class PriorityScheduler(Scheduler):
         quota = None if full else max(len(watch), window - PROBE_CREDITS * len(probes))
         # The bound: a full sweep at the credits the quotes get (less the names quoted every
         # cycle and the probes at their most), times the factor, in this run's cycles.
-        room = max(1, window - len(watch) - PROBE_CREDITS * self._max_probes(window))
+        reserved = PROBE_CREDITS * self._max_probes(window) if self._probe_used else 0
+        room = max(1, window - len(watch) - reserved)
         members = int(n - live.sum())
         self._bound = max(1.0, BOUND_FACTOR * members / room) * self._cycle
 
