@@ -170,8 +170,10 @@ async def run_session(
     start: dtime,
     end: dtime,
     measure_from: dtime,
+    probe: bool = True,
 ) -> Run:
-    """One session of one strategy on one plan."""
+    """One session of one strategy on one plan (`probe`: the scheduler may ask the market
+    movers list where the plan has it)."""
     began = time.perf_counter()
     tiers = list(CAP_TIERS)
     settings = Settings()
@@ -183,6 +185,7 @@ async def run_session(
     settings.universe.min_price = MIN_PRICE
     settings.options.enabled = False
     settings.scan.scheduler = strategy
+    settings.twelvedata.market_movers = probe
     # One request at a time: on the fake clock, a batch waiting for credits moves time for
     # the requests in flight too, and would land them in the next window.
     settings.twelvedata.concurrency = 1
@@ -258,6 +261,7 @@ def measure(
     end: dtime,
     measure_from: dtime,
     jobs: int = 1,
+    probe: bool = True,
 ) -> list[Run]:
     kw = {
         "size": size,
@@ -266,6 +270,7 @@ def measure(
         "start": start,
         "end": end,
         "measure_from": measure_from,
+        "probe": probe,
     }
     work = [(p, s, m, kw) for m in modes for p in plans for s in STRATEGIES]
     if jobs <= 1:
@@ -382,6 +387,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--end", default="16:00", help="last cycle (ET)")
     parser.add_argument("--jobs", type=int, default=1, help="sessions run at once")
     parser.add_argument("--stories", action="store_true", help="each story's delays, on stderr")
+    parser.add_argument(
+        "--no-probe", action="store_true", help="the scheduler without the market movers probe"
+    )
     args = parser.parse_args(argv)
     plans = [int(p) for p in args.plans.split(",") if p]
     modes = ("mixed", "surprise") if args.runners == "both" else (args.runners,)
@@ -400,12 +408,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         end=dtime.fromisoformat(end),
         measure_from=dtime.fromisoformat(args.measure_from),
         jobs=args.jobs,
+        probe=not args.no_probe,
     )
     meta = {
         "size": size,
         "seed": args.seed,
         "session": f"{day} {args.measure_from}-{end} ET",
         "threshold_pct": THRESHOLD * 100,
+        "probe": not args.no_probe,
         "seconds": round(time.perf_counter() - began, 1),
     }
     doc = to_json(runs, meta)
