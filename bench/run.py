@@ -148,7 +148,7 @@ def detection() -> list[Figure]:
         Figure("time to detect, 610 credits: round-robin median", rr["median_s"], "s", None),
         Figure("time to detect, 610 credits: scheduler median", sc["median_s"], "s", None),
         Figure("scheduler / round-robin, median", sc["median_s"] / rr["median_s"], "", 0.2),
-        Figure("scheduler / round-robin, p90", sc["p90_s"] / rr["p90_s"], "", 1 / 3),
+        Figure("scheduler / round-robin, p90", sc["p90_s"] / rr["p90_s"], "", 0.33),
         Figure("scheduler misses over round-robin's", sc["misses"] - rr["misses"], "", 0),
     ]
 
