@@ -21,6 +21,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import detect
 import keys as keypress
 import options
 import pipeline
@@ -224,6 +225,29 @@ def streaming() -> list[Figure]:
     ]
 
 
+def detection() -> list[Figure]:
+    """The 610-credit plan, mixed runners, one session (bench/detect.py has all the plans)."""
+    runs = detect.measure(
+        [610],
+        ["mixed"],
+        size=8000,
+        seed=7,
+        day=detect.DAY,
+        start=detect.dtime(9, 20),
+        end=detect.dtime(16, 0),
+        measure_from=detect.dtime(9, 30),
+    )
+    by = {run.strategy: run.summary() for run in runs}
+    rr, sc = by["round_robin"], by["priority"]
+    return [
+        Figure("time to detect, 610 credits: round-robin median", rr["median_s"], "s", None),
+        Figure("time to detect, 610 credits: scheduler median", sc["median_s"], "s", None),
+        Figure("scheduler / round-robin, median", sc["median_s"] / rr["median_s"], "", 0.2),
+        Figure("scheduler / round-robin, p90", sc["p90_s"] / rr["p90_s"], "", 0.33),
+        Figure("scheduler misses over round-robin's", sc["misses"] - rr["misses"], "", 0),
+    ]
+
+
 BENCHES: dict[str, Callable[[], list[Figure]]] = {
     "quotes": quotes,
     "cycle": cycle,
@@ -237,6 +261,7 @@ BENCHES: dict[str, Callable[[], list[Figure]]] = {
     "occ": occ,
     "credits": credits,
     "stream": streaming,
+    "detect": detection,
 }
 
 

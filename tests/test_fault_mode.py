@@ -7,7 +7,6 @@ per cycle, its trickles short and the timeouts shorter, so the whole run takes s
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 import time
 from collections import Counter
@@ -58,7 +57,10 @@ def quick(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(TwelveDataClient, "_wait_next_minute", next_minute)
     fake = FakeTime()
-    budget = functools.partial(CreditBudget, clock=fake, sleep=fake.sleep)
+
+    def budget(limit: int, **_wall: object) -> CreditBudget:
+        return CreditBudget(limit, clock=fake, sleep=fake.sleep)
+
     monkeypatch.setattr("momoscan.runtime.CreditBudget", budget)
 
 

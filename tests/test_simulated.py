@@ -18,7 +18,7 @@ from momoscan.simulated.transport import SimulatedMarketTransport
 from momoscan.simulated.universe import build_stocks, real_stocks
 from momoscan.sources.cboe import parse_chain
 from momoscan.sources.occ import parse_volume_csv
-from momoscan.sources.twelvedata import parse_quote_body
+from momoscan.sources.twelvedata import parse_movers, parse_quote_body
 
 DAY = date(2026, 11, 20)
 
@@ -254,3 +254,141 @@ def test_occ_files_use_occs_exchange_codes(market: SimMarket) -> None:
         if fields[1] == "SPX":
             spx[fields[5]] += int(fields[0])
     assert spx["CBOE"] > 0.9 * sum(spx.values())
+
+
+# -- the ground truth of planted stories ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big() -> SimMarket:
+    return SimMarket(7, 8000, FixedClock(at(11, 0)))
+
+
+def _volume_before(market: SimMarket, symbol: str, minute: int) -> float:
+    """The story's volume in the 20 minutes before `minute` against the day's normal pace."""
+    day = market.day_for(DAY)
+    i = market.index[symbol]
+    traded = day.cum_volume[i, minute] - day.cum_volume[i, minute - 20]
+    return float(traded) / float(market.securities[i].avg_volume)
+
+
+def test_the_ground_truth_names_every_story_and_its_path_follows(big: SimMarket) -> None:
+    planted = big.planted(DAY)
+    assert planted == big.planted(DAY) == SimMarket(7, 8000, FixedClock(at(15, 0))).planted(DAY)
+    kinds = Counter(p.kind for p in planted)
+    assert set(kinds) == {
+        "runner", "news", "gapper", "grinder", "false_start", "faller", "gap", "sympathy"
+    }  # fmt: skip
+    assert kinds["runner"] >= 20 and kinds["news"] >= 10 and kinds["faller"] >= 10
+    assert len({p.symbol for p in planted}) == len(planted)  # one story a name
+    day = big.day_for(DAY)
+    opens = datetime.combine(DAY, mh.PRE_OPEN, tzinfo=mh.ET)
+    for p in planted:
+        assert (p.start - opens).total_seconds() == p.minute * 60
+        assert p.direction == (1 if p.size_pct > 0 else -1)
+        if p.kind == "sympathy":
+            leader = next(q for q in planted if q.symbol == p.leader)
+            assert leader.direction == 1 and p.minute > leader.minute
+            assert big.securities[big.index[p.symbol]].sector == (
+                big.securities[big.index[leader.symbol]].sector
+            )
+        if abs(p.size_pct) < 25 or p.kind in ("false_start", "gapper"):
+            continue
+        # The price leaves its path at the planted start, by about the planted size.
+        i = big.index[p.symbol]
+        before = np.log(day.price[i, p.minute - 3])
+        after = np.log(day.price[i, min(p.minute + p.duration + 10, 959)])
+        move = (after - before) * p.direction
+        assert move > 0.5 * np.log1p(abs(p.size_pct) / 100), p
+
+
+def test_news_comes_unannounced_and_runners_build_on_volume(big: SimMarket) -> None:
+    planted = big.planted(DAY)
+    # In the session (the pre-market trades too little to tell), with nothing before.
+    news = [p for p in planted if p.kind == "news" and p.minute >= OPEN_MINUTE + 25]
+    runners = [p for p in planted if p.kind == "runner" and p.minute >= OPEN_MINUTE + 25]
+    assert news and runners
+    assert all(not p.precursor for p in news) and all(p.precursor for p in runners)
+    quiet = np.median([_volume_before(big, p.symbol, p.minute) for p in news])
+    building = np.median([_volume_before(big, p.symbol, p.minute) for p in runners])
+    assert building > 2 * quiet
+
+
+def test_a_false_start_gives_its_move_back(big: SimMarket) -> None:
+    day = big.day_for(DAY)
+    for p in big.planted(DAY):
+        if p.kind != "false_start":
+            continue
+        i = big.index[p.symbol]
+        path = np.log(day.price[i, p.minute - 1 : p.minute + 120].astype(np.float64))
+        top = path.max() - path[0]
+        assert top > 0.6 * np.log1p(p.size_pct / 100)
+        assert path[-1] - path[0] < 0.5 * top
+
+
+def test_surprise_runners_come_from_names_with_no_prior_signal() -> None:
+    mixed = SimMarket(7, 8000, FixedClock(at(11, 0)))
+    surprise = SimMarket(7, 8000, FixedClock(at(11, 0)), runners="surprise")
+    planted = surprise.planted(DAY)
+    assert {p.kind for p in planted} == {"news", "gap"}
+    jumps = [p for p in planted if p.kind == "news"]
+    assert len(jumps) >= 100 and not any(p.precursor for p in jumps)
+    assert all(OPEN_MINUTE < p.minute < OPEN_MINUTE + 390 for p in jumps)
+    # Any tier, as often as the tier is common: mega caps too, which the mixed mode spares.
+    tiers = Counter(surprise.securities[surprise.index[p.symbol]].cap_tier for p in jumps)
+    assert tiers["large"] + tiers["mega"] >= 0.12 * len(jumps)
+
+    # No options activity ahead of the jump, where the mixed mode's runners are bought early.
+    def options_ratio(market: SimMarket, symbols: list[str]) -> float:
+        total, _ = market.options_volumes(DAY)
+        rows = [market.index[s] for s in symbols]
+        return float(np.median(total[rows] / np.maximum(market._options_base[rows], 1)))
+
+    runners = [p.symbol for p in mixed.planted(DAY) if p.kind == "runner"]
+    assert options_ratio(surprise, [p.symbol for p in jumps]) < 2 < options_ratio(mixed, runners)
+    with pytest.raises(ValueError):
+        SimMarket(7, 10, FixedClock(at(11, 0)), runners="psychic")
+
+
+@pytest.mark.anyio
+async def test_market_movers_in_twelve_datas_shape_for_pro_plans_only(market: SimMarket) -> None:
+    now = [600.0]
+    headers = {"Authorization": "apikey demo"}
+    pro = SimulatedMarketTransport(market, plan_limit=610, latency=0, wall=lambda: now[0])
+    grow = SimulatedMarketTransport(market, plan_limit=377, latency=0, wall=lambda: now[0])
+    url = "https://api.twelvedata.com/market_movers/stocks"
+    async with httpx.AsyncClient(transport=pro) as http, httpx.AsyncClient(transport=grow) as low:
+        answer = await http.get(url, params={"outputsize": "50"}, headers=headers)
+        assert answer.headers["api-credits-used"] == "100"
+        rows = answer.json()["values"]
+        assert len(rows) == 50 and all(isinstance(r["last"], float) for r in rows)
+        changes = [r["percent_change"] for r in rows]
+        assert changes == sorted(changes, reverse=True) and changes[-1] > 0
+        losers = await http.get(url, params={"direction": "losers"}, headers=headers)
+        assert len(losers.json()["values"]) == 30 and losers.json()["values"][0]["change"] < 0
+        bad = await http.get(url, params={"outputsize": "51"}, headers=headers)
+        assert bad.status_code == 400
+        # A Grow plan: the documented refusal, and no credits taken for it.
+        refused = await low.get(url, headers=headers)
+        assert refused.status_code == 403 and "exclusively with pro" in refused.json()["message"]
+        assert grow.meter.used == 0
+        # The minute's credits spent: the in-body 429, as for /quote.
+        for _ in range(4):
+            assert (await http.get(url, headers=headers)).json()["values"]
+        spent = await http.get(url, headers=headers)
+        assert spent.json()["code"] == 429 and pro.meter.used == 600
+    # Each row agrees with the quote of the same minute.
+    parsed = parse_movers(answer.content).rows
+    top = parsed[0]
+    quote = quote_body(market, [top.symbol])[top.symbol]
+    assert top.last == pytest.approx(float(quote["close"]), abs=1e-4)  # type: ignore[arg-type]
+    assert top.percent_change == pytest.approx(float(quote["percent_change"]), abs=1e-3)  # type: ignore[arg-type]
+    assert top.quote_ts == int(at(11, 0).timestamp()) and top.day == DAY
+
+
+def test_market_movers_before_the_open_are_the_last_sessions() -> None:
+    from momoscan.simulated.transport import movers_objects
+
+    early = SimMarket(7, 0, FixedClock(at(8, 0)))
+    rows = movers_objects(early, "gainers", 10)
+    assert rows and all(str(r["datetime"]).startswith("2026-11-19 15:59") for r in rows)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
@@ -15,6 +15,7 @@ from momoscan.sources.twelvedata import (
     ErrorEnvelope,
     TwelveDataClient,
     parse_api_usage,
+    parse_movers,
     parse_quote_body,
 )
 
@@ -349,3 +350,77 @@ def test_a_halted_stocks_quote_keeps_its_old_time() -> None:
     quotes, errors = parse_quote_body(payload, ["HALT", "AAPL"])
     assert not errors
     assert {q.symbol: q.quote_ts for q in quotes} == {"HALT": three_days_ago, "AAPL": None}
+
+
+# -- /market_movers ----------------------------------------------------------------------------
+
+
+def test_movers_numbers_as_numbers_and_the_rows_that_do_not_add_up() -> None:
+    """marekskopal/twelvedata's fixture (@2474270, the spec's shape): rows from earlier days
+    among today's, a percent change that is no percent of anything (MSW), a change bigger
+    than the price (PDYNW), and every row's `datetime` the 09:30 bar open rather than when
+    it traded."""
+    answer = parse_movers(body("market_movers_stocks.json"))
+    symbols = [r.symbol for r in answer.rows]
+    assert [d.split(":")[0] for d in answer.dropped] == ["MSW", "PDYNW"]
+    assert "MSW" not in symbols and "PDYNW" not in symbols and "PDYN" in symbols
+    assert len(symbols) == 23 and symbols[0] == "APLM"
+    xcur = next(r for r in answer.rows if r.symbol == "XCUR")
+    assert (xcur.last, xcur.change, xcur.percent_change) == (18.38, 7.52, 69.24493)
+    assert xcur.prev_close == pytest.approx(10.86) and xcur.volume == 4456800
+    assert xcur.mic == "XNCM" and xcur.day == date(2024, 11, 22) and xcur.quote_ts is None
+    # The caller tells today's rows from an earlier day's by their date.
+    assert {r.day for r in answer.rows} == {
+        date(2024, 11, 14),
+        date(2024, 11, 21),
+        date(2024, 11, 22),
+    }
+
+
+def test_movers_times_and_strings_for_numbers() -> None:
+    raw = (
+        b'{"values":[{"symbol":"acme","last":"12.5","change":"2.5","percent_change":"25",'
+        b'"volume":"1200","datetime":"2026-11-20 10:41:00"},'
+        b'{"symbol":"ZED","last":5,"change":-1,"percent_change":-16.66667,'
+        b'"datetime":"2026-11-20T15:41:00Z"},{"symbol":"NOP","last":null,"change":1}],'
+        b'"status":"ok"}'
+    )
+    answer = parse_movers(raw)
+    acme, zed = answer.rows
+    assert acme.symbol == "ACME" and acme.percent_change == 25.0 and acme.volume == 1200
+    assert acme.quote_ts == int(datetime(2026, 11, 20, 10, 41, tzinfo=mh.ET).timestamp())
+    assert zed.quote_ts == acme.quote_ts and zed.volume is None and zed.prev_close == 6
+    assert answer.dropped == ["NOP: no price or change"]
+    with pytest.raises(ErrorEnvelope):
+        parse_movers(b'{"code":403,"message":"no","status":"error"}')
+    with pytest.raises(MalformedResponse):
+        parse_movers(b'{"status":"ok"}')
+
+
+@pytest.mark.anyio
+async def test_movers_request_and_the_plan_without_it() -> None:
+    refused = (
+        b'{"code":403,"message":"**/market_movers** is available exclusively with pro or '
+        b'higher plans.","status":"error"}'
+    )
+    with respx.mock() as router:
+        route = router.get(f"{BASE}/market_movers/stocks").mock(
+            side_effect=[
+                httpx.Response(200, content=body("market_movers_stocks.json")),
+                httpx.Response(403, content=refused),
+            ]
+        )
+        async with httpx.AsyncClient() as http:
+            client = make_client(http)
+            answer = await client.market_movers("losers", price_greater_than=1.0)
+            with pytest.raises(PermissionDenied, match="exclusively with pro"):
+                await client.market_movers()
+    first = route.calls[0].request
+    assert dict(first.url.params) == {
+        "direction": "losers",
+        "outputsize": "50",
+        "price_greater_than": "1",
+    }
+    assert first.headers["Authorization"] == f"apikey {KEY}" and KEY not in str(first.url)
+    assert route.calls[1].request.url.params["direction"] == "gainers"
+    assert len(answer.rows) == 23

@@ -66,8 +66,8 @@ async def test_the_engine_refreshes_the_database_list_first(tmp_path: Path) -> N
         engine = rt.engine
         assert await engine.load_watchlist() == ["AMD", "BRK.B"]
         tickers = [Ticker(s, s) for s in ("AAPL", "AMD", "BRK.B", "MU", "NVDA", "ZZZ")]
-        order = await engine.scheduler.order(tickers, full=True, window=10)
-        assert order[:2] == ["AMD", "BRK.B"]
+        plan = await engine.scheduler.plan(tickers, full=True, window=10)
+        assert plan.symbols[:2] == ["AMD", "BRK.B"]
         # Symbols that alert rules watch come right after the watchlist.
         settings.alerts.rules = [AlertRule(symbol="NVDA", price_above=1.0)]
         assert engine.ctx.watched() == ["AMD", "BRK.B", "NVDA"]

@@ -314,6 +314,8 @@ async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
         note = rt.engine.credit_note
         market_now = rt.clock.now().timestamp()
         await DesktopNotifier(enabled=settings.alerts.desktop).notify(report.alerts)
+        scheduler = rt.engine.scheduler
+        coverage = scheduler.coverage()
     # Every failed unit on a line of its own (cron mails stderr), then the notes.
     failed = [f.line() for f in report.failures]
     for message in [*([report.fatal] if report.fatal else []), *failed, *report.messages]:
@@ -331,6 +333,8 @@ async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
             unusual=unusual,
             alerts=report.alerts,
             alerts_today=alerts_today(rt.db_path, market_now),
+            why=scheduler.why,
+            coverage=coverage,
         )
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
@@ -424,6 +428,7 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
             ctx = _context(rt, settings)
             if report.alerts:
                 tg.start_soon(notifier.notify, list(report.alerts))
+            coverage = rt.engine.scheduler.coverage()
             if args.json:
                 fired, between[:] = [*between, *report.alerts], []
                 doc = headless.to_json(
@@ -431,13 +436,17 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
                     ctx,
                     report=report_json(report, rt.engine.credit_note),
                     alerts=fired,
+                    why=rt.engine.scheduler.why,
+                    coverage=coverage,
                 )
                 sys.stdout.write(orjson.dumps(doc).decode() + "\n")
                 sys.stdout.flush()
             else:
                 line = _cycle_line(cycle, report, snap, ctx)
-                stream = rt.engine.stream_step.status().line(snap.universe.size)
-                out.print(f"{line}; {stream}" if stream else line, markup=False, highlight=False)
+                notes = [rt.engine.stream_step.status().line(snap.universe.size), coverage.line()]
+                out.print(
+                    "; ".join([line, *(n for n in notes if n)]), markup=False, highlight=False
+                )
                 for event in report.alerts:
                     out.print(
                         headless.alert_line(event), markup=False, highlight=False, soft_wrap=True

@@ -70,6 +70,10 @@ class ScanSettings:
     movers: str = "moves"
     """What the movers table shows at start: moves (the largest either way), gainers or
     losers (the m key cycles them)."""
+    scheduler: str = "priority"
+    """How each cycle spends the minute's credits: "priority" (on the symbols most likely to
+    be moving, each seen within a bound; see the README) or "round_robin" (the symbols on
+    screen, then the rest stalest first)."""
 
 
 @dataclass
@@ -100,6 +104,10 @@ class TwelveDataSettings:
     """Seconds one request may take in all (connect, headers and body) before a retry."""
     extended_hours: bool = False
     """Also refresh pre-market and after hours (asks for extended prices: Pro plan and up)."""
+    market_movers: bool = True
+    """With the priority scheduler, on plans that have it (Pro and up): ask for the market's
+    top gainers and losers (/market_movers/stocks, 100 credits) when that finds more than the
+    same credits of quotes."""
 
 
 @dataclass
@@ -196,6 +204,10 @@ class DemoSettings:
     faults: str = ""
     """Faults the simulated market serves, as the real services do: "all", or names with
     rates like "td_5xx=0.2,occ_html" (see the README)."""
+    runners: str = "mixed"
+    """Where the simulated market's runners come from: "mixed" (a realistic mix: runners that
+    build, news jumps, pre-market gappers, grinders, false starts) or "surprise" (jumps from
+    names with no prior signal, to see the scheduler when nothing predicts a move)."""
 
 
 @dataclass(frozen=True)
@@ -385,6 +397,7 @@ def _non_empty_tiers(value: Any) -> str | None:
 CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("scan", "refresh_interval"): _positive,
     ("scan", "movers"): _check_choice(("moves", "gainers", "losers")),
+    ("scan", "scheduler"): _check_choice(("priority", "round_robin")),
     ("universe", "source"): _check_choice(("auto", "nasdaq", "file", "builtin", "demo")),
     ("universe", "cap_tiers"): _non_empty_tiers,
     ("universe", "min_price"): _non_negative,
@@ -419,6 +432,7 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("demo", "daily_limit"): _non_negative,
     ("demo", "faults"): _fault_spec,
     ("alerts", "rearm_pct"): _non_negative,
+    ("demo", "runners"): _check_choice(("mixed", "surprise")),
 }
 
 

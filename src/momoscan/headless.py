@@ -6,10 +6,10 @@ Never imports Textual (a test proves it): this is the path cron runs.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, JustifyMethod
 from rich.table import Table
@@ -19,6 +19,9 @@ from . import format as fmt
 from . import market_hours as mh
 from .models import AlertEvent, Leader
 from .queries import GapRow, ScanRow, ShareRow, Snapshot
+
+if TYPE_CHECKING:
+    from .engine.scheduler import Coverage
 
 
 @dataclass(frozen=True)
@@ -311,8 +314,11 @@ def print_tables(console: Console, snap: Snapshot, ctx: Context) -> None:
 # JSON
 
 
-def _scan_json(rows: list[ScanRow], now: float) -> list[dict[str, Any]]:
-    """Rows for --json; `now` is the market clock, against which the source's times age."""
+def _scan_json(
+    rows: list[ScanRow], now: float, why: Callable[[str], str] | None = None
+) -> list[dict[str, Any]]:
+    """Rows for --json; `now` is the market clock, against which the source's times age;
+    `why` says why the scheduler gives each symbol its priority."""
     return [
         {
             "rank": i,
@@ -330,6 +336,8 @@ def _scan_json(rows: list[ScanRow], now: float) -> list[dict[str, Any]]:
             "age_seconds": round(r.age(now), 1),
             "quote_time": datetime.fromtimestamp(r.quoted_at, UTC).isoformat(),
             "fetched_at": datetime.fromtimestamp(r.fetched_at, UTC).isoformat(),
+            "source": r.source,
+            "why": why(r.symbol) if why is not None else None,
         }
         for i, r in enumerate(rows, start=1)
     ]
@@ -406,7 +414,11 @@ def to_json(
     unusual: list[dict[str, Any]] | None = None,
     alerts: Sequence[AlertEvent] = (),
     alerts_today: Sequence[AlertEvent] | None = None,
+    why: Callable[[str], str] | None = None,
+    coverage: Coverage | None = None,
 ) -> dict[str, Any]:
+    """The --json document. `why` and `coverage` come from the engine's scheduler: why each
+    top row has its priority, and how stale the stalest name is and what it favours."""
     now = snap.read_at
     info = snap.universe
     return {
@@ -433,11 +445,21 @@ def to_json(
             if alerts_today is not None
             else {}
         ),
+        "coverage": None
+        if coverage is None
+        else {
+            "scheduler": coverage.strategy,
+            "stalest_seconds": None if coverage.stalest_s is None else round(coverage.stalest_s, 1),
+            "bound_seconds": round(coverage.bound_s, 1),
+            "favouring": coverage.favouring,
+            "probe": coverage.probe,
+            "line": coverage.line(),
+        },
         "gappers": _gap_json(snap.gappers, snap.market_now),
-        "top_movers": _scan_json(snap.movers, snap.market_now),
-        "top_losers": _scan_json(snap.losers, snap.market_now),
-        "largest_moves": _scan_json(snap.moves, snap.market_now),
-        "top_volume": _scan_json(snap.volume, snap.market_now),
+        "top_movers": _scan_json(snap.movers, snap.market_now, why),
+        "top_losers": _scan_json(snap.losers, snap.market_now, why),
+        "largest_moves": _scan_json(snap.moves, snap.market_now, why),
+        "top_volume": _scan_json(snap.volume, snap.market_now, why),
         "options": {
             "day": snap.options_day.isoformat() if snap.options_day else None,
             "shares_of": "watch set",

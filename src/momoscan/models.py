@@ -69,7 +69,7 @@ class Quote:
     name: str = ""
     exchange: str = ""
     mic: str = ""
-    source: str = "poll"  # "poll" (/quote) or "stream" (the WebSocket)
+    source: str = "poll"  # "poll" (/quote), "stream" (the WebSocket) or "movers" (the probe)
     #: The price is a pre-market or after-hours one (Twelve Data's extended_price); the last
     #: regular session's close and % change are then kept beside it.
     extended: bool = False
@@ -101,6 +101,37 @@ class QuoteBatch:
     errors: list[SymbolError] = field(default_factory=list)
     credits_used: int | None = None
     credits_left: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoverRow:
+    """One row of Twelve Data's /market_movers: a stock among the day's biggest gainers or
+    losers. `percent_change` is in percent units; `prev_close` is `last - change`. `day` is
+    the row's date and `quote_ts` its time (Unix seconds), None when the row says only the
+    day's 09:30 bar open (what recorded answers carry) rather than when it traded."""
+
+    symbol: str
+    name: str
+    exchange: str
+    mic: str
+    last: float
+    change: float
+    percent_change: float
+    prev_close: float
+    high: float | None
+    low: float | None
+    volume: int | None
+    day: date | None
+    quote_ts: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MoversAnswer:
+    """A /market_movers answer: the usable rows, and the rows left out with why (one line
+    each: a change that does not add up, no price)."""
+
+    rows: list[MoverRow]
+    dropped: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ Each function takes a `Store` first, so it runs the same on the engine's store t
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -460,6 +461,77 @@ def previous_closes(store: Store, symbols: Sequence[str]) -> dict[str, float]:
             (*chunk, start),
         ):
             out[symbol] = float(close)
+    return out
+
+
+#: One stored quote as the scheduler reads it: (symbol, price, previous close, open, % change,
+#: volume, average volume, the quote's time by the source's clock (Unix seconds; when momoscan
+#: fetched it where the source gave no time), extended-hours price?, source).
+SweepRow = tuple[
+    str, float, float | None, float | None, float | None, int | None, int | None, float, int, str
+]
+
+
+def sweep_state(store: Store, since: float = -math.inf) -> tuple[list[SweepRow], float]:
+    """The quotes stored (fetched, streamed, probed) at or after `since` (momoscan's clock,
+    Unix seconds; all of them by default), as the scheduler takes them in each cycle, and
+    the newest such time, to ask from next."""
+    rows = store.conn.execute(
+        "SELECT symbol, price, prev_close, open, change_pct, volume, avg_volume, "
+        "COALESCE(quote_ts, fetched_at), extended, source, fetched_at FROM quotes "
+        "WHERE fetched_at >= ?",
+        (since if math.isfinite(since) else -1e18,),
+    ).fetchall()
+    newest = max((row[10] for row in rows), default=since)
+    return [row[:10] for row in rows], newest
+
+
+def realised_variance(
+    store: Store, since: float, until: float, *, max_gap: float = 1800.0, least: int = 10
+) -> dict[str, float]:
+    """Each symbol's variance of returns per second of trading, from its intraday history
+    between `since` and `until` (Unix seconds): squared relative changes between consecutive
+    samples at most `max_gap` seconds apart (overnight gaps left out), over the seconds they
+    span. Symbols with fewer than `least` such pairs are left out."""
+    rows = store.conn.execute(
+        "SELECT symbol, SUM(r * r), SUM(dt) FROM ("
+        " SELECT symbol, price / LAG(price) OVER w - 1.0 AS r, ts - LAG(ts) OVER w AS dt"
+        " FROM quote_history WHERE ts >= ? AND ts < ? AND price > 0"
+        " WINDOW w AS (PARTITION BY symbol ORDER BY ts)"
+        ") WHERE dt > 0 AND dt <= ? GROUP BY symbol HAVING COUNT(*) >= ?",
+        (since, until, max_gap, least),
+    ).fetchall()
+    return {symbol: total / span for symbol, total, span in rows if span}
+
+
+@dataclass(frozen=True, slots=True)
+class OptionsSignal:
+    """What the options data says of an underlying today: contracts trading far above their
+    open interest, its share of the watch set's volume (0..1), a NEW daily top-10 entrant."""
+
+    unusual: int
+    share: float
+    is_new: bool
+
+
+def options_signals(
+    store: Store, *, unusual_ratio: float = 1.25, unusual_min_volume: int = 500
+) -> dict[str, OptionsSignal]:
+    """The options activity the scheduler weighs: the latest Cboe day's watch set (unusual
+    contracts, shares) and the newest daily leaders' NEW entrants."""
+    out: dict[str, OptionsSignal] = {}
+    day = latest_cboe_day(store)
+    if day is not None:
+        for row in option_shares(
+            store, day, unusual_ratio=unusual_ratio, unusual_min_volume=unusual_min_volume
+        ):
+            out[row.underlying] = OptionsSignal(row.unusual, row.share, row.is_new)
+    for leader in latest_leaders(store)[1]:
+        if leader.is_new:
+            held = out.get(leader.underlying)
+            out[leader.underlying] = OptionsSignal(
+                held.unusual if held else 0, held.share if held else 0.0, True
+            )
     return out
 
 

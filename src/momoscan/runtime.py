@@ -10,7 +10,7 @@ import logging
 import logging.handlers
 import sys
 import time as wallclock
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -65,6 +65,11 @@ class RunOptions:
     wall: Callable[[], float] = wallclock.time  # tests and snapshots pin the wall clock too
     # Stream the hot set (the TUI and the headless loop; a single --once cycle does not).
     stream: bool = False
+    # The clock credits are counted on, and how to wait on it: the credit budget's, the
+    # simulated plan's meter's, and the client's wait for the next minute after a 429. None:
+    # the wall clock. Benches run an hour of a plan's credits in no time on a fake one.
+    credit_clock: Callable[[], float] | None = None
+    credit_sleep: Callable[[float], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -315,13 +320,16 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
             from .simulated.market import SimMarket
             from .simulated.transport import SimulatedMarketTransport
 
-            market = SimMarket(seed, size, clock, start_day=first_day)
+            market = SimMarket(
+                seed, size, clock, start_day=first_day, runners=settings.demo.runners
+            )
             transport = SimulatedMarketTransport(
                 market,
                 plan_limit=settings.demo.plan_limit,
                 daily_limit=settings.demo.daily_limit or None,
                 latency=options.demo_latency,
                 faults=faults,
+                wall=options.credit_clock or wallclock.time,
             )
         else:
             from .simulated.transport import ProcessMarketTransport
@@ -335,6 +343,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 daily_limit=settings.demo.daily_limit or None,
                 latency=options.demo_latency,
                 faults=faults,
+                runners=settings.demo.runners,
             )
         universe: UniverseSource = SimulatedUniverse(transport, f"simulated (seed {seed})")
         if settings.universe.source == "file" and settings.universe.path:
@@ -347,8 +356,12 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
         api_key = settings.twelvedata.api_key
 
     headers = {"User-Agent": USER_AGENT}
+    credit_clock = options.credit_clock or wallclock.time
+    credit_sleep = options.credit_sleep or anyio.sleep
     budget = CreditBudget(
-        settings.demo.plan_limit if mode.demo else max(1, settings.twelvedata.plan_limit or 8)
+        settings.demo.plan_limit if mode.demo else max(1, settings.twelvedata.plan_limit or 8),
+        clock=credit_clock,
+        sleep=credit_sleep,
     )
     store = StoreThread(db_path)
     await store.start()
@@ -392,6 +405,8 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                     base_url=settings.twelvedata.base_url,
                     budget=budget,
                     timeout=settings.twelvedata.timeout,
+                    wall_clock=credit_clock,
+                    sleep=credit_sleep,
                 ),
                 budget=budget,
                 cboe=CboeClient(

@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from ._lean import import_without
-from .models import Leader, OptionChain, Quote, SymbolError, Ticker, UnderlyingVolume
+from .models import (
+    Leader,
+    MoverRow,
+    OptionChain,
+    Quote,
+    SymbolError,
+    Ticker,
+    UnderlyingVolume,
+)
 
 # sqlite-utils imports pandas and numpy at import time whenever they are installed (for its
 # DataFrame helpers, which momoscan never calls): 0.2-0.4 s and 35 MB in every process that
@@ -590,6 +598,72 @@ class Store:
                 "VALUES (?, ?, ?, ?)",
                 history,
             )
+        return moved
+
+    def store_movers(
+        self,
+        rows: Sequence[MoverRow],
+        *,
+        fetched_at: float,
+        run_id: int | None = None,
+        credits_used: int = 0,
+        credits_at: float | None = None,
+    ) -> set[str]:
+        """A /market_movers answer's rows (universe members of today's session) onto their
+        stored quotes, as source "movers", and the credits the request took, in one
+        transaction.
+
+        A row carries the last price, the change and the day's volume: it moves a quote that
+        is whole (one with an average volume, from /quote), keeping its open and average
+        volume (relative volume recomputed from them), and never overwrites a newer one. A
+        row for a name without a whole quote is left for a /quote. Returns the symbols whose
+        quotes it moved (the run counts them)."""
+        moved: set[str] = set()
+        history = []
+        with self.transaction() as conn:
+            for r in rows:
+                stamp = r.quote_ts
+                cursor = conn.execute(
+                    "UPDATE quotes SET price = ?1, high = COALESCE(?2, high), "
+                    "low = COALESCE(?3, low), prev_close = ?4, change_pct = ?5, "
+                    "volume = COALESCE(?6, volume), "
+                    "rvol = CAST(COALESCE(?6, volume) AS REAL) / avg_volume, market_open = 1, "
+                    "quote_ts = ?7, fetched_at = ?8, source = 'movers', extended = 0, "
+                    "regular_price = NULL, regular_change_pct = NULL "
+                    "WHERE symbol = ?9 AND avg_volume > 0 "
+                    "AND COALESCE(quote_ts, 0) <= COALESCE(?7, quote_ts + 1, 1)",
+                    (
+                        r.last,
+                        r.high,
+                        r.low,
+                        r.prev_close,
+                        r.percent_change,
+                        r.volume,
+                        stamp,
+                        fetched_at,
+                        r.symbol,
+                    ),
+                )
+                if cursor.rowcount:
+                    moved.add(r.symbol)
+                    ts = int(fetched_at if stamp is None else stamp)
+                    history.append((r.symbol, ts - ts % HISTORY_BUCKET_OPEN, r.last, r.volume))
+            conn.executemany(
+                "INSERT OR REPLACE INTO quote_history (symbol, ts, price, volume) "
+                "VALUES (?, ?, ?, ?)",
+                history,
+            )
+            if run_id is not None:
+                conn.execute(
+                    "UPDATE refresh_runs SET quotes = quotes + ?, credits_used = credits_used + ? "
+                    "WHERE id = ?",
+                    (len(moved), credits_used, run_id),
+                )
+            if credits_at is not None and credits_used:
+                conn.execute(
+                    "INSERT INTO credit_ledger (ts, credits) VALUES (?, ?)",
+                    (credits_at, credits_used),
+                )
         return moved
 
     def credit_entries(self, since: float) -> list[tuple[float, int]]:

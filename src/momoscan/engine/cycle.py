@@ -33,7 +33,6 @@ from .alerts import AlertStep
 from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext, owned
 from .options import OptionsStep
 from .quotes import QuoteStep
-from .scheduler import Scheduler
 from .store_thread import StoreThread
 from .stream import StreamStep
 from .universe import UniverseStep
@@ -80,7 +79,12 @@ class Engine:
         self.stream_step = StreamStep(self.ctx, stream, max_symbols=stream_max)
         if stream is not None:
             stream.on_price = self.stream_step.on_price
-        self.scheduler = Scheduler(self.ctx, skip=self.stream_step.live)
+        from .scheduler import make_scheduler  # numpy: with the engine, not the CLI
+
+        self.scheduler = make_scheduler(
+            settings.scan.scheduler, self.ctx, skip=self.stream_step.live
+        )
+        self.stream_step.favoured = self.scheduler.hottest
         self.quote_step = QuoteStep(self.ctx, quotes, budget, self.scheduler)
         self.options_step = OptionsStep(
             self.ctx, cboe, occ, option_products=option_products, offload=offload

@@ -1,25 +1,31 @@
 """The quote step: sweep the universe in batches under the credit budget, in the scheduler's
-order, storing each batch as it lands."""
+order, storing each batch as it lands; first, when the scheduler asks, the market movers probe
+(its rows stored as quotes, its credits from the same budget)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
 
 from .. import market_hours as mh
 from ..config import redact
-from ..models import Progress, Quote, QuoteBatch, Session, SymbolError, Ticker
+from ..models import MoversAnswer, Progress, Quote, QuoteBatch, Session, SymbolError, Ticker
 from ..sources.errors import AuthError, PermissionDenied, SourceError
 from ..sources.ratelimit import CreditBudget
-from ..sources.twelvedata import TwelveDataClient
+from ..sources.twelvedata import MOVERS_CREDITS, PRO_PLAN_CREDITS, TwelveDataClient
 from ..store import Store
 from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext, owned
-from .scheduler import Scheduler
+
+if TYPE_CHECKING:
+    # numpy's (about 0.1 s): imported when the engine is built, not with the CLI.
+    from .scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,8 @@ class QuoteStep:
         self.daily_used = 0
         self._daily_day: date | None = None
         self.credit_note = ""
+        #: Why the plan gets no market movers list ("" while it may have one).
+        self.no_movers = ""
 
     async def _refuse_extended(self, why: str, report: RefreshReport) -> None:
         if self.no_extended:
@@ -117,6 +125,75 @@ class QuoteStep:
         seconds_left = max((ends - now).total_seconds(), settings.scan.refresh_interval)
         return max(1, math.ceil(left * settings.scan.refresh_interval / seconds_left))
 
+    async def _movers(self, direction: str, report: RefreshReport) -> MoversAnswer | None:
+        """One market movers request; None when the plan turns out not to have it (said
+        once, and never asked again this run)."""
+        try:
+            return await self.client.market_movers(
+                direction, price_greater_than=self.ctx.settings.universe.min_price
+            )
+        except PermissionDenied as exc:
+            self.no_movers = (
+                f"Twelve Data's plan has no market movers list ({exc}; Pro plans and up): the "
+                "scheduler finds movers with quotes alone."
+            )
+            report.messages.append(self.no_movers)
+            return None
+
+    async def _probe(
+        self, directions: Sequence[str], tickers: Sequence[Ticker], report: RefreshReport
+    ) -> tuple[set[str], list[str]]:
+        """Ask the market movers list in each direction, store the rows of universe members
+        from today's session onto their quotes, and tell the scheduler. Returns the symbols
+        it refreshed (the sweep skips them this cycle) and those it found without a quote to
+        refresh (the sweep quotes them first)."""
+        ctx = self.ctx
+        members = {t.symbol for t in tickers}
+        today = mh.current_trading_day(ctx.clock.now())
+        refreshed: set[str] = set()
+        found: list[str] = []
+        for direction in directions:
+            if self.no_movers:
+                break
+            granted = await self.budget.take(MOVERS_CREDITS, minimum=MOVERS_CREDITS)
+            granted_at = ctx.wall()
+            self.daily_used += granted
+            report.credits_used += granted
+            answer = await owned(
+                report,
+                "Twelve Data",
+                f"market movers ({direction})",
+                lambda d=direction: self._movers(d, report),  # type: ignore[misc]
+                then="the sweep goes on with quotes",
+            )
+            # Rows of an earlier session (recorded answers mix them in) say nothing of today.
+            rows = (
+                []
+                if answer is None
+                else [
+                    r
+                    for r in answer.rows
+                    if r.symbol in members and (r.day is None or r.day >= today)
+                ]
+            )
+            if answer is None and self.no_movers:
+                continue  # a plan without the endpoint is not charged for asking
+            moved = await ctx.store.call(
+                Store.store_movers,
+                rows,
+                fetched_at=ctx.wall(),
+                run_id=report.run_id,
+                credits_used=granted,
+                credits_at=granted_at,
+            )
+            report.quotes += len(moved)
+            self.scheduler.probed(direction, rows)
+            refreshed.update(moved)
+            # A name found without a whole quote yet is quoted first: its relative volume,
+            # open and listing come from /quote.
+            found.extend(r.symbol for r in rows if r.symbol not in moved)
+        return refreshed, found
+
     async def run(
         self,
         tickers: Sequence[Ticker],
@@ -162,8 +239,16 @@ class QuoteStep:
             raise RefreshFailed(str(exc)) from None
         except SourceError as exc:
             raise RefreshFailed(f"Could not read the Twelve Data plan: {exc}") from None
-        order = await self.scheduler.order(tickers, full=full, window=self.budget.limit)
         daily = self._daily_quota(len(tickers), full)
+        # The plan may have the market movers list (the scheduler asks it in the session,
+        # when it is worth its credits).
+        probe = (
+            daily is None
+            and ctx.settings.twelvedata.market_movers
+            and not self.no_movers
+            and self.budget.limit >= PRO_PLAN_CREDITS
+        )
+        plan = await self.scheduler.plan(tickers, full=full, window=self.budget.limit, probe=probe)
         if daily is not None:
             if daily == 0:
                 report.messages.append(
@@ -171,8 +256,14 @@ class QuoteStep:
                     "resume tomorrow."
                 )
                 return
-            if daily < len(order):
-                order = order[:daily]
+            quota = daily if plan.quota is None else min(daily, plan.quota)
+            plan = dataclasses.replace(plan, quota=quota)
+        refreshed, found = (
+            await self._probe(plan.probes, tickers, report) if plan.probes else (set(), [])
+        )
+        order = [s for s in dict.fromkeys([*found, *plan.symbols]) if s not in refreshed]
+        if plan.quota is not None:
+            order = order[: plan.quota]
         total = len(order)
         batch_size = ctx.settings.twelvedata.batch_size
         slots = anyio.Semaphore(ctx.settings.twelvedata.concurrency)
@@ -252,6 +343,8 @@ class QuoteStep:
                     credits_at=granted_at,
                     retry_grants=retries,
                 )
+                # Asked, whatever the answer: a refused symbol waits its turn like the rest.
+                self.scheduler.seen(batch)
                 done += len(batch)
                 progress(
                     Progress(

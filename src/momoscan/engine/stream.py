@@ -1,13 +1,14 @@
 """The hot set over Twelve Data's price stream: what the screen shows and the watchlist, live.
 
 Polling costs a credit a symbol, so a big universe is swept every few minutes; the names that
-matter now (the top movers, losers and volume leaders, the watchlist) are streamed instead, up
-to the plan's WebSocket credits, and the sweep skips them while they stream. The hot set is
-chosen again after every refresh cycle, with hysteresis: a streamed name is kept while it ranks
-within a wider band (the top `KEEP_RANKS`), so a name at the edge of a top 10 does not churn
-subscriptions. A refused subscription, a dropped connection or a plan without the stream puts
-those names back in the sweep at once: polling covers them within one refresh interval, and
-the stream comes back by itself.
+matter now (the top movers, losers and volume leaders, the watchlist, then the names the
+scheduler ranks likeliest to move next) are streamed instead, up to the plan's WebSocket
+credits, and the sweep skips them while they stream. The hot set is chosen again after every
+refresh cycle, with hysteresis: a streamed name is kept while it ranks within a wider band
+(the top `KEEP_RANKS`), so a name at the edge of a top 10 does not churn subscriptions. A
+refused subscription, a dropped connection or a plan without the stream puts those names back
+in the sweep at once: polling covers them within one refresh interval, and the stream comes
+back by itself.
 
 Ticks become quote rows the polling path writes too (price, % change from the stored previous
 close, day volume), each with its source and its own timestamp, written to the store in one
@@ -96,6 +97,8 @@ class StreamStep:
         self._pending: dict[str, PriceEvent] = {}
         self._listeners: list[TicksCallback] = []
         self.ticks_stored = 0
+        #: The scheduler's highest-priority names, most likely first (set by the Engine).
+        self.favoured: Callable[[int], list[str]] = lambda _k: []
 
     # -- what the engine and the screens ask -------------------------------------------------
 
@@ -139,6 +142,9 @@ class StreamStep:
             settings.universe.min_price,
             KEEP_RANKS,
         )
+        # After the tables, the names the scheduler ranks highest (those likeliest to move
+        # next): streamed, they cost no REST credits and are seen at once.
+        ranked = [*ranked, self.favoured(KEEP_RANKS)]
         current = self.stream.wanted
         wanted = choose_hot_set(
             ctx.watched(),

@@ -7,8 +7,12 @@ numpy: 8,000 securities take about a tenth of a second), then read at the clock'
 What makes it look like a real tape:
 - log-normal minute paths with tier-dependent volatility, more of it after the open;
 - overnight gaps, a few of them news-sized;
-- a few runners a session (+15% to +80%, some from the pre-market, some breaking out mid-day,
-  some fading) and a few sharp losers, with 5-20x relative volume;
+- a few stories a session, each with 5-20x relative volume: runners that build (their volume
+  comes before the move), news jumps at any minute (the volume comes with the move), pre-market
+  gappers that keep running after the open, slow grinders, false starts that fade, sympathy
+  moves of a runner's sector peers, sharp fallers (see `SimMarket.movers_for`);
+- a knob (`runners="surprise"`) where every story is a jump from a name with no prior signal:
+  any tier, no volume or options activity before it, no pre-market hint, no peers;
 - U-shaped intraday volume, light pre-market and after-hours trading;
 - options volume per underlying that is heavy-tailed (index products and a handful of mega caps
   dominate), jumps on news days and on runners, and concentrates near the money and in the front
@@ -65,16 +69,87 @@ def _seed(*parts: int | str) -> list[int]:
     return out
 
 
+#: The kinds of story `SimMarket.movers_for` plants.
+RUNNER = "runner"  # builds over 15-120 minutes, its volume first; some fade later
+NEWS = "news"  # a jump within a few minutes at any time of day; the volume comes with it
+GAPPER = "gapper"  # gaps on pre-market news, then runs again after the open
+GRINDER = "grinder"  # a slow, steady climb over hours
+FALSE_START = "false_start"  # a quick pop that fades back within the hour
+FALLER = "faller"  # a sharp drop
+GAP = "gap"  # a small pre-market news gap (3-12 %), up or down
+SYMPATHY = "sympathy"  # a runner's sector peer, following it minutes later with less
+STORY_KINDS = (RUNNER, NEWS, GAPPER, GRINDER, FALSE_START, FALLER, GAP, SYMPATHY)
+#: `SimMarket(runners=...)`: the realistic mix, or jumps from names with no prior signal.
+RUNNER_MODES = ("mixed", "surprise")
+
+
 @dataclass(frozen=True, slots=True)
 class Mover:
-    """A security with a story today: a runner, a faller or a news gap."""
+    """A security with a story today (see `SimMarket.movers_for`).
+
+    Its move is one or two legs in log space, each a sigmoid: the first starts at `start`
+    (minutes from 04:00 ET) and takes about `duration` minutes; a gapper's second leg
+    (`second`, after the open) starts at `second_start`. `fade` is the share of the first leg
+    given back, centred `fade_after` minutes after it ends and taking about `fade_minutes`.
+    `rvol` is the day's volume over normal; with `precursor` half of that volume builds up
+    before and during the move (a name being accumulated), without it the volume comes with
+    the move and after it (news nobody saw coming)."""
 
     index: int
-    log_move: float  # total move in log space
+    log_move: float  # the first leg's move in log space
     start: int  # minute (from 04:00) the move starts
     duration: int  # minutes the move takes
     fade: float  # share of the move given back later in the day
     rvol: float  # today's volume over normal
+    kind: str = RUNNER
+    fade_after: int = 60
+    fade_minutes: float = 20.0
+    second: float = 0.0
+    second_start: int = 0
+    second_duration: int = 0
+    precursor: bool = True
+    leader: int = -1  # a sympathy move's leader (an index into the securities), else -1
+
+    @property
+    def peak_log_move(self) -> float:
+        """Both legs in log space: the planted move at its fullest."""
+        return self.log_move + self.second
+
+
+@dataclass(frozen=True, slots=True)
+class PlantedMove:
+    """The ground truth of one planted story, for tests and benchmarks (never the engine).
+
+    `size_pct` is the planted move at its fullest, in percent of the price it started from
+    (both of a gapper's legs; before any fade); `start` is the minute the move begins, on
+    the market's clock, and `duration` about how long its (first) leg takes; `leader` is
+    the symbol a sympathy move follows ("" otherwise)."""
+
+    symbol: str
+    kind: str
+    direction: int  # +1 up, -1 down
+    size_pct: float
+    start: datetime
+    minute: int  # `start` in minutes from 04:00 ET
+    duration: int  # minutes the (first) move takes
+    precursor: bool  # volume built before the move (a signal a scanner could read)
+    leader: str = ""
+
+
+def _heavy_tail(rng: np.random.Generator, least: float, alpha: float, most: float) -> float:
+    """A story's size (a fraction): Pareto from `least` with tail index `alpha`, capped at
+    `most`. Most stories are modest and a few are huge, as on a real tape (with alpha 1.8
+    from 15 %, half the runners stay under 22 % and one in nine passes 50 %)."""
+    return float(min(most, least * (1.0 - rng.random()) ** (-1.0 / alpha)))
+
+
+def _leg(minutes: np.ndarray, log_move: float, start: int, duration: int) -> np.ndarray:
+    """One sigmoid leg of a move: 2 % of the way at `start`, all of it about `duration`
+    minutes later (a few minutes of news is nearly a step)."""
+    center = start + duration / 2
+    scale = max(duration / 8, 0.25)
+    # Clipped: a step-like leg's exponent would overflow far from its centre.
+    return log_move / (1.0 + np.exp(np.clip(-(minutes - center) / scale, -60.0, 60.0)))
 
 
 def _volume_profile(close_minute: int, end_minute: int) -> np.ndarray:
@@ -107,6 +182,23 @@ def _vol_profile(close_minute: int) -> np.ndarray:
         0.8 + 1.6 * np.exp(-s / 30.0) + 0.4 * np.exp(-(close_minute - OPEN_MINUTE - s) / 30.0)
     )
     return v
+
+
+def _story_volume(mv: Mover, minutes: np.ndarray) -> np.ndarray:
+    """When a story's extra volume trades (unnormalised weights per minute): around the move,
+    starting well before it when it has a precursor; from the move on when it is news."""
+    center = mv.start + mv.duration / 2
+    if mv.precursor:
+        density = np.exp(-0.5 * ((minutes - center) / max(mv.duration / 2, 5.0)) ** 2)
+    else:
+        after = np.maximum(minutes - mv.start, 0.0)
+        density = np.where(minutes >= mv.start, np.exp(-after / max(mv.duration, 30.0)), 0.0)
+    if mv.second:
+        second_center = mv.second_start + mv.second_duration / 2
+        spread = max(mv.second_duration / 2, 5.0)
+        leg = np.exp(-0.5 * ((minutes - second_center) / spread) ** 2)
+        density = density / max(density.sum(), 1e-9) + leg / leg.sum()
+    return density
 
 
 def options_fraction(minute: float, close_minute: int) -> float:
@@ -169,16 +261,20 @@ class SimDay:
         minutes = np.arange(DAY_MINUTES, dtype=np.float64)
         extra_volume = np.zeros((len(self.movers), DAY_MINUTES))
         for k, mv in enumerate(self.movers):
-            center = mv.start + mv.duration / 2
-            ramp = 1.0 / (1.0 + np.exp(-(minutes - center) / max(mv.duration / 8, 1.0)))
-            component = mv.log_move * ramp
+            component = _leg(minutes, mv.log_move, mv.start, mv.duration)
             if mv.fade:
-                fade_center = mv.start + mv.duration + 60
-                component -= mv.log_move * mv.fade / (1.0 + np.exp(-(minutes - fade_center) / 20.0))
+                fade_center = mv.start + mv.duration + mv.fade_after
+                component -= (
+                    mv.log_move
+                    * mv.fade
+                    / (1.0 + np.exp(-(minutes - fade_center) / mv.fade_minutes))
+                )
+            if mv.second:
+                component += _leg(minutes, mv.second, mv.second_start, mv.second_duration)
             component[self.end_minute :] = component[self.end_minute - 1]
             log_path[mv.index] += component.astype(np.float32)
             rvol[mv.index] = mv.rvol
-            density = np.exp(-0.5 * ((minutes - center) / max(mv.duration / 2, 5.0)) ** 2)
+            density = _story_volume(mv, minutes)
             density[self.end_minute :] = 0.0
             extra_volume[k] = density / density.sum()
 
@@ -219,8 +315,19 @@ class SimMarket:
     """The whole simulated market. Thread-safe for reads once a day is built (numpy arrays are
     only replaced, never mutated); `day_for` builds days under the GIL in one call."""
 
-    def __init__(self, seed: int, size: int, clock: MarketClock, *, start_day: date | None = None):
+    def __init__(
+        self,
+        seed: int,
+        size: int,
+        clock: MarketClock,
+        *,
+        start_day: date | None = None,
+        runners: str = "mixed",
+    ):
+        if runners not in RUNNER_MODES:
+            raise ValueError(f"runners must be one of {', '.join(RUNNER_MODES)}, not {runners!r}")
         self.seed = seed
+        self.runners = runners
         self.clock = clock
         self.stocks = build_stocks(size, seed)
         self.products = list(option_products())
@@ -305,61 +412,210 @@ class SimMarket:
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one market per process, bounded cache
     def movers_for(self, day: date) -> tuple[Mover, ...]:
-        """Today's runners, fallers and news gaps: a deterministic function of seed and day."""
+        """Today's stories: a deterministic function of seed, day and the runners mode.
+
+        Counts scale with the universe (about 2 % of stocks have a story, most of them small
+        gaps; at 8,000 names some 28 runners, 20 news jumps, 12 gappers, 10 grinders, 16 false
+        starts, 24 fallers and their sympathy moves), at least a few each on the built-in
+        universe. Small caps get more of them than large ones (`_RUNNER_TIER_WEIGHT`).
+        """
         rng = np.random.default_rng(_seed(self.seed, day.toordinal(), "movers"))
+        if self.runners == "surprise":
+            return self._surprises(rng)
         n_stocks = len(self.stocks)
         weights = np.array([_RUNNER_TIER_WEIGHT.get(s.cap_tier, 0.0) for s in self.stocks])
         if weights.sum() == 0:
             return ()
         weights = weights / weights.sum()
-        n_runners = max(3, round(n_stocks * 0.009))
-        n_fallers = max(2, round(n_stocks * 0.004))
-        n_gaps = max(3, round(n_stocks * 0.012))
-        picks = rng.choice(
-            n_stocks, size=min(n_stocks, n_runners + n_fallers + n_gaps), replace=False, p=weights
-        )
-        movers: list[Mover] = []
-        for k, index in enumerate(picks.tolist()):
-            if k < n_runners:
-                gain = rng.uniform(0.15, 0.80)
-                premarket = rng.random() < 0.4
-                start = int(rng.integers(120, 300)) if premarket else int(rng.integers(335, 620))
+        counts = {
+            RUNNER: max(2, round(n_stocks * 0.0035)),
+            NEWS: max(1, round(n_stocks * 0.0025)),
+            GAPPER: max(1, round(n_stocks * 0.0015)),
+            GRINDER: max(1, round(n_stocks * 0.0012)),
+            FALSE_START: max(1, round(n_stocks * 0.002)),
+            FALLER: max(2, round(n_stocks * 0.003)),
+            GAP: max(3, round(n_stocks * 0.012)),
+        }
+        kinds = [kind for kind, count in counts.items() for _ in range(count)]
+        size = min(int((weights > 0).sum()), len(kinds))
+        picks = rng.choice(n_stocks, size=size, replace=False, p=weights).tolist()
+        movers = [self._story(kind, index, rng) for kind, index in zip(kinds, picks, strict=False)]
+        taken = set(picks)
+        # A third of the big stories up pull one or two sector peers along, minutes later.
+        for leader in list(movers):
+            if leader.kind not in (RUNNER, NEWS, GAPPER) or leader.log_move <= 0:
+                continue
+            if rng.random() >= 0.35:
+                continue
+            sector = self.stocks[leader.index].sector
+            peers = np.array(
+                [
+                    w if s.sector == sector and i not in taken else 0.0
+                    for i, (s, w) in enumerate(zip(self.stocks, weights, strict=True))
+                ]
+            )
+            if peers.sum() == 0:
+                continue
+            follow = min(int(rng.integers(1, 3)), int((peers > 0).sum()))
+            chosen = rng.choice(n_stocks, size=follow, replace=False, p=peers / peers.sum())
+            begins = leader.second_start if leader.kind == GAPPER else leader.start
+            for index in chosen.tolist():
+                taken.add(index)
                 movers.append(
                     Mover(
                         index,
-                        math.log1p(gain),
-                        start,
-                        int(rng.integers(15, 120)),
-                        float(rng.choice([0.0, 0.0, 0.2, 0.35])),
-                        float(rng.uniform(5.0, 20.0)),
-                    )
-                )
-            elif k < n_runners + n_fallers:
-                loss = rng.uniform(0.10, 0.35)
-                start = int(rng.choice([int(rng.integers(200, 330)), int(rng.integers(335, 650))]))
-                movers.append(
-                    Mover(
-                        index,
-                        math.log1p(-loss),
-                        start,
-                        int(rng.integers(5, 60)),
-                        0.0,
-                        float(rng.uniform(3.0, 8.0)),
-                    )
-                )
-            else:
-                size = rng.uniform(0.03, 0.12) * rng.choice([-1.0, 1.0])
-                movers.append(
-                    Mover(
-                        index,
-                        math.log1p(size),
-                        int(rng.integers(150, 320)),
-                        10,
-                        0.0,
-                        float(rng.uniform(1.8, 4.5)),
+                        leader.peak_log_move * float(rng.uniform(0.3, 0.6)),
+                        begins + int(rng.integers(3, 25)),
+                        int(rng.integers(10, 60)),
+                        float(rng.choice([0.0, 0.0, 0.35])),
+                        float(rng.uniform(5.0, 12.0)),
+                        kind=SYMPATHY,
+                        leader=leader.index,
                     )
                 )
         return tuple(movers)
+
+    def _story(self, kind: str, index: int, rng: np.random.Generator) -> Mover:
+        """One story of `kind` for the stock at `index`."""
+        if kind == RUNNER:
+            premarket = rng.random() < 0.2
+            return Mover(
+                index,
+                math.log1p(_heavy_tail(rng, 0.15, 1.8, 1.2)),
+                int(rng.integers(120, 300)) if premarket else int(rng.integers(332, 660)),
+                int(rng.integers(15, 120)),
+                float(rng.choice([0.0, 0.0, 0.2, 0.35])),
+                float(rng.uniform(5.0, 20.0)),
+            )
+        if kind == NEWS:
+            up = rng.random() < 0.7
+            move = _heavy_tail(rng, 0.12, 2.0, 1.0) if up else -_heavy_tail(rng, 0.10, 2.5, 0.6)
+            return Mover(
+                index,
+                math.log1p(move),
+                int(rng.integers(30, 705)),  # any minute from 04:30 to 15:45
+                int(rng.integers(1, 4)),
+                float(rng.choice([0.0, 0.0, 0.3, 0.5])),
+                float(rng.uniform(5.0, 15.0)),
+                kind=NEWS,
+                fade_after=int(rng.integers(20, 90)),
+                fade_minutes=30.0,
+                precursor=False,
+            )
+        if kind == GAPPER:
+            return Mover(
+                index,
+                math.log1p(rng.uniform(0.08, 0.35)),
+                int(rng.integers(120, 310)),  # pre-market news, 06:00 to 09:10
+                int(rng.integers(3, 30)),
+                0.0,
+                float(rng.uniform(6.0, 20.0)),
+                kind=GAPPER,
+                second=math.log1p(rng.uniform(0.10, 0.45)),
+                second_start=int(rng.integers(330, 375)),  # runs again from the open to 10:15
+                second_duration=int(rng.integers(15, 90)),
+                precursor=False,
+            )
+        if kind == GRINDER:
+            return Mover(
+                index,
+                math.log1p(rng.uniform(0.15, 0.40)),
+                int(rng.integers(330, 510)),
+                int(rng.integers(150, 330)),
+                0.0,
+                float(rng.uniform(5.0, 10.0)),
+                kind=GRINDER,
+            )
+        if kind == FALSE_START:
+            return Mover(
+                index,
+                math.log1p(rng.uniform(0.12, 0.25)),
+                int(rng.integers(335, 660)),
+                int(rng.integers(4, 16)),
+                float(rng.uniform(0.75, 1.0)),
+                float(rng.uniform(5.0, 10.0)),
+                kind=FALSE_START,
+                fade_after=int(rng.integers(5, 30)),
+                fade_minutes=float(rng.uniform(5.0, 12.0)),
+            )
+        if kind == FALLER:
+            loss = _heavy_tail(rng, 0.10, 2.5, 0.6)
+            start = int(rng.choice([int(rng.integers(200, 330)), int(rng.integers(335, 650))]))
+            return Mover(
+                index,
+                math.log1p(-loss),
+                start,
+                int(rng.integers(5, 60)),
+                0.0,
+                float(rng.uniform(3.0, 8.0)),
+                kind=FALLER,
+            )
+        size = rng.uniform(0.03, 0.12) * rng.choice([-1.0, 1.0])
+        return Mover(
+            index,
+            math.log1p(size),
+            int(rng.integers(150, 320)),
+            10,
+            0.0,
+            float(rng.uniform(1.8, 4.5)),
+            kind=GAP,
+        )
+
+    def _surprises(self, rng: np.random.Generator) -> tuple[Mover, ...]:
+        """The stories of `runners="surprise"`: as many moves as the mixed mode plants, each a
+        jump at a random minute of the session from a stock picked without regard to its
+        tier, with no volume before it, no options activity and no peers: nothing a scanner
+        could have read beforehand. The small pre-market news gaps stay, as background."""
+        n_stocks = len(self.stocks)
+        ups = max(6, round(n_stocks * 0.0135))
+        downs = max(2, round(n_stocks * 0.004))
+        gaps = max(3, round(n_stocks * 0.012))
+        picks = rng.choice(n_stocks, size=min(n_stocks, ups + downs + gaps), replace=False)
+        movers = []
+        for k, index in enumerate(picks.tolist()):
+            if k >= ups + downs:
+                movers.append(self._story(GAP, index, rng))
+                continue
+            move = (
+                _heavy_tail(rng, 0.12, 1.8, 1.2) if k < ups else -_heavy_tail(rng, 0.10, 2.5, 0.6)
+            )
+            movers.append(
+                Mover(
+                    index,
+                    math.log1p(move),
+                    int(rng.integers(331, 700)),
+                    int(rng.integers(1, 6)),
+                    float(rng.choice([0.0, 0.0, 0.3, 0.8])),
+                    float(rng.uniform(5.0, 15.0)),
+                    kind=NEWS,
+                    fade_after=int(rng.integers(10, 60)),
+                    fade_minutes=15.0,
+                    precursor=False,
+                )
+            )
+        return tuple(movers)
+
+    def planted(self, day: date) -> tuple[PlantedMove, ...]:
+        """The ground truth of `day`'s stories, for tests and `bench/` (the engine only ever
+        sees quotes): each story's symbol, kind, direction, size and start."""
+        base = datetime.combine(day, mh.PRE_OPEN, tzinfo=mh.ET)
+        out = []
+        for mv in self.movers_for(day):
+            peak = mv.peak_log_move
+            out.append(
+                PlantedMove(
+                    symbol=self.securities[mv.index].symbol,
+                    kind=mv.kind,
+                    direction=1 if peak > 0 else -1,
+                    size_pct=math.expm1(peak) * 100.0,
+                    start=base + timedelta(minutes=mv.start),
+                    minute=mv.start,
+                    duration=mv.duration,
+                    precursor=mv.precursor,
+                    leader=self.securities[mv.leader].symbol if mv.leader >= 0 else "",
+                )
+            )
+        return tuple(out)
 
     # -- options activity --------------------------------------------------------------------
 
@@ -372,6 +628,8 @@ class SimMarket:
         spike = np.where(news, rng.uniform(2.0, 6.0, n), 1.0)
         call_share = np.clip(0.56 + rng.normal(0.0, 0.06, n), 0.2, 0.85)
         for mv in self.movers_for(day):
+            if not mv.precursor:
+                continue  # news: nobody traded its options ahead of it
             spike[mv.index] = max(spike[mv.index], mv.rvol * 0.8)
             call_share[mv.index] = 0.72 if mv.log_move > 0 else 0.35
         # A name without listed options gains none from news.

@@ -2,7 +2,8 @@
 
 Mounted under the real clients, it makes the demo exercise the same code as live mode: Twelve
 Data's /quote batches and /api_usage (numbers as strings, per-symbol errors, credit headers, an
-in-body 429 when the plan's credits for the minute are spent), Cboe's delayed-quotes option
+in-body 429 when the plan's credits for the minute are spent), /market_movers/stocks (numbers
+as numbers, 100 credits, Pro plans only), Cboe's delayed-quotes option
 chains and OCC's daily volume CSV. Requests are routed by path, whatever the host, so a user's
 configured base URLs keep working in demo.
 """
@@ -22,6 +23,7 @@ from urllib.parse import unquote
 
 import anyio
 import httpx
+import numpy as np
 import orjson
 
 from .. import market_hours as mh
@@ -57,6 +59,12 @@ from .options import ChainFactory, occ_csv
 from .stream_server import SimStreamServer
 
 MAX_SYMBOLS = 120
+#: /market_movers: credits a request, and the smallest plan that has it. Twelve Data sells it
+#: from its Pro plans (TD-OAS x-starting-plan "Pro"); Pro's smallest is 610 credits a minute,
+#: Grow's largest 377 (../shared/reference/market-data-apis.md 1.4).
+MOVERS_CREDITS = 100
+PRO_PLAN_CREDITS = 610
+MOVERS_MARKETS = ("stocks", "etf", "mutual_funds", "forex", "crypto")
 
 
 class CreditMeter:
@@ -218,6 +226,64 @@ def quote_objects(
     return out
 
 
+def movers_objects(
+    market: SimMarket, direction: str, outputsize: int, price_greater_than: float = 0.0
+) -> list[dict[str, object]]:
+    """Twelve Data /market_movers/stocks rows at the market clock's now: the stocks with the
+    biggest % change from the previous close, gainers (highest first, up only) or losers.
+
+    From the regular session, as /quote's daily bar is: before the open the previous
+    session's movers, after the close the day's as it closed (whether Twelve Data's list
+    follows pre-market trading is not documented). Numbers are JSON numbers (TD-OAS); the
+    `datetime` is the row's last minute, in the exchange's time.
+    """
+    sim_day, minute, _ = market.now_state()
+    if minute < OPEN_MINUTE:
+        bar = market.session_before(sim_day.day)
+        bar_minute = bar.close_minute - 1
+    else:
+        bar, bar_minute = sim_day, min(minute, sim_day.close_minute - 1)
+    n = len(market.stocks)  # the stocks come first among the securities
+    price = bar.price[:n, bar_minute].astype(np.float64)
+    prev = bar.prev_close[:n]
+    pct = (price - prev) / prev * 100.0
+    eligible = price > price_greater_than
+    if direction == "gainers":
+        eligible &= pct > 0
+        order = np.argsort(-pct, kind="stable")
+    else:
+        eligible &= pct < 0
+        order = np.argsort(pct, kind="stable")
+    picked = [int(i) for i in order if eligible[i]][:outputsize]
+    if not picked:
+        return []
+    segment = bar.price[picked, OPEN_MINUTE : bar_minute + 1]
+    highs, lows = segment.max(axis=1).tolist(), segment.min(axis=1).tolist()
+    volumes = (
+        bar.cum_volume[picked, bar_minute] - bar.cum_volume[picked, OPEN_MINUTE - 1]
+    ).tolist()
+    stamp = bar.at_minute(bar_minute).strftime("%Y-%m-%d %H:%M:%S")
+    rows: list[dict[str, object]] = []
+    for k, i in enumerate(picked):
+        sec = market.stocks[i]
+        rows.append(
+            {
+                "symbol": sec.symbol,
+                "name": sec.name,
+                "exchange": sec.exchange.replace("NYSEMKT", "NYSE"),
+                "mic_code": sec.mic,
+                "datetime": stamp,
+                "last": round(float(price[i]), 5),
+                "high": round(float(highs[k]), 5),
+                "low": round(float(lows[k]), 5),
+                "volume": int(volumes[k]),
+                "change": round(float(price[i] - prev[i]), 5),
+                "percent_change": round(float(pct[i]), 5),
+            }
+        )
+    return rows
+
+
 Answer = tuple[int, dict[str, str], bytes]
 
 
@@ -291,6 +357,8 @@ class SimServer:
             return Reply(*self._quote(parsed, headers))
         if path.endswith("/api_usage"):
             return Reply(*self._api_usage(headers))
+        if "/market_movers/" in path:
+            return Reply(*self._movers(parsed, headers))
         if "/delayed_quotes/options/" in path:
             return Reply(*self._chain(path))
         if path.endswith("/volume-query"):
@@ -391,6 +459,47 @@ class SimServer:
             body["plan_daily_limit"] = self.meter.daily_limit
         return _json(200, body, self._credits(used, left))
 
+    def _movers(self, url: httpx.URL, headers: dict[str, str]) -> Answer:
+        """/market_movers/{market}: the documented 403 below a Pro plan (not charged), 100
+        credits a request otherwise, the in-body 429 when the minute's credits are short."""
+        if not self._authorised(headers):
+            return self._unauthorised()
+        market = url.path.rsplit("/", 1)[-1]
+        credits = self._credits(*self.meter.peek())
+        if market not in MOVERS_MARKETS:
+            body = _error(404, f"**market** {market} not found. Use one of {MOVERS_MARKETS}.")
+            return _json(404, body, credits)
+        if self.meter.limit < PRO_PLAN_CREDITS:
+            body = _error(
+                403,
+                "**/market_movers** is available exclusively with pro or higher plans. Consider "
+                "upgrading your API Key at https://twelvedata.com/pricing",
+            )
+            return _json(403, body, credits)
+        params = url.params
+        direction = params.get("direction", "gainers").lower()
+        try:
+            outputsize = int(params.get("outputsize", "30"))
+            floor = float(params.get("price_greater_than", "0") or 0)
+        except ValueError:
+            outputsize = 0
+            floor = 0.0
+        if direction not in ("gainers", "losers") or not 1 <= outputsize <= 50:
+            body = _error(
+                400, "**direction** must be gainers or losers and **outputsize** from 1 to 50."
+            )
+            return _json(400, body, credits)
+        accepted, used, left = self.meter.charge(MOVERS_CREDITS)
+        if not accepted:
+            return _json(
+                200, out_of_credits(used, self.meter.limit), self._credits(*self.meter.peek())
+            )
+        # The simulated market lists stocks only (its ETFs and indexes are options products).
+        rows = (
+            movers_objects(self.market, direction, outputsize, floor) if market == "stocks" else []
+        )
+        return _json(200, {"values": rows, "status": "ok"}, self._credits(used, left))
+
     # -- Cboe --------------------------------------------------------------------------------
 
     def _chain_symbol(self, path: str) -> str | None:
@@ -448,7 +557,7 @@ class SimServer:
         plan = dice.plan
         path = url.path
         minute = self.market.clock.now().astimezone(mh.ET).strftime("%Y-%m-%dT%H:%M")
-        if path.endswith(("/quote", "/api_usage")):
+        if path.endswith(("/quote", "/api_usage")) or "/market_movers/" in path:
             return self._td_faulty(dice, plan, url, headers, minute)
         if "/delayed_quotes/options/" in path:
             return self._cboe_faulty(dice, plan, path, minute)
@@ -465,6 +574,7 @@ class SimServer:
         minute: str,
     ) -> Reply:
         quote = url.path.endswith("/quote")
+        movers = "/market_movers/" in url.path
         if not self._authorised(headers):
             return Reply(*(self._quote(url, headers) if quote else self._api_usage(headers)))
         rng = dice.request(url.raw_path.decode("ascii"), minute)
@@ -490,6 +600,8 @@ class SimServer:
         if quote:
             # A body cut short shows none of its symbols: fault them only in whole ones.
             status, out, body = self._quote(url, headers, None if kind == "td_truncated" else rng)
+        elif movers:
+            status, out, body = self._movers(url, headers)
         else:
             status, out, body = self._api_usage(headers)
         return self._mangled(dice, kind, rng, status, out, body)
@@ -674,11 +786,12 @@ def _start_server(
     window: float,
     daily_limit: int | None,
     faults: FaultPlan | None = None,
+    runners: str = "mixed",
 ) -> None:
     global _SERVER
     from ..clock import FixedClock
 
-    market = SimMarket(seed, size, FixedClock(at), start_day=first_day)
+    market = SimMarket(seed, size, FixedClock(at), start_day=first_day, runners=runners)
     _SERVER = SimServer(
         market, plan_limit=plan_limit, window=window, daily_limit=daily_limit, faults=faults
     )
@@ -748,6 +861,7 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         window: float = 60.0,
         daily_limit: int | None = None,
         faults: FaultPlan | None = None,
+        runners: str = "mixed",
     ):
         self.clock = clock
         self.latency = latency
@@ -756,7 +870,17 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         self._closed = False
         self._pool = spawn_pool(
             _start_server,
-            (seed, size, first_day, clock.now(), plan_limit, window, daily_limit, self.faults),
+            (
+                seed,
+                size,
+                first_day,
+                clock.now(),
+                plan_limit,
+                window,
+                daily_limit,
+                self.faults,
+                runners,
+            ),
         )
         # Build today's market now, while the app starts up.
         self._warming = self._pool.submit(_warm)

@@ -1,10 +1,15 @@
-"""Twelve Data: batched /quote and /api_usage over httpx, with every documented answer shape.
+"""Twelve Data: batched /quote, /api_usage and /market_movers over httpx, with every documented
+answer shape.
 
 Wire facts (../shared/reference/market-data-apis.md, section 1): numbers arrive as strings, any
 field may be null; one symbol gives a flat object, several give an object keyed by symbol whose
 values are quotes or per-symbol error envelopes; errors come as `{"code", "message", "status":
 "error"}` with HTTP 200 or with a 4xx/5xx status; gateways answer HTML. Each symbol costs one
 credit; `api-credits-used` and `api-credits-left` headers report the minute's count.
+
+/market_movers/{market} (Pro plans and up, 100 credits a request) lists the day's biggest
+gainers or losers with its numbers as JSON numbers (TD-OAS GetMarketMovers); recorded answers
+carry rows from earlier days and changes that do not add up (see `parse_movers`).
 
 The key travels in the `Authorization: apikey ...` header, never in the URL.
 """
@@ -17,7 +22,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import anyio
@@ -25,7 +30,7 @@ import httpx
 import msgspec
 
 from .. import market_hours as mh
-from ..models import Quote, QuoteBatch, SymbolError
+from ..models import MoverRow, MoversAnswer, Quote, QuoteBatch, SymbolError
 from .errors import AuthError, MalformedResponse, PermissionDenied, RateLimited
 from .http import Sleep, get_with_retries
 from .ratelimit import CreditBudget
@@ -33,6 +38,13 @@ from .ratelimit import CreditBudget
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 120
+#: /market_movers: credits a request and rows at most (TD-OAS x-api-credits-cost, outputsize).
+MOVERS_CREDITS = 100
+MOVERS_MAX_ROWS = 50
+#: The smallest plan (credits a minute) that may have /market_movers: Twelve Data sells it from
+#: its Pro plans (TD-OAS x-starting-plan), the smallest of which has 610; Grow's largest has 377
+#: (../shared/reference/market-data-apis.md 1.4). A smaller plan is never charged for asking.
+PRO_PLAN_CREDITS = 610
 KEY_HINT = "Set TWELVEDATA_API_KEY or [twelvedata] api_key in your config file"
 
 
@@ -385,6 +397,85 @@ def parse_api_usage(body: bytes) -> ApiUsage:
     )
 
 
+def _movers_time(text: Any) -> tuple[date | None, int | None]:
+    """A movers row's `datetime`: the spec's example is ISO with a Z ("2023-10-01T12:00:00Z");
+    recorded answers give "2024-11-22 09:30:00" in the exchange's time, and that 09:30 is the
+    daily bar's open, not when the stock traded: the day is kept, the time is not."""
+    if not isinstance(text, str) or not text.strip():
+        return None, None
+    raw = text.strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return None, None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=mh.ET)
+    local = parsed.astimezone(mh.ET)
+    if len(raw) <= 10 or local.time() == mh.OPEN:
+        return local.date(), None
+    return local.date(), int(parsed.timestamp())
+
+
+def parse_movers(body: bytes) -> MoversAnswer:
+    """A /market_movers answer into rows, leniently: numbers as JSON numbers (the spec) or as
+    strings (like /quote's), a row without a price or whose change does not add up (recorded:
+    `"percent_change": 57499900` beside a change of 5.75 on a last of 5.59) left out and
+    said why, never the whole answer.
+
+    Raises:
+        ErrorEnvelope: the answer is an error (no such plan, no credits...).
+        MalformedResponse: not JSON, or no `values` list.
+    """
+    try:
+        payload = _ANY.decode(body)
+    except msgspec.DecodeError:
+        raise MalformedResponse("Twelve Data's market movers answer is not JSON.") from None
+    if _is_error(payload):
+        raise ErrorEnvelope(_int(payload.get("code")), _message(payload))
+    values = payload.get("values") if isinstance(payload, dict) else None
+    if not isinstance(values, list):
+        raise MalformedResponse("Twelve Data's market movers answer has no list of values.")
+    rows: list[MoverRow] = []
+    dropped: list[str] = []
+    for item in values:
+        symbol = item.get("symbol") if isinstance(item, dict) else None
+        if not isinstance(symbol, str) or not symbol.strip():
+            dropped.append("a row without a symbol")
+            continue
+        assert isinstance(item, dict)
+        last, change, pct = (_num(item.get(k)) for k in ("last", "change", "percent_change"))
+        if last is None or last <= 0 or change is None or pct is None:
+            dropped.append(f"{symbol}: no price or change")
+            continue
+        prev = last - change
+        # The three numbers must agree (to rounding): a row where they do not is not news.
+        if prev <= 0 or abs(change / prev * 100.0 - pct) > max(0.5, abs(pct) * 0.01):
+            dropped.append(
+                f"{symbol}: its change ({change:g}) and percent change ({pct:g}) disagree"
+            )
+            continue
+        day, stamp = _movers_time(item.get("datetime"))
+        volume = _num(item.get("volume"))
+        rows.append(
+            MoverRow(
+                symbol=symbol.strip().upper(),
+                name=str(item.get("name") or ""),
+                exchange=str(item.get("exchange") or ""),
+                mic=str(item.get("mic_code") or ""),
+                last=last,
+                change=change,
+                percent_change=pct,
+                prev_close=prev,
+                high=_num(item.get("high")),
+                low=_num(item.get("low")),
+                volume=None if volume is None else int(volume),
+                day=day,
+                quote_ts=stamp,
+            )
+        )
+    return MoversAnswer(rows, dropped)
+
+
 def _credits_header(response: httpx.Response, name: str) -> int | None:
     value = response.headers.get(name)
     try:
@@ -520,6 +611,45 @@ class TwelveDataClient:
                     self._raise_for(None, f"HTTP {response.status_code}", response.status_code)
                 return QuoteBatch(quotes, errors, self.last_credits_used, self.last_credits_left)
         raise RateLimited("Twelve Data: still out of API credits after waiting a minute.")
+
+    async def market_movers(
+        self,
+        direction: str = "gainers",
+        *,
+        outputsize: int = MOVERS_MAX_ROWS,
+        price_greater_than: float | None = None,
+    ) -> MoversAnswer:
+        """The day's biggest US stock gainers (or losers) by % change from the previous close:
+        /market_movers/stocks, 100 credits a request, Pro plans and up.
+
+        The caller has taken the credits from the budget. Not retried after a 429: the probe
+        is optional, and the next cycle decides again whether it is worth its credits.
+
+        Raises:
+            PermissionDenied: the plan lacks the endpoint (403).
+            AuthError, RateLimited, ServiceError, MalformedResponse: as for /quote.
+        """
+        if direction not in ("gainers", "losers"):
+            raise ValueError(f"direction is gainers or losers, not {direction!r}")
+        params = {"direction": direction, "outputsize": str(max(1, min(outputsize, 50)))}
+        if price_greater_than:
+            params["price_greater_than"] = f"{price_greater_than:g}"
+        response = await self._get(
+            "/market_movers/stocks", params, f"/market_movers/stocks ({direction})"
+        )
+        self._note_credits(response)
+        try:
+            answer = parse_movers(response.content)
+        except ErrorEnvelope as exc:
+            self._raise_for(exc.code, exc.message, response.status_code)
+            raise  # unreachable: _raise_for always raises
+        except MalformedResponse:
+            if response.status_code >= 400:
+                self._raise_for(None, f"HTTP {response.status_code}", response.status_code)
+            raise
+        if response.status_code >= 400:
+            self._raise_for(None, f"HTTP {response.status_code}", response.status_code)
+        return answer
 
     def drain_retry_grants(self) -> list[tuple[float, int]]:
         """Credits taken again from the budget to retry after a 429, (when, how many), since

@@ -402,6 +402,7 @@ class MomoscanApp(App[int]):
             status.state.credit_note = rt.engine.credit_note
             universe = status.state.snapshot.universe.size if status.state.snapshot else 0
             status.state.stream = rt.engine.stream_step.status().line(universe)
+            status.state.coverage = rt.engine.scheduler.coverage().line()
         status.state.tiers = self.current_tiers
         status.state.oldest_age = self.main.tick(market_now)
         status.show(self.wall())
@@ -638,8 +639,11 @@ class MomoscanApp(App[int]):
                 (s.total for s in self.snapshot.shares if s.underlying == symbol), None
             )
         series = await self.reader.call(queries.intraday_series, symbol, self.market_epoch())
+        why = self.runtime.engine.scheduler.why(symbol) if self.runtime is not None else ""
         choice = await self.push_screen_wait(
-            SymbolScreen(ticker, row, options_volume, self.market_epoch, chart=chart_data(series))
+            SymbolScreen(
+                ticker, row, options_volume, self.market_epoch, chart=chart_data(series), why=why
+            )
         )
         if choice == "chart":
             await self.open_chart(symbol)

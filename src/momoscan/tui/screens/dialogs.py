@@ -134,10 +134,12 @@ class SymbolScreen(ModalScreen[str | None]):
         *,
         no_contracts: str = "",
         chart: ChartData | None = None,
+        why: str = "",
     ) -> None:
         """`clock` is the market clock (Unix seconds) the quote's age is measured against;
         `no_contracts` says why Enter has no contracts to open, when it has none; `chart` is
-        the symbol's day, drawn under the quote when there are samples."""
+        the symbol's day, drawn under the quote when there are samples; `why` is the
+        scheduler's reason for the symbol's priority."""
         super().__init__()
         self.chart = chart
         self.ticker = ticker
@@ -148,6 +150,7 @@ class SymbolScreen(ModalScreen[str | None]):
         self.no_contracts = no_contracts or (
             f"No options volume stored for {ticker.symbol} today: it is not in the watch set."
         )
+        self.why = why  # the scheduler's reason for the symbol's priority
 
     def _grid(self) -> Table:
         t = self.ticker
@@ -188,6 +191,8 @@ class SymbolScreen(ModalScreen[str | None]):
             grid.add_row(
                 "Options today", Text(f"{fmt.count(self.options_volume)} contracts (Enter)")
             )
+        if self.why:
+            grid.add_row("Polled", Text(self.why))
         return grid
 
     def compose(self) -> ComposeResult:

@@ -42,6 +42,8 @@ class StatusState:
     stream: str = ""  # "stream: 48 live · polling 7,952", or why it is down
     progress: Progress | None = None
     credit_note: str = ""
+    #: The scheduler's coverage: the stalest name's age and what it favours.
+    coverage: str = ""
     refreshing: bool = False
     error: str = ""
     stale: bool = False
@@ -115,6 +117,8 @@ def render_status(state: StatusState, now: float) -> Text:
         second.append(f" · credits {state.credits_used}/{state.plan_limit} this min")
     if state.stream:
         second.append(f" · {state.stream}", style="yellow" if "down" in state.stream else "")
+    if state.coverage:
+        second.append(f" · {state.coverage}")
     if state.credit_note:
         second.append(f" · {state.credit_note}", style="yellow")
     if snap is not None and snap.universe.warning:

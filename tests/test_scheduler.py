@@ -1,0 +1,334 @@
+"""The credit scheduler on the simulated market: its bounds (no name starves, no credit over
+the plan), the market movers probe only where the plan has it, and why each name is where it
+is. The market's clock moves a minute a cycle; credits are counted on a fake wall clock that
+moves when the budget waits, so a session's minutes pass in no real time."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+import anyio
+import httpx
+import numpy as np
+import orjson
+import pytest
+import respx
+
+from momoscan import market_hours as mh
+from momoscan import queries
+from momoscan.clock import FixedClock
+from momoscan.config import Settings
+from momoscan.engine.scheduler import (
+    BOUND_FACTOR,
+    Coverage,
+    PriorityScheduler,
+    RoundRobin,
+    _due,
+    volume_share_by,
+)
+from momoscan.models import Leader
+from momoscan.runtime import RunOptions, open_runtime
+from momoscan.simulated.market import SimMarket
+from momoscan.simulated.transport import SimServer, SimulatedMarketTransport
+from momoscan.store import Store
+
+DAY = date(2026, 11, 20)
+OPEN = datetime(2026, 11, 20, 10, 0, tzinfo=mh.ET)
+TIERS = ["nano", "micro", "small", "mid", "large", "mega"]
+
+
+class FakeTime:
+    """The wall clock credits are counted on: it moves only when the budget waits."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await anyio.sleep(0)
+
+
+def settings_for(plan: int, size: int, strategy: str = "priority") -> Settings:
+    settings = Settings()
+    settings.demo.size = size
+    settings.demo.plan_limit = plan
+    settings.universe.cap_tiers = TIERS
+    settings.options.enabled = False
+    settings.scan.scheduler = strategy
+    # One request at a time: on the fake clock, a batch waiting for credits would move
+    # time under the requests in flight.
+    settings.twelvedata.concurrency = 1
+    return settings
+
+
+def run_options(db: Path, fake: FakeTime, start: datetime = OPEN) -> RunOptions:
+    return RunOptions(
+        db=str(db),
+        demo_start=start,
+        demo_latency=0.0,
+        demo_in_process=True,
+        offload_processes=False,
+        credit_clock=fake,
+        credit_sleep=fake.sleep,
+    )
+
+
+def asked_paths(transport: SimulatedMarketTransport) -> Counter[str]:
+    """Count the paths the simulated market answers, from now on."""
+    paths: Counter[str] = Counter()
+    server = transport.server
+    respond = server.respond
+
+    def counting(method: str, url: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+        paths[httpx.URL(url).path] += 1
+        return respond(method, url, headers)
+
+    server.respond = counting  # type: ignore[method-assign]
+    return paths
+
+
+@pytest.mark.anyio
+async def test_no_name_goes_unseen_past_the_bound_and_no_credit_over_the_plan(
+    tmp_path: Path,
+) -> None:
+    """600 names on 60 credits a minute: a sweep every 10 minutes, a bound of 15. After a
+    warm-up that saw every name at once (the hardest case: every deadline the same), every
+    name is quoted again within the bound, cycle after cycle, and no minute spends more than
+    the plan."""
+    fake = FakeTime()
+    async with open_runtime(settings_for(60, 600), run_options(tmp_path / "d.db", fake)) as rt:
+        assert isinstance(rt.clock, FixedClock) and isinstance(
+            rt.transport, SimulatedMarketTransport
+        )
+        scheduler = rt.engine.scheduler
+        assert isinstance(scheduler, PriorityScheduler)
+        paths = asked_paths(rt.transport)
+        warm = await rt.engine.refresh(full=True)
+        assert warm.status == "ok" and warm.quotes == warm.symbols == 600
+        worst = 0.0
+        favoured = set()
+        with Store(rt.db_path) as reader:
+            for _ in range(40):
+                rt.clock.advance(60)
+                report = await rt.engine.refresh(full=False)
+                assert report.status == "ok", report.lines()
+                assert report.credits_used == 60  # the whole minute, and not one more
+                bound = scheduler.bound()
+                assert bound == pytest.approx(BOUND_FACTOR * 600 / 60 * 60.0, rel=0.01)
+                now = rt.clock.now().timestamp()
+                oldest = reader.conn.execute(
+                    "SELECT MIN(COALESCE(quote_ts, fetched_at)) FROM quotes"
+                ).fetchone()[0]
+                worst = max(worst, now - oldest)
+                assert now - oldest <= bound, (rt.clock.now(), now - oldest, bound)
+                favoured.add(scheduler.coverage().favouring)
+        assert rt.transport.meter.rejected == 0
+    # The bound was the binding constraint: the stalest name came close to it...
+    assert worst > 0.8 * bound
+    # ...while the credits went to something else too, and the probe was never asked.
+    assert favoured - {""}
+    assert "/market_movers/stocks" not in paths
+
+
+@pytest.mark.anyio
+async def test_the_probe_where_the_plan_has_it_and_its_credits_from_the_same_budget(
+    tmp_path: Path,
+) -> None:
+    fake = FakeTime()
+    async with open_runtime(settings_for(610, 1500), run_options(tmp_path / "d.db", fake)) as rt:
+        assert isinstance(rt.clock, FixedClock) and isinstance(
+            rt.transport, SimulatedMarketTransport
+        )
+        paths = asked_paths(rt.transport)
+        await rt.engine.refresh(full=True)
+        assert paths["/market_movers/stocks"] == 0  # a full sweep needs no probe
+        reports = []
+        for _ in range(12):
+            rt.clock.advance(60)
+            reports.append(await rt.engine.refresh(full=False))
+        coverage = rt.engine.scheduler.coverage()
+        meter = rt.transport.meter
+    assert all(r.status == "ok" for r in reports), [r.lines() for r in reports]
+    assert [r.credits_used for r in reports] == [610] * 12  # probe and quotes: one budget
+    assert meter.rejected == 0
+    assert paths["/market_movers/stocks"] >= 10  # worth its credits, most minutes
+    assert "movers probe" in coverage.probe
+    with Store(tmp_path / "d.db") as store:
+        sources = Counter(source for (source,) in store.conn.execute("SELECT source FROM quotes"))
+        movers = queries.top_movers(store, TIERS, 1.0)
+    assert sources["movers"] > 0
+    # The probe's rows rank at once, beside polled quotes.
+    assert {r.source for r in movers} <= {"movers", "poll"} and movers
+
+
+@pytest.mark.anyio
+async def test_no_probe_below_pro_plans_nor_before_the_open(tmp_path: Path) -> None:
+    fake = FakeTime()
+    premarket = datetime(2026, 11, 20, 8, 30, tzinfo=mh.ET)
+    for plan, start in ((377, OPEN), (1597, premarket)):
+        db = tmp_path / f"{plan}.db"
+        async with open_runtime(settings_for(plan, 800), run_options(db, fake, start)) as rt:
+            assert isinstance(rt.clock, FixedClock)
+            assert isinstance(rt.transport, SimulatedMarketTransport)
+            paths = asked_paths(rt.transport)
+            await rt.engine.refresh(full=True)
+            for _ in range(5):
+                rt.clock.advance(60)
+                await rt.engine.refresh(full=False)
+        assert paths["/market_movers/stocks"] == 0, plan
+        assert paths["/quote"] > 0
+
+
+@pytest.mark.anyio
+async def test_a_plan_that_refuses_the_probe_is_told_once_and_not_asked_again(
+    tmp_path: Path,
+) -> None:
+    clock = FixedClock(OPEN)
+    fake = FakeTime()
+    # A Pro plan's credits (what /api_usage says), and more names than they quote a minute.
+    server = SimServer(SimMarket(7, 0, clock), plan_limit=610, wall=fake)
+    movers: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/market_movers"):
+            movers.append(request)
+            body = {
+                "code": 403,
+                "message": "**/market_movers** is available exclusively with pro or higher "
+                "plans. Consider upgrading your API Key at https://twelvedata.com/pricing",
+                "status": "error",
+            }
+            return httpx.Response(403, content=orjson.dumps(body))
+        status, headers, content = server.handle(
+            request.method, str(request.url), dict(request.headers)
+        )
+        return httpx.Response(status, headers=headers, content=content)
+
+    settings = Settings()
+    settings.twelvedata.api_key = "TDKEY-movers-0001"
+    settings.twelvedata.base_url = "https://td.test"
+    settings.universe.source = "builtin"
+    settings.universe.cap_tiers = TIERS
+    settings.options.enabled = False
+    settings.twelvedata.concurrency = 1
+    options = RunOptions(db=str(tmp_path / "live.db"), credit_clock=fake, credit_sleep=fake.sleep)
+    with respx.mock(assert_all_called=False) as router:
+        router.route(url__startswith="https://td.test").mock(side_effect=answer)
+        async with open_runtime(settings, options) as rt:
+            rt.engine.clock = clock
+            await rt.engine.refresh(full=True)
+            reports = []
+            for _ in range(4):
+                clock.advance(60)
+                reports.append(await rt.engine.refresh(full=False))
+    assert len(movers) == 1
+    told = [m for r in reports for m in r.lines() if "no market movers list" in m]
+    assert len(told) == 1 and "Pro plans" in told[0]
+    assert all(r.status == "ok" for r in reports)  # not a failure: a plan's limit, said once
+
+
+@pytest.mark.anyio
+async def test_why_each_name_is_where_it_is(tmp_path: Path) -> None:
+    fake = FakeTime()
+    settings = settings_for(150, 1500)
+    async with open_runtime(settings, run_options(tmp_path / "d.db", fake)) as rt:
+        assert isinstance(rt.clock, FixedClock)
+        await rt.engine.refresh(full=True)
+        # A NEW entrant to the daily options top 10, as the options step stores them (the
+        # step itself left out: it would fetch the real day's in its place).
+        settings.options.enabled = True
+
+        async def no_options(*_args: object) -> None:
+            return None
+
+        rt.engine.options_step.run = no_options  # type: ignore[method-assign]
+        quiet = "ZZZZ"
+        with Store(rt.db_path) as store:
+            quiet = next(
+                s
+                for (s,) in store.conn.execute(
+                    "SELECT symbol FROM quotes WHERE ABS(change_pct) < 0.5 ORDER BY symbol"
+                )
+            )
+            store.store_leaders(
+                mh.previous_trading_day(DAY),
+                [Leader(mh.previous_trading_day(DAY), 1, quiet, 900_000, 600_000, 300_000,
+                        True, 1, None, 6.0, "first time in the top 10")],
+            )  # fmt: skip
+        for _ in range(6):
+            rt.clock.advance(60)
+            await rt.engine.refresh(full=False)
+        scheduler = rt.engine.scheduler
+        assert isinstance(scheduler, PriorityScheduler)
+        with Store(rt.db_path) as store:
+            top = queries.top_movers(store, TIERS, 1.0)[0].symbol
+        said = {s: scheduler.why(s) for s in [top, quiet]}
+        coverage = scheduler.coverage()
+        weights = scheduler._weight
+    assert "on screen (#1 of the movers)" in said[top], said
+    assert "new in the daily options top 10" in said[quiet], said
+    assert said[quiet].startswith("priority ") and "unseen" in said[quiet]
+    # Most names carry no boost: they are swept as a round-robin would.
+    assert float(np.median(weights)) == 1.0
+    line = coverage.line()
+    assert line.startswith("stalest ") and "(bound " in line and "favouring " in line
+
+
+def test_the_round_robin_strategy_is_kept_by_name(tmp_path: Path) -> None:
+    settings = settings_for(60, 100, strategy="round_robin")
+
+    async def build() -> str:
+        async with open_runtime(settings, run_options(tmp_path / "rr.db", FakeTime())) as rt:
+            assert isinstance(rt.engine.scheduler, RoundRobin)
+            await rt.engine.refresh(full=True)
+            return rt.engine.scheduler.coverage().line()
+
+    assert anyio.run(build).endswith("· round-robin")
+
+
+def test_deadlines_are_met_earliest_first_and_no_sooner_than_needed() -> None:
+    alpha = np.arange(7)
+    names = np.arange(7)
+    # Seven names due in three cycles, two quotes a cycle after this one: one must go now.
+    forced = _due(names, np.full(7, 1000.0 + 180.0), 1000.0, 60.0, 5, 2, alpha)
+    assert forced.tolist() == [0]
+    # Six fit in the cycles ahead: none need to go now, the cycle is free for the priorities.
+    assert _due(names[:6], np.full(6, 1180.0), 1000.0, 60.0, 5, 2, alpha).tolist() == []
+    # A name past its deadline always goes, however many: earliest deadline first.
+    late = np.array([1200.0, 900.0, 1300.0, 950.0, 5000.0, 5000.0, 5000.0])
+    assert _due(names, late, 1000.0, 60.0, 1, 2, alpha).tolist() == [1, 3]
+
+
+def test_the_usual_volume_pace_and_the_coverage_line() -> None:
+    assert volume_share_by(0) == 0.0 and volume_share_by(390) == 1.0
+    assert volume_share_by(15) == pytest.approx(0.065)
+    assert 0.4 < volume_share_by(150) < 0.5
+    line = Coverage("priority", 540.0, 1380.0, "big movers, heavy volume", "movers probe: gainers")
+    assert line.line() == (
+        "stalest 9m (bound 23m) · favouring big movers, heavy volume · movers probe: gainers"
+    )
+    assert Coverage("round_robin", 30.0, 0.0).line() == "stalest 30s · round-robin"
+    assert Coverage("priority", None, 0.0).line() == ""
+
+
+def test_headless_json_says_why_and_how_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from momoscan.cli import main
+
+    db = str(tmp_path / "h.db")
+    args = ["--headless", "--once", "--json", "--db", db, "--demo-size", "300"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 0  # the second run's scheduler knows the stored quotes
+    doc = orjson.loads(capsys.readouterr().out)
+    coverage = doc["coverage"]
+    assert coverage["scheduler"] == "priority" and coverage["bound_seconds"] > 0
+    assert coverage["line"].startswith("stalest ")
+    whys = [row["why"] for row in doc["top_movers"]]
+    assert all(whys) and any("on screen" in w or "moving" in w for w in whys), whys
