@@ -14,11 +14,13 @@ help, quit.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import Concatenate, ParamSpec
 
 import anyio
 from textual import work
@@ -48,12 +50,30 @@ from .screens.main import MainScreen
 from .screens.watchlist import WatchlistScreen, read_watchlist
 from .widgets.contract_table import ContractData
 from .widgets.scan_table import ScanTable
-from .widgets.status import StatusBar
 
 log = logging.getLogger(__name__)
 
 #: While a refresh streams in, re-read the store at most this often.
 READ_EVERY = 0.7
+
+_P = ParamSpec("_P")
+
+
+def while_live(
+    method: Callable[Concatenate[MomoscanApp, _P], None],
+) -> Callable[Concatenate[MomoscanApp, _P], None]:
+    """For what reaches the widgets from outside the UI (a refresh's progress and end,
+    streamed ticks, a read's result, alerts, the clock's tick): nothing once the app is
+    closing. Textual tears the screens down while the last messages, workers and callbacks
+    still run; a handler that queried a widget then would raise NoMatches at exit."""
+
+    @functools.wraps(method)
+    def guarded(app: MomoscanApp, /, *args: _P.args, **kwargs: _P.kwargs) -> None:
+        if app.live:
+            method(app, *args, **kwargs)
+
+    return guarded
+
 
 SCREEN_TITLES = {
     MainScreen: "momoscan: top movers and volume of your universe, and where options volume goes",
@@ -143,6 +163,11 @@ class MomoscanApp(App[int]):
         assert isinstance(screen, MainScreen)
         return screen
 
+    @property
+    def live(self) -> bool:
+        """The app runs and its main screen is up (not yet torn down at exit)."""
+        return self.is_running and self.main.is_attached
+
     def market_epoch(self) -> float:
         """The market clock in Unix seconds (the simulated one in demo): quotes' ages come from
         their source's clock and are measured against it."""
@@ -154,7 +179,7 @@ class MomoscanApp(App[int]):
 
     def start(self) -> None:
         """The main screen is up: show the status, start the tick and the refresh worker."""
-        status = self.main.query_one(StatusBar)
+        status = self.main.status
         status.state.demo = True
         status.state.tiers = self.current_tiers
         status.state.min_price = self.settings.universe.min_price
@@ -177,7 +202,7 @@ class MomoscanApp(App[int]):
                 self.runtime = rt
                 self.reader = StoreThread(rt.db_path)
                 await self.reader.start()
-                status = self.main.query_one(StatusBar).state
+                status = self.main.status.state
                 status.demo = rt.mode.demo
                 status.faults = rt.faults.describe() if rt.faults is not None else ""
                 status.universe = rt.engine.universe.describe()
@@ -215,7 +240,7 @@ class MomoscanApp(App[int]):
     async def _cycle(self, rt: Runtime) -> None:
         while True:
             self._refresh_now = anyio.Event()
-            status = self.main.query_one(StatusBar).state
+            status = self.main.status.state
             status.refreshing = True
             report = await rt.engine.refresh(self._on_progress, full=False, force=self.force)
             self.refreshes += 1
@@ -224,6 +249,7 @@ class MomoscanApp(App[int]):
             with anyio.move_on_after(self.settings.scan.refresh_interval):
                 await self._refresh_now.wait()
 
+    @while_live
     def _on_ticks(self, ticks: Sequence[Tick]) -> None:
         """The price stream's trades (every quarter second): onto the rows on show at once;
         the ranks follow at the next read of the store, at most every READ_EVERY seconds.
@@ -242,17 +268,19 @@ class MomoscanApp(App[int]):
     def _on_progress(self, progress: Progress) -> None:
         self.post_message(RefreshProgress(progress))
 
+    @while_live
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "refresh" and event.state == WorkerState.ERROR:
             error = event.worker.error
             log.error("refresh loop stopped: %r", error)
-            status = self.main.query_one(StatusBar).state
+            status = self.main.status.state
             status.error = f"Refresh stopped: {type(error).__name__}: {error}. Retrying in 10 s."
             status.stale = True
             self.set_timer(10.0, self.refresh_loop)
 
+    @while_live
     def on_refresh_progress(self, message: RefreshProgress) -> None:
-        status = self.main.query_one(StatusBar)
+        status = self.main.status
         status.state.progress = message.progress
         status.state.refreshing = message.progress.step != "done"
         status.show(self.wall())
@@ -265,9 +293,10 @@ class MomoscanApp(App[int]):
             # The first batch shows at once; after that, at most every READ_EVERY seconds.
             self.read_soon()
 
+    @while_live
     def on_refresh_finished(self, message: RefreshFinished) -> None:
         report = message.report
-        status = self.main.query_one(StatusBar).state
+        status = self.main.status.state
         status.refreshing = False
         if report.failed:
             status.error = report.summary() or "the refresh failed"
@@ -284,6 +313,7 @@ class MomoscanApp(App[int]):
 
     # -- alerts ------------------------------------------------------------------------------
 
+    @while_live
     def show_rule_alerts(self, events: Sequence[AlertEvent]) -> None:
         """Alert rules that fired (after a cycle, or on streamed prices): a notification each
         (and the bell, with [alerts] bell), one desktop notification for them all where the
@@ -303,6 +333,7 @@ class MomoscanApp(App[int]):
         if isinstance(self.screen, AlertsScreen):
             self.run_worker(self._reload_alerts(), group="alerts", exit_on_error=False)
 
+    @while_live
     def _scanner_alert(self, symbol: str, message: str, title: str) -> None:
         """One of the scanner's own alerts: a notification, kept for the alerts screen."""
         now = self.market_epoch()
@@ -312,6 +343,7 @@ class MomoscanApp(App[int]):
 
     # -- reading and showing -----------------------------------------------------------------
 
+    @while_live
     def read_soon(self) -> None:
         """Read the store again (off the event loop) and show what it holds."""
         self.run_worker(self.read_snapshot(), group="read", exit_on_error=False)
@@ -348,9 +380,10 @@ class MomoscanApp(App[int]):
         finally:
             self._reading = False
 
+    @while_live
     def show_snapshot(self, snap: queries.Snapshot) -> None:
         self.snapshot = snap
-        status = self.main.query_one(StatusBar)
+        status = self.main.status
         status.state.snapshot = snap
         # Entries count only once a first refresh has filled the store.
         track = self.refreshes > 0
@@ -384,12 +417,13 @@ class MomoscanApp(App[int]):
         """The main screen is on show (alone, or under a dialog such as the help or a card)."""
         return self.screen is self.main or isinstance(self.screen, ModalScreen)
 
+    @while_live
     def _tick(self) -> None:
         """Once a second (and after each read): the clock, the credits and every age move
         on, all from one reading of the market clock, so rows, card and status agree."""
         if not self.main_visible:
             return  # nothing of it is on show; MainScreen ticks again when it is back
-        status = self.main.query_one(StatusBar)
+        status = self.main.status
         rt = self.runtime
         market_now = self.market_epoch()
         if rt is not None:

@@ -164,6 +164,9 @@ class MainScreen(Screen[None]):
         self.table_rows = TOP_N
         self._options_rows = watch_size
         self._gapping = False  # the movers table shows the pre-market gappers
+        #: Held rather than queried: the app's handlers reach it while the screen is torn
+        #: down at exit, when a query finds nothing.
+        self.status = StatusBar(id="status")
 
     @property
     def momo(self) -> MomoscanApp:
@@ -173,7 +176,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         app = self.momo
-        yield StatusBar(id="status")
+        yield self.status
         with Horizontal(id="scans"):
             yield ScanTable(id="movers", clock=app.wall, market_clock=app.market_epoch)
             yield ScanTable(id="volume", clock=app.wall, market_clock=app.market_epoch)
@@ -243,7 +246,7 @@ class MainScreen(Screen[None]):
             table.apply_ticks(ticks, market_now)
 
     def _show_tables(self, snap: Snapshot, *, track: bool | None) -> list[ScanRow]:
-        stale = self.query_one(StatusBar).state.stale
+        stale = self.status.state.stale
         movers = self.query_one("#movers", ScanTable)
         # Before the open the main table is the gappers: the gap from the previous close,
         # with the pre-market volume against its usual (in the RVol column).
