@@ -184,6 +184,10 @@ class Scheduler:
         self._skip = skip
         self._seen: dict[str, float] = {}
         self._universe: list[str] = []
+        # The oldest seen time, kept until what it depends on changes: the status bar asks
+        # each second, and a walk of 8,000 names is milliseconds of the event loop's.
+        self._oldest: tuple[tuple[int, frozenset[str]], float | None] | None = None
+        self._changes = 0
 
     def now(self) -> float:
         return self.ctx.clock.now().timestamp()
@@ -206,6 +210,7 @@ class Scheduler:
         stamp = self.now() if at is None else at
         for symbol in symbols:
             self._seen[symbol] = stamp
+        self._changes += 1
 
     def probed(self, direction: str, rows: Sequence[MoverRow], at: float | None = None) -> None:
         """A market movers answer was stored: its rows are seen (the strategy may learn)."""
@@ -234,10 +239,14 @@ class Scheduler:
         """Seconds since the least recently seen universe name was seen, None before any
         was. Live names are seen now; a name never quoted yet (first in the next sweep) is
         left out."""
-        live = self._skip()
-        seen = self._seen
-        times = [seen[s] for s in self._universe if s in seen and s not in live]
-        return max(0.0, self.now() - min(times)) if times else None
+        live = frozenset(self._skip())
+        key = (self._changes, live)
+        if self._oldest is None or self._oldest[0] != key:
+            seen = self._seen
+            times = [seen[s] for s in self._universe if s in seen and s not in live]
+            self._oldest = (key, min(times) if times else None)
+        oldest = self._oldest[1]
+        return None if oldest is None else max(0.0, self.now() - oldest)
 
     def coverage(self) -> Coverage:
         return Coverage(
@@ -247,10 +256,12 @@ class Scheduler:
     async def _load_seen(self, symbols: Sequence[str]) -> None:
         """At the first cycle: when each symbol was last seen, from its stored quote's time."""
         self._universe = list(symbols)
+        self._changes += 1
         if self._seen:
             return
         rows, _ = await self.ctx.store.call(queries.sweep_state)
         self._seen = {row[0]: float(row[7]) for row in rows}
+        self._changes += 1
 
 
 class RoundRobin(Scheduler):
@@ -509,6 +520,7 @@ class PriorityScheduler(Scheduler):
                 continue
             if source != "poll" and ts > self._seen.get(symbol, 0.0):
                 self._seen[symbol] = ts  # streamed or probed: seen at its own time
+                self._changes += 1
             before = self._change[i]
             new = self._observe(i, ts, change, price)
             self._volume[i] = np.nan if volume is None else volume

@@ -17,7 +17,7 @@ its narrowest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -28,7 +28,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -185,6 +185,7 @@ class FastTable(ScrollView, can_focus=True):
         self.columns = list(columns)
         self.zebra = zebra
         self._ft_keys: list[str] = []
+        self._ft_pos: dict[str, int] = {}  # each key's row index
         self._ft_cells: dict[str, tuple[Text, ...]] = {}
         self._ft_segments: dict[str, list[Segment]] = {}
         self._ft_cursor = 0
@@ -248,11 +249,14 @@ class FastTable(ScrollView, can_focus=True):
         return grew
 
     def set_rows(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
-        """Show `rows` (key, cells) in this order. Only changed rows are re-rendered; the
-        cursor stays on the key it was on (or in place, if that key went away)."""
+        """Show `rows` (key, cells) in this order. Only the lines whose row changed (its
+        cells, or the key at that place) are redrawn; the cursor stays on the key it was on
+        (or in place, if that key went away)."""
         keep = self.selected_key
+        old_keys, old_cursor = self._ft_keys, self._ft_cursor
         keys = []
         cells: dict[str, tuple[Text, ...]] = {}
+        changed: set[str] = set()
         grew = False
         for key, row in rows:
             row = tuple(row)
@@ -264,22 +268,51 @@ class FastTable(ScrollView, can_focus=True):
             cells[key] = row
             if self._ft_cells.get(key) != row:
                 self._forget(key)
+                changed.add(key)
                 grew = self._grow(row) or grew
         for gone in set(self._ft_cells) - set(cells):
             self._forget(gone)
         self._ft_keys, self._ft_cells = keys, cells
+        self._ft_pos = {key: i for i, key in enumerate(keys)}
         self.virtual_size = Size(self._ft_width, len(keys) + 1)
         if keep is not None and keep in cells:
-            self._ft_cursor = keys.index(keep)
+            self._ft_cursor = self._ft_pos[keep]
         else:
             self._ft_cursor = max(0, min(self._ft_cursor, len(keys) - 1))
         if grew:
             self._layout()
-        self.refresh()
+            self.refresh()
+            return
+        dirty = {
+            i
+            for i in range(max(len(old_keys), len(keys)))
+            if i >= len(old_keys) or i >= len(keys) or old_keys[i] != keys[i] or keys[i] in changed
+        }
+        if self._ft_cursor != old_cursor:
+            dirty |= {old_cursor, self._ft_cursor}
+        self._refresh_lines(dirty)
+
+    def _refresh_lines(self, indices: Iterable[int]) -> None:
+        """Redraw only the lines of these row indices that are on show: a table whose ages
+        tick every second, or whose few streamed rows change, repaints those lines alone
+        rather than the whole widget (Textual re-renders and re-filters every line of a
+        widget refreshed whole)."""
+        top = int(self.scroll_offset.y)
+        width, height = self.size
+        if not width or not height:
+            self.refresh()
+            return
+        regions = [
+            Region(0, y, width, 1)
+            for y in sorted({i - top + 1 for i in indices})
+            if 1 <= y < height
+        ]
+        if regions:
+            self.refresh(*regions)
 
     def update_cell(self, key: str, column: str, text: Text) -> None:
-        """Replace one cell; only its row is redrawn (and the table re-laid out only if the
-        column had to grow)."""
+        """Replace one cell; only its row's line is redrawn (and the table re-laid out only
+        if the column had to grow)."""
         row = self._ft_cells.get(key)
         if row is None:
             return
@@ -292,7 +325,9 @@ class FastTable(ScrollView, can_focus=True):
         self._forget(key)
         if self._grow(cells):
             self._layout()
-        self.refresh()
+            self.refresh()
+            return
+        self._refresh_lines([self._ft_pos[key]])
 
     @property
     def selected_key(self) -> str | None:
@@ -313,15 +348,19 @@ class FastTable(ScrollView, can_focus=True):
         if not self._ft_keys:
             return
         index = max(0, min(index, len(self._ft_keys) - 1))
-        changed = index != self._ft_cursor
+        old = self._ft_cursor
+        changed = index != old
         self._ft_cursor = index
         visible = max(1, self.size.height - 1)
         top = int(self.scroll_offset.y)
         if index < top:
             self.scroll_to(y=index, animate=False)
+            self.refresh()
         elif index >= top + visible:
             self.scroll_to(y=index - visible + 1, animate=False)
-        self.refresh()
+            self.refresh()
+        else:
+            self._refresh_lines({old, index})
         if changed:
             self.post_message(self.RowHighlighted(self, self._ft_keys[index]))
 
