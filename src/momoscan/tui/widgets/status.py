@@ -60,9 +60,17 @@ class StatusBar(Static):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
         self.state = StatusState()
+        self._shown: Text | None = None
 
     def show(self, now: float) -> None:
-        self.update(render_status(self.state, now))
+        """Draw the state as of wall-clock `now` (Unix seconds). Its height is fixed (two
+        lines, in app.tcss): no layout pass for the screen, and nothing at all when the text
+        is what is drawn already (it is asked after each progress message and each second)."""
+        text = render_status(self.state, now)
+        if text == self._shown:
+            return
+        self._shown = text
+        self.update(text, layout=False)
 
 
 def render_status(state: StatusState, now: float) -> Text:
