@@ -188,6 +188,9 @@ class FastTable(ScrollView, can_focus=True):
         self._ft_pos: dict[str, int] = {}  # each key's row index
         self._ft_cells: dict[str, tuple[Text, ...]] = {}
         self._ft_segments: dict[str, list[Segment]] = {}
+        # Each row's cells as last rendered (the cell, its width, its segments), by column:
+        # a row whose Age alone changed renders that one cell again, not all ten.
+        self._ft_cell_cache: dict[str, dict[int, tuple[Text, int, list[Segment]]]] = {}
         self._ft_cursor = 0
         # Each column's widest cell so far (never narrower than the column's own width or
         # label): widths grow with their content and never jitter back and forth.
@@ -272,6 +275,7 @@ class FastTable(ScrollView, can_focus=True):
                 grew = self._grow(row) or grew
         for gone in set(self._ft_cells) - set(cells):
             self._forget(gone)
+            self._ft_cell_cache.pop(gone, None)
         self._ft_keys, self._ft_cells = keys, cells
         self._ft_pos = {key: i for i, key in enumerate(keys)}
         self.virtual_size = Size(self._ft_width, len(keys) + 1)
@@ -401,9 +405,17 @@ class FastTable(ScrollView, can_focus=True):
         if cached is None:
             cached = []
             row = self._ft_cells[key]
+            cells = self._ft_cell_cache.setdefault(key, {})
             for i, width in zip(self._ft_shown, self._ft_widths, strict=True):
+                text = row[i]
+                last = cells.get(i)
+                if last is not None and last[1] == width and (last[0] is text or last[0] == text):
+                    segments = last[2]
+                else:
+                    segments = _cell_segments(text, width, self.columns[i].justify)
+                    cells[i] = (text, width, segments)
                 cached.append(Segment(" "))
-                cached.extend(_cell_segments(row[i], width, self.columns[i].justify))
+                cached.extend(segments)
                 cached.append(Segment(" "))
             self._ft_segments[key] = cached
         return cached
@@ -494,6 +506,7 @@ class FastTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._ft_segments.clear()
+        self._ft_cell_cache.clear()
         self._ft_strips.clear()
         self._ft_styles = None
         self._ft_header = None
