@@ -115,6 +115,13 @@ def holidays(year: int) -> dict[date, str]:
     return dict(_year(year).closures)
 
 
+def load_calendar(*years: int) -> None:
+    """Load these years' holiday tables now (the first costs about 0.1 s of imports): for a
+    worker thread, so that the event loop never pays for it."""
+    for year in years:
+        _year(year)
+
+
 def is_trading_day(d: date) -> bool:
     """Whether the NYSE holds a regular session on `d`."""
     return d.weekday() < _SATURDAY and d not in _year(d.year).closures

@@ -35,10 +35,21 @@ def _watch_parent(parent: int) -> None:
             os._exit(0)
 
 
+#: How much lower a worker's CPU priority is than the app's (Unix `nice`). On two cores the
+#: app, the parse worker and the simulated market can all want a core at once (21 OCC days
+#: parsed while the market writes them); the scheduler then lets the app's process, the one
+#: that draws the screen and reads the keys, run first. The workers' work is not lost, only
+#: done in the time the app leaves.
+WORKER_NICENESS = 10
+
+
 def _child_start(
     parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(os, "nice"):  # not on Windows
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     if initializer is not None:
         initializer(*initargs)

@@ -297,6 +297,10 @@ def demo_clock(settings: Settings, options: RunOptions) -> MarketClock:
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator[Runtime]:
     """Build everything a run needs and close it all on the way out."""
+    # The NYSE calendar loads its holiday tables on first use (about 0.1 s of imports): off
+    # the event loop, before the demo's clock asks it for the latest trading day.
+    this_year = datetime.now(mh.ET).year
+    await anyio.to_thread.run_sync(mh.load_calendar, this_year, this_year - 1)
     mode = choose_mode(settings, options)
     db_path = db_path_for(settings, options, mode)
     check_db_mode(db_path, mode)
@@ -365,9 +369,8 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
     )
     store = StoreThread(db_path)
     await store.start()
-    # The NYSE calendar loads its holiday tables on first use (about 0.1 s of imports): off
-    # the event loop, now, rather than in the middle of the first refresh.
-    await anyio.to_thread.run_sync(mh.is_trading_day, clock.now().date())
+    # The clock's year too (a demo date or a test clock in another year), off the loop.
+    await anyio.to_thread.run_sync(mh.load_calendar, clock.now().year)
     offload = Offloader(processes=options.offload_processes)
     try:
         async with (

@@ -800,8 +800,17 @@ class Store:
 
     def store_option_day(self, day: date, source: str, volumes: Iterable[UnderlyingVolume]) -> int:
         """Replace one day's per-underlying volumes from one source. Returns the row count."""
+        return self.store_option_rows(
+            day, source, [(v.underlying, v.total, v.calls, v.puts) for v in volumes]
+        )
+
+    def store_option_rows(
+        self, day: date, source: str, volumes: Iterable[tuple[str, int, int, int]]
+    ) -> int:
+        """`store_option_day` from (underlying, total, calls, puts) rows, in contracts."""
         key = day.isoformat()
-        rows = [(key, source, v.underlying, v.total, v.calls, v.puts, time.time()) for v in volumes]
+        now = time.time()
+        rows = [(key, source, u, total, calls, puts, now) for u, total, calls, puts in volumes]
         with self.transaction() as conn:
             conn.execute(
                 "DELETE FROM option_underlyings WHERE day = ? AND source = ?", (key, source)

@@ -3,7 +3,6 @@ watch set."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 from datetime import date, datetime
@@ -179,13 +178,10 @@ class OptionsStep:
                 log.info("OCC has no records for %s; asking again in an hour", day)
                 self._occ_skip[day] = ctx.wall() + OCC_NO_RECORD_RETRY
                 return
-            renamed = [
-                dataclasses.replace(v, underlying=mapping[v.underlying])
-                if v.underlying in mapping
-                else v
-                for v in answer.volumes
-            ]
-            await ctx.store.call(Store.store_option_day, day, "occ", renamed)
+            rows = answer.rows
+            if mapping:
+                rows = [(mapping.get(u, u), t, c, p) for u, t, c, p in rows]
+            await ctx.store.call(Store.store_option_rows, day, "occ", rows)
             stored += 1
             progress(
                 Progress(

@@ -77,18 +77,27 @@ class OccStatus(enum.StrEnum):
 class OccDay:
     """OCC's answer for one day, read.
 
-    `volumes` are in contracts (OCC's two sides halved), calls and puts apart, largest first;
-    empty unless `status` is PUBLISHED. `skipped` counts malformed rows left out; `tolerated`
-    names the shapes the reader accepted that differ from the plain 7-column LF file (for
-    `momoscan check`); `answer` is OCC's own text when it sent no file.
+    `rows` (and `volumes`, the same as objects) are in contracts (OCC's two sides halved),
+    calls and puts apart, largest first; empty unless `status` is PUBLISHED. `skipped` counts
+    malformed rows left out; `tolerated` names the shapes the reader accepted that differ from
+    the plain 7-column LF file (for `momoscan check`); `answer` is OCC's own text when it sent
+    no file.
     """
 
     day: date
     status: OccStatus
-    volumes: list[UnderlyingVolume] = field(default_factory=list)
+    #: (underlying, total, calls, puts) in contracts, largest first: plain tuples, as the day
+    #: crosses from the parse worker's process (thousands of objects would unpickle one
+    #: Python call each, holding the GIL the event loop needs).
+    rows: list[tuple[str, int, int, int]] = field(default_factory=list)
     skipped: int = 0
     tolerated: tuple[str, ...] = ()
     answer: str = ""
+
+    @property
+    def volumes(self) -> list[UnderlyingVolume]:
+        """`rows` as objects, of the day OCC reported."""
+        return [UnderlyingVolume(self.day, u, t, c, p, "occ") for u, t, c, p in self.rows]
 
 
 #: OCC's plain-text answers instead of a file, by their opening words (lower case). Recorded
@@ -128,7 +137,10 @@ def parse_volume_csv(
             HTML page, say), was cut short, mixes activity dates, or its date is not
             `expected_day`.
     """
-    activity, volumes, bad, _ = _read_csv(content, expected_day)
+    activity, rows, bad, _ = _read_csv(content, expected_day)
+    if activity is None:
+        return None, [], bad
+    volumes = [UnderlyingVolume(activity, u, t, c, p, "occ") for u, t, c, p in rows]
     return activity, volumes, bad
 
 
@@ -144,15 +156,17 @@ def parse_day(content: bytes | str, day: date) -> OccDay:
     for opening, status in _PLAIN_ANSWERS:
         if lowered.startswith(opening):
             return OccDay(day, status, answer=_one_line(plain))
-    activity, volumes, bad, tolerated = _read_csv(text, day)
+    activity, rows, bad, tolerated = _read_csv(text, day)
     if activity is None:
         return OccDay(day, OccStatus.NOT_YET, answer=_one_line(plain) or "an empty answer")
-    return OccDay(day, OccStatus.PUBLISHED, volumes, bad, tolerated)
+    return OccDay(day, OccStatus.PUBLISHED, rows, bad, tolerated)
 
 
 def _read_csv(
     content: bytes | str, expected_day: date | None
-) -> tuple[date | None, list[UnderlyingVolume], int, tuple[str, ...]]:
+) -> tuple[date | None, list[tuple[str, int, int, int]], int, tuple[str, ...]]:
+    """(activity date, (underlying, total, calls, puts) rows largest first, rows skipped,
+    shapes tolerated); see `parse_volume_csv`."""
     size = len(content)
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
     if text.startswith("\ufeff"):
@@ -262,13 +276,13 @@ def _read_csv(
         # A header and no row at all: nothing published for the day.
         return None, [], 0, ()
 
-    volumes: list[UnderlyingVolume] = []
+    rows: list[tuple[str, int, int, int]] = []
     for underlying in calls.keys() | puts.keys():
         c = calls_get(underlying, 0) // 2
         p = puts_get(underlying, 0) // 2
-        volumes.append(UnderlyingVolume(activity, underlying, c + p, c, p, "occ"))
-    volumes.sort(key=lambda v: (-v.total, v.underlying))
-    return activity, volumes, bad, tuple(tolerated)
+        rows.append((underlying, c + p, c, p))
+    rows.sort(key=lambda r: (-r[1], r[0]))
+    return activity, rows, bad, tuple(tolerated)
 
 
 def _for(day: date | None) -> str:
