@@ -38,13 +38,13 @@ def session_rows(market: SimMarket, tiers: Sequence[str]) -> list[Row]:
     if last - opening < STEP or not indices:
         return []
     symbols = [market.securities[i].symbol for i in indices]
-    opened = sim_day.cum_volume[indices, opening - 1]
+    opened = sim_day.cum_volume_at(indices, opening - 1)
     rows: list[Row] = []
     for start in range(opening, last - STEP + 1, STEP):
         end = start + STEP - 1
         ts = int(sim_day.at_minute(start).timestamp())
-        prices = sim_day.price[indices, end].tolist()
-        volumes = (sim_day.cum_volume[indices, end] - opened).tolist()
+        prices = sim_day.price_at(indices, end).tolist()
+        volumes = (sim_day.cum_volume_at(indices, end) - opened).tolist()
         rows.extend(
             (symbol, ts, float(price), int(volume))
             for symbol, price, volume in zip(symbols, prices, volumes, strict=True)

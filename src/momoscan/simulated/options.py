@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 
 from .. import market_hours as mh
-from .market import OPEN_MINUTE, SimDay, SimMarket, _seed, options_fraction
+from .market import OPEN_MINUTE, AnyDay, SimMarket, _seed, options_fraction
 
 RISK_FREE = 0.04
 CBOE_DELAY_MINUTES = 15
@@ -166,7 +166,7 @@ class ChainLayout:
     base_iv: float
 
 
-def build_layout(market: SimMarket, sim_day: SimDay, index: int) -> ChainLayout:
+def build_layout(market: SimMarket, sim_day: AnyDay, index: int) -> ChainLayout:
     sec = market.securities[index]
     day = sim_day.day
     rng = np.random.default_rng(_seed(market.seed, day.toordinal(), "chain", sec.symbol))
@@ -280,7 +280,7 @@ class ChainFactory:
         self._size = cache_size
         self._lock = threading.Lock()
 
-    def layout(self, sim_day: SimDay, index: int) -> ChainLayout:
+    def layout(self, sim_day: AnyDay, index: int) -> ChainLayout:
         key = (sim_day.day, index)
         with self._lock:
             cached = self._layouts.get(key)
@@ -306,9 +306,10 @@ class ChainFactory:
         index = market.index.get(symbol)
         if index is None or market.securities[index].options_volume <= 0:
             return None
-        sim_day, minute, now = market.now_state()
+        today, minute, now = market.now_state()
+        sim_day: AnyDay = today
         if previous_session:
-            sim_day = market.session_before(sim_day.day)
+            sim_day = market.session_before(today.day)
             # Options stop trading at the close; the file was last written that evening, as
             # the recorded CLX chain was (timestamp 00:43 UTC after a 16:00 ET close).
             minute = sim_day.close_minute
@@ -318,7 +319,7 @@ class ChainFactory:
             minute = max(0, minute - CBOE_DELAY_MINUTES)
         return self._body(index, sim_day, minute, now)
 
-    def _body(self, index: int, sim_day: SimDay, minute: int, now: datetime) -> bytes:
+    def _body(self, index: int, sim_day: AnyDay, minute: int, now: datetime) -> bytes:
         market = self.market
         layout = self.layout(sim_day, index)
         sec = market.securities[index]
@@ -330,7 +331,7 @@ class ChainFactory:
             if minute >= at:
                 volume[pick] += size
 
-        spot = float(sim_day.price[index, minute])
+        spot = float(sim_day.price_at(index, minute))
         prev_spot = float(sim_day.prev_close[index])
         minutes_left = max(sim_day.close_minute - minute, 15)
         years = (np.maximum(layout.days_left - 1, 0) + minutes_left / 390.0) / 365.0
@@ -424,6 +425,8 @@ class ChainFactory:
             )
 
         change_u = spot - prev_spot
+        opened = minute >= OPEN_MINUTE
+        high, low = sim_day.high_low(index, minute) if opened else (0.0, 0.0)
         payload = {
             "timestamp": (now.astimezone(UTC) - timedelta(seconds=30)).strftime(
                 "%Y-%m-%d %H:%M:%S"
@@ -440,18 +443,12 @@ class ChainFactory:
                 "ask": round(spot + 0.01, 2),
                 "bid_size": 100,
                 "ask_size": 100,
-                "open": round(float(sim_day.price[index, OPEN_MINUTE]), 2)
-                if minute >= OPEN_MINUTE
-                else 0.0,
-                "high": round(float(sim_day.price[index, OPEN_MINUTE : minute + 1].max()), 2)
-                if minute >= OPEN_MINUTE
-                else 0.0,
-                "low": round(float(sim_day.price[index, OPEN_MINUTE : minute + 1].min()), 2)
-                if minute >= OPEN_MINUTE
-                else 0.0,
+                "open": round(float(sim_day.price_at(index, OPEN_MINUTE)), 2) if opened else 0.0,
+                "high": round(float(high), 2) if opened else 0.0,
+                "low": round(float(low), 2) if opened else 0.0,
                 "close": round(spot, 2),
                 "prev_day_close": round(prev_spot, 2),
-                "volume": int(sim_day.cum_volume[index, minute]),
+                "volume": int(sim_day.cum_volume_at(index, minute)),
                 "iv30": round(layout.base_iv * 100, 3),
                 "iv30_change": 0.0,
                 "iv30_change_percent": 0.0,

@@ -54,7 +54,7 @@ from .faults import (
     twelvedata_gateway_error,
     twelvedata_maintenance,
 )
-from .market import OPEN_MINUTE, SimMarket
+from .market import OPEN_MINUTE, AnyDay, SimMarket
 from .options import ChainFactory, occ_csv
 from .stream_server import SimStreamServer
 
@@ -148,6 +148,7 @@ def quote_objects(
     )
     is_open = session is Session.OPEN
     last_regular = sim_day.close_minute - 1
+    bar: AnyDay
     if minute < OPEN_MINUTE:
         # Before the open: the previous session's bar.
         bar = market.session_before(sim_day.day)
@@ -161,19 +162,22 @@ def quote_objects(
     ext_ts = str(int(sim_day.at_minute(minute).timestamp()))
     known = [(s, market.index.get(s.upper())) for s in symbols]
     rows = [i for _, i in known if i is not None and market.securities[i].kind != "index"]
-    prices = bar.price[rows, :]
-    segment = prices[:, OPEN_MINUTE : bar_minute + 1]
-    highs = segment.max(axis=1).tolist() if rows else []
-    lows = segment.min(axis=1).tolist() if rows else []
-    opens = prices[:, OPEN_MINUTE].tolist() if rows else []
-    lasts = prices[:, bar_minute].tolist() if rows else []
-    volumes = (
-        (bar.cum_volume[rows, bar_minute] - bar.cum_volume[rows, OPEN_MINUTE - 1]).tolist()
-        if rows
-        else []
-    )
-    prev = bar.prev_close[rows].tolist() if rows else []
-    now_prices = sim_day.price[rows, minute].tolist() if rows and extended else []
+    highs: list[float] = []
+    lows: list[float] = []
+    opens: list[float] = []
+    lasts: list[float] = []
+    volumes: list[float] = []
+    prev: list[float] = []
+    if rows:
+        high, low = bar.high_low(rows, bar_minute)
+        highs, lows = high.tolist(), low.tolist()
+        opens = bar.price_at(rows, OPEN_MINUTE).tolist()
+        lasts = bar.price_at(rows, bar_minute).tolist()
+        volumes = (
+            bar.cum_volume_at(rows, bar_minute) - bar.cum_volume_at(rows, OPEN_MINUTE - 1)
+        ).tolist()
+        prev = bar.prev_close[rows].tolist()
+    now_prices = sim_day.price_at(rows, minute).tolist() if rows and extended else []
     position = {i: k for k, i in enumerate(rows)}
     out: dict[str, object] = {}
     for symbol, index in known:
@@ -238,13 +242,14 @@ def movers_objects(
     `datetime` is the row's last minute, in the exchange's time.
     """
     sim_day, minute, _ = market.now_state()
+    bar: AnyDay
     if minute < OPEN_MINUTE:
         bar = market.session_before(sim_day.day)
         bar_minute = bar.close_minute - 1
     else:
         bar, bar_minute = sim_day, min(minute, sim_day.close_minute - 1)
     n = len(market.stocks)  # the stocks come first among the securities
-    price = bar.price[:n, bar_minute].astype(np.float64)
+    price = bar.price_at(slice(0, n), bar_minute).astype(np.float64)
     prev = bar.prev_close[:n]
     pct = (price - prev) / prev * 100.0
     eligible = price > price_greater_than
@@ -257,10 +262,10 @@ def movers_objects(
     picked = [int(i) for i in order if eligible[i]][:outputsize]
     if not picked:
         return []
-    segment = bar.price[picked, OPEN_MINUTE : bar_minute + 1]
-    highs, lows = segment.max(axis=1).tolist(), segment.min(axis=1).tolist()
+    high, low = bar.high_low(picked, bar_minute)
+    highs, lows = high.tolist(), low.tolist()
     volumes = (
-        bar.cum_volume[picked, bar_minute] - bar.cum_volume[picked, OPEN_MINUTE - 1]
+        bar.cum_volume_at(picked, bar_minute) - bar.cum_volume_at(picked, OPEN_MINUTE - 1)
     ).tolist()
     stamp = bar.at_minute(bar_minute).strftime("%Y-%m-%d %H:%M:%S")
     rows: list[dict[str, object]] = []
