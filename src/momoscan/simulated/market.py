@@ -551,10 +551,10 @@ class SimMarket:
         full = self._full
         if full is not None and full.day == day:
             return full
+        del full  # a local reference would keep the finished day's paths through the build
         with self._lock:
-            full = self._full
-            if full is not None and full.day == day:
-                return full
+            if self._full is not None and self._full.day == day:
+                return self._full
             closed = self._closed.get(day)
             if day <= self.first_day:
                 # The first simulated day, or an earlier one asked for by a backfill.
