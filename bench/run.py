@@ -26,6 +26,7 @@ import keys as keypress
 import options
 import pipeline
 import ratelimit
+import simmarket
 import stream
 import tui
 
@@ -166,9 +167,52 @@ def keys() -> list[Figure]:
     return figures
 
 
-def memory() -> list[Figure]:
-    r = tui.bench_memory()
-    return [Figure("resident memory after an hour of simulated session", r["rss_mb"], "MB", 150)]
+def memory(runs: int = 3) -> list[Figure]:
+    """The app's resident memory after a simulated hour (60 refreshes, every limit it does not
+    measure lifted), at the built-in universe's 546 symbols and at 8,000, and its worker
+    processes at 546; then the simulated market's own process by universe size."""
+    figures: list[Figure] = []
+    workers: dict[str, list[float]] = {}
+    for size, label in ((0, "546"), (8000, "8,000")):
+        results = [tui.bench_memory(size) for _ in range(runs)]
+        figures += [
+            Figure(
+                f"app resident after a simulated hour, {label} symbols",
+                [r["rss_mb"] for r in results],
+                "MB",
+                150,
+            ),
+            Figure("  its peak", [r["peak_mb"] for r in results], "MB", None),
+            Figure(
+                "  refreshes in the hour (one a simulated minute: 60)",
+                [float(r["refreshes"]) for r in results],
+                "",
+                None,
+            ),
+        ]
+        if size == 0:
+            for r in results:
+                for name, status in r["workers"].items():
+                    workers.setdefault(name, []).append(status["VmRSS"])
+    for name in ("market", "parse worker"):
+        if name in workers:
+            figures.append(
+                Figure(f"{name} process resident at the end, 546 symbols", workers[name], "MB", 60)
+            )
+    market = simmarket.bench_market_memory(runs=runs)
+    for size, r in market.items():
+        figures += [
+            Figure(
+                f"simulated market's process resident, {size:,} symbols",
+                [max(a, b) for a, b in zip(r["rss_mb"], r["rss_next_day_mb"], strict=True)],
+                "MB",
+                200 if size == 16000 else None,
+            ),
+            Figure("  its peak", r["peak_mb"], "MB", None),
+            Figure("  /api_usage answered after start", r["api_usage_s"], "s", None),
+            Figure("  first quotes answered after start", r["first_quote_s"], "s", None),
+        ]
+    return figures
 
 
 def chain() -> list[Figure]:

@@ -1,8 +1,10 @@
 """The simulated market: prices, volume and options activity on the simulation's own clock.
 
 Everything is a deterministic function of the seed and the simulated time. Each trading day is
-generated whole when the clock first reaches it (minute paths for every security, vectorised with
-numpy: 8,000 securities take about a tenth of a second), then read at the clock's minute.
+generated when the clock first reaches it (minute paths for every security, vectorised with
+numpy in blocks of a few hundred securities: 8,000 securities take under a second), then read
+at the clock's minute. Only one day's paths are kept (float32, 123 MB at 16,000 securities);
+a finished day is kept as its session's bar, which is all a quote or chain asks of it.
 
 What makes it look like a real tape:
 - log-normal minute paths with tier-dependent volatility, more of it after the open;
@@ -24,6 +26,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -221,80 +224,164 @@ def options_fraction(minute: float, close_minute: int) -> float:
     return cum(s) / cum(length)
 
 
+#: Securities per block of a day's build: its temporaries stay at a few MB whatever the size
+#: of the universe (a whole day's float64 intermediates at 16,000 securities took over 600 MB).
+BLOCK_ROWS = 256
+
+#: Finished days kept as their session's bar (a few arrays a security), newest last.
+CLOSED_DAYS_KEPT = 8
+
+Rows = int | slice | list[int] | np.ndarray
+
+
+def _day_bounds(day: date) -> tuple[datetime, int, int]:
+    """04:00 ET on `day`, and the minutes (from 04:00) of its close and of its after-hours end."""
+    _, _, close_at, end_at = mh.session_bounds(day)
+    base = datetime.combine(day, mh.PRE_OPEN, tzinfo=mh.ET)
+    close_minute = int((close_at - base).total_seconds() // 60)
+    end_minute = int((end_at - base).total_seconds() // 60)
+    return base, close_minute, end_minute
+
+
+def _tick_round(price: np.ndarray) -> np.ndarray:
+    """Prices on the tick (a cent above $1, a hundredth of a cent below), float32."""
+    return np.where(price >= 1.0, np.round(price, 2), np.round(price, 4)).astype(np.float32)
+
+
+def _day_paths(
+    market: SimMarket,
+    day: date,
+    prev_close: np.ndarray,
+    close_minute: int,
+    end_minute: int,
+    movers: tuple[Mover, ...],
+    block: int = BLOCK_ROWS,
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """A day's minute paths, `block` securities at a time: (first row, end row, price, cum_volume).
+
+    Each block's price (dollars, on the tick) and cumulative share volume (from 04:00) are
+    float32 [rows x DAY_MINUTES]. Bit for bit what one whole-universe pass gives: the random
+    draws are taken in the same order from the same stream. The step normals come first in
+    that stream, then the overnight gaps and relative volumes, then the volume noise; the
+    normals are drawn twice (a pass that only moves the stream past them, then the blocks'
+    own from a copy of the generator), so nothing of the universe's size is held at once.
+    """
+    secs = market.securities
+    n = len(secs)
+    rng = np.random.default_rng(_seed(market.seed, day.toordinal(), "paths"))
+    steps_rng = np.random.Generator(type(rng.bit_generator)())
+    steps_rng.bit_generator.state = rng.bit_generator.state
+    for r0 in range(0, n, block):
+        rng.standard_normal((min(block, n - r0), DAY_MINUTES), dtype=np.float32)
+
+    sigma = (
+        np.array(
+            [
+                _TIER_VOL.get(s.cap_tier, 0.3)
+                if s.kind == "stock"
+                else (0.2 if s.symbol != "VIX" else 0.9)
+                for s in secs
+            ]
+        )
+        / _SQRT_MINUTES
+    )
+    vol_profile = _vol_profile(close_minute)
+    # Overnight: an ordinary gap for everyone, applied at the first pre-market minute.
+    gap = (rng.standard_normal(n) * sigma * 20).astype(np.float32)
+    rvol = np.exp(rng.normal(0.0, 0.3, n))
+
+    minutes = np.arange(DAY_MINUTES, dtype=np.float64)
+    components: list[np.ndarray] = []
+    densities: list[np.ndarray] = []
+    for mv in movers:
+        component = _leg(minutes, mv.log_move, mv.start, mv.duration)
+        if mv.fade:
+            fade_center = mv.start + mv.duration + mv.fade_after
+            component -= (
+                mv.log_move * mv.fade / (1.0 + np.exp(-(minutes - fade_center) / mv.fade_minutes))
+            )
+        if mv.second:
+            component += _leg(minutes, mv.second, mv.second_start, mv.second_duration)
+        component[end_minute:] = component[end_minute - 1]
+        components.append(component.astype(np.float32))
+        rvol[mv.index] = mv.rvol
+        density = _story_volume(mv, minutes)
+        density[end_minute:] = 0.0
+        densities.append(density / density.sum())
+
+    avg = np.array([s.avg_volume for s in secs], dtype=np.float64)
+    total = avg * rvol
+    profile = _volume_profile(close_minute, end_minute)
+    # Half a story's volume comes with its move.
+    extras = [
+        (0.5 * total[mv.index] * density).astype(np.float32)
+        for mv, density in zip(movers, densities, strict=True)
+    ]
+    prev32 = prev_close.astype(np.float32)
+
+    for r0 in range(0, n, block):
+        r1 = min(n, r0 + block)
+        mine = [k for k, mv in enumerate(movers) if r0 <= mv.index < r1]
+        steps = steps_rng.standard_normal((r1 - r0, DAY_MINUTES), dtype=np.float32)
+        steps *= (sigma[r0:r1, None] * vol_profile[None, :]).astype(np.float32)
+        steps[:, 0] += gap[r0:r1]
+        # Nothing trades after the after-hours end (early-close days end at 17:00).
+        steps[:, end_minute:] = 0.0
+        log_path = np.cumsum(steps, axis=1, dtype=np.float32)
+        del steps
+        for k in mine:
+            log_path[movers[k].index - r0] += components[k]
+        price = np.exp(log_path, dtype=np.float32)
+        del log_path
+        price *= prev32[r0:r1, None]
+        price = _tick_round(price)
+
+        noise = rng.gamma(4.0, 0.25, (r1 - r0, DAY_MINUTES)).astype(np.float32)
+        per_minute = (total[r0:r1, None] * profile[None, :]).astype(np.float32)
+        per_minute *= noise
+        del noise
+        for k in mine:
+            row = movers[k].index - r0
+            per_minute[row] *= 0.5
+            per_minute[row] += extras[k]
+        cum_volume = np.cumsum(per_minute, axis=1, dtype=np.float64).astype(np.float32)
+        del per_minute
+        yield r0, r1, price, cum_volume
+
+
 class SimDay:
-    """One simulated trading day: minute paths of price and cumulative volume."""
+    """One simulated trading day: minute paths of price and cumulative volume.
+
+    Attributes:
+        price: float32 [securities x DAY_MINUTES], dollars on the tick, minute 0 at 04:00 ET.
+        cum_volume: float32 [securities x DAY_MINUTES], shares traded from 04:00 through each
+            minute.
+        prev_close: float64 [securities], dollars: the previous session's close.
+        avg_volume: float64 [securities], shares: each security's normal day.
+        movers: the day's stories (`SimMarket.movers_for`).
+
+    At 16,000 securities the two paths take 123 MB (float32 is exact enough: prices are
+    rounded to the cent, 1/100 cent below $1, well inside float32's 7 digits for any price
+    the market quotes). A market keeps one `SimDay` at a time; finished days are kept as
+    their session's bar (`ClosedDay`).
+    """
 
     def __init__(self, market: SimMarket, day: date, prev_close: np.ndarray):
         self.day = day
         self.market = market
-        _, _, close_at, end_at = mh.session_bounds(day)
-        base = datetime.combine(day, mh.PRE_OPEN, tzinfo=mh.ET)
-        self.base = base
-        self.close_minute = int((close_at - base).total_seconds() // 60)
-        self.end_minute = int((end_at - base).total_seconds() // 60)
-        secs = market.securities
-        n = len(secs)
-        rng = np.random.default_rng(_seed(market.seed, day.toordinal(), "paths"))
+        self.base, self.close_minute, self.end_minute = _day_bounds(day)
         self.prev_close = prev_close.astype(np.float64)
-
-        sigma = (
-            np.array(
-                [
-                    _TIER_VOL.get(s.cap_tier, 0.3)
-                    if s.kind == "stock"
-                    else (0.2 if s.symbol != "VIX" else 0.9)
-                    for s in secs
-                ]
-            )
-            / _SQRT_MINUTES
-        )
-        steps = rng.standard_normal((n, DAY_MINUTES), dtype=np.float32)
-        steps *= (sigma[:, None] * _vol_profile(self.close_minute)[None, :]).astype(np.float32)
-        # Overnight: an ordinary gap for everyone, applied at the first pre-market minute.
-        steps[:, 0] += (rng.standard_normal(n) * sigma * 20).astype(np.float32)
-        # Nothing trades after the after-hours end (early-close days end at 17:00).
-        steps[:, self.end_minute :] = 0.0
-        log_path = np.cumsum(steps, axis=1, dtype=np.float32)
-
-        rvol = np.exp(rng.normal(0.0, 0.3, n))
         self.movers = market.movers_for(day)
-        minutes = np.arange(DAY_MINUTES, dtype=np.float64)
-        extra_volume = np.zeros((len(self.movers), DAY_MINUTES))
-        for k, mv in enumerate(self.movers):
-            component = _leg(minutes, mv.log_move, mv.start, mv.duration)
-            if mv.fade:
-                fade_center = mv.start + mv.duration + mv.fade_after
-                component -= (
-                    mv.log_move
-                    * mv.fade
-                    / (1.0 + np.exp(-(minutes - fade_center) / mv.fade_minutes))
-                )
-            if mv.second:
-                component += _leg(minutes, mv.second, mv.second_start, mv.second_duration)
-            component[self.end_minute :] = component[self.end_minute - 1]
-            log_path[mv.index] += component.astype(np.float32)
-            rvol[mv.index] = mv.rvol
-            density = _story_volume(mv, minutes)
-            density[self.end_minute :] = 0.0
-            extra_volume[k] = density / density.sum()
-
-        price = np.exp(log_path, dtype=np.float32) * self.prev_close[:, None].astype(np.float32)
-        # Tick size: a cent above $1, a hundredth of a cent below.
-        self.price = np.where(price >= 1.0, np.round(price, 2), np.round(price, 4)).astype(
-            np.float32
+        n = len(market.securities)
+        self.price = np.empty((n, DAY_MINUTES), dtype=np.float32)
+        self.cum_volume = np.empty((n, DAY_MINUTES), dtype=np.float32)
+        self.avg_volume = np.array([s.avg_volume for s in market.securities], dtype=np.float64)
+        blocks = _day_paths(
+            market, day, self.prev_close, self.close_minute, self.end_minute, self.movers
         )
-
-        avg = np.array([s.avg_volume for s in secs], dtype=np.float64)
-        self.avg_volume = avg
-        total = avg * rvol
-        profile = _volume_profile(self.close_minute, self.end_minute)
-        noise = rng.gamma(4.0, 0.25, (n, DAY_MINUTES)).astype(np.float32)
-        per_minute = (total[:, None] * profile[None, :]).astype(np.float32) * noise
-        for k, mv in enumerate(self.movers):
-            # Half a runner's volume comes with its move.
-            per_minute[mv.index] *= 0.5
-            per_minute[mv.index] += (0.5 * total[mv.index] * extra_volume[k]).astype(np.float32)
-        self.cum_volume = np.cumsum(per_minute, axis=1, dtype=np.float64).astype(np.float32)
+        for r0, r1, price, cum_volume in blocks:
+            self.price[r0:r1] = price
+            self.cum_volume[r0:r1] = cum_volume
         self.open_index = OPEN_MINUTE
 
     def minute_of(self, at: datetime) -> int:
@@ -307,13 +394,111 @@ class SimDay:
 
     def last_price(self) -> np.ndarray:
         """The regular session's close (16:00, 13:00 on half days): the next day's previous
-        close, as every quote and chain reckons it (after-hours trades do not move it)."""
+        close, as every quote and chain reckons it (after-hours trades do not move it).
+        float64 [securities], dollars."""
         return self.price[:, self.close_minute - 1].astype(np.float64)
+
+    def price_at(self, rows: Rows, minute: int) -> np.ndarray:
+        """float32 prices (dollars) of `rows` at `minute`."""
+        return self.price[rows, minute]
+
+    def cum_volume_at(self, rows: Rows, minute: int) -> np.ndarray:
+        """float32 shares traded by `rows` from 04:00 through `minute`."""
+        return self.cum_volume[rows, minute]
+
+    def high_low(self, rows: Rows, minute: int) -> tuple[np.ndarray, np.ndarray]:
+        """float32 (high, low) of `rows` over the regular session from the open through
+        `minute` (at least `OPEN_MINUTE`)."""
+        segment = self.price[rows, OPEN_MINUTE : minute + 1]
+        return segment.max(axis=-1), segment.min(axis=-1)
+
+
+class ClosedDay:
+    """A finished trading day, as much of it as anyone asks of a past session: its regular
+    session's bar at the close (16:00 or 13:00, minute `close_minute - 1`) and at the first
+    after-hours minute (`close_minute`, where Cboe's evening file stands), a few float32
+    arrays a security instead of two [securities x DAY_MINUTES] paths.
+
+    Answers `price_at`, `cum_volume_at` and `high_low` exactly as the `SimDay` it came from
+    did, for the open, the minute before the open (volume) and those two minutes; any other
+    minute raises ValueError.
+    """
+
+    def __init__(
+        self,
+        day: date,
+        prev_close: np.ndarray,
+        blocks: Iterable[tuple[int, int, np.ndarray, np.ndarray]],
+        n: int,
+    ):
+        self.day = day
+        self.base, self.close_minute, self.end_minute = _day_bounds(day)
+        self.open_index = OPEN_MINUTE
+        self.prev_close = prev_close.astype(np.float64)
+        kept = (self.close_minute - 1, self.close_minute)
+
+        def empty() -> np.ndarray:
+            return np.empty(n, dtype=np.float32)
+
+        self._price = {m: empty() for m in (OPEN_MINUTE, *kept)}
+        self._cum = {m: empty() for m in (OPEN_MINUTE - 1, *kept)}
+        self._high = {m: empty() for m in kept}
+        self._low = {m: empty() for m in kept}
+        for r0, r1, price, cum_volume in blocks:
+            for m, out in self._price.items():
+                out[r0:r1] = price[:, m]
+            for m, out in self._cum.items():
+                out[r0:r1] = cum_volume[:, m]
+            for m in kept:
+                segment = price[:, OPEN_MINUTE : m + 1]
+                self._high[m][r0:r1] = segment.max(axis=1)
+                self._low[m][r0:r1] = segment.min(axis=1)
+
+    @classmethod
+    def of(cls, full: SimDay) -> ClosedDay:
+        """`full`'s bar, its paths left to be freed."""
+        n = full.price.shape[0]
+        return cls(full.day, full.prev_close, [(0, n, full.price, full.cum_volume)], n)
+
+    def minute_of(self, at: datetime) -> int:
+        minutes = int((at - self.base).total_seconds() // 60)
+        return max(0, min(DAY_MINUTES - 1, minutes))
+
+    def at_minute(self, minute: int) -> datetime:
+        return self.base + timedelta(minutes=minute)
+
+    def last_price(self) -> np.ndarray:
+        """The regular session's close, float64 [securities], dollars (as `SimDay`'s)."""
+        return self._price[self.close_minute - 1].astype(np.float64)
+
+    @staticmethod
+    def _kept(table: dict[int, np.ndarray], minute: int) -> np.ndarray:
+        try:
+            return table[minute]
+        except KeyError:
+            raise ValueError(f"a closed day keeps minutes {sorted(table)}, not {minute}") from None
+
+    def price_at(self, rows: Rows, minute: int) -> np.ndarray:
+        return self._kept(self._price, minute)[rows]
+
+    def cum_volume_at(self, rows: Rows, minute: int) -> np.ndarray:
+        return self._kept(self._cum, minute)[rows]
+
+    def high_low(self, rows: Rows, minute: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._kept(self._high, minute)[rows], self._kept(self._low, minute)[rows]
+
+
+#: A trading day as the market answers from it: today's paths, or a past session's bar.
+AnyDay = SimDay | ClosedDay
 
 
 class SimMarket:
-    """The whole simulated market. Thread-safe for reads once a day is built (numpy arrays are
-    only replaced, never mutated); `day_for` builds days under the GIL in one call."""
+    """The whole simulated market. Thread-safe: a day is built under a lock, in blocks of
+    securities, and replaced, never mutated, so a reader keeps what it was handed.
+
+    Memory: the paths of one day (`SimDay`, 123 MB at 16,000 securities), a bar for each of
+    the last few finished days (`ClosedDay`), and a build's temporaries of `BLOCK_ROWS`
+    securities."""
 
     def __init__(
         self,
@@ -336,9 +521,10 @@ class SimMarket:
         self.ref_price = np.array([s.price for s in self.securities], dtype=np.float64)
         first = start_day or mh.last_trading_day(clock.now().astimezone(mh.ET).date())
         self.first_day = first if mh.is_trading_day(first) else mh.last_trading_day(first)
-        self._days: dict[date, SimDay] = {}
-        self._aside: SimDay | None = None  # a day before the first, for `session_before`
-        self._aside_lock = threading.Lock()
+        self._full: SimDay | None = None  # the one day whose paths are kept
+        self._closed: dict[date, ClosedDay] = {}  # finished days' bars, oldest first
+        self._aside: ClosedDay | None = None  # a day before the first, for `session_before`
+        self._lock = threading.RLock()
         self._options_base = np.array(
             [max(s.options_volume, 0) for s in self.securities], dtype=np.float64
         )
@@ -351,54 +537,94 @@ class SimMarket:
         day = mh.current_trading_day(at)
         return day, day == at.astimezone(mh.ET).date()
 
-    def day_for(self, day: date) -> SimDay:
-        """The simulated day `day`, building it (and any days between) on first use."""
-        if day in self._days:
-            return self._days[day]
-        if day <= self.first_day:
-            # The first simulated day (or an earlier one asked for by a backfill) starts from
-            # the reference prices moved by a seeded random walk, so that every day differs.
-            rng = np.random.default_rng(_seed(self.seed, day.toordinal(), "prev"))
-            prev = self.ref_price * np.exp(rng.normal(0.0, 0.04, len(self.securities)))
-            prev = np.where(prev >= 1.0, np.round(prev, 2), np.round(prev, 4))
-        else:
-            prev = self.day_for(mh.previous_trading_day(day)).last_price()
-        built = SimDay(self, day, prev)
-        # Keep the current day and the one before (for a chain's previous close).
-        keep = {day, mh.previous_trading_day(day)}
-        self._days = {d: v for d, v in self._days.items() if d in keep}
-        self._days[day] = built
-        return built
+    def _seeded_close(self, day: date) -> np.ndarray:
+        """The previous closes of a day the simulation starts from: the reference prices moved
+        by a seeded random walk, so that every day differs. float64 [securities], dollars."""
+        rng = np.random.default_rng(_seed(self.seed, day.toordinal(), "prev"))
+        prev = self.ref_price * np.exp(rng.normal(0.0, 0.04, len(self.securities)))
+        result: np.ndarray = np.where(prev >= 1.0, np.round(prev, 2), np.round(prev, 4))
+        return result
 
-    def session_before(self, day: date) -> SimDay:
+    def day_for(self, day: date) -> SimDay:
+        """The simulated day `day` with its paths, building it (and any days between) on first
+        use. The day whose paths were kept before is kept as its bar from then on."""
+        full = self._full
+        if full is not None and full.day == day:
+            return full
+        del full  # a local reference would keep the finished day's paths through the build
+        with self._lock:
+            if self._full is not None and self._full.day == day:
+                return self._full
+            closed = self._closed.get(day)
+            if day <= self.first_day:
+                # The first simulated day, or an earlier one asked for by a backfill.
+                prev = self._seeded_close(day)
+            elif closed is not None:
+                prev = closed.prev_close  # built before: it starts where it did then
+            else:
+                prev = self._close_of(mh.previous_trading_day(day))
+            if self._full is not None:
+                # One day's paths at a time: the finished day goes before the next is built.
+                self._keep_closed(ClosedDay.of(self._full))
+                self._full = None
+            built = SimDay(self, day, prev)
+            self._full = built
+            return built
+
+    def _close_of(self, day: date) -> np.ndarray:
+        """`day`'s regular-session close, float64 [securities], building it if need be."""
+        full = self._full
+        if full is not None and full.day == day:
+            return full.last_price()
+        closed = self._closed.get(day)
+        if closed is not None:
+            return closed.last_price()
+        return self.day_for(day).last_price()
+
+    def _keep_closed(self, closed: ClosedDay) -> None:
+        self._closed.pop(closed.day, None)
+        self._closed[closed.day] = closed
+        while len(self._closed) > CLOSED_DAYS_KEPT:
+            del self._closed[next(iter(self._closed))]
+
+    def session_before(self, day: date) -> ClosedDay:
         """The trading day before `day` as it ended, consistent with `day`'s previous closes.
 
         That is the simulated day itself once `day` was built from it. Before the first simulated
-        day there is none, so one is simulated aside (the market's day cache is left as it is)
+        day there is none, so one is simulated aside (the market's days are left as they are)
         and scaled to end at `day`'s previous closes.
         """
         prev = mh.previous_trading_day(day)
         target = self.day_for(day).prev_close
-        built = self._days.get(prev)
-        if built is not None and np.array_equal(built.last_price(), target):
-            return built
-        with self._aside_lock:
+        with self._lock:
+            built = self._closed.get(prev)
+            if built is not None and np.array_equal(built.last_price(), target):
+                return built
             aside = self._aside
             if aside is not None and aside.day == prev:
                 return aside
-            rng = np.random.default_rng(_seed(self.seed, prev.toordinal(), "prev"))
-            start = self.ref_price * np.exp(rng.normal(0.0, 0.04, len(self.securities)))
-            start = np.where(start >= 1.0, np.round(start, 2), np.round(start, 4))
-            aside = SimDay(self, prev, start)
-            ratio = target / aside.last_price()
-            price = aside.price.astype(np.float64) * ratio[:, None]
-            price += (target - price[:, aside.close_minute - 1])[:, None]
-            aside.price = np.where(price >= 1.0, np.round(price, 2), np.round(price, 4)).astype(
-                np.float32
-            )
-            aside.prev_close = aside.prev_close * ratio
+            aside = self._build_aside(prev, target)
             self._aside = aside
             return aside
+
+    def _build_aside(self, day: date, target: np.ndarray) -> ClosedDay:
+        """`day` simulated from seeded closes, each path scaled to end at `target` (float64
+        [securities], dollars) at the close; kept as its bar."""
+        start = self._seeded_close(day)
+        _, close_minute, end_minute = _day_bounds(day)
+        ratio = np.empty(len(self.securities), dtype=np.float64)
+
+        def scaled() -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+            blocks = _day_paths(self, day, start, close_minute, end_minute, self.movers_for(day))
+            for r0, r1, path, cum_volume in blocks:
+                ratio[r0:r1] = target[r0:r1] / path[:, close_minute - 1].astype(np.float64)
+                price = path.astype(np.float64) * ratio[r0:r1, None]
+                price += (target[r0:r1] - price[:, close_minute - 1])[:, None]
+                yield r0, r1, _tick_round(price), cum_volume
+
+        aside = ClosedDay(day, start, scaled(), len(self.securities))
+        aside.prev_close = aside.prev_close * ratio
+        return aside
 
     def now_state(self) -> tuple[SimDay, int, datetime]:
         """The day, minute index and simulated time of 'now' on the market clock."""

@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 
 from .. import market_hours as mh
-from .market import OPEN_MINUTE, SimDay, SimMarket, _seed, options_fraction
+from .market import OPEN_MINUTE, AnyDay, SimMarket, _seed, options_fraction
 
 RISK_FREE = 0.04
 CBOE_DELAY_MINUTES = 15
@@ -27,6 +27,8 @@ CBOE_DELAY_MINUTES = 15
 _DAILY_EXPIRIES = {"SPX", "SPY", "QQQ", "IWM", "XSP", "NDX", "RUT"}
 _WEEKLY_ROOTS = {"SPX": "SPXW", "NDX": "NDXP", "RUT": "RUTW"}
 _EXCHANGE_IDS = {"stock": 3, "etf": 3, "index": 5}
+#: Contracts serialised at a time into a chain's body.
+_RECORDS_CHUNK = 2048
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,7 +155,7 @@ def osi_symbol(root: str, expiry: date, call: bool, strike: float) -> str:
 class ChainLayout:
     """The time-independent part of a chain for one underlying and day."""
 
-    symbols: list[str]
+    symbols: np.ndarray  # OSI symbols as ASCII bytes: a third of a list of str's memory
     strike: np.ndarray
     days_left: np.ndarray  # calendar days to expiry
     is_call: np.ndarray
@@ -166,7 +168,7 @@ class ChainLayout:
     base_iv: float
 
 
-def build_layout(market: SimMarket, sim_day: SimDay, index: int) -> ChainLayout:
+def build_layout(market: SimMarket, sim_day: AnyDay, index: int) -> ChainLayout:
     sec = market.securities[index]
     day = sim_day.day
     rng = np.random.default_rng(_seed(market.seed, day.toordinal(), "chain", sec.symbol))
@@ -257,7 +259,7 @@ def build_layout(market: SimMarket, sim_day: SimDay, index: int) -> ChainLayout:
                 blocks.append((pick, minute, size))
 
     return ChainLayout(
-        symbols=symbols,
+        symbols=np.array(symbols, dtype=np.bytes_),
         strike=strike,
         days_left=days_left,
         is_call=is_call,
@@ -280,7 +282,7 @@ class ChainFactory:
         self._size = cache_size
         self._lock = threading.Lock()
 
-    def layout(self, sim_day: SimDay, index: int) -> ChainLayout:
+    def layout(self, sim_day: AnyDay, index: int) -> ChainLayout:
         key = (sim_day.day, index)
         with self._lock:
             cached = self._layouts.get(key)
@@ -306,9 +308,10 @@ class ChainFactory:
         index = market.index.get(symbol)
         if index is None or market.securities[index].options_volume <= 0:
             return None
-        sim_day, minute, now = market.now_state()
+        today, minute, now = market.now_state()
+        sim_day: AnyDay = today
         if previous_session:
-            sim_day = market.session_before(sim_day.day)
+            sim_day = market.session_before(today.day)
             # Options stop trading at the close; the file was last written that evening, as
             # the recorded CLX chain was (timestamp 00:43 UTC after a 16:00 ET close).
             minute = sim_day.close_minute
@@ -318,7 +321,7 @@ class ChainFactory:
             minute = max(0, minute - CBOE_DELAY_MINUTES)
         return self._body(index, sim_day, minute, now)
 
-    def _body(self, index: int, sim_day: SimDay, minute: int, now: datetime) -> bytes:
+    def _body(self, index: int, sim_day: AnyDay, minute: int, now: datetime) -> bytes:
         market = self.market
         layout = self.layout(sim_day, index)
         sec = market.securities[index]
@@ -330,7 +333,7 @@ class ChainFactory:
             if minute >= at:
                 volume[pick] += size
 
-        spot = float(sim_day.price[index, minute])
+        spot = float(sim_day.price_at(index, minute))
         prev_spot = float(sim_day.prev_close[index])
         minutes_left = max(sim_day.close_minute - minute, 15)
         years = (np.maximum(layout.days_left - 1, 0) + minutes_left / 390.0) / 365.0
@@ -382,54 +385,62 @@ class ChainFactory:
             "volume": volume,
             "open_interest": layout.open_interest,
         }
-        lists = {k: v.tolist() for k, v in cols.items()}
-        traded_list = traded.tolist()
-        never_list = never.tolist()
-        records = []
-        for i, symbol_i in enumerate(layout.symbols):
-            did_trade = traded_list[i]
-            last_i = lists["last"][i]
-            records.append(
-                {
-                    "option": symbol_i,
-                    "bid": lists["bid"][i],
-                    "bid_size": float(10 + (i * 7) % 90),
-                    "ask": lists["ask"][i],
-                    "ask_size": float(10 + (i * 13) % 90),
-                    "iv": lists["iv"][i],
-                    "open_interest": lists["open_interest"][i],
-                    "volume": lists["volume"][i],
-                    "delta": lists["delta"][i],
-                    "gamma": lists["gamma"][i],
-                    "vega": lists["vega"][i],
-                    "theta": lists["theta"][i],
-                    "rho": lists["rho"][i],
-                    "theo": lists["theo"][i],
-                    "change": lists["change"][i],
-                    "open": last_i if did_trade else 0.0,
-                    "high": round(last_i * 1.04, 2) if did_trade else 0.0,
-                    "low": round(last_i * 0.96, 2) if did_trade else 0.0,
-                    "tick": "up"
-                    if lists["change"][i] > 0
-                    else "down"
-                    if lists["change"][i] < 0
-                    else "no_change",
-                    "last_trade_price": 0.0 if never_list[i] else last_i,
-                    "last_trade_time": None
-                    if never_list[i]
-                    else (stamp[i] if did_trade else prev_text),
-                    "percent_change": lists["percent_change"][i],
-                    "prev_day_close": lists["prev_day_close"][i],
-                }
-            )
+
+        def records(first: int, stop: int) -> list[dict[str, object]]:
+            # Python floats for this chunk's contracts only (SPX's 38,000 at once were 18 MB).
+            lists = {k: v[first:stop].tolist() for k, v in cols.items()}
+            traded_list = traded[first:stop].tolist()
+            never_list = never[first:stop].tolist()
+            names = [name.decode("ascii") for name in layout.symbols[first:stop].tolist()]
+            out: list[dict[str, object]] = []
+            for j, i in enumerate(range(first, stop)):
+                symbol_i = names[j]
+                did_trade = traded_list[j]
+                last_i = lists["last"][j]
+                out.append(
+                    {
+                        "option": symbol_i,
+                        "bid": lists["bid"][j],
+                        "bid_size": float(10 + (i * 7) % 90),
+                        "ask": lists["ask"][j],
+                        "ask_size": float(10 + (i * 13) % 90),
+                        "iv": lists["iv"][j],
+                        "open_interest": lists["open_interest"][j],
+                        "volume": lists["volume"][j],
+                        "delta": lists["delta"][j],
+                        "gamma": lists["gamma"][j],
+                        "vega": lists["vega"][j],
+                        "theta": lists["theta"][j],
+                        "rho": lists["rho"][j],
+                        "theo": lists["theo"][j],
+                        "change": lists["change"][j],
+                        "open": last_i if did_trade else 0.0,
+                        "high": round(last_i * 1.04, 2) if did_trade else 0.0,
+                        "low": round(last_i * 0.96, 2) if did_trade else 0.0,
+                        "tick": "up"
+                        if lists["change"][j] > 0
+                        else "down"
+                        if lists["change"][j] < 0
+                        else "no_change",
+                        "last_trade_price": 0.0 if never_list[j] else last_i,
+                        "last_trade_time": None
+                        if never_list[j]
+                        else (stamp[i] if did_trade else prev_text),
+                        "percent_change": lists["percent_change"][j],
+                        "prev_day_close": lists["prev_day_close"][j],
+                    }
+                )
+            return out
 
         change_u = spot - prev_spot
+        opened = minute >= OPEN_MINUTE
+        high, low = sim_day.high_low(index, minute) if opened else (0.0, 0.0)
         payload = {
             "timestamp": (now.astimezone(UTC) - timedelta(seconds=30)).strftime(
                 "%Y-%m-%d %H:%M:%S"
             ),
             "data": {
-                "options": records,
+                "options": [],  # spliced in below, a chunk at a time
                 "symbol": sec.symbol if sec.kind != "index" else f"^{sec.symbol}",
                 "security_type": sec.kind,
                 "exchange_id": _EXCHANGE_IDS.get(sec.kind, 3),
@@ -440,18 +451,12 @@ class ChainFactory:
                 "ask": round(spot + 0.01, 2),
                 "bid_size": 100,
                 "ask_size": 100,
-                "open": round(float(sim_day.price[index, OPEN_MINUTE]), 2)
-                if minute >= OPEN_MINUTE
-                else 0.0,
-                "high": round(float(sim_day.price[index, OPEN_MINUTE : minute + 1].max()), 2)
-                if minute >= OPEN_MINUTE
-                else 0.0,
-                "low": round(float(sim_day.price[index, OPEN_MINUTE : minute + 1].min()), 2)
-                if minute >= OPEN_MINUTE
-                else 0.0,
+                "open": round(float(sim_day.price_at(index, OPEN_MINUTE)), 2) if opened else 0.0,
+                "high": round(float(high), 2) if opened else 0.0,
+                "low": round(float(low), 2) if opened else 0.0,
                 "close": round(spot, 2),
                 "prev_day_close": round(prev_spot, 2),
-                "volume": int(sim_day.cum_volume[index, minute]),
+                "volume": int(sim_day.cum_volume_at(index, minute)),
                 "iv30": round(layout.base_iv * 100, 3),
                 "iv30_change": 0.0,
                 "iv30_change_percent": 0.0,
@@ -461,7 +466,19 @@ class ChainFactory:
             },
             "symbol": sec.symbol if sec.kind != "index" else f"_{sec.symbol}",
         }
-        return orjson.dumps(payload)
+        # Serialised a few thousand contracts at a time: SPX's 38,000 as dicts at once took
+        # some 60 MB of the market's process; the bytes are the same either way.
+        head, tail = orjson.dumps(payload).split(b'"options":[]', 1)
+        out = bytearray(head)
+        out += b'"options":['
+        n = len(layout.symbols)
+        for first in range(0, n, _RECORDS_CHUNK):
+            if first:
+                out += b","
+            out += orjson.dumps(records(first, min(n, first + _RECORDS_CHUNK)))[1:-1]
+        out += b"]"
+        out += tail
+        return bytes(out)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
-from typing import NamedTuple
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote
 
 import anyio
@@ -54,9 +57,13 @@ from .faults import (
     twelvedata_gateway_error,
     twelvedata_maintenance,
 )
-from .market import OPEN_MINUTE, SimMarket
+from .history import Columns
+from .market import OPEN_MINUTE, AnyDay, SimMarket
 from .options import ChainFactory, occ_csv
-from .stream_server import SimStreamServer
+
+if TYPE_CHECKING:
+    # Imported where a stream starts: websockets is 5 MB the market's process seldom needs.
+    from .stream_server import SimStreamServer
 
 MAX_SYMBOLS = 120
 #: /market_movers: credits a request, and the smallest plan that has it. Twelve Data sells it
@@ -148,6 +155,7 @@ def quote_objects(
     )
     is_open = session is Session.OPEN
     last_regular = sim_day.close_minute - 1
+    bar: AnyDay
     if minute < OPEN_MINUTE:
         # Before the open: the previous session's bar.
         bar = market.session_before(sim_day.day)
@@ -161,19 +169,22 @@ def quote_objects(
     ext_ts = str(int(sim_day.at_minute(minute).timestamp()))
     known = [(s, market.index.get(s.upper())) for s in symbols]
     rows = [i for _, i in known if i is not None and market.securities[i].kind != "index"]
-    prices = bar.price[rows, :]
-    segment = prices[:, OPEN_MINUTE : bar_minute + 1]
-    highs = segment.max(axis=1).tolist() if rows else []
-    lows = segment.min(axis=1).tolist() if rows else []
-    opens = prices[:, OPEN_MINUTE].tolist() if rows else []
-    lasts = prices[:, bar_minute].tolist() if rows else []
-    volumes = (
-        (bar.cum_volume[rows, bar_minute] - bar.cum_volume[rows, OPEN_MINUTE - 1]).tolist()
-        if rows
-        else []
-    )
-    prev = bar.prev_close[rows].tolist() if rows else []
-    now_prices = sim_day.price[rows, minute].tolist() if rows and extended else []
+    highs: list[float] = []
+    lows: list[float] = []
+    opens: list[float] = []
+    lasts: list[float] = []
+    volumes: list[float] = []
+    prev: list[float] = []
+    if rows:
+        high, low = bar.high_low(rows, bar_minute)
+        highs, lows = high.tolist(), low.tolist()
+        opens = bar.price_at(rows, OPEN_MINUTE).tolist()
+        lasts = bar.price_at(rows, bar_minute).tolist()
+        volumes = (
+            bar.cum_volume_at(rows, bar_minute) - bar.cum_volume_at(rows, OPEN_MINUTE - 1)
+        ).tolist()
+        prev = bar.prev_close[rows].tolist()
+    now_prices = sim_day.price_at(rows, minute).tolist() if rows and extended else []
     position = {i: k for k, i in enumerate(rows)}
     out: dict[str, object] = {}
     for symbol, index in known:
@@ -238,13 +249,14 @@ def movers_objects(
     `datetime` is the row's last minute, in the exchange's time.
     """
     sim_day, minute, _ = market.now_state()
+    bar: AnyDay
     if minute < OPEN_MINUTE:
         bar = market.session_before(sim_day.day)
         bar_minute = bar.close_minute - 1
     else:
         bar, bar_minute = sim_day, min(minute, sim_day.close_minute - 1)
     n = len(market.stocks)  # the stocks come first among the securities
-    price = bar.price[:n, bar_minute].astype(np.float64)
+    price = bar.price_at(slice(0, n), bar_minute).astype(np.float64)
     prev = bar.prev_close[:n]
     pct = (price - prev) / prev * 100.0
     eligible = price > price_greater_than
@@ -257,10 +269,10 @@ def movers_objects(
     picked = [int(i) for i in order if eligible[i]][:outputsize]
     if not picked:
         return []
-    segment = bar.price[picked, OPEN_MINUTE : bar_minute + 1]
-    highs, lows = segment.max(axis=1).tolist(), segment.min(axis=1).tolist()
+    high, low = bar.high_low(picked, bar_minute)
+    highs, lows = high.tolist(), low.tolist()
     volumes = (
-        bar.cum_volume[picked, bar_minute] - bar.cum_volume[picked, OPEN_MINUTE - 1]
+        bar.cum_volume_at(picked, bar_minute) - bar.cum_volume_at(picked, OPEN_MINUTE - 1)
     ).tolist()
     stamp = bar.at_minute(bar_minute).strftime("%Y-%m-%d %H:%M:%S")
     rows: list[dict[str, object]] = []
@@ -741,6 +753,8 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
         """The simulated price stream's URL (`ws://127.0.0.1:<port>/v1/quotes/price`), its
         server started on first use on `clock` (the app's market clock)."""
         if self.streamer is None:
+            from .stream_server import SimStreamServer
+
             self.streamer = await anyio.to_thread.run_sync(
                 lambda: SimStreamServer(self.market, clock, tick=tick, faults=self.faults).start()
             )
@@ -787,10 +801,14 @@ def _start_server(
     daily_limit: int | None,
     faults: FaultPlan | None = None,
     runners: str = "mixed",
+    calendar: Calendar | None = None,
 ) -> None:
     global _SERVER
     from ..clock import FixedClock
 
+    _return_freed_memory()
+    if calendar is not None:
+        _use_calendar(calendar)
     market = SimMarket(seed, size, FixedClock(at), start_day=first_day, runners=runners)
     _SERVER = SimServer(
         market, plan_limit=plan_limit, window=window, daily_limit=daily_limit, faults=faults
@@ -801,14 +819,109 @@ def _serve(method: str, url: str, headers: dict[str, str], now: datetime) -> Rep
     assert _SERVER is not None, "the simulated market process was not started"
     clock = _SERVER.market.clock
     clock.at = now  # type: ignore[attr-defined]  # the app's market clock is the truth
-    return _SERVER.respond(method, url, headers)
+    reply = _SERVER.respond(method, url, headers)
+    if len(reply.body) >= _TRIM_AFTER:
+        _trim()  # a big chain's records are freed: give their pages back
+    return reply
+
+
+#: {year: (full-day closures with their names, early closes with their close time)}.
+Calendar = dict[int, tuple[dict[date, str], dict[date, dtime]]]
+
+
+def _calendar(first_day: date) -> Calendar:
+    """The NYSE calendar of the years the market's process is likely to consult (the year
+    before `first_day`'s to three after it, for the expiries of LEAPs), read in the app's
+    process, which has it already (`market_hours`' public functions)."""
+    out: Calendar = {}
+    for year in range(first_day.year - 1, first_day.year + 4):
+        day, early = date(year, 1, 1), {}
+        while day.year == year:
+            close = mh.early_close(day)
+            if close is not None:
+                early[day] = close
+            day += timedelta(days=1)
+        out[year] = (mh.holidays(year), early)
+    return out
+
+
+def _use_calendar(calendar: Calendar) -> None:
+    """Answer `market_hours`' calendar queries for `calendar`'s years from it, in the market's
+    process: the `holidays` package it is otherwise read from loads some 300 countries'
+    modules to answer for one exchange (16 MB of the process, near a third of it at 546
+    symbols). Other years are still read from `holidays`, as before.
+
+    This reaches into `market_hours`' per-year cache (`_year`); if that is ever renamed,
+    the process only falls back to loading `holidays` itself."""
+    year_calendar = getattr(mh, "_YearCalendar", None)
+    original = getattr(mh, "_year", None)
+    if year_calendar is None or original is None:
+        return
+    years = {
+        year: year_calendar(MappingProxyType(closures), MappingProxyType(early))
+        for year, (closures, early) in calendar.items()
+    }
+
+    def year_of(year: int) -> object:
+        found = years.get(year)
+        return found if found is not None else original(year)
+
+    mh._year = year_of  # type: ignore[assignment]
+
+
+def _return_freed_memory() -> None:
+    """Have glibc's malloc hand blocks of 256 KiB and more back to the system when freed.
+
+    By default its threshold for that rises to the largest block freed so far (up to 32 MiB),
+    after which a day's build temporaries and a big chain's buffers are reused from the heap
+    and stay resident long after they are freed: in the market's process that was 40 MB and
+    more kept after one SPX chain. Only where glibc's `mallopt` exists (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
+    mallopt(m_mmap_threshold, 256 * 1024)
+    mallopt(m_trim_threshold, 1024 * 1024)
+    # The process serves from one thread (a build and the stream have one more each): a heap
+    # per thread would only scatter what is freed.
+    mallopt(m_arena_max, 2)
+    global _MALLOC_TRIM
+    _MALLOC_TRIM = ctypes.CDLL(None).malloc_trim
+
+
+#: Bodies from this size on are followed by a `_trim`.
+_TRIM_AFTER = 1 << 20
+_MALLOC_TRIM: Callable[[int], int] | None = None
+
+
+def _trim() -> None:
+    """Return the free pages inside the heap to the system (glibc's `malloc_trim`), where
+    small freed objects (a chain's 40,000 records) would otherwise stay resident."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _build_today(market: SimMarket) -> None:
+    market.now_state()
+    _trim()
 
 
 def _warm() -> int:
-    """Build the current simulated day before the first request needs it."""
+    """Start building the current simulated day in a thread of the market's process, and
+    return at once: requests that do not need the day's paths (/api_usage, the universe)
+    are answered meanwhile, and those that do wait for the build (`SimMarket.day_for` holds
+    its lock while it builds). Returns the number of securities."""
     assert _SERVER is not None
-    _SERVER.market.now_state()
-    return len(_SERVER.market.securities)
+    market = _SERVER.market
+    threading.Thread(
+        target=_build_today, args=(market,), name="momoscan-sim-warm", daemon=True
+    ).start()
+    return len(market.securities)
 
 
 def _injected() -> dict[str, int]:
@@ -821,12 +934,12 @@ def _tickers() -> list[Ticker]:
     return [s.ticker() for s in _SERVER.market.stocks]
 
 
-def _session_rows(tiers: list[str], now: datetime) -> list[tuple[str, int, float, int]]:
+def _session_columns(tiers: list[str], now: datetime, step: int) -> Columns:
     assert _SERVER is not None
-    from .history import session_rows
+    from .history import session_columns
 
     _SERVER.market.clock.at = now  # type: ignore[attr-defined]
-    return session_rows(_SERVER.market, tiers)
+    return session_columns(_SERVER.market, tiers, step)
 
 
 def _stream_url(clock: MarketClock, tick: float) -> str:
@@ -835,6 +948,8 @@ def _stream_url(clock: MarketClock, tick: float) -> str:
     global _STREAMER
     assert _SERVER is not None
     if _STREAMER is None:
+        from .stream_server import SimStreamServer
+
         _STREAMER = SimStreamServer(_SERVER.market, clock, tick=tick, faults=_SERVER.faults)
         _STREAMER.start()
     return _STREAMER.url
@@ -880,6 +995,7 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
                 daily_limit,
                 self.faults,
                 runners,
+                _calendar(first_day),
             ),
         )
         # Build today's market now, while the app starts up.
@@ -911,9 +1027,15 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         return await loop.run_in_executor(self._pool, _tickers)
 
     async def session_rows(self, tiers: Sequence[str]) -> list[tuple[str, int, float, int]]:
-        """The session so far as intraday history rows, computed in the market's process."""
+        """The session so far as intraday history rows, computed in the market's process (and
+        sent as columns, `simulated.history.session_columns`)."""
+        from .history import bucket_minutes, expand
+
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _session_rows, list(tiers), self.clock.now())
+        columns = await loop.run_in_executor(
+            self._pool, _session_columns, list(tiers), self.clock.now(), bucket_minutes()
+        )
+        return expand(columns)
 
     async def stream_url(self, clock: MarketClock, *, tick: float = 1.0) -> str:
         """The simulated price stream's URL, its server started in the market's process."""
