@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
@@ -76,8 +76,37 @@ def _close_time(label: str) -> time:
     return min(times, default=EARLY_CLOSE)
 
 
+#: Years given whole by another process (`install_calendar`): read from here, not `holidays`.
+_INSTALLED: dict[int, _YearCalendar] = {}
+
+#: A portable calendar: {year: (full-day closures with their names, early closes' times)}.
+CalendarYears = dict[int, tuple[dict[date, str], dict[date, time]]]
+
+
+def export_calendar(years: Iterable[int]) -> CalendarYears:
+    """These years of the NYSE calendar as plain data, for `install_calendar` in a process
+    that should not import `holidays` (it loads some 300 countries' modules, 16 MB, to answer
+    for one exchange)."""
+    out: CalendarYears = {}
+    for year in years:
+        cal = _year(year)
+        out[year] = (dict(cal.closures), dict(cal.early_closes))
+    return out
+
+
+def install_calendar(calendar: CalendarYears) -> None:
+    """Answer for `calendar`'s years from it (see `export_calendar`); other years are still
+    read from `holidays` when asked."""
+    for year, (closures, early) in calendar.items():
+        _INSTALLED[year] = _YearCalendar(MappingProxyType(closures), MappingProxyType(early))
+    _year.cache_clear()
+
+
 @functools.lru_cache(maxsize=256)
 def _year(year: int) -> _YearCalendar:
+    installed = _INSTALLED.get(year)
+    if installed is not None:
+        return installed
     # Imported here, not at module level: the package takes about 0.1 s to import, which
     # `import momoscan.cli` should not pay for commands that never consult the calendar.
     import holidays as hd

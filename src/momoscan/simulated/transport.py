@@ -11,6 +11,7 @@ configured base URLs keep working in demo.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import random
 import sys
@@ -18,9 +19,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
-from datetime import time as dtime
-from types import MappingProxyType
+from datetime import date, datetime
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote
 
@@ -825,48 +824,22 @@ def _serve(method: str, url: str, headers: dict[str, str], now: datetime) -> Rep
     return reply
 
 
-#: {year: (full-day closures with their names, early closes with their close time)}.
-Calendar = dict[int, tuple[dict[date, str], dict[date, dtime]]]
+Calendar = mh.CalendarYears
 
 
 def _calendar(first_day: date) -> Calendar:
     """The NYSE calendar of the years the market's process is likely to consult (the year
     before `first_day`'s to three after it, for the expiries of LEAPs), read in the app's
-    process, which has it already (`market_hours`' public functions)."""
-    out: Calendar = {}
-    for year in range(first_day.year - 1, first_day.year + 4):
-        day, early = date(year, 1, 1), {}
-        while day.year == year:
-            close = mh.early_close(day)
-            if close is not None:
-                early[day] = close
-            day += timedelta(days=1)
-        out[year] = (mh.holidays(year), early)
-    return out
+    process, which has it already."""
+    return mh.export_calendar(range(first_day.year - 1, first_day.year + 4))
 
 
 def _use_calendar(calendar: Calendar) -> None:
     """Answer `market_hours`' calendar queries for `calendar`'s years from it, in the market's
     process: the `holidays` package it is otherwise read from loads some 300 countries'
     modules to answer for one exchange (16 MB of the process, near a third of it at 546
-    symbols). Other years are still read from `holidays`, as before.
-
-    This reaches into `market_hours`' per-year cache (`_year`); if that is ever renamed,
-    the process only falls back to loading `holidays` itself."""
-    year_calendar = getattr(mh, "_YearCalendar", None)
-    original = getattr(mh, "_year", None)
-    if year_calendar is None or original is None:
-        return
-    years = {
-        year: year_calendar(MappingProxyType(closures), MappingProxyType(early))
-        for year, (closures, early) in calendar.items()
-    }
-
-    def year_of(year: int) -> object:
-        found = years.get(year)
-        return found if found is not None else original(year)
-
-    mh._year = year_of  # type: ignore[assignment]
+    symbols). Other years are still read from `holidays`, as before."""
+    mh.install_calendar(calendar)
 
 
 def _return_freed_memory() -> None:
@@ -929,9 +902,11 @@ def _injected() -> dict[str, int]:
     return dict(_SERVER.injected)
 
 
-def _tickers() -> list[Ticker]:
+def _tickers() -> list[tuple[str, ...]]:
+    """The listings as tuples of Ticker's fields: 8,000 objects would each unpickle through a
+    Python __setstate__ in the app's result thread, holding the GIL its event loop needs."""
     assert _SERVER is not None
-    return [s.ticker() for s in _SERVER.market.stocks]
+    return [dataclasses.astuple(s.ticker()) for s in _SERVER.market.stocks]
 
 
 def _session_columns(tiers: list[str], now: datetime, step: int) -> Columns:
@@ -1024,7 +999,8 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
     async def tickers(self) -> list[Ticker]:
         """The simulated universe (its stocks as listings), from the market's process."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _tickers)
+        rows = await loop.run_in_executor(self._pool, _tickers)
+        return await anyio.to_thread.run_sync(lambda: [Ticker(*row) for row in rows])
 
     async def session_rows(self, tiers: Sequence[str]) -> list[tuple[str, int, float, int]]:
         """The session so far as intraday history rows, computed in the market's process (and
