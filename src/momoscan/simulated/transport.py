@@ -1011,7 +1011,8 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         columns = await loop.run_in_executor(
             self._pool, _session_columns, list(tiers), self.clock.now(), bucket_minutes()
         )
-        return expand(columns)
+        # Up to 400,000 rows late in the session: built on a worker thread, not the loop.
+        return await anyio.to_thread.run_sync(expand, columns)
 
     async def stream_url(self, clock: MarketClock, *, tick: float = 1.0) -> str:
         """The simulated price stream's URL, its server started in the market's process."""
