@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import date
+from pathlib import Path
 
 from . import market_hours as mh
 from .models import Leader
@@ -108,6 +110,45 @@ def filter_volumes(
 
 #: Leaders need this many earlier days on record before anything is called NEW.
 MIN_HISTORY_FOR_NEW = 5
+
+
+def daily_volumes(
+    conn: sqlite3.Connection, days: Sequence[date], source: str = "occ"
+) -> dict[date, dict[str, tuple[int, int, int]]]:
+    """{day: {underlying: (total, calls, puts)}}, in contracts, of the given days that have
+    data in the store's `option_underlyings` (the store's reader and the worker's share it)."""
+    out: dict[date, dict[str, tuple[int, int, int]]] = {}
+    for day in days:
+        rows = conn.execute(
+            "SELECT underlying, total, calls, puts FROM option_underlyings "
+            "WHERE day = ? AND source = ?",
+            (day.isoformat(), source),
+        ).fetchall()
+        if rows:
+            out[day] = {u: (t, c, p) for u, t, c, p in rows}
+    return out
+
+
+def rank_stored_days(
+    db_path: Path,
+    days: Sequence[date],
+    span: Sequence[date],
+    exclude: frozenset[str],
+    only: frozenset[str] | None,
+    lookback: int,
+) -> dict[date, list[Leader]] | None:
+    """`rank_days` of OCC's volumes for `span` as stored in the database at `db_path`, read
+    there (read-only): for the worker process, so that 100,000 day-underlying volumes are
+    neither read nor pickled in the app's process, whose event loop would wait on the GIL
+    (pickling them alone held it 36 ms). None when none of `span` is stored."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        history = daily_volumes(conn, span, "occ")
+    finally:
+        conn.close()
+    if not history:
+        return None
+    return rank_days(days, history, exclude, only, lookback)
 
 
 def rank_days(

@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from . import leaders as leader_rules
 from ._lean import import_without
 from .models import (
     Leader,
@@ -887,16 +888,7 @@ class Store:
         self, days: Sequence[date], source: str = "occ"
     ) -> dict[date, dict[str, tuple[int, int, int]]]:
         """{day: {underlying: (total, calls, puts)}} for the given days that have data."""
-        out: dict[date, dict[str, tuple[int, int, int]]] = {}
-        for day in days:
-            rows = self.conn.execute(
-                "SELECT underlying, total, calls, puts FROM option_underlyings "
-                "WHERE day = ? AND source = ?",
-                (day.isoformat(), source),
-            ).fetchall()
-            if rows:
-                out[day] = {u: (t, c, p) for u, t, c, p in rows}
-        return out
+        return leader_rules.daily_volumes(self.conn, days, source)
 
     def store_leaders(self, day: date, leaders: Sequence[Leader]) -> None:
         key = day.isoformat()

@@ -213,16 +213,17 @@ class OptionsStep:
         lookback = opts.lookback_days
         days = mh.trading_days_before(today, lookback)
         span = mh.trading_days_before(days[0], lookback) + days if days else []
-        history = await ctx.store.call(Store.daily_volumes, span, "occ")
-        if not history:
-            return []
         exclude = frozenset() if opts.include_etfs else self.option_products
         only = None
         if opts.leaders_in_universe:
             only = frozenset(await ctx.store.call(queries.universe_symbol_list))
+        # Read and ranked in the worker, from the database file: the app's process neither
+        # builds nor pickles the 100,000 volumes of 40 days (its event loop would wait).
         by_day = await self.offload.heavy(
-            leader_rules.rank_days, days, history, exclude, only, lookback
+            leader_rules.rank_stored_days, ctx.store.path, days, span, exclude, only, lookback
         )
+        if by_day is None:
+            return []
         newest: list[Leader] = []
         for day, leaders in by_day.items():
             await ctx.store.call(Store.store_leaders, day, leaders)
