@@ -9,7 +9,11 @@ measurement to read, not a pass/fail gate. Each figure is the median of its runs
 
 from __future__ import annotations
 
+import contextlib
+import os
+import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -97,6 +101,22 @@ def growth() -> list[Figure]:
     ]
 
 
+def imports(runs: int = 7) -> list[Figure]:
+    """`import momoscan.cli` (the headless path cron runs) in a fresh interpreter, as
+    `-X importtime` counts it (its cumulative microseconds), `runs` times."""
+    seconds = []
+    for _ in range(runs):
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import momoscan.cli"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        last = [line for line in result.stderr.splitlines() if line.endswith("| momoscan.cli")]
+        seconds.append(int(last[-1].split("|")[1]) / 1e6)
+    return [Figure("import momoscan.cli (headless path)", seconds, "s", 0.3)]
+
+
 def startup() -> list[Figure]:
     r = tui.bench_startup()
     return [
@@ -105,14 +125,28 @@ def startup() -> list[Figure]:
     ]
 
 
-def lag() -> list[Figure]:
+def lag(runs: int = 3) -> list[Figure]:
+    """The loop's lateness during the first refresh and later ones, `runs` runs each (each
+    run a fresh process and database), interleaved."""
+    results: dict[bool, list[dict[str, float]]] = {False: [], True: []}
+    for _ in range(runs):
+        for warm in (False, True):
+            results[warm].append(tui.bench_lag(warm=warm))
     figures = []
     for warm, label in ((False, "first refresh"), (True, "later refreshes")):
-        r = tui.bench_lag(warm=warm)
+        rs = results[warm]
         figures += [
-            Figure(f"event-loop lag p99, 8,000 symbols + SPX, {label}", r["p99_ms"], "ms", 20),
-            Figure(f"event-loop lag max, {label}", r["max_ms"], "ms", 100),
-            Figure(f"key press to action, max, {label}", r["key_max_ms"], "ms", None),
+            Figure(
+                f"event-loop lag p99, 8,000 symbols + SPX, {label}",
+                [r["p99_ms"] for r in rs],
+                "ms",
+                20,
+                every_run=True,
+            ),
+            Figure(
+                f"event-loop lag max, {label}", [r["max_ms"] for r in rs], "ms", 100, every_run=True
+            ),
+            Figure(f"key press to action, max, {label}", [r["key_max_ms"] for r in rs], "ms", None),
         ]
     return figures
 
@@ -296,6 +330,7 @@ BENCHES: dict[str, Callable[[], list[Figure]]] = {
     "quotes": quotes,
     "cycle": cycle,
     "growth": growth,
+    "imports": imports,
     "startup": startup,
     "lag": lag,
     "keys": keys,
@@ -309,6 +344,24 @@ BENCHES: dict[str, Callable[[], list[Figure]]] = {
 }
 
 
+def machine() -> str:
+    """What the figures were measured on: CPU model, cores, memory, OS, Python."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
+        memory = f", {kb / 1024 / 1024:.0f} GiB"
+    return (
+        f"{model}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
 def main(argv: list[str]) -> int:
     wanted = argv or list(BENCHES)
     unknown = [w for w in wanted if w not in BENCHES]
@@ -316,6 +369,7 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
         return 2
     console = Console()
+    console.print(f"[bold]machine:[/] {machine()}", highlight=False)
     table = Table(title="momoscan benchmarks (min / median / max of the runs)")
     for col in ("figure", "measured", "target", ""):
         table.add_column(col, justify="left" if col == "figure" else "right")
