@@ -384,6 +384,10 @@ def main(argv: list[str]) -> int:
             )
             mark = "" if f.ok is None else ("[green]ok[/]" if f.ok else "[red]over[/]")
             table.add_row(f.name, f.measured(), target, mark)
+            # Each figure as it comes too, on one line: a long run that fails late keeps them.
+            console.print(
+                f"  {f.name}: {f.measured()} ({target}) {mark}", highlight=False, soft_wrap=True
+            )
         console.print(f"[dim]{name} took {time.perf_counter() - started:.0f} s[/]")
     console.print(table)
     return 0

@@ -161,9 +161,16 @@ async def _load_run(seconds: float, db: str, symbols: int) -> dict[str, Any]:
         engine = app.runtime.engine
         universe = sorted(s for s in (await engine.store.call(_symbols)))
         watch = universe[:symbols]
-        engine.settings.scan.watchlist = watch
+        # The watchlist the engine streams first is the database's (the config's only seeds
+        # it): set for this run, not stored.
+        engine.ctx.watchlist = watch
         await engine.stream_step.choose()
+        deadline = time.monotonic() + 60
         while engine.stream_step.status().live < symbols:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"only {engine.stream_step.status().live} of {symbols} symbols streamed"
+                )
             await pilot.pause(0.2)
         stop = False
 
