@@ -393,22 +393,25 @@ class MainScreen(Screen[None]):
             return self.query_one(OptionsPanel).selected_key
         return self.query_one("#movers", ScanTable).selected_symbol
 
-    def action_open_chart(self) -> None:
+    def _chartable_symbol(self) -> str | None:
+        """The highlighted symbol, or None after saying why there is no chart to open."""
         symbol = self.selected_symbol()
         if symbol is None:
             self.notify("Nothing highlighted yet: the tables fill with the first refresh.")
         elif symbol == OTHERS:
             self.notify("“All others” is many underlyings together: it has no chart.")
         else:
+            return symbol
+        return None
+
+    def action_open_chart(self) -> None:
+        symbol = self._chartable_symbol()
+        if symbol is not None:
             self.momo.open_chart_soon(symbol)
 
     def action_day_chart(self) -> None:
-        symbol = self.selected_symbol()
-        if symbol is None:
-            self.notify("Nothing highlighted yet: the tables fill with the first refresh.")
-        elif symbol == OTHERS:
-            self.notify("“All others” is many underlyings together: it has no chart.")
-        else:
+        symbol = self._chartable_symbol()
+        if symbol is not None:
             self.momo.open_day_chart_soon(symbol)
 
     def action_alerts(self) -> None:
