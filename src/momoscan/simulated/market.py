@@ -349,7 +349,22 @@ def _day_paths(
         yield r0, r1, price, cum_volume
 
 
-class SimDay:
+class _DayMinutes:
+    """Minute indexes of one trading day: minute 0 at 04:00 ET (`base`)."""
+
+    base: datetime
+
+    def minute_of(self, at: datetime) -> int:
+        """The last completed minute index at `at`, clipped to the day."""
+        minutes = int((at - self.base).total_seconds() // 60)
+        return max(0, min(DAY_MINUTES - 1, minutes))
+
+    def at_minute(self, minute: int) -> datetime:
+        """The start of minute `minute` (an aware datetime, ET)."""
+        return self.base + timedelta(minutes=minute)
+
+
+class SimDay(_DayMinutes):
     """One simulated trading day: minute paths of price and cumulative volume.
 
     Attributes:
@@ -384,14 +399,6 @@ class SimDay:
             self.cum_volume[r0:r1] = cum_volume
         self.open_index = OPEN_MINUTE
 
-    def minute_of(self, at: datetime) -> int:
-        """The last completed minute index at `at`, clipped to the day."""
-        minutes = int((at - self.base).total_seconds() // 60)
-        return max(0, min(DAY_MINUTES - 1, minutes))
-
-    def at_minute(self, minute: int) -> datetime:
-        return self.base + timedelta(minutes=minute)
-
     def last_price(self) -> np.ndarray:
         """The regular session's close (16:00, 13:00 on half days): the next day's previous
         close, as every quote and chain reckons it (after-hours trades do not move it).
@@ -413,7 +420,7 @@ class SimDay:
         return segment.max(axis=-1), segment.min(axis=-1)
 
 
-class ClosedDay:
+class ClosedDay(_DayMinutes):
     """A finished trading day, as much of it as anyone asks of a past session: its regular
     session's bar at the close (16:00 or 13:00, minute `close_minute - 1`) and at the first
     after-hours minute (`close_minute`, where Cboe's evening file stands), a few float32
@@ -459,13 +466,6 @@ class ClosedDay:
         """`full`'s bar, its paths left to be freed."""
         n = full.price.shape[0]
         return cls(full.day, full.prev_close, [(0, n, full.price, full.cum_volume)], n)
-
-    def minute_of(self, at: datetime) -> int:
-        minutes = int((at - self.base).total_seconds() // 60)
-        return max(0, min(DAY_MINUTES - 1, minutes))
-
-    def at_minute(self, minute: int) -> datetime:
-        return self.base + timedelta(minutes=minute)
 
     def last_price(self) -> np.ndarray:
         """The regular session's close, float64 [securities], dollars (as `SimDay`'s)."""
