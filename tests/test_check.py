@@ -9,15 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+from providers import CBOE, OCC, TD, Bend, Providers
 
 from momoscan import market_hours as mh
 from momoscan.cli import main
 from momoscan.clock import FixedClock
-from momoscan.simulated.market import SimMarket
-from momoscan.simulated.transport import SimServer
 
 KEY = "TDKEY-check-0000-secret"
-TD, CBOE, OCC = "https://td.test", "https://cboe.test", "https://occ.test"
 NOW = datetime(2026, 11, 20, 11, 30, tzinfo=mh.ET)
 
 
@@ -31,29 +29,17 @@ def config(tmp_path: Path, watchlist: str = "") -> Path:
     return path
 
 
-def serve(router: respx.MockRouter, bend: object = None) -> list[httpx.Request]:
-    server = SimServer(SimMarket(7, 0, FixedClock(NOW)))
-    seen: list[httpx.Request] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        status, headers, body = server.handle(
-            request.method, str(request.url), dict(request.headers)
-        )
-        if callable(bend):
-            status, headers, body = bend(request, status, headers, body)
-        return httpx.Response(status, headers=headers, content=body)
-
-    for base in (TD, CBOE, OCC):
-        router.route(url__startswith=base).mock(side_effect=answer)
-    return seen
+def serve(router: respx.MockRouter, bend: Bend | None = None) -> list[httpx.Request]:
+    stand_ins = Providers(FixedClock(NOW), bend, plan_limit=1597)
+    stand_ins.route(router)
+    return stand_ins.requests
 
 
 def run(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    bend: object = None,
+    bend: Bend | None = None,
     *extra: str,
 ) -> tuple[int, dict[str, object], str, list[httpx.Request]]:
     monkeypatch.setenv("TWELVEDATA_API_KEY", KEY)

@@ -12,59 +12,22 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+from providers import CBOE, OCC, TD, Providers, options
+from providers import live_settings as settings_for
 
 from momoscan import market_hours as mh
 from momoscan.cli import main
 from momoscan.clock import FixedClock
 from momoscan.config import Settings
-from momoscan.runtime import RunOptions, open_runtime
-from momoscan.simulated.market import SimMarket
-from momoscan.simulated.transport import SimServer
+from momoscan.runtime import open_runtime
 from momoscan.store import Store
 
 KEY = "TDKEY-live-secret-7f3a9"
-TD, CBOE, OCC = "https://td.test", "https://cboe.test", "https://occ.test"
 OPEN_TIME = datetime(2026, 11, 20, 11, 30, tzinfo=mh.ET)
 
 
-def live_settings(**demo: int) -> Settings:
-    settings = Settings()
-    settings.twelvedata.api_key = KEY
-    settings.twelvedata.base_url = TD
-    settings.cboe.base_url = CBOE
-    settings.occ.base_url = OCC
-    settings.universe.source = "builtin"
-    settings.cboe.requests_per_minute = 10_000
-    settings.occ.requests_per_minute = 10_000
-    return settings
-
-
-class Providers:
-    """respx routes for the three providers, answered by one simulated market's server."""
-
-    def __init__(
-        self, clock: FixedClock, *, plan_limit: int = 5000, daily_limit: int | None = None
-    ):
-        market = SimMarket(7, 0, clock)
-        self.server = SimServer(market, plan_limit=plan_limit, daily_limit=daily_limit)
-        self.requests: list[httpx.Request] = []
-
-    def answer(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        status, headers, body = self.server.handle(
-            request.method, str(request.url), dict(request.headers)
-        )
-        return httpx.Response(status, headers=headers, content=body)
-
-    def mock(self) -> respx.MockRouter:
-        router = respx.mock(assert_all_called=False)
-        for base in (TD, CBOE, OCC):
-            router.route(url__startswith=base).mock(side_effect=self.answer)
-        return router
-
-
-def options(db: Path) -> RunOptions:
-    return RunOptions(db=str(db), offload_processes=False)
+def live_settings() -> Settings:
+    return settings_for(KEY)
 
 
 @pytest.mark.anyio

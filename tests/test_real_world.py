@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
-import respx
+from providers import CBOE, OCC, TD, Bend, Providers, options
+from providers import live_settings as settings_for
 from rich.console import Console
 
 from momoscan import format as fmt
@@ -26,13 +26,10 @@ from momoscan import market_hours as mh
 from momoscan.cli import main
 from momoscan.clock import FixedClock
 from momoscan.config import Settings
-from momoscan.runtime import RunOptions, open_runtime
-from momoscan.simulated.market import SimMarket
-from momoscan.simulated.transport import SimServer
+from momoscan.runtime import open_runtime
 from momoscan.store import Store
 
 KEY = "TDKEY-real-world-1234"
-TD, CBOE, OCC = "https://td.test", "https://cboe.test", "https://occ.test"
 NOW = datetime(2026, 11, 20, 11, 30, tzinfo=mh.ET)  # a Friday, mid-session
 #: 225 bytes, as the maintenance page a user met.
 MAINTENANCE = (
@@ -41,51 +38,11 @@ MAINTENANCE = (
     b"later.</p></body></html>"
 ).ljust(225, b" ")
 
-Bend = Callable[[httpx.Request, int, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
-
 
 def live_settings(**scan: object) -> Settings:
-    settings = Settings()
-    settings.twelvedata.api_key = KEY
-    settings.twelvedata.base_url = TD
-    settings.cboe.base_url = CBOE
-    settings.occ.base_url = OCC
-    settings.universe.source = "builtin"
-    settings.cboe.requests_per_minute = 10_000
-    settings.occ.requests_per_minute = 10_000
+    settings = settings_for(KEY, **scan)
     settings.options.watch_size = 12
-    for key, value in scan.items():
-        setattr(settings.scan, key, value)
     return settings
-
-
-class Providers:
-    """respx routes for the three providers, answered by a simulated market's server, with
-    `bend` changing answers the way the real services send them."""
-
-    def __init__(self, clock: FixedClock, bend: Bend | None = None):
-        self.server = SimServer(SimMarket(7, 0, clock), plan_limit=5000)
-        self.bend = bend
-        self.requests: list[httpx.Request] = []
-
-    def answer(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        status, headers, body = self.server.handle(
-            request.method, str(request.url), dict(request.headers)
-        )
-        if self.bend is not None:
-            status, headers, body = self.bend(request, status, headers, body)
-        return httpx.Response(status, headers=headers, content=body)
-
-    def mock(self) -> respx.MockRouter:
-        router = respx.mock(assert_all_called=False)
-        for base in (TD, CBOE, OCC):
-            router.route(url__startswith=base).mock(side_effect=self.answer)
-        return router
-
-
-def options(db: Path) -> RunOptions:
-    return RunOptions(db=str(db), offload_processes=False)
 
 
 def occ_day(request: httpx.Request) -> date | None:
