@@ -25,14 +25,16 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import anyio
 import msgspec
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from ..config import redact
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,15 @@ class PriceStream:
     async def run(self) -> None:
         """Hold the stream until cancelled: connect, subscribe, read; on any drop, back off
         (capped, jittered) and do it again. Returns only if the key's plan has no stream."""
+        # Imported here: a run whose plan has no stream (most headless ones) never loads it.
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import (
+            ConnectionClosed,
+            InvalidHandshake,
+            InvalidStatus,
+            InvalidURI,
+        )
+
         failures = 0
         while not self.state.unavailable:
             started = self._wall()
@@ -322,6 +333,8 @@ class _PlanRefused(Exception):
 
 
 def _words(exc: BaseException) -> str:
+    from websockets.exceptions import InvalidURI
+
     if isinstance(exc, TimeoutError):
         return "no answer in time"
     if isinstance(exc, ConnectionRefusedError):
