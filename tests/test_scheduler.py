@@ -147,10 +147,11 @@ async def test_the_probe_where_the_plan_has_it_and_its_credits_from_the_same_bud
         paths = asked_paths(rt.transport)
         await rt.engine.refresh(full=True)
         assert paths["/market_movers/stocks"] == 0  # a full sweep needs no probe
-        reports = []
+        reports, notes = [], []
         for _ in range(12):
             rt.clock.advance(60)
             reports.append(await rt.engine.refresh(full=False))
+            notes.append(rt.engine.scheduler.coverage().probe)
         coverage = rt.engine.scheduler.coverage()
         meter = rt.transport.meter
     assert all(r.status == "ok" for r in reports), [r.lines() for r in reports]
@@ -158,6 +159,10 @@ async def test_the_probe_where_the_plan_has_it_and_its_credits_from_the_same_bud
     assert meter.rejected == 0
     assert paths["/market_movers/stocks"] >= 10  # worth its credits, most minutes
     assert "movers probe" in coverage.probe
+    # 610 credits pay for both lists in one minute (a third of the window at most), so a
+    # runner is not left waiting for the minute its direction's list comes round.
+    assert "movers probe: gainers, losers" in notes or "movers probe: losers, gainers" in notes
+    assert paths["/market_movers/stocks"] <= 2 * 12
     with Store(tmp_path / "d.db") as store:
         sources = Counter(source for (source,) in store.conn.execute("SELECT source FROM quotes"))
         movers = queries.top_movers(store, TIERS, 1.0)
