@@ -28,8 +28,33 @@ def test_the_headless_path_imports_no_pandas_and_no_textual() -> None:
         check=True,
     )
     names = imported(result.stderr)
-    assert "momoscan" in names and "sqlite_utils" in names
+    assert "momoscan" in names
     assert "pandas" not in names and "textual" not in names and "numpy" not in names
+    # sqlite-utils (with click and pluggy) only when a schema is created or migrated.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, momoscan.cli; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "'momoscan.store'" in loaded
+    assert "'sqlite_utils'" not in loaded and "'click'" not in loaded and "'pluggy'" not in loaded
+
+
+def test_sqlite_utils_only_for_a_new_or_older_schema_and_without_pandas(tmp_path: Path) -> None:
+    db = tmp_path / "lean.db"
+    code = (
+        "import sys; from momoscan.store import Store; Store(sys.argv[1]).close(); "
+        "print('sqlite_utils' in sys.modules, 'pandas' in sys.modules)"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code, str(db)], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    # A new file: its schema made by sqlite-utils, pandas hidden; then a current file: neither.
+    assert runs == [["True", "False"], ["False", "False"]]
 
 
 def test_workers_import_neither_the_store_nor_rich_nor_pandas(tmp_path: Path) -> None:
@@ -83,7 +108,8 @@ def test_workers_import_neither_the_store_nor_rich_nor_pandas(tmp_path: Path) ->
 
 def test_pandas_stays_importable_for_the_nasdaq_universe() -> None:
     code = (
-        "import momoscan.store, pandas, sqlite_utils.db as d; print(d.pd is None, pandas.__name__)"
+        "import momoscan.store as s; s._sqlite_utils(); "
+        "import pandas, sqlite_utils.db as d; print(d.pd is None, pandas.__name__)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

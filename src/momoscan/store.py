@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from . import leaders as leader_rules
 from ._lean import import_without
@@ -35,11 +36,20 @@ from .models import (
     UnderlyingVolume,
 )
 
-# sqlite-utils imports pandas and numpy at import time whenever they are installed (for its
-# DataFrame helpers, which momoscan never calls): 0.2-0.4 s and 35 MB in every process that
-# opens the store. It works without them, so they are hidden while it imports.
-import_without("sqlite_utils", hidden=("pandas", "numpy"))
-import sqlite_utils  # noqa: E402 - after the line above, which it depends on
+if TYPE_CHECKING:
+    import sqlite_utils
+
+
+def _sqlite_utils() -> ModuleType:
+    """sqlite-utils, imported when a schema is created or migrated (a new database file, or one
+    from an older momoscan), never for an open of a current one: with its click and pluggy, it
+    is 60 ms of every start otherwise.
+
+    It imports pandas and numpy at import time whenever they are installed (for its DataFrame
+    helpers, which momoscan never calls): 0.2-0.4 s and 35 MB. It works without them, so they
+    are hidden while it imports."""
+    return import_without("sqlite_utils", hidden=("pandas", "numpy"))
+
 
 #: Intraday history resolution: one sample per symbol per bucket, the latest wins. Five minutes
 #: in the regular session, thirty outside it: about 97 rows a symbol a day, which keeps a day
@@ -324,11 +334,11 @@ class Store:
         try:
             # Autocommit mode: transactions are explicit (`transaction()`), never implicit.
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=LOCK_WAIT)
-            self.db = sqlite_utils.Database(conn)
             self.conn = conn
+            self._db: sqlite_utils.Database | None = None
             conn.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT * 1000)}")
-            if self.db.journal_mode != "wal":
-                self.db.enable_wal()
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = wal")
             conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; a crash loses no commit
             # Checkpoint every ~16 MB of WAL rather than 4 MB: a sweep of 8,000 quotes writes a
             # few MB, and each checkpoint costs a sweep several milliseconds.
@@ -380,8 +390,18 @@ class Store:
         finally:
             self.conn.execute("COMMIT")
 
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The connection as a `sqlite_utils.Database` (schema work; imported on first use)."""
+        if self._db is None:
+            self._db = _sqlite_utils().Database(self.conn)
+        return self._db
+
     def schema_version(self) -> int:
-        if not self.db.table("meta").exists():
+        meta = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        if meta is None:
             return 0
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(row[0]) if row else 0
