@@ -20,6 +20,7 @@ from momoscan import format as fmt
 from momoscan import market_hours as mh
 from momoscan.clock import FixedClock
 from momoscan.config import Settings
+from momoscan.models import Ticker
 from momoscan.queries import OTHERS
 from momoscan.runtime import RunOptions
 from momoscan.tui.app import MomoscanApp
@@ -235,6 +236,15 @@ async def test_every_age_ticks_from_the_quote_time_and_agrees(tmp_path: Path) ->
         await pilot.pause(1.3)
         assert card.shown_age == fmt.age(card.row.age(clock.now().timestamp()))
         assert card.shown_age == fmt.age(card.row.age(clock.now().timestamp()))
+
+
+def test_a_tick_before_the_card_is_drawn_waits_for_it() -> None:
+    # The app ticks the card on screen each second; a tick can come between the card's push
+    # and its first layout, when it has no grid yet (CI met NoMatches '#symbol-grid' once).
+    card = SymbolScreen(
+        Ticker("AAPL", "Apple Inc", "NASDAQ", "XNGS", "mega"), None, None, time.time
+    )
+    card.tick()
 
 
 @pytest.mark.anyio

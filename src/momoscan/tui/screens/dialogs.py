@@ -210,8 +210,12 @@ class SymbolScreen(ModalScreen[str | None]):
 
     def tick(self) -> None:
         """The quote's age moves on with the market clock (the app calls this on the same
-        tick as the tables' ages, so the card and the rows agree)."""
-        self.query_one("#symbol-grid", Static).update(self._grid())
+        tick as the tables' ages, so the card and the rows agree). A tick that comes between
+        the card's push and its first layout has nothing to update yet: the grid it is about
+        to draw already has this age."""
+        grids = self.query("#symbol-grid").results(Static)
+        for grid in grids:
+            grid.update(self._grid())
 
     def action_choose(self, what: str) -> None:
         if what == "contracts" and not self.options_volume:
