@@ -6,6 +6,7 @@ The one place where clients, limiters and connections are built; everything else
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import logging.handlers
 import sys
@@ -294,6 +295,15 @@ def demo_clock(settings: Settings, options: RunOptions) -> MarketClock:
     return SpeedClock(start, speed)
 
 
+def _import_for_run(demo: bool) -> None:
+    """Import what a run needs beyond `momoscan.cli`, on a thread: the scheduler (numpy) and,
+    in demo, the simulated market's transport. Imported on the event loop, they held it for
+    tens of milliseconds as the first screen came up; on a thread, the loop keeps its turns."""
+    importlib.import_module("momoscan.engine.scheduler")
+    if demo:
+        importlib.import_module("momoscan.simulated.transport")
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator[Runtime]:
     """Build everything a run needs and close it all on the way out."""
@@ -302,10 +312,13 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
     this_year = datetime.now(mh.ET).year
     await anyio.to_thread.run_sync(mh.load_calendar, this_year, this_year - 1)
     mode = choose_mode(settings, options)
+    await anyio.to_thread.run_sync(_import_for_run, mode.demo)
     db_path = db_path_for(settings, options, mode)
-    check_db_mode(db_path, mode)
+    # Off the event loop: a new file's schema (and the sqlite-utils import it takes), or a
+    # demo restart's delete of a later clock's rows, would otherwise freeze the first screen.
+    await anyio.to_thread.run_sync(check_db_mode, db_path, mode)
     if mode.demo:
-        forget_other_clock(db_path, demo_clock(settings, options))
+        await anyio.to_thread.run_sync(forget_other_clock, db_path, demo_clock(settings, options))
     market = None
     transport: httpx.AsyncBaseTransport | None = None
     faults: FaultPlan | None = None

@@ -53,6 +53,10 @@ from datetime import datetime
 
 import numpy as np
 
+# np.median imports numpy.ma on first use (25 ms): here (a run imports this module on a
+# thread), not in the first plan, on the event loop.
+import numpy.ma
+
 from .. import market_hours as mh
 from .. import queries
 from ..models import MoverRow, Session, Ticker

@@ -23,6 +23,10 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec
 
 import anyio
+
+# anyio loads its asyncio backend on first use (25 ms of imports): here, with the app's other
+# imports, rather than on the event loop as the first screen comes up.
+import anyio._backends._asyncio
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -55,6 +59,10 @@ log = logging.getLogger(__name__)
 
 #: While a refresh streams in, re-read the store at most this often.
 READ_EVERY = 0.7
+#: Refresh progress is redrawn at most this often (seconds), the newest always within it: a
+#: sweep of 8,000 names reports some 70 batches in a second or two, and a frame each would
+#: take the event loop's turns from keys and the tables.
+PROGRESS_EVERY = 0.1
 
 _P = ParamSpec("_P")
 
@@ -141,6 +149,8 @@ class MomoscanApp(App[int]):
         self._reading = False
         self._read_again = False
         self._last_read = 0.0
+        self._progress_shown = 0.0  # wall clock of the last progress redraw
+        self._progress_due = False  # a redraw of newer progress is scheduled
         self._alerted_leaders: set[tuple[date, str]] = set()
         self.opened_urls: list[str] = []
         #: The scanner's own alerts of this session (top movers, options top 10), for the
@@ -281,9 +291,17 @@ class MomoscanApp(App[int]):
     @while_live
     def on_refresh_progress(self, message: RefreshProgress) -> None:
         status = self.main.status
+        step_changed = status.state.progress is None or (
+            status.state.progress.step != message.progress.step
+        )
         status.state.progress = message.progress
         status.state.refreshing = message.progress.step != "done"
-        status.show(self.wall())
+        now = self.wall()
+        if step_changed or now - self._progress_shown >= PROGRESS_EVERY:
+            self._show_progress()
+        elif not self._progress_due:
+            self._progress_due = True
+            self.set_timer(PROGRESS_EVERY, self._show_progress)
         empty = self.snapshot is None or not self.snapshot.volume
         due = self.wall() - self._last_read > READ_EVERY
         # Behind a full screen (the drill-down, the history) the tables cannot be seen: the
@@ -292,6 +310,12 @@ class MomoscanApp(App[int]):
         if message.progress.step in ("quotes", "options") and (empty or due) and self.main_visible:
             # The first batch shows at once; after that, at most every READ_EVERY seconds.
             self.read_soon()
+
+    @while_live
+    def _show_progress(self) -> None:
+        self._progress_due = False
+        self._progress_shown = self.wall()
+        self.main.status.show(self._progress_shown)
 
     @while_live
     def on_refresh_finished(self, message: RefreshFinished) -> None:
