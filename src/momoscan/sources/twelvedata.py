@@ -112,9 +112,10 @@ class ErrorEnvelope(Exception):
 Finite = Annotated[float, msgspec.Meta(ge=-1e300, le=1e300)]
 
 
-class _Wire(msgspec.Struct):
+class _Wire(msgspec.Struct, gc=False):
     """One quote object or error envelope as sent, every field optional. Decoded non-strictly,
-    so the API's numbers-as-strings become numbers in the decoder itself (no dicts built)."""
+    so the API's numbers-as-strings become numbers in the decoder itself (no dicts built).
+    Untracked by the garbage collector (scalars and strings only: no cycle possible)."""
 
     symbol: str | None = None
     name: str | None = None

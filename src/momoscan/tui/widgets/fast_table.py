@@ -97,6 +97,7 @@ def _cell_segments(text: Text, width: int, justify: JustifyMethod) -> list[Segme
 
 
 _CONSOLE: Console | None = None
+_SPACE = Segment(" ")  # the gap on either side of a cell
 
 
 def _console() -> Console:
@@ -414,9 +415,15 @@ class FastTable(ScrollView, can_focus=True):
                 else:
                     segments = _cell_segments(text, width, self.columns[i].justify)
                     cells[i] = (text, width, segments)
-                cached.append(Segment(" "))
+                cached.append(_SPACE)
                 cached.extend(segments)
-                cached.append(Segment(" "))
+                cached.append(_SPACE)
+            # Neighbouring segments of one style (a cell's padding, its text, the gap to the
+            # next) joined once here, before the row's style is added to each: the three
+            # strips of a row (plain, zebra, cursor) and every frame's cropping, colour
+            # filter and rendering then walk a tenth as many (34 a row to 3 on the demo's
+            # movers tables).
+            cached = list(Segment.simplify(cached))
             self._ft_segments[key] = cached
         return cached
 
@@ -464,7 +471,10 @@ class FastTable(ScrollView, can_focus=True):
         if y == 0:
             if self._ft_header is None:
                 self._ft_header = Strip(
-                    Segment.apply_style(self._header_segments(), styles["header"]), self._ft_width
+                    Segment.simplify(
+                        Segment.apply_style(self._header_segments(), styles["header"])
+                    ),
+                    self._ft_width,
                 )
             strip, style = self._ft_header, styles["header"]
         else:
