@@ -4,6 +4,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 import respx
 
@@ -75,6 +76,18 @@ def test_batch_keeps_errors_apart_from_good_quotes() -> None:
     assert "**" not in by_symbol["NOPE1"].message
     assert by_symbol["NULLY"].message == "the quote has no price"
     assert by_symbol["GONE"].message == "missing from Twelve Data's answer"
+
+
+def test_answer_keys_in_another_case_or_extra_still_account_for_every_symbol() -> None:
+    quote = {"symbol": "x", "close": "10.5", "previous_close": "10", "percent_change": "5"}
+    answer = orjson.dumps({"acme": quote, "BETA": quote, "EXTRA": quote})
+    quotes, errors = parse_quote_body(answer, ["ACME", "BETA", "GONE"])
+    # A key in another case is the symbol asked; a key nobody asked for is kept as sent; a
+    # symbol with no key is missing, even though the answer has as many keys as were asked.
+    assert [q.symbol for q in quotes] == ["ACME", "BETA", "EXTRA"]
+    assert [(e.symbol, e.message) for e in errors] == [
+        ("GONE", "missing from Twelve Data's answer")
+    ]
 
 
 def test_envelope_and_garbage() -> None:

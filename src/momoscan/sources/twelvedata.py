@@ -267,17 +267,21 @@ def _collect(
     wanted = {s.upper(): s for s in requested}
     quotes: list[Quote] = []
     errors: list[SymbolError] = []
-    seen: set[str] = set()
+    exact = True  # every key is a requested symbol as asked (the usual answer)
     for key, wire in items:
-        upper = key.upper()
-        symbol = wanted.get(upper, upper)
-        seen.add(symbol)
+        symbol = wanted.get(key)
+        if symbol is None:
+            exact = False
+            upper = key.upper()
+            symbol = wanted.get(upper, upper)
         result = _from_wire(wire, symbol)
-        if isinstance(result, Quote):
+        if result.__class__ is Quote:
             quotes.append(result)
         else:
-            errors.append(result)
-    if len(seen) < len(requested):
+            errors.append(result)  # type: ignore[arg-type]
+    # Keys are unique: as many exact keys as symbols asked means none is missing.
+    if not exact or len(items) < len(wanted):
+        seen = {q.symbol for q in quotes} | {e.symbol for e in errors}
         errors.extend(
             SymbolError(s, None, "missing from Twelve Data's answer")
             for s in requested
