@@ -179,8 +179,14 @@ class _Columns:
                 return False
             strike_of = {t: int(t) / 1000 for t in tails}
             minutes: dict[str, int] = {}
+            # Each distinct time is read once: a chain's trades share them by the thousand.
+            stamps: dict[str, int] = {}
             trades = [
-                None if (t := r.last_trade_time) is None else self._minute_epoch(t, minutes)
+                None
+                if (t := r.last_trade_time) is None
+                else e
+                if (e := stamps.get(t)) is not None
+                else self._stamp(t, minutes, stamps)
                 for r in records
             ]
             rows = [head_of[s[:-8]] for s in symbols]
@@ -204,14 +210,19 @@ class _Columns:
         self.puts = sum(volumes) - self.calls
         return True
 
-    def _minute_epoch(self, text: str, minutes: dict[str, int]) -> int:
-        """`_epoch` with the minute cached: a chain's trades share minutes by the thousand."""
+    def _stamp(self, text: str, minutes: dict[str, int], stamps: dict[str, int]) -> int:
+        """`_epoch` of `text`, kept in `stamps`, with its minute kept in `minutes`: a chain's
+        trades share minutes by the thousand.
+
+        Raises:
+            ValueError: `text` is not a "YYYY-MM-DD HH:MM:SS..." time."""
         base = minutes.get(text[:16])
         if base is None:
             base = minutes[text[:16]] = self._epoch(text[:16] + ":00")
         if len(text) < 19 or text[16] != ":" or not text[17:19].isdigit():
             raise ValueError(text)
-        return base + int(text[17:19])
+        epoch = stamps[text] = base + int(text[17:19])
+        return epoch
 
     def chain(
         self, underlying: str, as_of: datetime | None, price: float | None, skipped: int
