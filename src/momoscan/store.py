@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import operator
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 
+_SQLITE_UTILS_LOCK = threading.Lock()
+
+
 def _sqlite_utils() -> ModuleType:
     """sqlite-utils, imported when a schema is created or migrated (a new database file, or one
     from an older momoscan), never for an open of a current one: with its click and pluggy, it
@@ -47,8 +51,12 @@ def _sqlite_utils() -> ModuleType:
 
     It imports pandas and numpy at import time whenever they are installed (for its DataFrame
     helpers, which momoscan never calls): 0.2-0.4 s and 35 MB. It works without them, so they
-    are hidden while it imports."""
-    return import_without("sqlite_utils", hidden=("pandas", "numpy"))
+    are hidden while it imports. The hiding is process-wide: a run first opens its database
+    in `runtime.check_db_mode`, before any other of its threads starts work (and after numpy
+    is imported for the scheduler, so only pandas is hidden then); the lock keeps two stores
+    opened at once on different threads from seeing a half-imported module."""
+    with _SQLITE_UTILS_LOCK:
+        return import_without("sqlite_utils", hidden=("pandas", "numpy"))
 
 
 #: Intraday history resolution: one sample per symbol per bucket, the latest wins. Five minutes
