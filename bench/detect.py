@@ -34,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
@@ -260,8 +260,7 @@ def pool(runs: Sequence[Run]) -> list[Run]:
         key = (run.runners, run.plan, run.strategy)
         held = out.get(key)
         if held is None:
-            out[key] = Run(run.plan, run.strategy, run.runners, list(run.stories), run.credits,
-                           run.max_staleness_s, run.seconds, run.probes, run.cycles)  # fmt: skip
+            out[key] = replace(run, stories=list(run.stories))
             continue
         held.stories += run.stories
         held.credits += run.credits

@@ -303,7 +303,7 @@ class MomoscanApp(App[int]):
             self._progress_due = True
             self.set_timer(PROGRESS_EVERY, self._show_progress)
         empty = self.snapshot is None or not self.snapshot.volume
-        due = self.wall() - self._last_read > READ_EVERY
+        due = now - self._last_read > READ_EVERY
         # Behind a full screen (the drill-down, the history) the tables cannot be seen: the
         # read at the end of the cycle is enough (for alerts), and the screen the user is on
         # keeps the GIL; MainScreen reads again when it is back.

@@ -431,10 +431,10 @@ class FastTable(ScrollView, can_focus=True):
         out = []
         for i, width in zip(self._ft_shown, self._ft_widths, strict=True):
             column = self.columns[i]
-            out.append(Segment(" "))
+            out.append(_SPACE)
             out.extend(_cell_segments(Text(column.label), width, column.justify))
-            out.append(Segment(" "))
-        return out
+            out.append(_SPACE)
+        return list(Segment.simplify(out))  # joined by style, as a row's are
 
     def _styles(self) -> dict[str, Style]:
         """The row styles, looked up once per style change or focus change (not per line)."""
@@ -471,10 +471,7 @@ class FastTable(ScrollView, can_focus=True):
         if y == 0:
             if self._ft_header is None:
                 self._ft_header = Strip(
-                    Segment.simplify(
-                        Segment.apply_style(self._header_segments(), styles["header"])
-                    ),
-                    self._ft_width,
+                    Segment.apply_style(self._header_segments(), styles["header"]), self._ft_width
                 )
             strip, style = self._ft_header, styles["header"]
         else:
