@@ -86,7 +86,8 @@ def _message(obj: dict[str, Any]) -> str:
 def parse_quote(obj: dict[str, Any], symbol: str) -> Quote | SymbolError:
     """One quote object (or an error envelope in its place) read field by field, leniently:
     a number that will not parse becomes a missing value, not a lost quote."""
-    numbers = {name: _num(obj.get(name)) for name in _NUMBER_FIELDS}
+    numbers: dict[str, float | int | None] = {name: _num(obj.get(name)) for name in _NUMBER_FIELDS}
+    numbers.update({name: _int(obj.get(name)) for name in _INT_FIELDS})
     texts = {name: str(obj[name]) if obj.get(name) is not None else None for name in _TEXT_FIELDS}
     market_open = obj.get("is_market_open")
     wire = _Wire(
@@ -121,20 +122,20 @@ class _Wire(msgspec.Struct, gc=False):
     name: str | None = None
     exchange: str | None = None
     mic_code: str | None = None
-    timestamp: Finite | None = None
-    last_quote_at: Finite | None = None
+    timestamp: int | None = None
+    last_quote_at: int | None = None
     open: Finite | None = None
     high: Finite | None = None
     low: Finite | None = None
     close: Finite | None = None
-    volume: Finite | None = None
+    volume: int | None = None
     previous_close: Finite | None = None
     percent_change: Finite | None = None
-    average_volume: Finite | None = None
+    average_volume: int | None = None
     is_market_open: bool | None = None
     extended_price: Finite | None = None
     extended_percent_change: Finite | None = None
-    extended_timestamp: Finite | None = None  # a string of digits on the wire (TD-OAS)
+    extended_timestamp: int | None = None  # a string of digits on the wire (TD-OAS)
     datetime: str | None = None
     code: int | None = None
     message: str | None = None
@@ -143,20 +144,17 @@ class _Wire(msgspec.Struct, gc=False):
 
 _ONE = msgspec.json.Decoder(_Wire, strict=False)
 _NUMBER_FIELDS = (
-    "timestamp",
-    "last_quote_at",
     "open",
     "high",
     "low",
     "close",
-    "volume",
     "previous_close",
     "percent_change",
-    "average_volume",
     "extended_price",
     "extended_percent_change",
-    "extended_timestamp",
 )
+#: Unix seconds and share counts: integers on the wire (as digits or as strings of digits).
+_INT_FIELDS = ("timestamp", "last_quote_at", "volume", "average_volume", "extended_timestamp")
 _TEXT_FIELDS = ("symbol", "name", "exchange", "mic_code", "datetime", "message", "status")
 _MANY = msgspec.json.Decoder(dict[str, _Wire], strict=False)
 _ANY = msgspec.json.Decoder()
@@ -200,10 +198,10 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
         w.low,
         w.previous_close,
         change,
-        None if volume is None else int(volume),
-        None if average is None else int(average),
+        volume,
+        average,
         w.is_market_open,
-        None if stamp is None else int(stamp),
+        stamp,
         w.name or "",
         w.exchange or "",
         w.mic_code or "",
@@ -214,11 +212,11 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
     )
 
 
-def _et_day(stamp: float | None) -> str:
+def _et_day(stamp: int | None) -> str:
     return datetime.fromtimestamp(stamp, mh.ET).date().isoformat() if stamp else ""
 
 
-def _bar_open(text: str | None) -> float | None:
+def _bar_open(text: str | None) -> int | None:
     """Unix seconds of a `datetime` field: "2021-07-01" (a daily bar: its 09:30 ET open) or
     "2021-07-01 15:59:00" (an intraday bar, in the exchange's time, the API's default)."""
     if not text:
@@ -231,7 +229,7 @@ def _bar_open(text: str | None) -> float | None:
         parsed = datetime.combine(parsed.date(), mh.OPEN)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=mh.ET)
-    return parsed.timestamp()
+    return int(parsed.timestamp())
 
 
 def parse_quote_body(
