@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import operator
 import sqlite3
 import threading
 import time
@@ -310,25 +309,6 @@ class RunSummary:
     message: str
 
 
-_QUOTE_FIELDS = operator.attrgetter(
-    "symbol",
-    "price",
-    "open",
-    "high",
-    "low",
-    "prev_close",
-    "change_pct",
-    "volume",
-    "avg_volume",
-    "market_open",
-    "quote_ts",
-    "source",
-    "extended",
-    "regular_price",
-    "regular_change_pct",
-)
-
-
 class Store:
     """One connection to the cache. Use it from the thread that opened it."""
 
@@ -494,8 +474,14 @@ class Store:
     ) -> None:
         """One quote batch, its refused symbols, the run's counters and the credits it took
         (at `credits_at`), in one transaction."""
-        tail = (fetched_at,)
-        rows = [_QUOTE_FIELDS(q) + tail for q in quotes]
+        # Tuples spelled out: attribute loads on a slotted record are the quickest way to
+        # them (about three times an attrgetter's call and a tuple concatenation).
+        rows = [
+            (q.symbol, q.price, q.open, q.high, q.low, q.prev_close, q.change_pct, q.volume,
+             q.avg_volume, q.market_open, q.quote_ts, q.source, q.extended, q.regular_price,
+             q.regular_change_pct, fetched_at)
+            for q in quotes
+        ]  # fmt: skip
         now = int(fetched_at)
         history = []
         for q in quotes:
@@ -503,11 +489,15 @@ class Store:
             size = HISTORY_BUCKET_OPEN if q.market_open else HISTORY_BUCKET_EXTENDED
             history.append((q.symbol, ts - ts % size, q.price, q.volume))
         unnamed = self._unnamed_symbols()
-        listed = [
-            (q.name, q.exchange, q.mic, q.symbol)
-            for q in quotes
-            if q.symbol in unnamed and (q.name or q.mic)
-        ]
+        listed = (
+            [
+                (q.name, q.exchange, q.mic, q.symbol)
+                for q in quotes
+                if q.symbol in unnamed and (q.name or q.mic)
+            ]
+            if unnamed
+            else []
+        )
         with self.transaction() as conn:
             # Relative volume is computed by SQLite from the two volumes bound for the row.
             conn.executemany(
@@ -574,10 +564,8 @@ class Store:
                 *([(credits_at, credits_used)] if credits_at is not None else []),
                 *retry_grants,
             ]
-            conn.executemany(
-                "INSERT INTO credit_ledger (ts, credits) VALUES (?, ?)",
-                [(at, credits) for at, credits in grants if credits],
-            )
+            if spent := [(at, credits) for at, credits in grants if credits]:
+                conn.executemany("INSERT INTO credit_ledger (ts, credits) VALUES (?, ?)", spent)
         unnamed.difference_update(row[3] for row in listed)
 
     def _unnamed_symbols(self) -> set[str]:
