@@ -159,7 +159,7 @@ def bench_lag(warm: bool = False, sparks: bool = True) -> dict[str, float]:
 
 
 MEMORY = """
-import json, os, resource, time
+import json, os, time
 from pathlib import Path
 from momoscan.config import Settings
 from momoscan.runtime import RunOptions
@@ -233,7 +233,9 @@ class Hour(MomoscanApp):
 app = Hour(settings, options)
 app.run(headless=True, size=(150, 45))
 me = status(os.getpid())
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork and exec, so a process started by
+# a bigger one reads its parent's peak (bench/run.py's own, about 300 MB after the growth bench).
+peak = me["VmHWM"]
 minutes = (app.ended - app.started).total_seconds() / 60 if app.ended else 0.0
 print(json.dumps({{"rss_mb": me["VmRSS"], "peak_mb": peak, "refreshes": app.refreshes,
                   "minutes": minutes, "workers": app.sidecars or {{}}}}))
