@@ -98,7 +98,11 @@ class ContractsScreen(Screen[None]):
             else:
                 descending = next(c.descending_first for c in COLUMNS if c.key == key)
         table.sort(key, descending)
-        self.query_one("#contracts-title", Static).update(self._title(key, descending))
+        # The title's height is fixed (2 lines, CSS), so it needs no layout pass: with one,
+        # every key repainted the whole screen, background included, twice.
+        self.query_one("#contracts-title", Static).update(
+            self._title(key, descending), layout=False
+        )
 
     def on_contract_table_header_clicked(self, event: ContractTable.HeaderClicked) -> None:
         self.sort_by(event.column)
