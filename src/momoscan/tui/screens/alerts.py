@@ -108,7 +108,7 @@ class AlertsScreen(Screen[None]):
         before = len(self.events)
         self.events = list(events)
         self._fill()
-        self.query_one("#alerts-title", Static).update(self._title())
+        self.query_one("#alerts-title", Static).update(self._title(), layout=False)
         if self.events:
             table.move_cursor(row=min(len(self.events) - 1, row + len(self.events) - before))
 

@@ -118,7 +118,7 @@ class ChartScreen(Screen[None]):
         if row is not None:
             self.row = row
         self.query_one(DayChart).show(data)
-        self.query_one("#chart-title", Static).update(self._title())
+        self.query_one("#chart-title", Static).update(self._title(), layout=False)
 
     async def reload(self) -> None:
         """The store's samples again (the sweep's, and the stream's every five minutes)."""

@@ -184,7 +184,7 @@ class HistoryScreen(Screen[None]):
             f"  {new} new entrant{'s' if new != 1 else ''}" if new else "  no new entrants"
         )
         title.append("  · Enter on a leader: its contracts that day · o: its chart", style="dim")
-        self.query_one("#history-day-title", Static).update(title)
+        self.query_one("#history-day-title", Static).update(title, layout=False)
         detail = self.query_one("#history-day", DataTable)
         keep = detail.cursor_row
         detail.clear()

@@ -198,7 +198,7 @@ class WatchlistScreen(Screen[None]):
         self, rows: Sequence[WatchRow], sparks: Mapping[str, Spark], market_now: float
     ) -> None:
         self.table.show(rows, sparks, market_now)
-        self.query_one("#watch-title", Static).update(self._title(len(rows)))
+        self.query_one("#watch-title", Static).update(self._title(len(rows)), layout=False)
 
     async def reload(self) -> None:
         reader = self.momo.reader
