@@ -279,7 +279,7 @@ class FastTable(ScrollView, can_focus=True):
             self._ft_cell_cache.pop(gone, None)
         self._ft_keys, self._ft_cells = keys, cells
         self._ft_pos = {key: i for i, key in enumerate(keys)}
-        self.virtual_size = Size(self._ft_width, len(keys) + 1)
+        self._set_virtual_size(Size(self._ft_width, len(keys) + 1))
         if keep is not None and keep in cells:
             self._ft_cursor = self._ft_pos[keep]
         else:
@@ -296,6 +296,29 @@ class FastTable(ScrollView, can_focus=True):
         if self._ft_cursor != old_cursor:
             dirty |= {old_cursor, self._ft_cursor}
         self._refresh_lines(dirty)
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """Set the scrollable size, without a layout pass of the whole screen (10-25 ms at
+        150x45; a table's rows and widths change many times in a first refresh) unless a
+        scrollbar appears or goes, which narrows the columns and so needs one. A table's own
+        size comes from CSS, not from its rows. The short path is the one Textual's own
+        `_size_updated(layout=False)` takes."""
+        if size == self.virtual_size:
+            return
+        styles = self.styles
+        width, height = self.container_size
+        vertical = styles.overflow_y == "scroll" or (
+            styles.overflow_y == "auto" and size.height > height
+        )
+        horizontal = styles.overflow_x == "scroll" or (
+            styles.overflow_x == "auto" and size.width > width
+        )
+        scrollbars = (self.show_horizontal_scrollbar, self.show_vertical_scrollbar)
+        if not self.container_size or (horizontal, vertical) != scrollbars:
+            self.virtual_size = size  # the full path: layout, resize, columns refit
+            return
+        self.set_reactive(FastTable.virtual_size, size)
+        self._scroll_update(size)
 
     def _refresh_lines(self, indices: Iterable[int]) -> None:
         """Redraw only the lines of these row indices that are on show: a table whose ages
@@ -491,7 +514,7 @@ class FastTable(ScrollView, can_focus=True):
             return
         self._ft_shown, self._ft_widths = shown, widths
         self._ft_width = sum(widths) + PAD * len(widths)
-        self.virtual_size = Size(self._ft_width, len(self._ft_keys) + 1)
+        self._set_virtual_size(Size(self._ft_width, len(self._ft_keys) + 1))
         self._ft_segments.clear()
         self._ft_strips.clear()
         self._ft_header = None
