@@ -510,3 +510,18 @@ async def test_the_process_transport_faults_and_counts() -> None:
         counted = await transport.injected()
     assert counted["td_5xx"] == sum(n for status, n in statuses.items() if status >= 500)
     assert counted["td_5xx"] + counted["td_trickle"] == 10
+
+
+@pytest.mark.anyio
+async def test_a_market_process_that_cannot_start_says_why_on_every_request() -> None:
+    # The process is spawned before it knows which market to build (the app starts it first
+    # thing); the market's arguments follow as its first task. When that task fails, every
+    # later request names the cause rather than a bare "not started".
+    transport = ProcessMarketTransport(
+        seed=7, size=50, clock=FixedClock(at(11, 0)), first_day=DAY, latency=0, runners="nope"
+    )
+    async with httpx.AsyncClient(transport=transport, headers=KEY) as http:
+        for _ in range(2):
+            with pytest.raises(RuntimeError, match="did not start") as raised:
+                await http.get(f"{TD}/api_usage")
+            assert "runners must be one of" in repr(raised.value.__cause__)

@@ -27,6 +27,7 @@ from .clock import MarketClock, RealClock, SpeedClock
 from .config import APP_NAME, ConfigError, RedactingFilter, Settings, default_db_path
 from .engine import Engine, StoreThread
 from .models import Ticker
+from .processes import shutdown_pool, spawn_importing
 from .sources.cboe import CboeClient
 from .sources.occ import OccClient
 from .sources.offload import Offloader
@@ -307,83 +308,101 @@ def _import_for_run(demo: bool) -> None:
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator[Runtime]:
     """Build everything a run needs and close it all on the way out."""
-    # The NYSE calendar loads its holiday tables on first use (about 0.1 s of imports): off
-    # the event loop, before the demo's clock asks it for the latest trading day.
-    this_year = datetime.now(mh.ET).year
-    await anyio.to_thread.run_sync(mh.load_calendar, this_year, this_year - 1)
     mode = choose_mode(settings, options)
-    await anyio.to_thread.run_sync(_import_for_run, mode.demo)
-    db_path = db_path_for(settings, options, mode)
-    # Off the event loop: a new file's schema (and the sqlite-utils import it takes), or a
-    # demo restart's delete of a later clock's rows, would otherwise freeze the first screen.
-    await anyio.to_thread.run_sync(check_db_mode, db_path, mode)
-    if mode.demo:
-        await anyio.to_thread.run_sync(forget_other_clock, db_path, demo_clock(settings, options))
-    market = None
-    transport: httpx.AsyncBaseTransport | None = None
-    faults: FaultPlan | None = None
-    if mode.demo:
-        clock = demo_clock(settings, options)
-        seed = options.demo_seed if options.demo_seed is not None else settings.demo.seed
-        size = options.demo_size if options.demo_size is not None else settings.demo.size
-        first_day = mh.last_trading_day(clock.now().astimezone(mh.ET).date())
-        spec = options.demo_faults if options.demo_faults is not None else settings.demo.faults
-        if spec:
-            from .simulated.faults import FaultPlan as Plan
-
-            plan = Plan.parse(spec, seed=seed)
-            faults = plan if plan.active else None
-        if options.demo_in_process:
-            from .simulated.market import SimMarket
-            from .simulated.transport import SimulatedMarketTransport
-
-            market = SimMarket(
-                seed, size, clock, start_day=first_day, runners=settings.demo.runners
-            )
-            transport = SimulatedMarketTransport(
-                market,
-                plan_limit=settings.demo.plan_limit,
-                daily_limit=settings.demo.daily_limit or None,
-                latency=options.demo_latency,
-                faults=faults,
-                wall=options.credit_clock or wallclock.time,
-            )
-        else:
-            from .simulated.transport import ProcessMarketTransport
-
-            transport = ProcessMarketTransport(
-                seed=seed,
-                size=size,
-                clock=clock,
-                first_day=first_day,
-                plan_limit=settings.demo.plan_limit,
-                daily_limit=settings.demo.daily_limit or None,
-                latency=options.demo_latency,
-                faults=faults,
-                runners=settings.demo.runners,
-            )
-        universe: UniverseSource = SimulatedUniverse(transport, f"simulated (seed {seed})")
-        if settings.universe.source == "file" and settings.universe.path:
-            # Your own list on the simulated market: the symbols it knows get quotes.
-            universe = FileUniverse(Path(settings.universe.path).expanduser())
-        api_key = DEMO_KEY
-    else:
-        clock = RealClock()
-        universe = live_universe(settings)
-        api_key = settings.twelvedata.api_key
-
-    headers = {"User-Agent": USER_AGENT}
-    credit_clock = options.credit_clock or wallclock.time
-    credit_sleep = options.credit_sleep or anyio.sleep
-    budget = CreditBudget(
-        settings.demo.plan_limit if mode.demo else max(1, settings.twelvedata.plan_limit or 8),
-        clock=credit_clock,
-        sleep=credit_sleep,
+    # The simulated market's process first: its imports (about 0.3 s) then run beside the
+    # calendar's and the database's set-up below instead of after them.
+    market_process = (
+        spawn_importing("momoscan.simulated.transport")
+        if mode.demo and not options.demo_in_process
+        else None
     )
-    store = StoreThread(db_path)
-    await store.start()
-    # The clock's year too (a demo date or a test clock in another year), off the loop.
-    await anyio.to_thread.run_sync(mh.load_calendar, clock.now().year)
+    transport: httpx.AsyncBaseTransport | None = None
+    try:
+        # The NYSE calendar loads its holiday tables on first use (about 0.1 s of imports):
+        # off the event loop, before the demo's clock asks it for the latest trading day.
+        this_year = datetime.now(mh.ET).year
+        await anyio.to_thread.run_sync(mh.load_calendar, this_year, this_year - 1)
+        await anyio.to_thread.run_sync(_import_for_run, mode.demo)
+        db_path = db_path_for(settings, options, mode)
+        # Off the event loop: a new file's schema (and the sqlite-utils import it takes), or a
+        # demo restart's delete of a later clock's rows, would otherwise freeze the first screen.
+        await anyio.to_thread.run_sync(check_db_mode, db_path, mode)
+        if mode.demo:
+            clock = demo_clock(settings, options)
+            await anyio.to_thread.run_sync(forget_other_clock, db_path, clock)
+        market = None
+        faults: FaultPlan | None = None
+        if mode.demo:
+            seed = options.demo_seed if options.demo_seed is not None else settings.demo.seed
+            size = options.demo_size if options.demo_size is not None else settings.demo.size
+            first_day = mh.last_trading_day(clock.now().astimezone(mh.ET).date())
+            spec = options.demo_faults if options.demo_faults is not None else settings.demo.faults
+            if spec:
+                from .simulated.faults import FaultPlan as Plan
+
+                plan = Plan.parse(spec, seed=seed)
+                faults = plan if plan.active else None
+            if options.demo_in_process:
+                from .simulated.market import SimMarket
+                from .simulated.transport import SimulatedMarketTransport
+
+                market = SimMarket(
+                    seed, size, clock, start_day=first_day, runners=settings.demo.runners
+                )
+                transport = SimulatedMarketTransport(
+                    market,
+                    plan_limit=settings.demo.plan_limit,
+                    daily_limit=settings.demo.daily_limit or None,
+                    latency=options.demo_latency,
+                    faults=faults,
+                    wall=options.credit_clock or wallclock.time,
+                )
+            else:
+                from .simulated.transport import ProcessMarketTransport
+
+                transport = ProcessMarketTransport(
+                    seed=seed,
+                    size=size,
+                    clock=clock,
+                    first_day=first_day,
+                    plan_limit=settings.demo.plan_limit,
+                    daily_limit=settings.demo.daily_limit or None,
+                    latency=options.demo_latency,
+                    faults=faults,
+                    runners=settings.demo.runners,
+                    pool=market_process,
+                )
+                market_process = None  # the transport's now
+            universe: UniverseSource = SimulatedUniverse(transport, f"simulated (seed {seed})")
+            if settings.universe.source == "file" and settings.universe.path:
+                # Your own list on the simulated market: the symbols it knows get quotes.
+                universe = FileUniverse(Path(settings.universe.path).expanduser())
+            api_key = DEMO_KEY
+        else:
+            clock = RealClock()
+            universe = live_universe(settings)
+            api_key = settings.twelvedata.api_key
+
+        headers = {"User-Agent": USER_AGENT}
+        credit_clock = options.credit_clock or wallclock.time
+        credit_sleep = options.credit_sleep or anyio.sleep
+        budget = CreditBudget(
+            settings.demo.plan_limit if mode.demo else max(1, settings.twelvedata.plan_limit or 8),
+            clock=credit_clock,
+            sleep=credit_sleep,
+        )
+        store = StoreThread(db_path)
+        await store.start()
+        # The clock's year too (a demo date or a test clock in another year), off the loop.
+        await anyio.to_thread.run_sync(mh.load_calendar, clock.now().year)
+    except BaseException:
+        # Nothing owns them yet (the HTTP clients below close the transport): stop them here.
+        with anyio.CancelScope(shield=True):
+            if market_process is not None:
+                await shutdown_pool(market_process)
+            if transport is not None:
+                await transport.aclose()
+        raise
     offload = Offloader(processes=options.offload_processes)
     try:
         async with (

@@ -19,6 +19,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote
@@ -31,7 +32,7 @@ import orjson
 from .. import market_hours as mh
 from ..clock import MarketClock
 from ..models import Session, Ticker
-from ..processes import shutdown_pool, spawn_pool
+from ..processes import shutdown_pool, spawn_importing
 from .faults import (
     CBOE_REQUEST,
     OCC_NO_RECORD,
@@ -787,6 +788,7 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
 # -- the market in a process of its own ------------------------------------------------------
 
 _SERVER: SimServer | None = None
+_START_ERROR: Exception | None = None
 _STREAMER: SimStreamServer | None = None
 
 
@@ -802,23 +804,38 @@ def _start_server(
     runners: str = "mixed",
     calendar: Calendar | None = None,
 ) -> None:
-    global _SERVER
+    global _SERVER, _START_ERROR
     from ..clock import FixedClock
 
-    _return_freed_memory()
-    if calendar is not None:
-        _use_calendar(calendar)
-    market = SimMarket(seed, size, FixedClock(at), start_day=first_day, runners=runners)
-    _SERVER = SimServer(
-        market, plan_limit=plan_limit, window=window, daily_limit=daily_limit, faults=faults
-    )
+    try:
+        _return_freed_memory()
+        if calendar is not None:
+            _use_calendar(calendar)
+        market = SimMarket(seed, size, FixedClock(at), start_day=first_day, runners=runners)
+        _SERVER = SimServer(
+            market, plan_limit=plan_limit, window=window, daily_limit=daily_limit, faults=faults
+        )
+    except Exception as exc:
+        _START_ERROR = exc  # every later request says why (`_server`)
+        raise
+
+
+def _server() -> SimServer:
+    """The market's process's server.
+
+    Raises:
+        RuntimeError: `_start_server` failed (its error is the cause) or never ran.
+    """
+    if _SERVER is None:
+        raise RuntimeError("the simulated market did not start") from _START_ERROR
+    return _SERVER
 
 
 def _serve(method: str, url: str, headers: dict[str, str], now: datetime) -> Reply:
-    assert _SERVER is not None, "the simulated market process was not started"
-    clock = _SERVER.market.clock
+    server = _server()
+    clock = server.market.clock
     clock.at = now  # type: ignore[attr-defined]  # the app's market clock is the truth
-    reply = _SERVER.respond(method, url, headers)
+    reply = server.respond(method, url, headers)
     if len(reply.body) >= _TRIM_AFTER:
         _trim()  # a big chain's records are freed: give their pages back
     return reply
@@ -889,8 +906,7 @@ def _warm() -> int:
     return at once: requests that do not need the day's paths (/api_usage, the universe)
     are answered meanwhile, and those that do wait for the build (`SimMarket.day_for` holds
     its lock while it builds). Returns the number of securities."""
-    assert _SERVER is not None
-    market = _SERVER.market
+    market = _server().market
     threading.Thread(
         target=_build_today, args=(market,), name="momoscan-sim-warm", daemon=True
     ).start()
@@ -898,34 +914,32 @@ def _warm() -> int:
 
 
 def _injected() -> dict[str, int]:
-    assert _SERVER is not None
-    return dict(_SERVER.injected)
+    return dict(_server().injected)
 
 
 def _tickers() -> list[tuple[str, ...]]:
     """The listings as tuples of Ticker's fields: 8,000 objects would each unpickle through a
     Python __setstate__ in the app's result thread, holding the GIL its event loop needs."""
-    assert _SERVER is not None
-    return [dataclasses.astuple(s.ticker()) for s in _SERVER.market.stocks]
+    return [dataclasses.astuple(s.ticker()) for s in _server().market.stocks]
 
 
 def _session_columns(tiers: list[str], now: datetime, step: int) -> Columns:
-    assert _SERVER is not None
     from .history import session_columns
 
-    _SERVER.market.clock.at = now  # type: ignore[attr-defined]
-    return session_columns(_SERVER.market, tiers, step)
+    market = _server().market
+    market.clock.at = now  # type: ignore[attr-defined]
+    return session_columns(market, tiers, step)
 
 
 def _stream_url(clock: MarketClock, tick: float) -> str:
     """Start the price stream in the market's process, on the app's clock (a SpeedClock runs
     the same in both processes: it reads the one wall clock), and say where it listens."""
     global _STREAMER
-    assert _SERVER is not None
+    server = _server()
     if _STREAMER is None:
         from .stream_server import SimStreamServer
 
-        _STREAMER = SimStreamServer(_SERVER.market, clock, tick=tick, faults=_SERVER.faults)
+        _STREAMER = SimStreamServer(server.market, clock, tick=tick, faults=server.faults)
         _STREAMER.start()
     return _STREAMER.url
 
@@ -952,26 +966,29 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         daily_limit: int | None = None,
         faults: FaultPlan | None = None,
         runners: str = "mixed",
+        pool: ProcessPoolExecutor | None = None,
     ):
         self.clock = clock
         self.latency = latency
         self.faults = faults if faults is not None and faults.active else None
         self.requests = 0
         self._closed = False
-        self._pool = spawn_pool(
+        # The process may be started already (`spawn_importing(__name__)`, the app's first
+        # step in demo, so that its imports overlap the app's start-up). Its one worker runs
+        # tasks in order: the market is built before any request is served.
+        self._pool = pool if pool is not None else spawn_importing(__name__)
+        self._started = self._pool.submit(
             _start_server,
-            (
-                seed,
-                size,
-                first_day,
-                clock.now(),
-                plan_limit,
-                window,
-                daily_limit,
-                self.faults,
-                runners,
-                _calendar(first_day),
-            ),
+            seed,
+            size,
+            first_day,
+            clock.now(),
+            plan_limit,
+            window,
+            daily_limit,
+            self.faults,
+            runners,
+            _calendar(first_day),
         )
         # Build today's market now, while the app starts up.
         self._warming = self._pool.submit(_warm)
