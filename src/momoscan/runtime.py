@@ -327,12 +327,11 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
         # Off the event loop: a new file's schema (and the sqlite-utils import it takes), or a
         # demo restart's delete of a later clock's rows, would otherwise freeze the first screen.
         await anyio.to_thread.run_sync(check_db_mode, db_path, mode)
-        if mode.demo:
-            clock = demo_clock(settings, options)
-            await anyio.to_thread.run_sync(forget_other_clock, db_path, clock)
         market = None
         faults: FaultPlan | None = None
         if mode.demo:
+            clock = demo_clock(settings, options)
+            await anyio.to_thread.run_sync(forget_other_clock, db_path, clock)
             seed = options.demo_seed if options.demo_seed is not None else settings.demo.seed
             size = options.demo_size if options.demo_size is not None else settings.demo.size
             first_day = mh.last_trading_day(clock.now().astimezone(mh.ET).date())

@@ -977,7 +977,7 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         # step in demo, so that its imports overlap the app's start-up). Its one worker runs
         # tasks in order: the market is built before any request is served.
         self._pool = pool if pool is not None else spawn_importing(__name__)
-        self._started = self._pool.submit(
+        self._pool.submit(
             _start_server,
             seed,
             size,
@@ -991,7 +991,7 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
             _calendar(first_day),
         )
         # Build today's market now, while the app starts up.
-        self._warming = self._pool.submit(_warm)
+        self._pool.submit(_warm)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
