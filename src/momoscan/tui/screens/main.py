@@ -25,6 +25,7 @@ from ... import format as fmt
 from ... import market_hours as mh
 from ...engine.stream import Tick
 from ...queries import OTHERS, TOP_N, ScanRow, ShareRow, Snapshot
+from ..widgets import set_border_title
 from ..widgets.fast_table import FastTable
 from ..widgets.options_panel import OptionsPanel, ShareBars
 from ..widgets.scan_table import ScanTable
@@ -227,9 +228,9 @@ class MainScreen(Screen[None]):
         )
         following = MOVERS_MODES[(MOVERS_MODES.index(self.movers_mode) + 1) % len(MOVERS_MODES)]
         title.append(f" · m: {following}", style="dim")
-        movers.border_title = title
-        self.query_one("#volume", ScanTable).border_title = Text(
-            "Top volume · shares traded", style="bold"
+        set_border_title(movers, title)
+        set_border_title(
+            self.query_one("#volume", ScanTable), Text("Top volume · shares traded", style="bold")
         )
 
     # -- showing -----------------------------------------------------------------------------
@@ -329,7 +330,7 @@ class MainScreen(Screen[None]):
         panel = self.query_one(OptionsPanel)
         if panel.view == "watch" and self.momo.snapshot is not None:
             bars.tick(market_now)
-            panel.border_title = self.options_title(self.momo.snapshot, market_now)
+            set_border_title(panel, self.options_title(self.momo.snapshot, market_now))
         return oldest
 
     # -- actions -----------------------------------------------------------------------------

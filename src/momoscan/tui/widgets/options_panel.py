@@ -21,6 +21,7 @@ from textual.widgets import ContentSwitcher
 
 from ... import format as fmt
 from ...queries import ShareRow
+from . import set_border_title
 from .fast_table import Column, FastTable
 from .treemap import Block, Treemap
 
@@ -151,7 +152,7 @@ class OptionsPanel(Vertical):
 
     def show(self, rows: Sequence[ShareRow], title: Text) -> None:
         self._rows = list(rows)
-        self.border_title = title
+        set_border_title(self, title)
         self.query_one(ShareBars).show(rows)
         blocks = []
         for r in rows:
