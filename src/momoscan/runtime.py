@@ -6,6 +6,7 @@ The one place where clients, limiters and connections are built; everything else
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import logging
 import logging.handlers
@@ -305,6 +306,23 @@ def _import_for_run(demo: bool) -> None:
         importlib.import_module("momoscan.simulated.transport")
 
 
+_start_up_frozen = False
+
+
+def _freeze_start_up() -> None:
+    """Once a process, when its first runtime is built: every object alive then (modules,
+    classes, the calendar's tables, the screens, the runtime itself, some 70,000 in the
+    app) is moved out of the garbage collector's full passes (`gc.freeze`). They live as
+    long as the process, and a full pass stops every thread: during a refresh of 8,000
+    names each walked about 113,000 objects in 45-83 ms (the lag bench, on the 2-core
+    machine), and 15-37 ms once they were frozen. Frozen objects are still freed by their
+    reference counts; only a cycle among them would outlive its use."""
+    global _start_up_frozen
+    if not _start_up_frozen:
+        _start_up_frozen = True
+        gc.freeze()
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator[Runtime]:
     """Build everything a run needs and close it all on the way out."""
@@ -468,6 +486,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 stream=stream,
                 stream_max=settings.stream.max_symbols,
             )
+            _freeze_start_up()
             yield Runtime(engine, mode, db_path, clock, settings, market, transport, faults)
     finally:
         with anyio.CancelScope(shield=True):
