@@ -517,33 +517,94 @@ class PriorityScheduler(Scheduler):
 
     def _learn(self, rows: Sequence[queries.SweepRow]) -> None:
         """Take in the quotes stored since the last cycle (polls, ticks, probe rows): new
-        observations, today's gaps, and what the tail of the last sweep found."""
-        tail_found = 0
-        tail_seen = 0
-        index = self._index
-        for symbol, price, prev_close, open_, change, volume, avg, ts, extended, source in rows:
-            i = index.get(symbol)
-            if i is None:
-                continue
-            if source != "poll" and ts > self._seen.get(symbol, 0.0):
-                self._seen[symbol] = ts  # streamed or probed: seen at its own time
-                self._changes += 1
-            before = self._change[i]
-            new = self._observe(i, ts, change, price)
-            self._volume[i] = np.nan if volume is None else volume
-            self._avg[i] = np.nan if avg is None else avg
-            self._extended[i] = bool(extended)
-            if extended and change is not None:
-                self._gap[i] = change  # before the open, the change is the gap
-            elif open_ and prev_close and math.isnan(self._gap[i]):
-                self._gap[i] = (open_ - prev_close) / prev_close * 100.0
-            if new and symbol in self._tail and source == "poll":
-                tail_seen += 1
-                tail_found += self._finds(before, change)
-        if tail_seen >= PROBE_CREDITS // 2:
-            value = tail_found / tail_seen * PROBE_CREDITS
-            self._quote_value = (1 - YIELD_ALPHA) * self._quote_value + YIELD_ALPHA * value
+        observations, today's gaps, and what the tail of the last sweep found.
+
+        `rows` hold one quote a symbol (the `quotes` table's key), so the update is done a
+        column at a time: a sweep of 8,000 rows took 15-20 ms of the event loop's time a row
+        at a time (measured in the lag bench), which one loop iteration cannot spare."""
+        tail = self._tail
         self._tail = set()
+        if not rows:
+            return
+        index = self._index
+        symbols, price_, prev_close_, open__, change_, volume_, avg_, ts_, extended_, source_ = zip(
+            *rows, strict=True
+        )
+        at = np.fromiter((index.get(s, -1) for s in symbols), np.int64, len(symbols))
+        known = at >= 0
+        i = at[known]
+        if not len(i):
+            return
+        # NumPy reads SQL NULL (None) as nan in a float column, and as False in a bool one.
+        ts = np.array(ts_, dtype=float)[known]
+        change = np.array(change_, dtype=float)[known]
+        price = np.array(price_, dtype=float)[known]
+        volume = np.array(volume_, dtype=float)[known]
+        avg = np.array(avg_, dtype=float)[known]
+        open_ = np.array(open__, dtype=float)[known]
+        prev_close = np.array(prev_close_, dtype=float)[known]
+        extended = np.array(extended_, dtype=bool)[known]
+        poll = np.array([s == "poll" for s in source_], dtype=bool)[known]
+        kept = [s for s, k in zip(symbols, known.tolist(), strict=True) if k]
+
+        for j in np.flatnonzero(~poll).tolist():
+            # Streamed or probed: seen at its own time.
+            symbol, stamp = kept[j], float(ts[j])
+            if stamp > self._seen.get(symbol, 0.0):
+                self._seen[symbol] = stamp
+                self._changes += 1
+
+        # The observations newer than the last (see `_observe`, the same a name at a time).
+        last = self._ts[i]
+        before = self._change[i]
+        new = ts > last
+        dt = ts - last
+        old_price = self._price[i]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # Today's quotes keep the volatility estimate current (a slow average: one
+            # observation moves it a tenth of the way).
+            sampled = (
+                new & (last != 0) & (dt >= 30.0) & (dt <= 3600.0) & (old_price > 0) & (price > 0)
+            )
+            sample = np.log(price[sampled] / old_price[sampled]) ** 2 / dt[sampled]
+        var = self._var[i[sampled]]
+        self._var[i[sampled]] = np.where(np.isnan(var), sample, 0.9 * var + 0.1 * sample)
+        fresh = i[new]
+        self._prev_ts[fresh], self._prev_change[fresh] = last[new], before[new]
+        self._ts[fresh], self._change[fresh], self._price[fresh] = ts[new], change[new], price[new]
+
+        self._volume[i] = volume
+        self._avg[i] = avg
+        self._extended[i] = extended
+        # Before the open, the change is the gap; after it, the gap is the open's, once.
+        premarket = extended & ~np.isnan(change)
+        opened = (
+            ~premarket
+            & (open_ != 0)
+            & ~np.isnan(open_)
+            & (prev_close != 0)
+            & ~np.isnan(prev_close)
+            & np.isnan(self._gap[i])
+        )
+        self._gap[i[premarket]] = change[premarket]
+        self._gap[i[opened]] = (open_[opened] - prev_close[opened]) / prev_close[opened] * 100.0
+
+        if tail:
+            in_tail = np.array([s in tail for s in kept], dtype=bool)
+            polled = new & in_tail & poll
+            tail_seen = int(polled.sum())
+            if tail_seen >= PROBE_CREDITS // 2:
+                found = self._finds_among(before[polled], change[polled])
+                value = found / tail_seen * PROBE_CREDITS
+                self._quote_value = (1 - YIELD_ALPHA) * self._quote_value + YIELD_ALPHA * value
+
+    def _finds_among(self, before: np.ndarray, after: np.ndarray) -> int:
+        """`_finds` summed over pairs of % changes (two arrays, nan: not known)."""
+        up, down = self._zone
+        with np.errstate(invalid="ignore"):
+            above = (after >= up) & (np.isnan(before) | (before < up))
+            below = (after <= down) & (np.isnan(before) | (before > down))
+        return int(np.count_nonzero(above | below))
 
     async def _load_volatility(self, now: float) -> None:
         """Once a trading day: each name's realised volatility from the stored intraday
