@@ -28,9 +28,14 @@ def _run(script: str, timeout: float = 900) -> dict[str, Any]:
         timeout=timeout,
         cwd=ROOT,
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"bench subprocess failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        # (A run that exits 0 without its result line says so too, with what it printed.)
+        raise RuntimeError(
+            f"bench subprocess failed (exit {result.returncode}):\n"
+            f"stdout: {result.stdout[-1500:]}\nstderr: {result.stderr[-3000:]}"
+        )
+    return json.loads(lines[-1])
 
 
 STARTUP = """
