@@ -315,7 +315,7 @@ def _freeze_start_up() -> None:
     app) is moved out of the garbage collector's full passes (`gc.freeze`). They live as
     long as the process, and a full pass stops every thread: during a refresh of 8,000
     names each walked about 113,000 objects in 45-83 ms (the lag bench, on the 2-core
-    machine), and 15-37 ms once they were frozen. Frozen objects are still freed by their
+    machine), and 6-8 ms once they were frozen. Frozen objects are still freed by their
     reference counts; only a cycle among them would outlive its use."""
     global _start_up_frozen
     if not _start_up_frozen:
