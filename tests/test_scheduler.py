@@ -5,6 +5,7 @@ moves when the budget waits, so a session's minutes pass in no real time."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -339,9 +340,38 @@ def test_headless_json_says_why_and_how_stale(
     assert all(whys) and any("on screen" in w or "moving" in w for w in whys), whys
 
 
+def _finds_one(s: PriorityScheduler, before: float, after: float | None) -> int:
+    up, down = s._zone
+    if after is None:
+        return 0
+    if after >= up:
+        return int(math.isnan(before) or before < up)
+    if after <= down:
+        return int(math.isnan(before) or before > down)
+    return 0
+
+
+def _observe_one(
+    s: PriorityScheduler, i: int, ts: float, change: float | None, price: float
+) -> bool:
+    last = s._ts[i]
+    if ts <= last:
+        return False
+    held = s._change[i]
+    dt = ts - last
+    old_price = s._price[i]
+    if last and 30.0 <= dt <= 3600.0 and old_price > 0 and price > 0:
+        sample = math.log(price / old_price) ** 2 / dt
+        var = s._var[i]
+        s._var[i] = sample if math.isnan(var) else 0.9 * var + 0.1 * sample
+    s._prev_ts[i], s._prev_change[i] = last, held
+    s._ts[i], s._change[i], s._price[i] = ts, np.nan if change is None else change, price
+    return True
+
+
 def _learn_a_row_at_a_time(s: PriorityScheduler, rows: list[queries.SweepRow]) -> None:
-    """The scheduler's `_learn` as it was written first, a row at a time through `_observe`
-    and `_finds` (the probes' path): the reference for the column-wise one."""
+    """The scheduler's `_learn` as it was written first, a row at a time (with `_observe`
+    and `_finds` as they were then, above): the reference for the column-wise one."""
     tail_found = tail_seen = 0
     for symbol, price, prev_close, open_, change, volume, avg, ts, extended, source in rows:
         i = s._index.get(symbol)
@@ -351,7 +381,7 @@ def _learn_a_row_at_a_time(s: PriorityScheduler, rows: list[queries.SweepRow]) -
             s._seen[symbol] = ts
             s._changes += 1
         before = s._change[i]
-        new = s._observe(i, ts, change, price)
+        new = _observe_one(s, i, ts, change, price)
         s._volume[i] = np.nan if volume is None else volume
         s._avg[i] = np.nan if avg is None else avg
         s._extended[i] = bool(extended)
@@ -361,7 +391,7 @@ def _learn_a_row_at_a_time(s: PriorityScheduler, rows: list[queries.SweepRow]) -
             s._gap[i] = (open_ - prev_close) / prev_close * 100.0
         if new and symbol in s._tail and source == "poll":
             tail_seen += 1
-            tail_found += s._finds(before, change)
+            tail_found += _finds_one(s, before, change)
     if tail_seen >= 50:
         s._quote_value = 0.7 * s._quote_value + 0.3 * tail_found / tail_seen * 100
     s._tail = set()

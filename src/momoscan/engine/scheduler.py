@@ -468,15 +468,26 @@ class PriorityScheduler(Scheduler):
 
     def probed(self, direction: str, rows: Sequence[MoverRow], at: float | None = None) -> None:
         """Score a probe's answer (how many names it put among the top `ZONE` that the
-        stored quotes had outside) and take its rows in as observations."""
-        found = 0
+        stored quotes had outside) and take its rows in as observations. A movers list
+        names each symbol once; should one come twice, its first row is taken."""
         stamp = self.now() if at is None else at
+        first: dict[str, MoverRow] = {}
         for row in rows:
-            i = self._index.get(row.symbol)
-            if i is None:
-                continue
-            found += self._finds(self._change[i], row.percent_change)
-            self._observe(i, row.quote_ts or stamp, row.percent_change, row.last)
+            if row.symbol in self._index:
+                first.setdefault(row.symbol, row)
+        taken = list(first.values())
+        found = 0
+        if taken:
+            i = np.array([self._index[row.symbol] for row in taken], dtype=np.int64)
+            # NumPy reads a missing change (None) as nan: not known, never a find.
+            change = np.array([row.percent_change for row in taken], dtype=float)
+            found = self._finds_among(self._change[i], change)
+            self._observe(
+                i,
+                np.array([row.quote_ts or stamp for row in taken], dtype=float),
+                change,
+                np.array([row.last for row in taken], dtype=float),
+            )
         old = self._probe_value.get(direction, math.inf)
         self._probe_value[direction] = (
             found if math.isinf(old) else (1 - YIELD_ALPHA) * old + YIELD_ALPHA * found
@@ -484,36 +495,40 @@ class PriorityScheduler(Scheduler):
         self.probes_total += 1
         super().probed(direction, rows, at)
 
-    def _finds(self, before: float, after: float | None) -> int:
-        """1 when a % change of `after` stands among the top `ZONE` movers or losers (by the
-        last plan's cutoffs) and `before` (nan: not known) did not, else 0."""
-        if after is None:
-            return 0
+    def _finds_among(self, before: np.ndarray, after: np.ndarray) -> int:
+        """How many of the names, with % changes `before` and `after` (two arrays, nan: not
+        known), stand among the top `ZONE` movers or losers (by the last plan's cutoffs)
+        after and did not before."""
         up, down = self._zone
-        if after >= up:
-            return int(math.isnan(before) or before < up)
-        if after <= down:
-            return int(math.isnan(before) or before > down)
-        return 0
+        with np.errstate(invalid="ignore"):
+            above = (after >= up) & (np.isnan(before) | (before < up))
+            below = (after <= down) & (np.isnan(before) | (before > down))
+        return int(np.count_nonzero(above | below))
 
-    def _observe(self, i: int, ts: float, change: float | None, price: float) -> bool:
-        """Take in an observation of name `i`; False when it is no newer than the last."""
+    def _observe(
+        self, i: np.ndarray, ts: np.ndarray, change: np.ndarray, price: np.ndarray
+    ) -> np.ndarray:
+        """Take in observations of the names `i` (distinct indices; arrays alike: Unix
+        seconds, % changes with nan for not known, prices). Returns which were newer than
+        the name's last, the only ones taken."""
         last = self._ts[i]
-        if ts <= last:
-            return False
-        value = np.nan if change is None else change
-        held = self._change[i]
+        before = self._change[i]
+        new: np.ndarray = ts > last
         dt = ts - last
         old_price = self._price[i]
-        if last and 30.0 <= dt <= 3600.0 and old_price > 0 and price > 0:
+        with np.errstate(invalid="ignore", divide="ignore"):
             # Today's quotes keep the volatility estimate current (a slow average: one
             # observation moves it a tenth of the way).
-            sample = math.log(price / old_price) ** 2 / dt
-            var = self._var[i]
-            self._var[i] = sample if math.isnan(var) else 0.9 * var + 0.1 * sample
-        self._prev_ts[i], self._prev_change[i] = last, held
-        self._ts[i], self._change[i], self._price[i] = ts, value, price
-        return True
+            sampled = (
+                new & (last != 0) & (dt >= 30.0) & (dt <= 3600.0) & (old_price > 0) & (price > 0)
+            )
+            sample = np.log(price[sampled] / old_price[sampled]) ** 2 / dt[sampled]
+        var = self._var[i[sampled]]
+        self._var[i[sampled]] = np.where(np.isnan(var), sample, 0.9 * var + 0.1 * sample)
+        fresh = i[new]
+        self._prev_ts[fresh], self._prev_change[fresh] = last[new], before[new]
+        self._ts[fresh], self._change[fresh], self._price[fresh] = ts[new], change[new], price[new]
+        return new
 
     def _learn(self, rows: Sequence[queries.SweepRow]) -> None:
         """Take in the quotes stored since the last cycle (polls, ticks, probe rows): new
@@ -554,24 +569,8 @@ class PriorityScheduler(Scheduler):
                 self._seen[symbol] = stamp
                 self._changes += 1
 
-        # The observations newer than the last (see `_observe`, the same a name at a time).
-        last = self._ts[i]
-        before = self._change[i]
-        new = ts > last
-        dt = ts - last
-        old_price = self._price[i]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            # Today's quotes keep the volatility estimate current (a slow average: one
-            # observation moves it a tenth of the way).
-            sampled = (
-                new & (last != 0) & (dt >= 30.0) & (dt <= 3600.0) & (old_price > 0) & (price > 0)
-            )
-            sample = np.log(price[sampled] / old_price[sampled]) ** 2 / dt[sampled]
-        var = self._var[i[sampled]]
-        self._var[i[sampled]] = np.where(np.isnan(var), sample, 0.9 * var + 0.1 * sample)
-        fresh = i[new]
-        self._prev_ts[fresh], self._prev_change[fresh] = last[new], before[new]
-        self._ts[fresh], self._change[fresh], self._price[fresh] = ts[new], change[new], price[new]
+        before = self._change[i]  # a copy, from before the observations
+        new = self._observe(i, ts, change, price)
 
         self._volume[i] = volume
         self._avg[i] = avg
@@ -597,14 +596,6 @@ class PriorityScheduler(Scheduler):
                 found = self._finds_among(before[polled], change[polled])
                 value = found / tail_seen * PROBE_CREDITS
                 self._quote_value = (1 - YIELD_ALPHA) * self._quote_value + YIELD_ALPHA * value
-
-    def _finds_among(self, before: np.ndarray, after: np.ndarray) -> int:
-        """`_finds` summed over pairs of % changes (two arrays, nan: not known)."""
-        up, down = self._zone
-        with np.errstate(invalid="ignore"):
-            above = (after >= up) & (np.isnan(before) | (before < up))
-            below = (after <= down) & (np.isnan(before) | (before > down))
-        return int(np.count_nonzero(above | below))
 
     async def _load_volatility(self, now: float) -> None:
         """Once a trading day: each name's realised volatility from the stored intraday
