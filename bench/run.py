@@ -26,6 +26,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).parent))
 
 import detect
+import host
 import keys as keypress
 import options
 import pipeline
@@ -147,6 +148,23 @@ def lag(runs: int = 3) -> list[Figure]:
                 f"event-loop lag max, {label}", [r["max_ms"] for r in rs], "ms", 100, every_run=True
             ),
             Figure(f"key press to action, max, {label}", [r["key_max_ms"] for r in rs], "ms", None),
+            # The host's share: a sample is clear when no steal tick fell in its 10 ms.
+            Figure(
+                f"  CPU time the host withheld, {label}", [r["steal_pct"] for r in rs], "%", None
+            ),
+            Figure(
+                f"  lag p99 of the clear samples, {label}",
+                [r["clear_p99_ms"] for r in rs],
+                "ms",
+                None,
+            ),
+            Figure(
+                f"  lag max of the clear samples, {label}",
+                [r["clear_max_ms"] for r in rs],
+                "ms",
+                None,
+            ),
+            Figure(f"  share of samples clear, {label}", [r["clear_pct"] for r in rs], "%", None),
         ]
     return figures
 
@@ -396,6 +414,7 @@ def main(argv: list[str]) -> int:
         table.add_column(col, justify="left" if col == "figure" else "right")
     for name in wanted:
         started = time.perf_counter()
+        ticks = host.cpu_ticks()
         console.print(f"[dim]running {name}...[/]")
         for f in BENCHES[name]():
             target = (
@@ -409,7 +428,9 @@ def main(argv: list[str]) -> int:
             console.print(
                 f"  {f.name}: {f.measured()} ({target}) {mark}", highlight=False, soft_wrap=True
             )
-        console.print(f"[dim]{name} took {time.perf_counter() - started:.0f} s[/]")
+        share = host.steal_share(ticks, host.cpu_ticks())
+        stolen = "" if share is None else f"; the host withheld {share:.0%} of the CPU time asked"
+        console.print(f"[dim]{name} took {time.perf_counter() - started:.0f} s{stolen}[/]")
     console.print(table)
     return 0
 
