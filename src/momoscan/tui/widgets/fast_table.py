@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.console import Console, JustifyMethod
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
@@ -88,12 +89,39 @@ def _cell_segments(text: Text, width: int, justify: JustifyMethod) -> list[Segme
         text = text.copy()
         text.truncate(width, overflow="ellipsis")
         length = cell_len(text.plain)
-    segments = list(text.render(_console()))
+    if text.spans:
+        segments = list(text.render(_console()))  # the base style under each span's
+    else:
+        # Rich's `Text.render` leaves a text without spans unstyled (`Text.__rich_console__`
+        # adds the base style afterwards): without this, every plain cell lost its colour.
+        style = text.style
+        segments = [Segment(text.plain, _console().get_style(style) if style else None)]
     gap = width - length
     if gap > 0:
         pad = Segment(" " * gap, text.style if isinstance(text.style, Style) else None)
         segments = [pad, *segments] if justify == "right" else [*segments, pad]
     return segments
+
+
+#: Cells rendered, by content. A table's rows come and go as the ranking moves (in a later
+#: refresh of 8,000 names the two movers tables drew about 1,300 rows whose key had just come
+#: back on screen, and so whose cells had been forgotten); most of their cells (the rank, the
+#: symbol, the name, often the volume) are ones drawn a moment before. Shared by every table,
+#: holding the last few thousand cells.
+CELL_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=CELL_CACHE_SIZE)
+def _cell_by_content(
+    plain: str, style: str | Style, spans: tuple[Span, ...], width: int, justify: JustifyMethod
+) -> tuple[Segment, ...]:
+    return tuple(_cell_segments(Text(plain, style=style, spans=list(spans)), width, justify))
+
+
+def _cell(text: Text, width: int, justify: JustifyMethod) -> tuple[Segment, ...]:
+    """`_cell_segments` of `text`, drawn once for each content (its plain text, style and
+    spans: all that its segments depend on) and width."""
+    return _cell_by_content(text.plain, text.style, tuple(text.spans), width, justify)
 
 
 _CONSOLE: Console | None = None
@@ -189,9 +217,6 @@ class FastTable(ScrollView, can_focus=True):
         self._ft_pos: dict[str, int] = {}  # each key's row index
         self._ft_cells: dict[str, tuple[Text, ...]] = {}
         self._ft_segments: dict[str, list[Segment]] = {}
-        # Each row's cells as last rendered (the cell, its width, its segments), by column:
-        # a row whose Age alone changed renders that one cell again, not all ten.
-        self._ft_cell_cache: dict[str, dict[int, tuple[Text, int, list[Segment]]]] = {}
         self._ft_cursor = 0
         # Each column's widest cell so far (never narrower than the column's own width or
         # label): widths grow with their content and never jitter back and forth.
@@ -276,7 +301,6 @@ class FastTable(ScrollView, can_focus=True):
                 grew = self._grow(row) or grew
         for gone in set(self._ft_cells) - set(cells):
             self._forget(gone)
-            self._ft_cell_cache.pop(gone, None)
         self._ft_keys, self._ft_cells = keys, cells
         self._ft_pos = {key: i for i, key in enumerate(keys)}
         self._set_virtual_size(Size(self._ft_width, len(keys) + 1))
@@ -429,23 +453,17 @@ class FastTable(ScrollView, can_focus=True):
         if cached is None:
             cached = []
             row = self._ft_cells[key]
-            cells = self._ft_cell_cache.setdefault(key, {})
+            # A row whose Age alone changed draws that one cell again, not all nine: the
+            # others are found by content (`_cell`).
             for i, width in zip(self._ft_shown, self._ft_widths, strict=True):
-                text = row[i]
-                last = cells.get(i)
-                if last is not None and last[1] == width and (last[0] is text or last[0] == text):
-                    segments = last[2]
-                else:
-                    segments = _cell_segments(text, width, self.columns[i].justify)
-                    cells[i] = (text, width, segments)
                 cached.append(_SPACE)
-                cached.extend(segments)
+                cached.extend(_cell(row[i], width, self.columns[i].justify))
                 cached.append(_SPACE)
             # Neighbouring segments of one style (a cell's padding, its text, the gap to the
             # next) joined once here, before the row's style is added to each: the three
             # strips of a row (plain, zebra, cursor) and every frame's cropping, colour
-            # filter and rendering then walk a tenth as many (34 a row to 3 on the demo's
-            # movers tables).
+            # filter and rendering then walk a quarter as many (35 to 9 on a movers row:
+            # the unstyled cells and their gaps run together, the coloured ones stand apart).
             cached = list(Segment.simplify(cached))
             self._ft_segments[key] = cached
         return cached
@@ -536,7 +554,6 @@ class FastTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._ft_segments.clear()
-        self._ft_cell_cache.clear()
         self._ft_strips.clear()
         self._ft_styles = None
         self._ft_header = None
