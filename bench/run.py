@@ -1,10 +1,12 @@
 """momoscan's benchmarks: one command, a table of figures, each beside its target.
 
-    .venv/bin/python bench/run.py                # everything (several minutes)
+    .venv/bin/python bench/run.py                # everything (about 40 minutes)
     .venv/bin/python bench/run.py quotes cycle   # a selection
 
 Targets live here, never in the test suite: these machines are noisy, so a figure is a
-measurement to read, not a pass/fail gate. Each figure is the median of its runs.
+measurement to read, not a pass/fail gate. Each figure prints the min / median / max of its
+runs and is checked on the median, or on the worst run where it says "every run"; each
+section ends with the share of the CPU the host withheld meanwhile (bench/host.py).
 """
 
 from __future__ import annotations
