@@ -202,7 +202,11 @@ async def test_a_chain_from_the_previous_session_is_not_todays_volume(tmp_path: 
             str(c.request.url) for c in router.calls if "delayed_quotes" in str(c.request.url)
         ]
     assert report.chains >= 2
-    assert any("from the 2026-11-20 session" in m for m in report.messages)
+    served = [m for m in report.messages if "from the 2026-11-20 session" in m]
+    assert len(served) == 1
+    count = report.chains
+    assert served[0].startswith(f"Cboe served {count} chains from the 2026-11-20 session (")
+    assert "; they are stored as 2026-11-20's volume, not today's." in served[0]
     with Store(db) as store:
         days = {
             d
@@ -213,6 +217,36 @@ async def test_a_chain_from_the_previous_session_is_not_todays_volume(tmp_path: 
     assert days == {friday.isoformat()}
     # ^SPX in the watchlist is Cboe's _SPX.
     assert f"{CBOE}/api/global/delayed_quotes/options/_SPX.json" in chain_urls
+
+
+@pytest.mark.anyio
+async def test_one_chain_from_the_previous_session_is_reported_in_the_singular(
+    tmp_path: Path,
+) -> None:
+    def aapl_from_friday(
+        request: httpx.Request, status: int, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if "/delayed_quotes/options/" in request.url.path and status == 200:
+            doc = orjson.loads(body)
+            if request.url.path.endswith("/AAPL.json"):
+                doc["timestamp"] = "2026-11-20 21:15:02"  # UTC: Friday 16:15 ET
+            else:
+                doc["timestamp"] = "2026-11-23 15:10:00"  # UTC: Monday 10:10 ET
+            body = orjson.dumps(doc)
+        return status, headers, body
+
+    # In the session, one chain still Friday's (a stale answer): the one is named as one.
+    clock = FixedClock(datetime(2026, 11, 23, 10, 15, tzinfo=mh.ET))
+    settings = live_settings(watchlist=["AAPL", "^SPX"])
+    with Providers(clock, aapl_from_friday).mock():
+        async with open_runtime(settings, options(tmp_path / "live.db")) as rt:
+            rt.engine.clock = clock
+            report = await rt.engine.refresh(full=False)
+    served = [m for m in report.messages if "from the 2026-11-20 session" in m]
+    assert served == [
+        "Cboe served 1 chain from the 2026-11-20 session (AAPL), as it does before "
+        "2026-11-23's open; it is stored as 2026-11-20's volume, not today's."
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

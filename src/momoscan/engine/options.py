@@ -141,9 +141,11 @@ class OptionsStep:
         for day, names_of_day in sorted(earlier.items()):
             shown = sorted(names_of_day)
             names = ", ".join(shown[:5]) + (" ..." if len(shown) > 5 else "")
+            chains = "1 chain" if len(shown) == 1 else f"{len(shown)} chains"
+            they = "it is" if len(shown) == 1 else "they are"
             report.messages.append(
-                f"Cboe served {len(shown)} chains from the {day} session ({names}), as it "
-                f"does before {today}'s open; they are stored as {day}'s volume, not today's."
+                f"Cboe served {chains} from the {day} session ({names}), as it does before "
+                f"{today}'s open; {they} stored as {day}'s volume, not today's."
             )
 
     async def _occ_backfill(
