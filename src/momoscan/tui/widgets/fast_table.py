@@ -34,6 +34,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from . import text_key
+
 
 @dataclass(frozen=True)
 class Column:
@@ -119,9 +121,8 @@ def _cell_by_content(
 
 
 def _cell(text: Text, width: int, justify: JustifyMethod) -> tuple[Segment, ...]:
-    """`_cell_segments` of `text`, drawn once for each content (its plain text, style and
-    spans: all that its segments depend on) and width."""
-    return _cell_by_content(text.plain, text.style, tuple(text.spans), width, justify)
+    """`_cell_segments` of `text`, drawn once for each content (`text_key`) and width."""
+    return _cell_by_content(*text_key(text), width, justify)
 
 
 _CONSOLE: Console | None = None
