@@ -3,14 +3,24 @@
 On a virtual machine the hypervisor may run other guests on the cores this one was given. The
 time a virtual CPU was ready to run and was not is counted as steal (proc(5), the 8th field of
 the `cpu` line, in USER_HZ ticks, 1/100 s). A figure measured while the host steals a large
-share is the host's as much as momoscan's: every timing section prints the share it saw.
+share is the host's as much as momoscan's: every timing section prints the share it saw, and
+the lag and import sections set a run aside and run another when the host withheld more than
+`QUIET` of it (`pick_quiet`), printing what they set aside.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 STAT = Path("/proc/stat")
+
+#: The most of the CPU time asked (a share, 0-1) the host may withhold during a run the lag
+#: and import sections keep; over it, the run measured the host as much as momoscan.
+QUIET = 0.05
+
+T = TypeVar("T")
 
 
 def cpu_ticks() -> tuple[int, int] | None:
@@ -30,3 +40,26 @@ def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -
     if before is None or after is None or after[1] <= before[1]:
         return None
     return (after[0] - before[0]) / (after[1] - before[1])
+
+
+def pick_quiet(
+    results: Sequence[T], runs: int, steal: Callable[[T], float | None]
+) -> tuple[list[T], list[T]]:
+    """Split `results` (in the order run) into the `runs` to judge and the rest, set aside.
+
+    The first `runs` results whose `steal(result)` (a share, 0-1; None when unknown, which
+    counts as quiet) is at most `QUIET` are kept; when fewer were quiet, the least-stolen of
+    the others make up the count, so a host that is noisy throughout still shows in the
+    figures rather than vanishing from them."""
+    quiet = [r for r in results if (steal(r) or 0.0) <= QUIET][:runs]
+    rest = sorted(
+        (r for r in results if not any(r is q for q in quiet)), key=lambda r: steal(r) or 0.0
+    )
+    kept = quiet + rest[: runs - len(quiet)]
+    aside = [r for r in results if not any(r is k for k in kept)]
+    return kept, aside
+
+
+def quiet_count(results: Sequence[T], steal: Callable[[T], float | None]) -> int:
+    """How many of `results` ran while the host withheld at most `QUIET` of the CPU."""
+    return sum(1 for r in results if (steal(r) or 0.0) <= QUIET)
