@@ -42,6 +42,11 @@ def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -
     return (after[0] - before[0]) / (after[1] - before[1])
 
 
+def _withheld(steal: Callable[[T], float | None], result: T) -> float:
+    """`steal(result)`, with unknown (None) counted as nothing withheld."""
+    return steal(result) or 0.0
+
+
 def pick_quiet(
     results: Sequence[T], runs: int, steal: Callable[[T], float | None]
 ) -> tuple[list[T], list[T]]:
@@ -51,15 +56,14 @@ def pick_quiet(
     counts as quiet) is at most `QUIET` are kept; when fewer were quiet, the least-stolen of
     the others make up the count, so a host that is noisy throughout still shows in the
     figures rather than vanishing from them."""
-    quiet = [r for r in results if (steal(r) or 0.0) <= QUIET][:runs]
-    rest = sorted(
-        (r for r in results if not any(r is q for q in quiet)), key=lambda r: steal(r) or 0.0
+    quiet = [r for r in results if _withheld(steal, r) <= QUIET]
+    noisy = sorted(
+        (r for r in results if _withheld(steal, r) > QUIET), key=lambda r: _withheld(steal, r)
     )
-    kept = quiet + rest[: runs - len(quiet)]
-    aside = [r for r in results if not any(r is k for k in kept)]
-    return kept, aside
+    ranked = quiet + noisy
+    return ranked[:runs], ranked[runs:]
 
 
 def quiet_count(results: Sequence[T], steal: Callable[[T], float | None]) -> int:
     """How many of `results` ran while the host withheld at most `QUIET` of the CPU."""
-    return sum(1 for r in results if (steal(r) or 0.0) <= QUIET)
+    return sum(1 for r in results if _withheld(steal, r) <= QUIET)
