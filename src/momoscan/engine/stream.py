@@ -6,9 +6,14 @@ scheduler ranks likeliest to move next) are streamed instead, up to the plan's W
 credits, and the sweep skips them while they stream. The hot set is chosen again after every
 refresh cycle, with hysteresis: a streamed name is kept while it ranks within a wider band
 (the top `KEEP_RANKS`), so a name at the edge of a top 10 does not churn subscriptions. A
-refused subscription, a dropped connection or a plan without the stream puts those names back
-in the sweep at once: polling covers them within one refresh interval, and the stream comes
-back by itself.
+refused subscription, a dropped or silent connection (no message within the stream's bound:
+`PriceStream.stall_after`), a name whose prices came from another listing, or a plan without
+the stream puts those names back in the sweep at once: polling covers them at the next cycle,
+and the stream comes back by itself. A streamed name's age is its last trade's (the tick's
+own timestamp), so a name the stream stopped moving ages on screen like a polled one.
+
+Each name is subscribed for its stored listing (exchange and MIC from the `tickers` table; US
+listings trade in USD), and the stream refuses a price for any other (`PriceStream`).
 
 Ticks become quote rows the polling path writes too (price, % change from the stored previous
 close, day volume), each with its source and its own timestamp, written to the store in one
@@ -24,7 +29,7 @@ from dataclasses import dataclass
 import anyio
 
 from .. import queries
-from ..sources.twelvedata_ws import PriceEvent, PriceStream
+from ..sources.twelvedata_ws import Listing, PriceEvent, PriceStream
 from ..store import Store
 from .context import StepContext
 
@@ -57,8 +62,9 @@ TicksCallback = Callable[[Sequence[Tick]], None]
 
 @dataclass(frozen=True, slots=True)
 class StreamStatus:
-    """For the status bar: `live` names streaming, `polled` by the sweep, and why the stream
-    is down ("" when it is up)."""
+    """For the status bar and --json: `live` names streaming (the sweep polls the rest),
+    `refused` subscriptions, `refused_events` prices refused for naming another listing, why the
+    stream is down ("" when it is up), and the seconds since its last message of any kind."""
 
     enabled: bool
     connected: bool
@@ -66,17 +72,39 @@ class StreamStatus:
     wanted: int
     refused: int
     problem: str
+    stalled: bool = False
+    refused_events: int = 0
+    last_message_age: float | None = None
+    #: The key's plan has no stream: given up until restarted.
+    unavailable: bool = False
+
+    @property
+    def state(self) -> str:
+        """`live` (connected and hearing), `stalled` (silent past the bound; reconnecting),
+        `reconnecting` (dropped), or `off` (streaming off, or the plan has none)."""
+        if not self.enabled or self.unavailable:
+            return "off"
+        if self.stalled:
+            return "stalled"
+        if self.connected:
+            return "live"
+        return "reconnecting"
 
     def line(self, universe: int) -> str:
         """`stream: 48 live · polling 7,952`, or why not."""
         polled = max(0, universe - self.live)
         if not self.enabled:
             return ""
-        if self.problem and not self.connected:
-            return f"stream down · polling {polled:,}"
-        text = f"stream: {self.live} live"
-        if self.refused:
-            text += f" ({self.refused} refused)"
+        if self.stalled:
+            text = "stream stalled"
+        elif self.problem and not self.connected:
+            text = "stream down"
+        else:
+            text = f"stream: {self.live} live"
+            if self.refused:
+                text += f" ({self.refused} refused)"
+        if self.refused_events:
+            text += f" · {self.refused_events:,} other-listing ticks refused"
         return f"{text} · polling {polled:,}"
 
 
@@ -114,6 +142,7 @@ class StreamStep:
         if self.stream is None:
             return StreamStatus(False, False, 0, 0, 0, "")
         state = self.stream.state
+        heard = state.last_message_at
         return StreamStatus(
             not state.unavailable or bool(state.problem),
             state.connected,
@@ -121,6 +150,10 @@ class StreamStep:
             len(self.stream.wanted),
             len(state.refused),
             state.problem,
+            stalled=state.stalled,
+            refused_events=state.refused_events,
+            last_message_age=None if heard is None else max(0.0, self.ctx.wall() - heard),
+            unavailable=state.unavailable,
         )
 
     def listen(self, callback: TicksCallback) -> None:
@@ -146,17 +179,20 @@ class StreamStep:
         # next): streamed, they cost no REST credits and are seen at once.
         ranked = [*ranked, self.favoured(KEEP_RANKS)]
         current = self.stream.wanted
+        state = self.stream.state
         wanted = choose_hot_set(
             ctx.watched(),
             ranked,
             current,
-            refused=set(self.stream.state.refused),
+            # Nor a name whose prices came from another listing: it is polled.
+            refused=set(state.refused) | set(state.other_listing),
             limit=self.max_symbols,
         )
         closes = await ctx.store.call(queries.previous_closes, sorted(wanted))
         self._prev_close = closes
         # Only symbols with a stored quote: a tick needs its previous close to mean anything.
-        self.stream.want(s for s in wanted if s in closes)
+        kept = [s for s in wanted if s in closes]
+        self.stream.want(await ctx.store.call(_listings, kept))
 
     # -- running -----------------------------------------------------------------------------
 
@@ -198,6 +234,16 @@ class StreamStep:
         close = self._prev_close.get(event.symbol)
         change = (event.price - close) / close * 100.0 if close else None
         return Tick(event.symbol, event.price, change, event.day_volume, int(event.timestamp))
+
+
+def _listings(store: Store, symbols: Sequence[str]) -> list[Listing]:
+    """Each symbol's listing as the universe stores it (a bare US listing when unknown)."""
+    out = []
+    for symbol in symbols:
+        ticker = queries.ticker(store, symbol)
+        exchange, mic = (ticker.exchange, ticker.mic) if ticker is not None else ("", "")
+        out.append(Listing(symbol, exchange, mic))
+    return out
 
 
 def choose_hot_set(

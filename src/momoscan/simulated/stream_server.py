@@ -8,8 +8,16 @@ for those past the plan's WebSocket credits), a `heartbeat` event per heartbeat,
 events (price and day_volume as JSON numbers, timestamp in Unix seconds) for each subscribed
 symbol every `tick` seconds, at the simulated clock's pace: the price moves from the current
 minute's close towards the next one's, so the stream leads `/quote` (the last minute candle)
-as a live feed does. No events while the market is closed. In fault mode it drops connections
-(`ws_drop`) and sends malformed events (`ws_garbage`).
+as a live feed does. No events while the market is closed. Symbols come as a comma-separated
+string or in the extended format (a list of `{"symbol", "mic_code"}` objects; a MIC other than
+the listing's is "not found" here, a strictness of this stand-in, not a known server rule).
+
+In fault mode it drops connections (`ws_drop`), sends malformed events (`ws_garbage`), goes
+silent on a connection while keeping it open (`ws_stall`: no prices, no heartbeat replies, no
+statuses, as a NAT that forgot the flow or a stalled server), and sends a symbol's prices from
+another listing of the same ticker (`ws_wrong_listing`: Toronto's, in CAD, as a dual-listed name
+resolved to its other exchange). Tests do the same at will: `drop_all`, `stall_all`,
+`misroute`.
 
 It runs on its own event loop in a thread: of the app's process (tests, the in-process demo) or
 of the simulated market's process.
@@ -37,6 +45,10 @@ from .market import DAY_MINUTES, SimMarket
 log = logging.getLogger(__name__)
 
 PATH = "/v1/quotes/price"
+#: The other listing a misrouted symbol's prices come from, and its price against the US one
+#: (a Canadian dollar price of a dual-listed name: about 1.4 US dollars' worth of CAD).
+OTHER_LISTING = {"exchange": "TSX", "mic_code": "XTSE", "currency": "CAD"}
+OTHER_LISTING_FACTOR = 1.4
 #: WebSocket credits of the simulated plan (Twelve Data's Pro plans have 1,500; third-party
 #: summary, market-data-apis.md §1.7).
 DEFAULT_SYMBOL_LIMIT = 1500
@@ -80,6 +92,14 @@ class SimStreamServer:
         self.sent = 0
         self.garbage = 0
         self.heartbeats = 0
+        #: Connections gone silent on purpose, and price events sent for another listing.
+        self.stalled = 0
+        self.misrouted = 0
+        self._silent: set[ServerConnection] = set()
+        self._all_silent = False
+        self._misroute: set[str] = set()
+        #: Every (symbol, MIC or "") a subscribe asked for, in order (tests).
+        self.asked: list[tuple[str, str]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -120,6 +140,40 @@ class SimStreamServer:
             for connection in list(self._server.connections):
                 self._loop.call_soon_threadsafe(connection.transport.abort)
 
+    def stall_all(self) -> None:
+        """The server stalls (tests): every open connection, and every new one until `resume`,
+        goes silent and stays open: nothing more is sent on it, heartbeat replies included,
+        while its messages are still read."""
+        if self._loop is not None and self._server is not None:
+            self._loop.call_soon_threadsafe(self._stall_open)
+
+    def resume(self) -> None:
+        """New connections are served again (the stalled ones stay silent: they are dead)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(setattr, self, "_all_silent", False)
+
+    def _stall_open(self) -> None:
+        assert self._server is not None
+        self._all_silent = True
+        for connection in list(self._server.connections):
+            self._stall(connection)
+
+    def _stall(self, ws: ServerConnection) -> None:
+        if ws not in self._silent:
+            self._silent.add(ws)
+            self.stalled += 1
+
+    def misroute(self, symbols: set[str]) -> None:
+        """These symbols' prices come from their other listing from now on (tests)."""
+        self._misroute = {s.upper() for s in symbols}
+
+    async def _send(self, ws: ServerConnection, text: str) -> bool:
+        """Send unless the connection is stalled; whether it was sent."""
+        if ws in self._silent:
+            return False
+        await ws.send(text)
+        return True
+
     # -- one client --------------------------------------------------------------------------
 
     async def _connection(self, ws: ServerConnection) -> None:
@@ -142,6 +196,8 @@ class SimStreamServer:
             await ws.close(1008, "apikey")
             return
         self.connections += 1
+        if self._all_silent:
+            self._stall(ws)
         subscribed: dict[str, int] = {}  # symbol -> the security's index
         sender = asyncio.create_task(self._prices(ws, subscribed))
         try:
@@ -151,30 +207,35 @@ class SimStreamServer:
             pass
         finally:
             sender.cancel()
+            self._silent.discard(ws)
 
     async def _action(
         self, ws: ServerConnection, message: str | bytes, subscribed: dict[str, int]
     ) -> None:
+        send = self._send
         try:
             request = json.loads(message)
             action = request.get("action")
         except (ValueError, AttributeError):
-            await ws.send(json.dumps({"event": "error", "code": 400, "message": "bad request"}))
+            await send(ws, json.dumps({"event": "error", "code": 400, "message": "bad request"}))
             return
         if action == "heartbeat":
-            self.heartbeats += 1
-            await ws.send(json.dumps({"event": "heartbeat", "status": "ok"}))
+            if await send(ws, json.dumps({"event": "heartbeat", "status": "ok"})):
+                self.heartbeats += 1
             return
         if action == "reset":
             subscribed.clear()
-            await ws.send(json.dumps({"event": "reset-status", "status": "ok"}))
+            await send(ws, json.dumps({"event": "reset-status", "status": "ok"}))
             return
-        raw = (request.get("params") or {}).get("symbols", "")
-        symbols = [s.strip() for s in str(raw).split(",") if s.strip()]
+        asked = _symbols((request.get("params") or {}).get("symbols", ""))
+        symbols = [symbol for symbol, _ in asked]
+        if action == "subscribe":
+            self.asked.extend(asked)
         if action == "unsubscribe":
             for symbol in symbols:
                 subscribed.pop(symbol.upper(), None)
-            await ws.send(
+            await send(
+                ws,
                 json.dumps(
                     {
                         "event": "unsubscribe-status",
@@ -182,16 +243,18 @@ class SimStreamServer:
                         "success": [{"symbol": s} for s in symbols],
                         "fails": [],
                     }
-                )
+                ),
             )
             return
         if action != "subscribe":
-            await ws.send(json.dumps({"event": "error", "code": 400, "message": "bad action"}))
+            await send(ws, json.dumps({"event": "error", "code": 400, "message": "bad action"}))
             return
         success: list[dict[str, Any]] = []
         fails: list[dict[str, str]] = []
-        for symbol in symbols:
+        for symbol, mic in asked:
             index = self.market.index.get(symbol.upper())
+            if index is not None and mic and mic.upper() != self.market.securities[index].mic:
+                index = None  # no such listing
             if index is None:
                 fails.append({"symbol": symbol, "message": f"symbol not found: {symbol}"})
                 continue
@@ -216,30 +279,49 @@ class SimStreamServer:
                 }
             )
         status = "ok" if success or not fails else "error"
-        await ws.send(
+        await send(
+            ws,
             json.dumps(
                 {"event": "subscribe-status", "status": status, "success": success, "fails": fails}
-            )
+            ),
         )
 
     async def _prices(self, ws: ServerConnection, subscribed: dict[str, int]) -> None:
         """Every `tick`, a price event for each subscribed symbol (none while closed)."""
         faults = self.faults
+        # The symbols this connection gets from their other listing (`ws_wrong_listing`, drawn
+        # once a symbol and connection, as a server resolving a name to one listing would).
+        wrong: dict[str, bool] = {}
         while True:
             await asyncio.sleep(self.tick)
             if faults is not None and self._rng.random() < faults.rate("ws_drop") * self.tick:
                 self.dropped += 1
                 ws.transport.abort()  # as a dropped network connection: no close frame
                 return
+            if faults is not None and self._rng.random() < faults.rate("ws_stall") * self.tick:
+                self._stall(ws)
+            if ws in self._silent:
+                continue
             if not subscribed:
                 continue
             for event in self.events(dict(subscribed)):
                 if faults is not None and self._rng.random() < faults.rate("ws_garbage"):
                     self.garbage += 1
-                    await ws.send('{"event":"price","symbol":')
+                    await self._send(ws, '{"event":"price","symbol":')
                     continue
-                await ws.send(json.dumps(event))
-                self.sent += 1
+                symbol = event["symbol"]
+                if symbol not in wrong:
+                    rate = faults.rate("ws_wrong_listing") if faults is not None else 0.0
+                    wrong[symbol] = self._rng.random() < rate
+                if wrong[symbol] or symbol in self._misroute:
+                    event = {
+                        **event,
+                        **OTHER_LISTING,
+                        "price": round(event["price"] * OTHER_LISTING_FACTOR, 2),
+                    }
+                    self.misrouted += 1
+                if await self._send(ws, json.dumps(event)):
+                    self.sent += 1
 
     def events(self, subscribed: dict[str, int]) -> list[dict[str, Any]]:
         """Price events for the subscribed symbols at the clock's now."""
@@ -279,6 +361,23 @@ class SimStreamServer:
                 }
             )
         return out
+
+
+def _symbols(raw: object) -> list[tuple[str, str]]:
+    """(symbol, MIC or "") from a subscribe's `symbols`: a comma-separated string, or the
+    extended format's list of objects (or of plain strings)."""
+    if isinstance(raw, list):
+        out = []
+        for item in raw:
+            if isinstance(item, dict):
+                symbol = str(item.get("symbol") or "").strip()
+                mic = str(item.get("mic_code") or "").strip()
+            else:
+                symbol, mic = str(item).strip(), ""
+            if symbol:
+                out.append((symbol, mic))
+        return out
+    return [(s.strip(), "") for s in str(raw).split(",") if s.strip()]
 
 
 #: websockets' logger for the simulated server, kept quiet (a test tool: its INFO lines about

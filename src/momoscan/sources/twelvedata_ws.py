@@ -12,6 +12,25 @@ exchange, mic_code, ...}], `fails` [{symbol, message}]), `price` events (`symbol
 symbol; the server takes at most 100 messages a minute from a client, and messages of at most
 1 MB, so subscriptions go in batches. Basic and Grow plans may stream only a few trial symbols.
 
+The listing asked: a bare symbol may resolve to another listing of the same ticker (a dual-listed
+name's other exchange: twelvedata-python #68 got BSE's price for an NSE name). The maintainers'
+answer there is the extended format, `"symbols": [{"symbol": "X", "mic_code": "XNYS"}]`
+(midasSSS on #68, 2023-10-10), and price events carry `exchange`, `mic_code` (since 2023-02,
+#62) and `currency`. So a listing with a MIC is subscribed by its MIC, and a price event whose
+currency, MIC or exchange disagrees with the listing asked is refused (counted; logged once a
+symbol) and that name is polled instead. Not confirmed: that `unsubscribe` takes the extended
+format too (ExTwelveData's client sends it so), and which MIC spellings the server accepts (it
+reports segment MICs, XNGS for AAPL, where Sharadar's exchange gives XNAS): a subscription
+refused in the extended format is asked again as the bare symbol, which the event check then
+guards. A field an event leaves out is no disagreement (#70: some events lost their MIC).
+
+Liveness is a deadline (STYLE.md 21): every message, a price or a heartbeat's reply, moves it
+`stall_after` seconds on (3 heartbeats by default). When it passes, the connection is dead
+whatever the socket says (a NAT or proxy that forgot the flow, a stalled server:
+twelvedata-python #45, alpaca-trade-api-js #173, Finnhub-API #517): its names leave the live
+set at once (the sweep polls them), the state says `stalled`, and the stream reconnects with
+backoff.
+
 `PriceStream.run()` holds the connection: it (re)connects with capped, jittered backoff,
 resubscribes the wanted symbols after every reconnect, sends heartbeats, and hands each price
 event to a callback. `want()` changes the wanted set at any time; the difference is sent as
@@ -23,7 +42,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -40,6 +59,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = "wss://ws.twelvedata.com/v1/quotes/price"
 HEARTBEAT_SECONDS = 10.0
+#: Heartbeat periods without any message before the connection counts as dead.
+STALL_HEARTBEATS = 3
 #: Symbols per subscribe or unsubscribe message: well under the 1 MB message cap, and few
 #: messages for the server's 100-a-minute limit.
 BATCH = 400
@@ -60,6 +81,69 @@ class PriceEvent:
     day_volume: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The listing a symbol is streamed for: its exchange and MIC as the universe stores them
+    ("" when unknown) and its currency (US listings trade in USD)."""
+
+    symbol: str
+    exchange: str = ""
+    mic: str = ""
+    currency: str = "USD"
+
+
+#: Nasdaq's market segments report their own MICs (Twelve Data: XNGS for AAPL and AMZN, recorded
+#: /quote answers) where a universe from Sharadar's exchange says XNAS; Cboe's four equity books
+#: likewise. The same operating MIC is the same listing. (Assembled, not confirmed for every MIC.)
+_OPERATING_MIC = {
+    "XNGS": "XNAS",
+    "XNMS": "XNAS",
+    "XNCM": "XNAS",
+    "BATY": "BATS",
+    "EDGX": "BATS",
+    "EDGA": "BATS",
+}
+#: Exchange names that mean the same listing venue, in Sharadar's and Twelve Data's spellings:
+#: Twelve Data calls SPY's exchange "NYSE" where its MIC is ARCX and Sharadar says NYSEARCA
+#: (recorded /quote answer), so NYSE's markets are one group. (Not confirmed for every name.)
+_EXCHANGE_GROUP = {
+    "NYSEARCA": "NYSE",
+    "NYSE ARCA": "NYSE",
+    "ARCA": "NYSE",
+    "NYSEMKT": "NYSE",
+    "NYSE MKT": "NYSE",
+    "NYSE AMERICAN": "NYSE",
+    "AMEX": "NYSE",
+    "BATS": "CBOE",
+    "CBOE BZX": "CBOE",
+}
+
+
+def _mic(mic: str) -> str:
+    mic = mic.strip().upper()
+    return _OPERATING_MIC.get(mic, mic)
+
+
+def _exchange(name: str) -> str:
+    name = name.strip().upper()
+    return _EXCHANGE_GROUP.get(name, name)
+
+
+def disagreement(
+    listing: Listing, *, exchange: str | None, mic: str | None, currency: str | None
+) -> str:
+    """What a price event says that the listing asked contradicts, in words ("" when nothing
+    does: a field missing on either side is no disagreement)."""
+    said = []
+    if currency and listing.currency and currency.strip().upper() != listing.currency.upper():
+        said.append(currency)
+    if mic and listing.mic and _mic(mic) != _mic(listing.mic):
+        said.append(mic)
+    if exchange and listing.exchange and _exchange(exchange) != _exchange(listing.exchange):
+        said.append(exchange)
+    return ", ".join(said)
+
+
 class _Symbol(msgspec.Struct):
     symbol: str = ""
     message: str = ""
@@ -71,6 +155,9 @@ class _Event(msgspec.Struct):
     price: float | None = None
     day_volume: float | None = None
     timestamp: float | None = None
+    exchange: str | None = None
+    mic_code: str | None = None
+    currency: str | None = None
     status: str | None = None
     success: list[_Symbol] | None = None
     fails: list[_Symbol] | None = None
@@ -101,6 +188,17 @@ class StreamState:
     malformed: int = 0
     reconnects: int = 0
     last_event_at: float | None = None  # wall clock
+    #: Wall clock of the last message of any kind (a price, a heartbeat's reply, a status).
+    last_message_at: float | None = None
+    #: No message came within the bound: the connection was given up for dead. Stays set
+    #: until a message arrives on a new connection.
+    stalled: bool = False
+    stalls: int = 0
+    #: Price events refused for naming another listing than the one asked.
+    refused_events: int = 0
+    #: The symbols whose events came from another listing, with what the first one said
+    #: ("TSX, XTSE, CAD"): polled from then on, not streamed again until restarted.
+    other_listing: dict[str, str] = field(default_factory=dict)
     #: Why the stream is not up, in a sentence ("" when it is).
     problem: str = ""
     #: The stream is not available to this key at all (its plan): give up until restarted.
@@ -114,7 +212,9 @@ class PriceStream:
         url: the stream's URL without the key (`[stream] url`).
         on_price: called with each price event, on the event loop; must not block.
         heartbeat: seconds between heartbeats.
-        wall: the wall clock, for `last_event_at`.
+        stall_after: seconds without any message after which the connection counts as dead
+            (default: `STALL_HEARTBEATS` heartbeats).
+        wall: the wall clock, for `last_event_at` and `last_message_at`.
     """
 
     def __init__(
@@ -124,6 +224,7 @@ class PriceStream:
         on_price: Callable[[PriceEvent], None],
         *,
         heartbeat: float = HEARTBEAT_SECONDS,
+        stall_after: float | None = None,
         open_timeout: float = 10.0,
         backoff_base: float = BACKOFF_BASE,
         backoff_cap: float = BACKOFF_CAP,
@@ -134,22 +235,32 @@ class PriceStream:
         self._secrets = [api_key]
         #: Called with each price event (settable: the engine's stream step takes it).
         self.on_price = on_price
-        self._heartbeat = heartbeat
+        #: Seconds between heartbeats (settable, as the next three: tests shorten them).
+        self.heartbeat = heartbeat
+        self._stall_after = stall_after
         self._open_timeout = open_timeout
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
         self._wall = wall
         self.state = StreamState()
-        self._wanted: set[str] = set()
+        self._wanted: dict[str, Listing] = {}
         self._sent: set[str] = set()  # asked for on this connection (subscribed or pending)
+        #: Symbols asked by their listing on this connection (a refusal then asks them bare).
+        self._by_listing: set[str] = set()
+        #: Symbols the server would not take by their listing: asked bare from then on.
+        self._bare: set[str] = set()
         self._changed = anyio.Event()
         self._ws: ClientConnection | None = None
 
     # -- what the engine asks ----------------------------------------------------------------
 
-    def want(self, symbols: Iterable[str]) -> None:
-        """Stream exactly these symbols from now on (subscribe the new, unsubscribe the gone)."""
-        wanted = set(symbols)
+    def want(self, symbols: Iterable[str | Listing]) -> None:
+        """Stream exactly these symbols from now on (subscribe the new, unsubscribe the gone),
+        each for its listing (a bare symbol: a US listing, in USD)."""
+        wanted = {
+            item.symbol: item
+            for item in (s if isinstance(s, Listing) else Listing(s) for s in symbols)
+        }
         if wanted != self._wanted:
             self._wanted = wanted
             self._changed.set()
@@ -158,9 +269,28 @@ class PriceStream:
     def wanted(self) -> set[str]:
         return set(self._wanted)
 
+    @property
+    def stall_after(self) -> float:
+        """Seconds without any message after which the connection counts as dead."""
+        if self._stall_after is not None:
+            return self._stall_after
+        return STALL_HEARTBEATS * self.heartbeat
+
+    @stall_after.setter
+    def stall_after(self, seconds: float) -> None:
+        self._stall_after = seconds
+
+    @property
+    def listings(self) -> Mapping[str, Listing]:
+        return dict(self._wanted)
+
     def live_symbols(self) -> set[str]:
-        """Symbols streaming now: confirmed by the server on the open connection."""
-        return set(self.state.live) if self.state.connected else set()
+        """Symbols streaming now: confirmed by the server on a connection that is alive, less
+        those whose events came from another listing."""
+        state = self.state
+        if not state.connected or state.stalled:
+            return set()
+        return state.live - state.other_listing.keys()
 
     # -- the connection ----------------------------------------------------------------------
 
@@ -206,13 +336,15 @@ class PriceStream:
                 self.state.unavailable = True
                 self._down(str(exc))
                 return
+            except _Stalled:
+                pass  # told and down already, from the moment the deadline passed
             else:
                 self._down("the server closed the stream")
             finally:
                 self._ws = None
             # A connection that held a while resets the backoff.
             failures = 0 if self._wall() - started > 60 else failures + 1
-            delay = random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**failures))
+            delay = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**failures))
             self.state.reconnects += 1
             log.info("Twelve Data stream: reconnecting in %.1f s", delay)
             await anyio.sleep(delay)
@@ -225,31 +357,64 @@ class PriceStream:
             text += "; quotes are polled."
         self.state.problem = redact(text, self._secrets)
         # A drop is routine (the status line says "stream down" until it is back); a plan
-        # without the stream is news.
-        level = logging.WARNING if self.state.unavailable else logging.INFO
+        # without the stream, or a connection gone silent, is news.
+        level = logging.WARNING if self.state.unavailable or self.state.stalled else logging.INFO
         log.log(level, "%s", self.state.problem)
 
     async def _session(self, ws: ClientConnection) -> None:
         self._ws = ws
         self._sent = set()
+        self._by_listing = set()
         self.state.connected = True
-        self.state.problem = ""
+        if not self.state.stalled:
+            self.state.problem = ""
         log.info("Twelve Data stream connected to %s", self._shown_url)
+        stalled = False
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._heartbeats, ws)
                 tg.start_soon(self._subscriptions, ws)
                 try:
-                    async for message in ws:
-                        self._handle(message)
+                    # The deadline: every message moves it on; when it passes, the read ends.
+                    with anyio.CancelScope(
+                        deadline=anyio.current_time() + self.stall_after
+                    ) as alive:
+                        async for message in ws:
+                            alive.deadline = anyio.current_time() + self.stall_after
+                            self._heard()
+                            self._handle(message)
+                    stalled = alive.cancelled_caught
                 finally:
                     tg.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             raise _first(group) from None
+        if stalled:
+            self._stall(ws)
+            raise _Stalled
+
+    def _heard(self) -> None:
+        state = self.state
+        state.last_message_at = self._wall()
+        if state.stalled:
+            state.stalled = False
+            state.problem = ""
+            log.info("Twelve Data stream: messages again after a stall")
+
+    def _stall(self, ws: ClientConnection) -> None:
+        """The deadline passed: the names go back to the sweep now, and the connection is cut
+        rather than closed (a dead path would keep a closing handshake waiting)."""
+        self.state.stalled = True
+        self.state.stalls += 1
+        self._down(
+            f"the stream stalled: no message (price or heartbeat reply) in {self.stall_after:g} s"
+        )
+        transport = getattr(ws, "transport", None)
+        if transport is not None:
+            transport.abort()
 
     async def _heartbeats(self, ws: ClientConnection) -> None:
         while True:
-            await anyio.sleep(self._heartbeat)
+            await anyio.sleep(self.heartbeat)
             await ws.send('{"action":"heartbeat"}')
 
     async def _subscriptions(self, ws: ClientConnection) -> None:
@@ -264,11 +429,30 @@ class PriceStream:
             for i in range(0, len(new), BATCH):
                 await self._send(ws, "subscribe", new[i : i + BATCH])
             self._sent = (self._sent - set(gone)) | set(new)
+            self._by_listing -= set(gone)
             self.state.live -= set(gone)
             await self._changed.wait()
 
     async def _send(self, ws: ClientConnection, action: str, symbols: list[str]) -> None:
-        message = {"action": action, "params": {"symbols": ",".join(symbols)}}
+        """One subscribe or unsubscribe batch: by listing (the extended format, with the MIC)
+        where one is known and the server has not refused it, else as a comma-separated list."""
+        named = [
+            {"symbol": s, "mic_code": listing.mic}
+            for s in symbols
+            if (listing := self._wanted.get(s)) is not None and listing.mic and s not in self._bare
+        ]
+        if action == "subscribe":
+            self._by_listing |= {item["symbol"] for item in named}
+        elif action == "unsubscribe":
+            # Unsubscribed in the form it was subscribed in (the extended format unconfirmed).
+            named = [item for item in named if item["symbol"] in self._by_listing]
+        params: object
+        if named:
+            by_name = {item["symbol"] for item in named}
+            params = named + [{"symbol": s} for s in symbols if s not in by_name]
+        else:
+            params = ",".join(symbols)
+        message = {"action": action, "params": {"symbols": params}}
         await ws.send(msgspec.json.encode(message).decode())
 
     def _handle(self, message: str | bytes) -> None:
@@ -288,6 +472,8 @@ class PriceStream:
             ):
                 self.state.malformed += 1
                 return
+            if self._other_listing(event):
+                return
             self.state.events += 1
             self.state.last_event_at = self._wall()
             volume = None if event.day_volume is None else int(event.day_volume)
@@ -298,6 +484,20 @@ class PriceStream:
                     self.state.live.add(ok.symbol)
                     self.state.refused.pop(ok.symbol, None)
             for fail in event.fails or []:
+                over = "limit" in (fail.message or "").lower()  # the plan's credits: as bare
+                if fail.symbol in self._by_listing and fail.symbol not in self._bare and not over:
+                    # Not by its listing (a MIC spelling the server does not know?): ask for
+                    # it bare; the event check still guards the listing.
+                    log.info(
+                        "Twelve Data stream: %s refused by its listing (%s); asking it bare",
+                        fail.symbol,
+                        redact(fail.message or "no message", self._secrets),
+                    )
+                    self._bare.add(fail.symbol)
+                    self._by_listing.discard(fail.symbol)
+                    self._sent.discard(fail.symbol)
+                    self._changed.set()
+                    continue
                 self.state.live.discard(fail.symbol)
                 self.state.refused[fail.symbol] = redact(fail.message or "refused", self._secrets)
             if event.status == "error" and not event.success and self._plan_refusal(event):
@@ -315,6 +515,33 @@ class PriceStream:
         elif kind not in ("heartbeat", "unsubscribe-status", "reset-status"):
             self.state.malformed += 1
 
+    def _other_listing(self, event: _Event) -> bool:
+        """Refuse a price event for another listing than the one asked: counted, the symbol
+        out of the live set (the sweep polls it), one log line a symbol."""
+        listing = self._wanted.get(event.symbol or "")
+        if listing is None:
+            return False
+        said = disagreement(
+            listing, exchange=event.exchange, mic=event.mic_code, currency=event.currency
+        )
+        if not said:
+            return False
+        state = self.state
+        state.refused_events += 1
+        symbol = listing.symbol
+        if symbol not in state.other_listing:
+            state.other_listing[symbol] = said
+            asked = ", ".join(x for x in (listing.exchange, listing.mic, listing.currency) if x)
+            log.warning(
+                "Twelve Data stream: refused %s prices from another listing (%s, where %s was "
+                "asked); %s is polled instead",
+                symbol,
+                said,
+                asked,
+                symbol,
+            )
+        return True
+
     def _text(self, event: _Event) -> str:
         texts = [event.message or ""] + [f.message for f in event.fails or [] if f.message]
         return redact(next((t for t in texts if t), "no message"), self._secrets)
@@ -330,6 +557,10 @@ class PriceStream:
 
 class _PlanRefused(Exception):
     """The key's plan has no stream (or no stream of these symbols): stop trying."""
+
+
+class _Stalled(Exception):
+    """No message within the bound: the connection is dead whatever the socket says."""
 
 
 def _words(exc: BaseException) -> str:
