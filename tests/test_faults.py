@@ -19,11 +19,13 @@ import pytest
 
 from momoscan import market_hours as mh
 from momoscan.clock import FixedClock
+from momoscan.sanitize import clean, is_clean
 from momoscan.simulated import faults
 from momoscan.simulated.faults import FAULTS, FaultPlan
 from momoscan.simulated.market import SimMarket
 from momoscan.simulated.transport import ProcessMarketTransport, SimulatedMarketTransport
 from momoscan.sources.cboe import parse_chain
+from momoscan.sources.twelvedata import parse_quote_body
 
 DAY = date(2026, 11, 20)  # a Friday
 MONDAY = date(2026, 11, 23)
@@ -296,6 +298,46 @@ async def test_td_symbol_errors_inside_a_batch(market: SimMarket) -> None:
     assert injected(http) == {"td_symbol_error": 2}
 
 
+@pytest.mark.anyio
+async def test_td_hostile_names_carry_escape_sequences_that_clean_away(market: SimMarket) -> None:
+    async with client(market, "td_hostile_name=1") as http:
+        body = (await quote(http)).json()
+        again = (await quote(http)).json()
+        transport = http._transport
+        assert isinstance(transport, SimulatedMarketTransport)
+        raw = transport.server.listings()
+        listed = {t.symbol: t for t in await transport.tickers()}
+    assert body == again  # the same names, the same way, every time
+    assert injected(http) == {"td_hostile_name": 12}
+    for symbol, q in body.items():
+        real = market.securities[market.index[symbol]].name
+        assert "\x1b]8;;" in q["name"] and q["name"] != real
+        assert any(extra in q["name"] for extra in faults.HOSTILE_EXTRAS)
+        assert clean(q["name"]) == real
+        # The listing carries the same name; the transport hands it over cleaned.
+        assert next(t.name for t in raw if t.symbol == symbol) == q["name"]
+        assert listed[symbol].name == real
+    # The real client's parser cleans it where it reads the answer.
+    quotes, errors = parse_quote_body(orjson.dumps(body), BATCH.split(","))
+    assert not errors
+    assert {q.symbol: q.name for q in quotes} == {
+        s: market.securities[market.index[s]].name for s in BATCH.split(",")
+    }
+
+
+@pytest.mark.anyio
+async def test_td_hostile_names_take_a_share_of_the_symbols(market: SimMarket) -> None:
+    async with client(market, "td_hostile_name=0.2") as http:
+        transport = http._transport
+        assert isinstance(transport, SimulatedMarketTransport)
+        raw = transport.server.listings()
+        cleaned = await transport.tickers()
+    hostile = [t for t in raw if "\x1b" in t.name]
+    assert 0.1 * len(raw) < len(hostile) < 0.3 * len(raw)
+    assert not any(not is_clean(t.name) for t in cleaned)
+    assert [t.symbol for t in cleaned] == [t.symbol for t in raw]
+
+
 # -- Cboe ------------------------------------------------------------------------------------
 
 
@@ -475,8 +517,11 @@ async def test_every_injected_fault_is_seen_by_the_client(market: SimMarket) -> 
                 for q in response.json().values():
                     if q.get("status") == "error":
                         seen["td_symbol_error"] += 1
-                    elif q["datetime"] != DAY.isoformat():
+                        continue
+                    if q["datetime"] != DAY.isoformat():
                         seen["td_stale"] += 1
+                    if "\x1b" in q["name"]:
+                        seen["td_hostile_name"] += 1
         for k in range(30):
             name = ["AAPL", "F", "SOFI"][k % 3]
             response = await http.get(f"{CBOE}/{name}.json")

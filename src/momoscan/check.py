@@ -28,7 +28,9 @@ from . import __version__
 from . import format as fmt
 from . import market_hours as mh
 from .clock import MarketClock, RealClock
-from .config import Settings, redact
+from .config import Settings
+from .redact import Redactor
+from .sanitize import clean
 from .sources.cboe import CboeClient, chain_field_report, parse_chain
 from .sources.errors import AuthError, PermissionDenied, ServiceError, SourceError
 from .sources.http import get_with_retries
@@ -90,6 +92,7 @@ async def probe_twelvedata(
     client = TwelveDataClient(
         http,
         api_key,
+        secrets=settings.secrets,
         base_url=settings.twelvedata.base_url,
         retries=1,
         timeout=settings.twelvedata.timeout,
@@ -252,9 +255,11 @@ async def run_checks(
         if settings.options.enabled:
             probes.append(await probe_cboe(http, settings, now))
             probes.append(await probe_occ(http, settings, clock, now))
-    secrets = settings.secrets
+    # Each source redacts what it raises; this catches the rest (a URL, a sample of rows), and
+    # the key check itself was sent (`api_key`, the demo's) besides the configured ones.
+    redact = Redactor([*settings.secrets, key])
     for probe in probes:
-        probe.detail = redact(probe.detail, secrets)
+        probe.detail = redact(clean(probe.detail))
     return probes
 
 

@@ -63,6 +63,12 @@ def clean(text: str, *, lines: bool = False) -> str:
     return text.translate(_LINES if lines else _FLAT)
 
 
+def is_clean(text: str) -> bool:
+    """Whether `clean` would leave `text` as it is: for a parser that refuses a field holding
+    control characters (a symbol) rather than mending it."""
+    return not _NEEDS_WORK.search(text)
+
+
 def clean_optional(text: str | None, *, lines: bool = False) -> str | None:
     """`clean` for a field that may be missing."""
     return None if text is None else clean(text, lines=lines)

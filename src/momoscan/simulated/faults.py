@@ -35,6 +35,12 @@ Twelve Data (/quote and /api_usage; a request with no valid key gets no fault):
         per-symbol error envelope (code 400, "**symbol** not found: ...", `meta.symbol` echoing
         the whole list) while the others are quoted (section 1.3; fixture
         batch_quote_all_symbols_not_found_soulgarden.json). Unknown symbols always get it.
+    td_hostile_name (0.02 of the symbols, each for good): the company's name carries terminal
+        escape sequences: an OSC 8 link around it, and some of OSC 52 (writes the clipboard),
+        OSC 0 (sets the window title), `ESC[2J` (clears the screen), an 8-bit CSI and a bidi
+        override, in its /quote answers and in the simulated universe's listing alike. Not a
+        recorded answer: issue 24 saw such names in a feed. Cleaned where parsed
+        (`momoscan.sanitize`), the name reads as the company's own.
 
 Cboe delayed quotes (a name Cboe would refuse anyway gets no fault):
     cboe_5xx (0.04): HTTP 502, 503 or 504 with CloudFront's "ERROR: The request could not be
@@ -73,6 +79,13 @@ Twelve Data's price stream (the simulated WebSocket server, stream_server.py):
         without a close frame, as a dropped network path is; the client must reconnect and
         resubscribe on its own.
     ws_garbage (0.005 of the events): a price event cut off mid-JSON.
+    ws_stall (0.01 a second, per connection): the connection goes silent and stays open: no
+        prices, no heartbeat replies, no statuses, as when a NAT or proxy forgets the flow or
+        the server stalls (twelvedata-python #45, alpaca-trade-api-js #173, Finnhub-API #517);
+        only the client's own deadline notices.
+    ws_wrong_listing (0.02 of the symbols, per connection): the symbol's prices come from its
+        other listing (Toronto: exchange TSX, mic_code XTSE, currency CAD, the price in CAD), as
+        a dual-listed name resolved to another exchange (twelvedata-python #68).
 """
 
 from __future__ import annotations
@@ -107,6 +120,7 @@ FAULTS: dict[str, _Kind] = {
     "td_truncated": _Kind("td", 0.03, "request"),
     "td_stale": _Kind("td", 0.02, "symbol"),
     "td_symbol_error": _Kind("td", 0.02, "symbol"),
+    "td_hostile_name": _Kind("td", 0.02, "symbol"),
     "cboe_5xx": _Kind("cboe", 0.04, "request"),
     "cboe_403": _Kind("cboe", 0.03, "request"),
     "cboe_html": _Kind("cboe", 0.03, "request"),
@@ -123,6 +137,8 @@ FAULTS: dict[str, _Kind] = {
     "occ_crlf": _Kind("occ", 0.3, "file"),
     "ws_drop": _Kind("ws", 0.01, "second"),
     "ws_garbage": _Kind("ws", 0.005, "event"),
+    "ws_stall": _Kind("ws", 0.01, "second"),
+    "ws_wrong_listing": _Kind("ws", 0.02, "symbol"),
 }
 #: Names that stand for a fault too.
 ALIASES = {"stale_quotes": "td_stale", "stale_chains": "cboe_stale"}
@@ -188,6 +204,7 @@ class FaultPlan:
     td_truncated: float = 0.0
     td_stale: float = 0.0
     td_symbol_error: float = 0.0
+    td_hostile_name: float = 0.0
     cboe_5xx: float = 0.0
     cboe_403: float = 0.0
     cboe_html: float = 0.0
@@ -204,6 +221,8 @@ class FaultPlan:
     occ_crlf: float = 0.0
     ws_drop: float = 0.0
     ws_garbage: float = 0.0
+    ws_stall: float = 0.0
+    ws_wrong_listing: float = 0.0
     seed: int = 0
     trickle_delay: float = 0.5
     trickle_seconds: float = 40.0
@@ -534,6 +553,26 @@ def csv_variant(body: bytes, *, comma: bool, crlf: bool) -> bytes:
     if comma:
         lines[1:] = [line + b"," if line else line for line in lines[1:]]
     return (b"\r\n" if crlf else b"\n").join(lines)
+
+
+#: What `hostile_name` may add to a name, besides the OSC 8 link it always puts around it:
+#: OSC 52 (a clipboard write, "momoscan fault" in base64), OSC 0 (a window title), a screen
+#: clear, an 8-bit CSI (U+009B) and a right-to-left override.
+HOSTILE_EXTRAS: tuple[str, ...] = (
+    "\x1b]52;c;bW9tb3NjYW4gZmF1bHQ=\x07",
+    "\x1b]0;momoscan fault\x07",
+    "\x1b[2J\x1b[H",
+    "\x9b7m",
+    "\u202e",
+)
+
+
+def hostile_name(name: str, rng: random.Random) -> str:
+    """`name` as a hostile feed could send it (the `td_hostile_name` fault): inside an OSC 8
+    link, with one to three of `HOSTILE_EXTRAS` before it. Every added piece is a whole
+    sequence or control, so `sanitize.clean` gives back `name` exactly."""
+    extras = "".join(rng.sample(HOSTILE_EXTRAS, rng.randint(1, 3)))
+    return f"{extras}\x1b]8;;https://example.invalid/\x1b\\{name}\x1b]8;;\x1b\\"
 
 
 def _fmt(value: float) -> str:

@@ -6,6 +6,11 @@ in-body 429 when the plan's credits for the minute are spent), /market_movers/st
 as numbers, 100 credits, Pro plans only), Cboe's delayed-quotes option
 chains and OCC's daily volume CSV. Requests are routed by path, whatever the host, so a user's
 configured base URLs keep working in demo.
+
+The simulated universe reaches the app as listings, not through a wire format (it stands in for
+nasdaq-data-link, which has no transport to mount): `tickers()` is where those become `Ticker`s,
+so it cleans their text (`sanitize.clean`) as a parser would (the `td_hostile_name` fault puts
+escape sequences in some names).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from .. import market_hours as mh
 from ..clock import MarketClock
 from ..models import Session, Ticker
 from ..processes import shutdown_pool, spawn_importing
+from ..sanitize import clean
 from .faults import (
     CBOE_REQUEST,
     OCC_NO_RECORD,
@@ -47,6 +53,7 @@ from .faults import (
     cboe_page,
     cloudfront_error,
     csv_variant,
+    hostile_name,
     occ_maintenance,
     occ_not_yet,
     occ_server_error,
@@ -430,14 +437,15 @@ class SimServer:
     def _symbol_faults(
         self, objects: dict[str, object], symbols: list[str], raw: str, dice: random.Random
     ) -> None:
-        """Halted stocks' stale quotes, and per-symbol errors inside a batch, in place."""
+        """Halted stocks' stale quotes, per-symbol errors inside a batch, and hostile names,
+        in place."""
         assert self.faults is not None and self._dice is not None
         stale_rate = self.faults.td_stale
         error_rate = self.faults.td_symbol_error if len(symbols) > 1 else 0.0
-        if not stale_rate and not error_rate:
+        if not stale_rate and not error_rate and not self.faults.td_hostile_name:
             return
         sim_day, _, _ = self.market.now_state()
-        stale = errors = 0
+        stale = errors = hostile = 0
         for symbol in symbols:
             quote = objects[symbol]
             if not isinstance(quote, dict) or quote.get("status") == "error":
@@ -445,17 +453,44 @@ class SimServer:
             if error_rate and dice.random() < error_rate:
                 objects[symbol] = _not_found(symbol, raw)
                 errors += 1
-            elif stale_rate and self._dice.unit("td_stale", symbol, sim_day.day) < stale_rate:
+                continue
+            if stale_rate and self._dice.unit("td_stale", symbol, sim_day.day) < stale_rate:
                 index = self.market.index[symbol.upper()]
-                objects[symbol] = stale_quote(
+                quote = objects[symbol] = stale_quote(
                     quote,
                     last_close=float(sim_day.prev_close[index]),
                     today=sim_day.day,
                     rng=self._dice.sticky("td_stale", symbol, sim_day.day),
                 )
                 stale += 1
+            name = self._hostile(str(quote.get("symbol") or symbol), str(quote.get("name") or ""))
+            if name is not None:
+                quote["name"] = name
+                hostile += 1
         self._dice.count("td_symbol_error", errors)
         self._dice.count("td_stale", stale)
+        self._dice.count("td_hostile_name", hostile)
+
+    def _hostile(self, symbol: str, name: str) -> str | None:
+        """The hostile form of `symbol`'s name under `td_hostile_name` (the same symbols, and
+        the same form, every time), or None for a symbol the fault leaves alone."""
+        rate = self.faults.td_hostile_name if self.faults is not None else 0.0
+        if not rate or self._dice is None or self._dice.unit("td_hostile_name", symbol) >= rate:
+            return None
+        return hostile_name(name, self._dice.sticky("td_hostile_name", symbol))
+
+    def listings(self) -> list[Ticker]:
+        """The simulated universe's stocks as listings, as the source sends them: under
+        `td_hostile_name`, the same names carry the same escape sequences as in /quote."""
+        tickers = [s.ticker() for s in self.market.stocks]
+        if self.faults is None or not self.faults.td_hostile_name:
+            return tickers
+        return [
+            t
+            if (name := self._hostile(t.symbol, t.name)) is None
+            else dataclasses.replace(t, name=name)
+            for t in tickers
+        ]
 
     def _api_usage(self, headers: dict[str, str]) -> Answer:
         if not self._authorised(headers):
@@ -699,6 +734,11 @@ def _two_years_before(today: date) -> date:
         return today.replace(year=today.year - 2, day=28)
 
 
+def _cleaned(*fields: str) -> Ticker:
+    """A listing's fields, cleaned of escape sequences and controls, as a Ticker."""
+    return Ticker(*(clean(f) for f in fields))
+
+
 def _response(reply: Reply) -> httpx.Response:
     status, headers, body, trickle = reply
     if trickle is None:
@@ -746,8 +786,11 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
         self.streamer: SimStreamServer | None = None
 
     async def tickers(self) -> list[Ticker]:
-        """The simulated universe (its stocks as listings), built off the event loop."""
-        return await anyio.to_thread.run_sync(lambda: [s.ticker() for s in self.market.stocks])
+        """The simulated universe (its stocks as listings), built off the event loop, its
+        text cleaned (see the module docstring)."""
+        return await anyio.to_thread.run_sync(
+            lambda: [_cleaned(*dataclasses.astuple(t)) for t in self.server.listings()]
+        )
 
     async def stream_url(self, clock: MarketClock, *, tick: float = 1.0) -> str:
         """The simulated price stream's URL (`ws://127.0.0.1:<port>/v1/quotes/price`), its
@@ -920,7 +963,7 @@ def _injected() -> dict[str, int]:
 def _tickers() -> list[tuple[str, ...]]:
     """The listings as tuples of Ticker's fields: 8,000 objects would each unpickle through a
     Python __setstate__ in the app's result thread, holding the GIL its event loop needs."""
-    return [dataclasses.astuple(s.ticker()) for s in _server().market.stocks]
+    return [dataclasses.astuple(t) for t in _server().listings()]
 
 
 def _session_columns(tiers: list[str], now: datetime, step: int) -> Columns:
@@ -1017,7 +1060,7 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         """The simulated universe (its stocks as listings), from the market's process."""
         loop = asyncio.get_running_loop()
         rows = await loop.run_in_executor(self._pool, _tickers)
-        return await anyio.to_thread.run_sync(lambda: [Ticker(*row) for row in rows])
+        return await anyio.to_thread.run_sync(lambda: [_cleaned(*row) for row in rows])
 
     async def session_rows(self, tiers: Sequence[str]) -> list[tuple[str, int, float, int]]:
         """The session so far as intraday history rows, computed in the market's process (and

@@ -4,6 +4,10 @@ Unofficial, no SLA, about 15 minutes behind. One JSON document per underlying ho
 contract with today's volume, open interest and IV; strike, expiry and right are not fields and
 come from the OSI symbol. An SPX chain is ~30,000 contracts and 13 MB, so parsing is written for
 speed and runs in a worker thread.
+
+The option symbols are the only text a chain brings in: a record whose symbol holds a control
+character or an escape sequence (`sanitize.is_clean`) is refused and skipped like any other
+malformed record, never mended into another contract's name.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from aiolimiter import AsyncLimiter
 
 from momoscan.models import OptionChain, UnderlyingVolume
 
+from ..sanitize import is_clean
 from ..symbols import INDEX_ROOTS, cboe_name, watchlist_entry
 from .errors import MalformedResponse, NoOptions, RateLimited, SourceError
 from .http import get_with_retries
@@ -134,6 +139,8 @@ class _Columns:
     ) -> None:
         head = self._heads.get(osi[:-8])
         if head is None:
+            if not is_clean(osi):
+                raise ValueError(osi)  # parse_osi's strip() would let a control through
             root, expiry, right, strike = parse_osi(osi)
             head = self._heads[osi[:-8]] = (root, expiry, right.value)
             self._strikes[osi[-8:]] = strike
@@ -172,6 +179,8 @@ class _Columns:
         try:
             symbols = [r.option for r in records]
             examples = {s[:-8]: s for s in symbols}
+            if not all(is_clean(head) for head in examples):
+                return False
             heads = {key: parse_osi(osi) for key, osi in examples.items()}
             head_of = {key: (h[0], h[1], h[2].value) for key, h in heads.items()}
             tails = {s[-8:] for s in symbols}

@@ -9,7 +9,9 @@ Errors arrive as `{"quandl_error": {"code": "QEPx04", "message": ...}}`, and the
 
 The package keeps its settings in the process-wide `ApiConfig`, so every call sets them under a
 lock and puts the previous values back. Nothing it says reaches a message or a log line without
-`redact`, and no SourceError here chains the package's exception, whose text may hold the key.
+the `Redactor` (the key as sent and URL-encoded), and no SourceError here chains the package's
+exception, whose text may hold the key. Every string of the table's rows is cleaned
+(`sanitize.clean`) as the rows are read: a company name holding escape sequences arrives as text.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from urllib.parse import urlsplit
 
 import anyio.to_thread
 
-from ..config import NASDAQ_KEY_ENV, Settings, redact
+from ..config import NASDAQ_KEY_ENV, Settings
 from ..models import Ticker
+from ..redact import Redactor
+from ..sanitize import clean
 from .errors import (
     AuthError,
     MalformedResponse,
@@ -153,7 +157,7 @@ class NasdaqUniverse:
     def __init__(self, settings: Settings):
         self._api_key = settings.nasdaq.api_key
         self._api_base = settings.nasdaq.api_base.rstrip("/")
-        self._secrets = settings.secrets
+        self._redact = Redactor([*settings.secrets, self._api_key])
         self.tiers: tuple[str, ...] = tuple(
             tier for tier in settings.universe.cap_tiers if tier in TIER_TO_SCALE
         )
@@ -344,7 +348,8 @@ class NasdaqUniverse:
         )
 
     def _clean(self, text: str) -> str:
-        return redact(redact(text, self._secrets), [self._api_key])
+        """The package's or server's words, fit for a message: cleaned, the keys redacted."""
+        return self._redact(clean(text))
 
 
 def _malformed() -> MalformedResponse:
@@ -355,11 +360,15 @@ def _malformed() -> MalformedResponse:
 
 
 def _records(frame: Any) -> list[dict[str, str]]:
-    """The DataFrame's rows as plain dicts of strings ("" for missing: pandas gives NaN)."""
+    """The DataFrame's rows as plain dicts of strings ("" for missing: pandas gives NaN),
+    each cleaned of escape sequences and control characters (`sanitize.clean`)."""
     if "ticker" not in frame.columns:
         raise _malformed()
     return [
-        {str(key): value.strip() if isinstance(value, str) else "" for key, value in row.items()}
+        {
+            clean(str(key)): clean(value).strip() if isinstance(value, str) else ""
+            for key, value in row.items()
+        }
         for row in frame.to_dict("records")
     ]
 

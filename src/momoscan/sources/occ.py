@@ -9,6 +9,9 @@ yet) or "Report date cannot be prior to 2 years" (outside its history); public p
 the file itself both as plain 7-column LF rows and with CRLF line endings and a trailing comma on
 every row (an 8th, empty field). All of these are read; an HTML page or a truncated file is
 refused for that day only.
+
+Outside text is data: the underlyings (the only text a file brings in) and OCC's plain-text
+answers are cleaned (`sanitize.clean`) where they are read.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from aiolimiter import AsyncLimiter
 
 from momoscan.models import UnderlyingVolume
 
+from ..sanitize import clean
 from .errors import MalformedResponse, RateLimited, SourceError
 from .http import get_with_retries
 from .offload import THREADS, Offloader
@@ -116,8 +120,9 @@ def _looks_like_html(text: str) -> bool:
 
 
 def _one_line(text: str, limit: int = 80) -> str:
-    """Outside text for a message: one line, printable, cut to `limit` characters."""
-    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    """Outside text for a message: cleaned (`sanitize.clean`: escape sequences go whole), one
+    line, printable, cut to `limit` characters."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in clean(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -276,11 +281,21 @@ def _read_csv(
         # A header and no row at all: nothing published for the day.
         return None, [], 0, ()
 
-    rows: list[tuple[str, int, int, int]] = []
-    for underlying in calls.keys() | puts.keys():
-        c = calls_get(underlying, 0) // 2
-        p = puts_get(underlying, 0) // 2
-        rows.append((underlying, c + p, c, p))
+    # The underlyings are the file's only text: cleaned once each (a few thousand), not per
+    # row. One that cleans to nothing is a malformed row; one that cleans to another's name
+    # adds to it, as its rows would have.
+    totals: dict[str, list[int]] = {}
+    for written in calls.keys() | puts.keys():
+        underlying = clean(written).strip()
+        if not underlying:
+            bad += 1
+            continue
+        c = calls_get(written, 0) // 2
+        p = puts_get(written, 0) // 2
+        total = totals.setdefault(underlying, [0, 0])
+        total[0] += c
+        total[1] += p
+    rows = [(u, c + p, c, p) for u, (c, p) in totals.items()]
     rows.sort(key=lambda r: (-r[1], r[0]))
     return activity, rows, bad, tuple(tolerated)
 

@@ -12,6 +12,11 @@ gainers or losers with its numbers as JSON numbers (TD-OAS GetMarketMovers); rec
 carry rows from earlier days and changes that do not add up (see `parse_movers`).
 
 The key travels in the `Authorization: apikey ...` header, never in the URL.
+
+Outside text is data: every string the answers carry (names, exchanges, MICs, symbols, error
+messages) goes through `sanitize.clean` here, where it is parsed, so no escape sequence, control
+character or bidi override reaches any output. A server's words that become an error go through
+the client's `Redactor` too: a 400 whose message echoes the key never carries it further.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ import msgspec
 
 from .. import market_hours as mh
 from ..models import MoverRow, MoversAnswer, Quote, QuoteBatch, SymbolError
+from ..redact import Redactor
+from ..sanitize import clean
 from .errors import AuthError, MalformedResponse, PermissionDenied, RateLimited
 from .http import Sleep, get_with_retries
 from .ratelimit import CreditBudget
@@ -80,7 +87,17 @@ def _is_error(obj: Any) -> bool:
 
 
 def _message(obj: dict[str, Any]) -> str:
-    return str(obj.get("message") or "no message").replace("**", "")
+    return _say(str(obj.get("message") or ""))
+
+
+def _say(message: str) -> str:
+    """An error envelope's message as text for a sentence: cleaned, one line, without the
+    Markdown bold (`**apikey**`) Twelve Data writes."""
+    return clean(message).replace("**", "").strip() or "no message"
+
+
+def _text(value: str | None) -> str:
+    return clean(value) if value else ""
 
 
 def parse_quote(obj: dict[str, Any], symbol: str) -> Quote | SymbolError:
@@ -88,7 +105,9 @@ def parse_quote(obj: dict[str, Any], symbol: str) -> Quote | SymbolError:
     a number that will not parse becomes a missing value, not a lost quote."""
     numbers: dict[str, float | int | None] = {name: _num(obj.get(name)) for name in _NUMBER_FIELDS}
     numbers.update({name: _int(obj.get(name)) for name in _INT_FIELDS})
-    texts = {name: str(obj[name]) if obj.get(name) is not None else None for name in _TEXT_FIELDS}
+    texts = {
+        name: clean(str(obj[name])) if obj.get(name) is not None else None for name in _TEXT_FIELDS
+    }
     market_open = obj.get("is_market_open")
     wire = _Wire(
         **numbers,  # type: ignore[arg-type]
@@ -100,9 +119,11 @@ def parse_quote(obj: dict[str, Any], symbol: str) -> Quote | SymbolError:
 
 
 class ErrorEnvelope(Exception):
-    """The whole answer was an error envelope; the caller maps `code` to a policy."""
+    """The whole answer was an error envelope; the caller maps `code` to a policy. `message`
+    is the server's, cleaned (`_say`) here whoever raises it."""
 
     def __init__(self, code: int | None, message: str):
+        message = _say(message)
         super().__init__(message)
         self.code = code
         self.message = message
@@ -164,7 +185,7 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
     """One quote from its wire struct, whose numbers are finite or None (the typed decoder's
     bounds, or `_num` on the lenient path, see to that)."""
     if w.status == "error" and w.code is not None:
-        return SymbolError(symbol, w.code, (w.message or "no message").replace("**", ""))
+        return SymbolError(symbol, w.code, _say(w.message or ""))
     price = w.close
     change = w.percent_change
     extended = w.extended_price
@@ -202,9 +223,9 @@ def _from_wire(w: _Wire, symbol: str) -> Quote | SymbolError:
         average,
         w.is_market_open,
         stamp,
-        w.name or "",
-        w.exchange or "",
-        w.mic_code or "",
+        _text(w.name),
+        _text(w.exchange),
+        _text(w.mic_code),
         "poll",
         regular_price is not None,
         regular_price,
@@ -251,7 +272,7 @@ def parse_quote_body(
             if not (wire.status == "error" and wire.code is not None):
                 items: list[tuple[str, _Wire]] = [(wire.symbol or requested[0], wire)]
                 return _collect(items, requested)
-            raise ErrorEnvelope(wire.code, (wire.message or "no message").replace("**", ""))
+            raise ErrorEnvelope(wire.code, wire.message or "")
         return _collect(list(_MANY.decode(body).items()), requested)
     except msgspec.DecodeError as exc:
         if isinstance(exc, msgspec.ValidationError):
@@ -270,7 +291,7 @@ def _collect(
         symbol = wanted.get(key)
         if symbol is None:
             exact = False
-            upper = key.upper()
+            upper = clean(key).upper()
             symbol = wanted.get(upper, upper)
         result = _from_wire(wire, symbol)
         if result.__class__ is Quote:
@@ -304,7 +325,8 @@ def _parse_lenient(body: bytes, requested: Sequence[str]) -> tuple[list[Quote], 
     )
     seen: set[str] = set()
     for key, value in pairs:
-        symbol = wanted.get(str(key).upper(), str(key).upper())
+        upper = clean(str(key)).upper()
+        symbol = wanted.get(upper, upper)
         seen.add(symbol)
         if not isinstance(value, dict):
             errors.append(SymbolError(symbol, None, "the answer for this symbol is not an object"))
@@ -442,7 +464,8 @@ def parse_movers(body: bytes) -> MoversAnswer:
     dropped: list[str] = []
     for item in values:
         symbol = item.get("symbol") if isinstance(item, dict) else None
-        if not isinstance(symbol, str) or not symbol.strip():
+        symbol = clean(symbol).strip() if isinstance(symbol, str) else None
+        if not symbol:
             dropped.append("a row without a symbol")
             continue
         assert isinstance(item, dict)
@@ -461,10 +484,10 @@ def parse_movers(body: bytes) -> MoversAnswer:
         volume = _num(item.get("volume"))
         rows.append(
             MoverRow(
-                symbol=symbol.strip().upper(),
-                name=str(item.get("name") or ""),
-                exchange=str(item.get("exchange") or ""),
-                mic=str(item.get("mic_code") or ""),
+                symbol=symbol.upper(),
+                name=clean(str(item.get("name") or "")),
+                exchange=clean(str(item.get("exchange") or "")),
+                mic=clean(str(item.get("mic_code") or "")),
                 last=last,
                 change=change,
                 percent_change=pct,
@@ -495,7 +518,9 @@ class TwelveDataClient:
 
     Args:
         http: the run's client (its transport may be the simulated market).
+        api_key: sent in the Authorization header; redacted from every error it builds.
         budget: the credit budget every /quote request draws from; None to skip (tests).
+        secrets: other keys to redact from the server's words (the Settings' secrets).
     """
 
     def __init__(
@@ -503,6 +528,7 @@ class TwelveDataClient:
         http: httpx.AsyncClient,
         api_key: str,
         *,
+        secrets: Sequence[str] = (),
         base_url: str = "https://api.twelvedata.com",
         budget: CreditBudget | None = None,
         retries: int = 3,
@@ -516,6 +542,7 @@ class TwelveDataClient:
         self._http = http
         self._timeout = timeout
         self._headers = {"Authorization": f"apikey {api_key}", "Accept": "application/json"}
+        self._redact = Redactor([api_key, *secrets])
         self._base = base_url.rstrip("/")
         self.budget = budget
         self._retries = retries
@@ -546,7 +573,10 @@ class TwelveDataClient:
         )
 
     def _raise_for(self, code: int | None, message: str, status: int) -> None:
+        """The SourceError for an error answer; the server's `message` (cleaned by the parser)
+        has the key redacted here, where it becomes ours."""
         code = code or status
+        message = self._redact(message)
         if code == 401:
             raise AuthError(f"Twelve Data rejected the API key (401). {KEY_HINT}.")
         if code == 403:
@@ -612,6 +642,9 @@ class TwelveDataClient:
             else:
                 if response.status_code >= 400:
                     self._raise_for(None, f"HTTP {response.status_code}", response.status_code)
+                if errors and self._redact:
+                    redact = self._redact
+                    errors = [SymbolError(e.symbol, e.code, redact(e.message)) for e in errors]
                 return QuoteBatch(quotes, errors, self.last_credits_used, self.last_credits_left)
         raise RateLimited("Twelve Data: still out of API credits after waiting a minute.")
 

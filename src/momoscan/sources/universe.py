@@ -2,6 +2,9 @@
 
 (Nasdaq Data Link's SHARADAR/TICKERS lives in `nasdaq.py`.) Every source returns `Ticker`s; the
 engine keeps those in the chosen cap tiers and stores them with the source's name and date.
+
+A user's file is outside text like a feed's: every field is cleaned (`sanitize.clean`) as the
+file is parsed, and a problem quotes what it found with `repr` or cleaned.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..models import CAP_TIERS, Ticker
+from ..sanitize import clean
 from ..symbols import SYMBOL_RE, canonical
 from .errors import SourceError
 
@@ -221,6 +225,7 @@ def parse_symbol_file(text: str, origin: str = "file") -> FileParse:
 
     def add(raw: str, number: int, fields: dict[str, str]) -> bool:
         """Keep the ticker of one symbol cell or token; False (and a report) when not kept."""
+        fields = {name: clean(value).strip() for name, value in fields.items()}
         written = raw.strip()
         try:
             symbol = canonical(written)
@@ -285,7 +290,7 @@ def parse_symbol_file(text: str, origin: str = "file") -> FileParse:
             names.pop()  # a trailing delimiter, as spreadsheets write
         wanted = "symbol" if "symbol" in names else "ticker"
         if wanted not in names:
-            found = ", ".join(c for c in cells if c)
+            found = ", ".join(clean(c) for c in cells if c)
             raise UniverseFileError(
                 f"{origin}:{header_number}: the header has no symbol or ticker column "
                 f"(found: {found}); add one or list one symbol per line."
@@ -335,24 +340,26 @@ class FileUniverse:
         self.problems: list[str] = []
 
     async def load(self) -> list[Ticker]:
+        where = clean(str(self.path))  # a path may hold any character but "/" and NUL
         try:
             text = self.path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             raise SourceError(
-                f"The universe file {self.path} does not exist; fix [universe] path."
+                f"The universe file {where} does not exist; fix [universe] path."
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise SourceError(f"The universe file {self.path} cannot be read ({exc}).") from None
+            reason = clean(exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+            raise SourceError(f"The universe file {where} cannot be read ({reason}).") from None
         try:
-            parsed = parse_symbol_file(text, str(self.path))
+            parsed = parse_symbol_file(text, where)
         except UniverseFileError as exc:
             raise SourceError(str(exc)) from None
         self.problems = parsed.problems
         for problem in parsed.problems:
             log.warning("%s", problem)
         if not parsed.tickers:
-            raise SourceError(f"The universe file {self.path} holds no symbols.")
+            raise SourceError(f"The universe file {where} holds no symbols.")
         return parsed.tickers
 
     def describe(self) -> str:
-        return f"file {self.path}"
+        return f"file {clean(str(self.path))}"
