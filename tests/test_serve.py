@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from momoscan.serve import build_serve_parser, is_loopback, plan
+from momoscan.serve import build_serve_parser, is_loopback, plan, urls
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Where the test keeps its screenshot (build/ is not committed; README's image is a copy).
@@ -27,7 +27,9 @@ def test_loopback_by_default_and_a_remote_address_needs_the_flag() -> None:
     parser = build_serve_parser()
     default = plan(parser.parse_args(["--demo", "--db", "/tmp/x y.db"]), python="py")
     assert (default.host, default.port, default.warning) == ("127.0.0.1", 8000, "")
-    assert default.command == "py -m momoscan --db '/tmp/x y.db' --demo"
+    assert (default.max_sessions, default.behind_proxy) == (3, False)
+    # `exec`: the process textual-serve holds (and kills if it will not quit) is momoscan.
+    assert default.command == "exec py -m momoscan --db '/tmp/x y.db' --demo"
     for host in ("localhost", "127.0.0.2", "::1", "[::1]"):
         assert is_loopback(host)
     for host in ("0.0.0.0", "::", "192.168.1.20", "my-laptop.local"):
@@ -35,8 +37,31 @@ def test_loopback_by_default_and_a_remote_address_needs_the_flag() -> None:
         with pytest.raises(ValueError, match="add --allow-remote"):
             plan(parser.parse_args(["--host", host]))
     remote = plan(parser.parse_args(["--host", "0.0.0.0", "--allow-remote", "--port", "9000"]))
-    assert "anyone who can reach this port sees your screen" in remote.warning
-    assert "0.0.0.0:9000" in remote.warning
+    assert "has the token printed below sees your screen" in remote.warning
+    assert "0.0.0.0:9000" in remote.warning and "not encrypted" in remote.warning
+
+
+def test_the_session_cap_and_the_proxy_flag() -> None:
+    parser = build_serve_parser()
+    assert plan(parser.parse_args([]), max_sessions=5).max_sessions == 5  # the config's
+    flagged = plan(parser.parse_args(["--max-sessions", "1", "--behind-proxy"]), max_sessions=5)
+    assert (flagged.max_sessions, flagged.behind_proxy) == (1, True)
+    assert "--max-sessions" not in flagged.command and "--behind-proxy" not in flagged.command
+    with pytest.raises(ValueError, match="--max-sessions 0 would serve no one"):
+        plan(parser.parse_args(["--max-sessions", "0"]))
+
+
+def test_the_printed_urls_carry_the_token() -> None:
+    parser = build_serve_parser()
+    assert urls(plan(parser.parse_args(["--port", "8001"])), "T") == [
+        "http://127.0.0.1:8001/?token=T"
+    ]
+    assert urls(plan(parser.parse_args(["--host", "::1"])), "T") == ["http://[::1]:8000/?token=T"]
+    anywhere = urls(plan(parser.parse_args(["--host", "0.0.0.0", "--allow-remote"])), "T")
+    assert anywhere == [
+        "http://127.0.0.1:8000/?token=T",
+        f"http://{socket.gethostname()}:8000/?token=T",
+    ]
 
 
 def test_serve_refuses_a_remote_address_without_the_flag() -> None:
@@ -49,8 +74,33 @@ def test_serve_refuses_a_remote_address_without_the_flag() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "momoscan serve: --host 0.0.0.0 is not a loopback address: anyone who can reach it "
-        "would see and drive momoscan, with no password; add --allow-remote to serve it anyway."
+        "could try to drive momoscan, over unencrypted HTTP; add --allow-remote to serve it "
+        "anyway."
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "[serve]\nmax_session = 2\n",
+            "[serve] max_session: unknown key (did you mean 'max_sessions'?)",
+        ),
+        ("[serve]\nmax_sessions = 0\n", "[serve] max_sessions: must be greater than 0"),
+        ('[serve]\nmax_sessions = "2"\n', "[serve] max_sessions: must be a whole number"),
+    ],
+)
+def test_a_bad_serve_section_stops_serve(tmp_path: Path, text: str, said: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "momoscan", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"momoscan: config error: {config}:2: {said}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +204,10 @@ def served(tmp_path: Path) -> Iterator[str]:
             time.sleep(0.1)
         else:
             pytest.fail(f"momoscan serve never listened: {(tmp_path / 'serve.log').read_text()}")
-        yield f"http://127.0.0.1:{port}"
+        printed = re.search(r"open (http://\S+) in a browser", (tmp_path / "serve.log").read_text())
+        assert printed, (tmp_path / "serve.log").read_text()
+        assert printed.group(1).startswith(f"http://127.0.0.1:{port}/?token=")
+        yield printed.group(1)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -163,6 +216,32 @@ def served(tmp_path: Path) -> Iterator[str]:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+def test_the_printed_url_works_and_its_token_stays_out_of_the_log(
+    served: str, tmp_path: Path
+) -> None:
+    """The URL printed at start: its token is traded for a cookie, and the access log, which
+    writes each request line, shows it hidden."""
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as first:
+        opener.open(served, timeout=30)
+    assert first.value.code == 303 and first.value.headers["Location"] == "/"
+    cookie = first.value.headers["Set-Cookie"].split(";", 1)[0]
+    root = served.split("/?", 1)[0]
+    page = opener.open(urllib.request.Request(f"{root}/", headers={"Cookie": cookie}), timeout=30)
+    assert page.status == 200 and b"data-session-websocket-url" in page.read()
+    token = served.rsplit("=", 1)[1]
+    log = (tmp_path / "serve.log").read_text()
+    assert log.count(token) == 1  # the printed URL, and nowhere else
+    assert "token=***" in log
 
 
 def test_the_app_in_a_headless_chromium(served: str, tmp_path: Path) -> None:
@@ -185,7 +264,8 @@ def test_the_app_in_a_headless_chromium(served: str, tmp_path: Path) -> None:
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     try:
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CAPTURE})
-        driver.get(served)
+        driver.get(served)  # the printed URL: the token becomes a cookie, the page reloads
+        assert "token" not in driver.current_url
         # Waits are bounds on a live system (app start, the first demo cycle), not figures.
         screen = ""
 

@@ -289,6 +289,13 @@ class AlertSettings:
 
 
 @dataclass
+class ServeSettings:
+    max_sessions: int = 3
+    """Browser tabs `momoscan serve` runs at once, each its own momoscan (150-220 MB); more see
+    a page saying it is full (--max-sessions overrides)."""
+
+
+@dataclass
 class Settings:
     scan: ScanSettings = field(default_factory=ScanSettings)
     universe: UniverseSettings = field(default_factory=UniverseSettings)
@@ -301,6 +308,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     source_path: Path | None = None
     """The file these settings came from, or None for defaults."""
 
@@ -433,6 +441,7 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("demo", "faults"): _fault_spec,
     ("alerts", "rearm_pct"): _non_negative,
     ("demo", "runners"): _check_choice(("mixed", "surprise")),
+    ("serve", "max_sessions"): _positive,
 }
 
 

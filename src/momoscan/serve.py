@@ -2,8 +2,10 @@
 
 textual-serve runs a web server whose page is a terminal (xterm.js); each browser tab that
 connects starts its own `momoscan` process, driven over a WebSocket. momoscan serves on the
-loopback address by default: there is no password, so an address other machines can reach
-needs `--allow-remote`, and a warning says who can then see the screen.
+loopback address by default; an address other machines can reach needs `--allow-remote`, and a
+warning says who can then see the screen. Every request passes `serve_guard.Guard` (Origin and
+Host checks, the token printed with the URL), and at most `max_sessions` tabs run at once
+(`serve_app.MomoscanServer`).
 
 textual-serve (and its aiohttp) are imported only on this path.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import shlex
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -29,7 +32,8 @@ def build_serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="momoscan serve",
         description="Serve the terminal UI to a browser tab (textual-serve). Each tab runs its "
-        "own momoscan. Loopback only unless --allow-remote.",
+        "own momoscan. Loopback only unless --allow-remote; other machines need the token "
+        "printed with the URL.",
         epilog="Exit codes: 0 stopped with Ctrl+C, 1 the server could not start (port in "
         "use), 2 usage or config error.",
     )
@@ -45,8 +49,21 @@ def build_serve_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-remote",
         action="store_true",
-        help="allow an address other machines can reach (anyone who can reach it sees and "
-        "drives momoscan: there is no password)",
+        help="allow an address other machines can reach (they need the token printed with "
+        "the URL; the traffic is not encrypted: see --behind-proxy)",
+    )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        metavar="N",
+        help="browser tabs served at once, each running its own momoscan (default "
+        "[serve] max_sessions, 3); more see a page saying the server is full",
+    )
+    parser.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        help="served through a reverse proxy (TLS, a password): trust its X-Forwarded-Proto "
+        "and X-Forwarded-Host, and require the token from every browser",
     )
     # What the app in each tab is started with (as for `momoscan`).
     parser.add_argument("--config", metavar="PATH", help="config file (as for momoscan)")
@@ -80,6 +97,8 @@ class ServePlan:
     port: int
     command: str  # the shell command each tab runs
     warning: str  # "" on a loopback address
+    max_sessions: int = 3
+    behind_proxy: bool = False
 
 
 def app_arguments(args: argparse.Namespace) -> list[str]:
@@ -93,63 +112,90 @@ def app_arguments(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def plan(args: argparse.Namespace, python: str = sys.executable) -> ServePlan:
-    """What `momoscan serve` will run, from its arguments.
+def plan(
+    args: argparse.Namespace, python: str = sys.executable, max_sessions: int = 3
+) -> ServePlan:
+    """What `momoscan serve` will run, from its arguments; `max_sessions` is the config's
+    `[serve] max_sessions`, which `--max-sessions` overrides.
 
     Raises:
         ValueError: the arguments cannot be served as given (the message is one sentence).
     """
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port {args.port} is not a port: give one from 1 to 65535.")
+    if args.max_sessions is not None:
+        if args.max_sessions < 1:
+            raise ValueError(
+                f"--max-sessions {args.max_sessions} would serve no one: give 1 or more."
+            )
+        max_sessions = args.max_sessions
     warning = ""
     if not is_loopback(args.host):
         if not args.allow_remote:
             raise ValueError(
-                f"--host {args.host} is not a loopback address: anyone who can reach it would "
-                "see and drive momoscan, with no password; add --allow-remote to serve it anyway."
+                f"--host {args.host} is not a loopback address: anyone who can reach it could "
+                "try to drive momoscan, over unencrypted HTTP; add --allow-remote to serve it "
+                "anyway."
             )
         warning = (
             f"Serving on {args.host}:{args.port}, which is not a loopback address: anyone who "
-            "can reach this port sees your screen and can drive momoscan (there is no password)."
+            "can reach this port and has the token printed below sees your screen and can "
+            "drive momoscan, and the traffic is not encrypted (for TLS and a password, put it "
+            "behind a proxy: see the README)."
         )
     argv = [python, "-m", "momoscan", *app_arguments(args)]
-    command = subprocess.list2cmdline(argv) if sys.platform == "win32" else shlex.join(argv)
-    return ServePlan(args.host, args.port, command, warning)
+    # textual-serve runs the command through the shell; `exec` makes the process it holds
+    # momoscan itself, so that killing an app that will not quit kills momoscan, not a shell.
+    command = (
+        subprocess.list2cmdline(argv) if sys.platform == "win32" else "exec " + shlex.join(argv)
+    )
+    return ServePlan(args.host, args.port, command, warning, max_sessions, bool(args.behind_proxy))
 
 
-def _server(serve_plan: ServePlan) -> Any:
-    """A textual-serve Server whose page connects back to the address the browser used (the
-    library writes its own `public_url` into the page, which for 0.0.0.0 no browser can reach).
-    """
-    import aiohttp_jinja2
-    from aiohttp import web
-    from textual_serve.server import Server
+def urls(serve_plan: ServePlan, token: str) -> list[str]:
+    """The URLs to print, token included: the address served, or for an unspecified one
+    (0.0.0.0, ::) this machine's loopback address and its host name."""
+    suffix = f":{serve_plan.port}/?token={token}"
+    host = serve_plan.host
+    try:
+        unspecified = ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        unspecified = False
+    if unspecified:
+        return [f"http://127.0.0.1{suffix}", f"http://{socket.gethostname()}{suffix}"]
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    return [f"http://{shown}{suffix}"]
 
-    class MomoscanServer(Server):
-        @aiohttp_jinja2.template("app_index.html")
-        async def handle_index(self, request: web.Request) -> dict[str, Any]:
-            font_size = request.query.get("fontsize", "16")
-            base = f"{request.scheme}://{request.host}"
-            ws = ("wss" if request.scheme == "https" else "ws") + f"://{request.host}/ws"
-            static = request.app.router["static"].url_for(filename="/")
-            return {
-                "font_size": int(font_size) if font_size.isdigit() else 16,
-                "app_websocket_url": ws,
-                "config": {"static": {"url": f"{base}{static}".rstrip("/") + "/"}},
-                "application": {"name": "momoscan"},
-            }
 
+def _server(serve_plan: ServePlan, token: str) -> Any:
+    """The textual-serve server with momoscan's guard and cap (imported here: only this path
+    loads textual-serve and aiohttp)."""
+    from .serve_app import MomoscanServer
+    from .serve_guard import Guard
+
+    guard = Guard(
+        token=token,
+        loopback_bind=is_loopback(serve_plan.host),
+        behind_proxy=serve_plan.behind_proxy,
+        cookie_name=f"momoscan-serve-{serve_plan.port}",
+    )
     return MomoscanServer(
-        serve_plan.command, host=serve_plan.host, port=serve_plan.port, title="momoscan"
+        serve_plan.command,
+        host=serve_plan.host,
+        port=serve_plan.port,
+        guard=guard,
+        max_sessions=serve_plan.max_sessions,
     )
 
 
 def serve_main(argv: Sequence[str]) -> int:
     """`momoscan serve`."""
+    from .serve_guard import new_token
+
     args = build_serve_parser().parse_args(argv)
     try:
-        load_settings(args.config)  # a bad config is said once, here, not in every tab
-        serve_plan = plan(args)
+        settings = load_settings(args.config)  # a bad config is said once, here, not in every tab
+        serve_plan = plan(args, max_sessions=settings.serve.max_sessions)
     except ConfigError as exc:
         print(f"momoscan: config error: {exc}", file=sys.stderr)
         return 2
@@ -158,11 +204,15 @@ def serve_main(argv: Sequence[str]) -> int:
         return 2
     if serve_plan.warning:
         print(f"momoscan: WARNING: {serve_plan.warning}", file=sys.stderr)
-    server = _server(serve_plan)
-    shown = f"[{serve_plan.host}]" if ":" in serve_plan.host else serve_plan.host
+    token = new_token()
+    server = _server(serve_plan, token)
+    shown = urls(serve_plan, token)
+    where = " or ".join(shown)
+    if serve_plan.behind_proxy:
+        where = f"your proxy's address followed by /?token={token} (here: {shown[0]})"
     print(
-        f"momoscan: open http://{shown}:{serve_plan.port} in a browser (each tab runs its own "
-        "momoscan); Ctrl+C stops.",
+        f"momoscan: open {where} in a browser (each tab runs its own momoscan, at most "
+        f"{serve_plan.max_sessions} at once); Ctrl+C stops.",
         file=sys.stderr,
     )
     try:
