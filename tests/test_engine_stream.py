@@ -1,6 +1,7 @@
 """The hot set over the price stream, end to end on the simulated market: chosen from the
 tables, streamed into the quotes the polling path writes, skipped by the sweep, and polled
-again at once when the stream drops or the plan has none."""
+again at once when the stream drops, goes silent or the plan has none; a price from another
+listing never reaches the quotes."""
 
 from __future__ import annotations
 
@@ -66,6 +67,20 @@ def test_the_status_line() -> None:
     assert StreamStatus(True, False, 0, 50, 0, "dropped").line(8000) == (
         "stream down · polling 8,000"
     )
+    stalled = StreamStatus(True, False, 0, 50, 0, "stalled", stalled=True, refused_events=1234)
+    assert stalled.line(8000) == (
+        "stream stalled · 1,234 other-listing ticks refused · polling 8,000"
+    )
+    assert stalled.state == "stalled"
+    assert StreamStatus(True, True, 48, 50, 0, "").state == "live"
+    assert StreamStatus(True, False, 0, 50, 0, "dropped").state == "reconnecting"
+    assert StreamStatus(False, False, 0, 0, 0, "").state == "off"
+    assert StreamStatus(True, False, 0, 0, 0, "no plan", unavailable=True).state == "off"
+
+
+def sources(db: Path) -> dict[str, str]:
+    with sqlite3.connect(db) as conn:
+        return dict(conn.execute("SELECT symbol, source FROM quotes"))
 
 
 @pytest.mark.anyio
@@ -129,3 +144,84 @@ async def test_a_plan_without_the_stream_is_told_once_and_polled(tmp_path: Path)
         assert status.line(546) == "stream down · polling 546"
         again = await engine.refresh(full=True)
         assert again.credits_used == again.symbols
+
+
+@pytest.mark.anyio
+async def test_a_silent_stream_puts_its_names_back_in_the_sweep(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    async with open_runtime(Settings(), options(db)) as rt, anyio.create_task_group() as tg:
+        engine = rt.engine
+        stream = engine.stream_step.stream
+        assert stream is not None
+        # A short bound: heartbeats every 0.2 s, silence for 1 s is a stall (ticks come every
+        # second, so a live stream is heard well within it); reconnects within 0.2 s.
+        stream.heartbeat, stream.stall_after = 0.2, 1.0
+        stream.backoff_base, stream.backoff_cap = 0.05, 0.2
+        await engine.refresh(full=True)
+        tg.start_soon(engine.run_stream)
+        await until(lambda: engine.stream_step.status().live >= 20)
+        live = engine.stream_step.live()
+        assert isinstance(rt.transport, SimulatedMarketTransport) and rt.transport.streamer
+        rt.transport.streamer.stall_all()  # open sockets, no messages: replies included
+        await until(lambda: engine.stream_step.status().state == "stalled")
+        assert engine.stream_step.live() == set()
+        status = engine.stream_step.status()
+        assert status.line(546).startswith("stream stalled")
+        assert status.last_message_age is not None and status.last_message_age >= 1.0
+        # The next cycle's sweep (not a full one) has them all again.
+        polled = await engine.refresh(full=False)
+        assert polled.credits_used == polled.symbols
+        assert not any(engine.scheduler.why(s) == "streaming live" for s in live)
+        assert {sources(db)[s] for s in live} == {"poll"}
+        # The server answers again: the stream is back by itself, and told once meanwhile.
+        rt.transport.streamer.resume()
+        await until(lambda: engine.stream_step.status().state == "live")
+        await until(lambda: engine.stream_step.status().live >= 20)
+        assert stream.state.stalls >= 1 and stream.state.reconnects >= 1
+        tg.cancel_scope.cancel()
+
+
+@pytest.mark.anyio
+async def test_a_price_from_another_listing_never_reaches_the_quotes(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    seen: list[Tick] = []
+    async with open_runtime(Settings(), options(db)) as rt, anyio.create_task_group() as tg:
+        engine = rt.engine
+        stream = engine.stream_step.stream
+        assert stream is not None
+        engine.stream_step.listen(seen.extend)
+        await engine.refresh(full=True)
+        # Each streamed name is asked for its stored listing (the demo's universe has MICs).
+        listings = stream.listings
+        assert listings and all(x.mic and x.exchange for x in listings.values())
+        tg.start_soon(engine.run_stream)
+        await until(lambda: len({t.symbol for t in seen}) >= 20)
+        await engine.stream_step.flush()
+        victim = seen[0].symbol
+        with sqlite3.connect(db) as conn:
+            (before,) = conn.execute(
+                "SELECT price FROM quotes WHERE symbol = ?", (victim,)
+            ).fetchone()
+        assert isinstance(rt.transport, SimulatedMarketTransport) and rt.transport.streamer
+        rt.transport.streamer.misroute({victim})  # its prices now come from Toronto, in CAD
+        await until(lambda: stream.state.refused_events >= 3)
+        status = engine.stream_step.status()
+        assert status.refused_events >= 3 and "other-listing ticks refused" in status.line(546)
+        ticks_at = len(seen)
+        await anyio.sleep(0.5)
+        await engine.stream_step.flush()
+        assert victim not in engine.stream_step.live()
+        assert victim not in {t.symbol for t in seen[ticks_at:]}
+        with sqlite3.connect(db) as conn:
+            (after,) = conn.execute(
+                "SELECT price FROM quotes WHERE symbol = ?", (victim,)
+            ).fetchone()
+            history = [p for (p,) in conn.execute(
+                "SELECT price FROM quote_history WHERE symbol = ?", (victim,)
+            )]  # fmt: skip
+        # A CAD price is 1.4 times the US one: nothing near it was stored.
+        assert after < before * 1.2 and max(history) < before * 1.2
+        # The next cycle polls it and stops streaming it.
+        await engine.refresh(full=True)
+        assert victim not in stream.wanted and sources(db)[victim] == "poll"
+        tg.cancel_scope.cancel()

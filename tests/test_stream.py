@@ -195,6 +195,11 @@ async def test_a_silent_connection_is_given_up_at_its_deadline_and_reconnected(
     assert not client.state.stalled and client.state.problem == ""
     assert client.state.reconnects >= 2 and server.stalled >= 2
     assert KEY not in caplog.text
+    # Told once a stall, not once a reconnect to a server still silent.
+    warned = [
+        r for r in caplog.records if r.levelno >= logging.WARNING and "stalled" in r.getMessage()
+    ]
+    assert len(warned) == 1
 
 
 @pytest.mark.parametrize("server", [{"now": CLOSED}], indirect=True)

@@ -349,7 +349,7 @@ class PriceStream:
             log.info("Twelve Data stream: reconnecting in %.1f s", delay)
             await anyio.sleep(delay)
 
-    def _down(self, why: str) -> None:
+    def _down(self, why: str, *, news: bool | None = None) -> None:
         self.state.connected = False
         self.state.live.clear()
         text = why if why.startswith("Twelve Data") else f"Twelve Data stream: {why}"
@@ -357,8 +357,10 @@ class PriceStream:
             text += "; quotes are polled."
         self.state.problem = redact(text, self._secrets)
         # A drop is routine (the status line says "stream down" until it is back); a plan
-        # without the stream, or a connection gone silent, is news.
-        level = logging.WARNING if self.state.unavailable or self.state.stalled else logging.INFO
+        # without the stream, or a connection gone silent, is news (once a stall).
+        if news is None:
+            news = self.state.unavailable
+        level = logging.WARNING if news else logging.INFO
         log.log(level, "%s", self.state.problem)
 
     async def _session(self, ws: ClientConnection) -> None:
@@ -403,10 +405,12 @@ class PriceStream:
     def _stall(self, ws: ClientConnection) -> None:
         """The deadline passed: the names go back to the sweep now, and the connection is cut
         rather than closed (a dead path would keep a closing handshake waiting)."""
+        again = self.state.stalled  # a server still stalled after a reconnect: told already
         self.state.stalled = True
         self.state.stalls += 1
         self._down(
-            f"the stream stalled: no message (price or heartbeat reply) in {self.stall_after:g} s"
+            f"the stream stalled: no message (price or heartbeat reply) in {self.stall_after:g} s",
+            news=not again,
         )
         transport = getattr(ws, "transport", None)
         if transport is not None:

@@ -27,6 +27,10 @@ SESSION_LABEL = {
 }
 
 
+#: Words of the stream's status line that colour it as a warning.
+STREAM_WARNINGS = ("down", "stalled", "other-listing")
+
+
 @dataclass
 class StatusState:
     demo: bool = True
@@ -39,7 +43,9 @@ class StatusState:
     snapshot: Snapshot | None = None
     credits_used: int = 0
     plan_limit: int = 0
-    stream: str = ""  # "stream: 48 live · polling 7,952", or why it is down
+    #: "stream: 48 live · polling 7,952", "stream stalled · polling 8,000", or why it is down
+    #: (`StreamStatus.line`).
+    stream: str = ""
     progress: Progress | None = None
     credit_note: str = ""
     #: The scheduler's coverage: the stalest name's age and what it favours.
@@ -124,7 +130,9 @@ def render_status(state: StatusState, now: float) -> Text:
     if state.plan_limit:
         second.append(f" · credits {state.credits_used}/{state.plan_limit} this min")
     if state.stream:
-        second.append(f" · {state.stream}", style="yellow" if "down" in state.stream else "")
+        # A stream that is down or silent, or that sent prices of another listing, is news.
+        warn = any(word in state.stream for word in STREAM_WARNINGS)
+        second.append(f" · {state.stream}", style="yellow" if warn else "")
     if state.coverage:
         second.append(f" · {state.coverage}")
     if state.credit_note:
