@@ -24,6 +24,7 @@ from momoscan.models import Ticker
 from momoscan.queries import OTHERS
 from momoscan.runtime import RunOptions
 from momoscan.tui.app import MomoscanApp
+from momoscan.tui.screens.alerts import AlertsScreen
 from momoscan.tui.screens.contracts import ContractsScreen
 from momoscan.tui.screens.dialogs import HelpScreen, JumpScreen, SymbolScreen
 from momoscan.tui.screens.history import HistoryScreen
@@ -580,8 +581,28 @@ async def test_jump_card_keys_and_why_not(tmp_path: Path) -> None:
         assert app.opened[-1].endswith(f":{symbol}")
         await pilot.press("slash", *symbol.lower(), "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SymbolScreen))
+        # Its priority line moves on with the clock (it used to stay as first drawn).
+        card = app.screen
+        before = card.why()
+        assert before.startswith(("unseen", "priority", "never", "on screen", "streaming"))
+        app.runtime.clock.advance(600)  # type: ignore[union-attr]
+        if before.startswith(("unseen", "priority")):
+            assert card.why() != before
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
+        # A real listing outside the cap tiers: the card says why it has no quote.
+        from momoscan.simulated.universe import real_stocks
+
+        shown = {x.underlying for x in app.snapshot.shares}  # type: ignore[union-attr]
+        mega = next(
+            x.symbol for x in real_stocks() if x.cap_tier == "mega" and x.symbol not in shown
+        )
+        await pilot.press("slash", *mega.lower(), "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SymbolScreen))
+        card = app.screen
+        assert card.row is None
+        assert "outside your cap tiers" in card.no_quote()
+        await pilot.press("escape")
 
 
 @pytest.mark.anyio
@@ -613,6 +634,19 @@ async def test_tiers_refresh_zoom_and_quit(tmp_path: Path) -> None:
         await pilot.press("escape")
         assert app.screen.maximized is None
         await wait_for(pilot, lambda: volume.row_count == rows)
+
+        # The options panel zooms too, in either view and either form.
+        panel = app.query_one(OptionsPanel)
+        for keys in ((), ("t",), ("w",), ("t",)):
+            await pilot.press(*keys)
+            focused = panel.query_one(Treemap if panel.showing_treemap else ShareBars)
+            focused.focus()
+            await pilot.press("z")
+            assert app.screen.maximized is panel, keys
+            await pilot.pause(0.1)
+            assert panel.region.height >= SIZE[1] - 1
+            await pilot.press("z")
+            assert app.screen.maximized is None
 
         # r refreshes now.
         await pilot.press("r")
@@ -770,27 +804,71 @@ async def test_a_failed_refresh_keeps_the_data_marked_stale(tmp_path: Path) -> N
         assert app.query_one("#movers", ScanTable).row_count >= 10  # the last good data stays
 
 
+async def step_until_entries(pilot: Any, app: MomoscanApp, steps: int = 12) -> None:
+    """Move the simulated clock on 10 minutes and refresh, until the scanner announces an
+    entry (or `steps` times)."""
+    clock = app.runtime.clock  # type: ignore[union-attr]
+    assert isinstance(clock, FixedClock)
+    for _ in range(steps):
+        clock.advance(600)
+        target = app.refreshes + 1
+        await pilot.press("r")
+        await ready(pilot, app, refreshes=target)
+        if any(e.name == "Top movers" for e in app.scanner_alerts):
+            return
+
+
 @pytest.mark.anyio
 async def test_alerts_when_a_symbol_enters_the_top_movers(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
-        first = {r.symbol for r in app.snapshot.moves[:10]}  # type: ignore[union-attr]
-        clock = app.runtime.clock  # type: ignore[union-attr]
-        assert isinstance(clock, FixedClock)
-        clock.advance(4 * 3600)  # 15:30: later runners have run
-        await pilot.press("r")
-        await ready(pilot, app, refreshes=2)
+        before = {r.symbol for r in app.snapshot.moves[:10]}  # type: ignore[union-attr]
+        await step_until_entries(pilot, app)
         await pilot.pause(0.3)
-        second = {r.symbol for r in app.snapshot.moves[:10]}  # type: ignore[union-attr]
-        entered = second - first
-        assert entered
+        entered = [e.symbol for e in app.scanner_alerts if e.name == "Top movers"]
+        assert entered and not set(entered) & before
         notes = [n.message for n in app._notifications if n.title == "Top movers"]
         for symbol in entered:
             assert any(m.startswith(f"{symbol} entered the top movers") for m in notes)
+        now_top = {r.symbol for r in app.snapshot.moves[:10]}  # type: ignore[union-attr]
         table = app.query_one("#movers", ScanTable)
         styles = {table.row(k)[1].plain: str(table.row(k)[1].style) for k in table.keys}
-        assert all("reverse" in styles[s] for s in entered)
+        assert all("reverse" in styles[s] for s in entered if s in now_top and s in styles)
+        # Kept in the database with the rules' alerts: the alerts screen lists them.
+        screen = await open_screen(pilot, app, "a", AlertsScreen)
+        assert {row[2] for row in table_text(screen.query_one(DataTable))} >= set(entered)
+
+
+async def scanner_session(tmp_path: Path, size: tuple[int, int]) -> list[tuple[str, str, float]]:
+    """One demo session at `size`: zoom, unzoom, resize, the movers view and the tier filter
+    flipped, then the clock stepped until entries come; the scanner's alerts it raised."""
+    tmp_path.mkdir()
+    app = make_app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await ready(pilot, app)
+        boards = ("Top movers", "Top volume")
+        # The first look is a baseline; yesterday's NEW options entrants are announced.
+        assert [e for e in app.scanner_alerts if e.name in boards] == []
+        options = list(app.scanner_alerts)
+        for key in ("z", "z", "m", "f", "tab", "tab", "z", "z"):
+            await pilot.press(key)
+        await pilot.resize_terminal(size[0] + 37, size[1] + 11)
+        await pilot.pause(0.5)
+        await pilot.resize_terminal(*size)
+        await pilot.pause(1.5)  # a read or two after the resizes
+        assert app.scanner_alerts == options  # nothing on screen is a signal
+        await step_until_entries(pilot, app)
+        return [(e.name, e.symbol, e.at) for e in app.scanner_alerts]
+
+
+@pytest.mark.anyio
+async def test_the_same_alerts_at_80x24_and_200x60(tmp_path: Path) -> None:
+    small = await scanner_session(tmp_path / "small", (80, 24))
+    large = await scanner_session(tmp_path / "large", (200, 60))
+    assert any(name == "Top movers" for name, _, _ in small)
+    # At 80x24 the movers table shows 4 rows: names entering at #5-#10 are announced too.
+    assert small == large
 
 
 # ---------------------------------------------------------------------------------------------
@@ -998,8 +1076,14 @@ async def test_plus_and_minus_edit_the_watchlist_kept_in_the_database(tmp_path: 
         # + here asks for a typed symbol; - removes the highlighted one.
         await pilot.press("plus")
         await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
-        await pilot.press(*"ptn", "enter")  # not a listing of the demo: still a valid symbol
-        await wait_for(pilot, lambda: "PTN" in table.keys)
+        await pilot.press(*"zzzz", "enter")  # a valid spelling, but no source knows it
+        await wait_for(pilot, lambda: any("ZZZZ is not a listing" in m for m in messages(app)))
+        assert "ZZZZ" not in table.keys
+        await pilot.press("plus")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        await pilot.press(*"aapl", "enter")  # a mega cap: outside the demo's tiers, but real
+        await wait_for(pilot, lambda: "AAPL" in table.keys)
+        assert "outside your cap tiers" in table.cell("AAPL", "name").plain
         await pilot.press("plus")
         await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
         await pilot.press(*"$$", "enter")
@@ -1008,7 +1092,7 @@ async def test_plus_and_minus_edit_the_watchlist_kept_in_the_database(tmp_path: 
         )
         table.select_key("CCJ")
         await pilot.press("minus")
-        await wait_for(pilot, lambda: table.keys == [symbol, "PTN"])
+        await wait_for(pilot, lambda: table.keys == [symbol, "AAPL"])
         await pilot.press("o")
         await wait_for(pilot, lambda: app.opened)
         assert app.opened[-1].endswith(f":{symbol}")
@@ -1019,4 +1103,4 @@ async def test_plus_and_minus_edit_the_watchlist_kept_in_the_database(tmp_path: 
     assert db is not None
     with Store(Path(db)) as store:
         store.seed_watchlist(["CCJ"], at=0.0)
-        assert store.watchlist() == [symbol, "PTN"]
+        assert store.watchlist() == [symbol, "AAPL"]

@@ -57,25 +57,30 @@ async def test_the_engine_refreshes_the_database_list_first(tmp_path: Path) -> N
         engine = rt.engine
         assert await engine.load_watchlist() == ["AMD", "MU"]
         assert await engine.unwatch("mu") == ("MU", True)
-        assert await engine.watch(" brk-b ") == ("BRK.B", True)
+        assert await engine.watch(" tsla ") == ("TSLA", True)
         assert await engine.watch("AMD") == ("AMD", False)
+        # Spelled as momoscan spells it, but no source knows it: refused, in one sentence.
+        with pytest.raises(ValueError, match=r"^BRK\.B is not a listing momoscan knows: .*\.$"):
+            await engine.watch(" brk-b ")
+        with pytest.raises(ValueError, match="ZZZZ is not a listing"):
+            await engine.watch("ZZZZ")
         with pytest.raises(ValueError, match="is an option contract"):
             await engine.watch("AAPL  260918C00260000")
     # Restarted with the same config: the edits hold, and the sweep starts with them.
     async with open_runtime(settings, options(db)) as rt:
         engine = rt.engine
-        assert await engine.load_watchlist() == ["AMD", "BRK.B"]
-        tickers = [Ticker(s, s) for s in ("AAPL", "AMD", "BRK.B", "MU", "NVDA", "ZZZ")]
+        assert await engine.load_watchlist() == ["AMD", "TSLA"]
+        tickers = [Ticker(s, s) for s in ("AAPL", "AMD", "TSLA", "MU", "NVDA", "ZZZ")]
         plan = await engine.scheduler.plan(tickers, full=True, window=10)
-        assert plan.symbols[:2] == ["AMD", "BRK.B"]
+        assert plan.symbols[:2] == ["AMD", "TSLA"]
         # Symbols that alert rules watch come right after the watchlist.
         settings.alerts.rules = [AlertRule(symbol="NVDA", price_above=1.0)]
-        assert engine.ctx.watched() == ["AMD", "BRK.B", "NVDA"]
+        assert engine.ctx.watched() == ["AMD", "TSLA", "NVDA"]
         report = await engine.refresh()
     assert report.status in ("ok", "partial"), report.lines()
     with Store(db) as store:
         rows = queries.watchlist_rows(store, START.timestamp())
-    assert [r.symbol for r in rows] == ["AMD", "BRK.B"]
+    assert [r.symbol for r in rows] == ["AMD", "TSLA"]
     amd = rows[0]
     assert amd.in_universe and amd.row is not None and amd.row.price > 0
     assert amd.options_share is not None and amd.options_share > 0  # its chain is fetched

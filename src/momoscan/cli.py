@@ -33,6 +33,7 @@ from . import __version__, headless, queries
 from . import market_hours as mh
 from .config import ConfigError, Settings, load_settings, redact
 from .engine import RefreshReport
+from .entrants import SCANNER
 from .models import AlertEvent, Leader, Progress
 from .notify import DesktopNotifier
 from .runtime import RunOptions, Runtime, open_runtime, setup_logging
@@ -332,6 +333,7 @@ async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
             history=history,
             unusual=unusual,
             alerts=report.alerts,
+            scanner=report.scanner,
             alerts_today=alerts_today(rt.db_path, market_now),
             why=scheduler.why,
             coverage=coverage,
@@ -339,7 +341,7 @@ async def _headless_once(settings: Settings, args: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         # The alerts first: what a cron mail's reader looks for.
-        print_alerts(out, report.alerts)
+        print_alerts(out, [*report.scanner, *report.alerts])
         headless.print_tables(out, snap, ctx)
     if report.failed:
         return EXIT_FAILED
@@ -357,7 +359,8 @@ def print_alerts(console: Console, events: Sequence[AlertEvent]) -> None:
 
 
 def alerts_today(db_path: Path, market_now: float) -> list[AlertEvent]:
-    """What the alert rules fired on the market clock's trading day, newest first."""
+    """What the alert rules and the scanner fired on the market clock's trading day, newest
+    first."""
     day = mh.current_trading_day(datetime.fromtimestamp(market_now, mh.ET))
     with Store(db_path) as store:
         return queries.alerts_on(store, day)
@@ -407,7 +410,9 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
                     out.print(
                         headless.alert_line(event), markup=False, highlight=False, soft_wrap=True
                     )
-            tg.start_soon(notifier.notify, list(events))
+            rules = [e for e in events if e.rule != SCANNER]
+            if rules:
+                tg.start_soon(notifier.notify, rules)
 
         rt.engine.alert_step.listen(on_alerts)
         tg.start_soon(rt.engine.run_stream)
@@ -424,20 +429,31 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
                 )
             finally:
                 progress.stop()
-            snap = read_snapshot(rt.db_path, settings, rt.clock.now().timestamp())
+            try:
+                snap = read_snapshot(rt.db_path, settings, rt.clock.now().timestamp())
+            except (StoreError, sqlite3.Error) as exc:
+                # A database that cannot be read now (locked, say) fails this cycle's output,
+                # not the loop: say why, and try again at the next cycle.
+                unread = f"cycle {cycle}: the tables could not be read ({exc}); trying again"
+                for message in [*report.lines(), unread]:
+                    err.print(f"momoscan: {message}", markup=False, highlight=False)
+                await anyio.sleep(max(1.0, interval - (time.monotonic() - started)))
+                continue
             ctx = _context(rt, settings)
             if report.alerts:
                 tg.start_soon(notifier.notify, list(report.alerts))
             coverage = rt.engine.scheduler.coverage()
             if args.json:
-                fired, between[:] = [*between, *report.alerts], []
+                fired, between[:] = [*between, *report.scanner, *report.alerts], []
                 doc = headless.to_json(
                     snap,
                     ctx,
                     report=report_json(report, rt.engine.credit_note),
-                    alerts=fired,
+                    alerts=[e for e in fired if e.rule != SCANNER],
+                    scanner=[e for e in fired if e.rule == SCANNER],
                     why=rt.engine.scheduler.why,
                     coverage=coverage,
+                    stream=rt.engine.stream_step.status(),
                 )
                 sys.stdout.write(orjson.dumps(doc).decode() + "\n")
                 sys.stdout.flush()
@@ -447,7 +463,7 @@ async def _headless_loop(settings: Settings, args: argparse.Namespace) -> int:
                 out.print(
                     "; ".join([line, *(n for n in notes if n)]), markup=False, highlight=False
                 )
-                for event in report.alerts:
+                for event in [*report.scanner, *report.alerts]:
                     out.print(
                         headless.alert_line(event), markup=False, highlight=False, soft_wrap=True
                     )

@@ -17,11 +17,13 @@ from rich.text import Text
 
 from . import format as fmt
 from . import market_hours as mh
+from .entrants import SCANNER
 from .models import AlertEvent, Leader
 from .queries import GapRow, ScanRow, ShareRow, Snapshot
 
 if TYPE_CHECKING:
     from .engine.scheduler import Coverage
+    from .engine.stream import StreamStatus
 
 
 @dataclass(frozen=True)
@@ -391,7 +393,10 @@ def alert_line(event: AlertEvent) -> str:
 
 
 def alert_json(event: AlertEvent) -> dict[str, Any]:
+    """An alert for --json: `kind` is "rule" (an `[[alerts.rules]]` rule's, `rule` its key) or
+    "scanner" (the scanner's own entries: `name` says which board)."""
     return {
+        "kind": "scanner" if event.rule == SCANNER else "rule",
         "rule": event.rule,
         "name": event.name,
         "symbol": event.symbol,
@@ -405,6 +410,32 @@ def alert_json(event: AlertEvent) -> dict[str, Any]:
     }
 
 
+def stream_json(status: StreamStatus | None, universe: int) -> dict[str, Any]:
+    """The price stream for --json: `state` live, stalled (no message within its bound: its
+    names are polled while it reconnects), reconnecting (dropped) or off (not run, or the plan
+    has none); names `streaming` now (the sweep polls the rest); price events `refused_events`
+    for naming another listing than the one asked; seconds since its last message of any kind
+    (a price or a heartbeat's reply; None before the first)."""
+    if status is None:
+        return {
+            "state": "off",
+            "streaming": 0,
+            "refused_events": 0,
+            "last_message_age_seconds": None,
+            "problem": "",
+            "line": "",
+        }
+    age = status.last_message_age
+    return {
+        "state": status.state,
+        "streaming": status.live,
+        "refused_events": status.refused_events,
+        "last_message_age_seconds": None if age is None else round(age, 1),
+        "problem": status.problem,
+        "line": status.line(universe),
+    }
+
+
 def to_json(
     snap: Snapshot,
     ctx: Context,
@@ -413,12 +444,16 @@ def to_json(
     history: dict[Any, list[Leader]] | None = None,
     unusual: list[dict[str, Any]] | None = None,
     alerts: Sequence[AlertEvent] = (),
+    scanner: Sequence[AlertEvent] = (),
     alerts_today: Sequence[AlertEvent] | None = None,
     why: Callable[[str], str] | None = None,
     coverage: Coverage | None = None,
+    stream: StreamStatus | None = None,
 ) -> dict[str, Any]:
-    """The --json document. `why` and `coverage` come from the engine's scheduler: why each
-    top row has its priority, and how stale the stalest name is and what it favours."""
+    """The --json document. `alerts` are the rules' alerts of this run, `scanner` the scanner's
+    entries (top movers, top volume, options top 10), `alerts_today` both kinds stored for the
+    day. `why` and `coverage` come from the engine's scheduler: why each top row has its
+    priority, and how stale the stalest name is and what it favours."""
     now = snap.read_at
     info = snap.universe
     return {
@@ -440,6 +475,7 @@ def to_json(
         },
         "refresh": report,
         "alerts": [alert_json(e) for e in alerts],
+        "scanner_alerts": [alert_json(e) for e in scanner],
         **(
             {"alerts_today": [alert_json(e) for e in alerts_today]}
             if alerts_today is not None
@@ -455,6 +491,7 @@ def to_json(
             "probe": coverage.probe,
             "line": coverage.line(),
         },
+        "stream": stream_json(stream, info.size),
         "gappers": _gap_json(snap.gappers, snap.market_now),
         "top_movers": _scan_json(snap.movers, snap.market_now, why),
         "top_losers": _scan_json(snap.losers, snap.market_now, why),

@@ -366,6 +366,33 @@ def top_volume(
     return _scan(store, "volume", tiers, min_price, limit, start)
 
 
+def scanner_boards(
+    store: Store, tiers: Sequence[str], min_price: float, now: float, limit: int = TOP_N
+) -> tuple[float | None, dict[str, list[ScanRow]]]:
+    """The rankings the scanner's entries are judged on (`entrants.detect`): the session's
+    start (Unix seconds; None with no quotes) and the top `limit` of the largest moves either
+    way ("moves") and of share volume ("volume"), within `tiers` and above `min_price`
+    (dollars). `now` is the market clock (Unix seconds)."""
+    start = session_start(store, now)
+    if start is None:
+        return None, {}
+    return start, {
+        board: _scan(store, board, tiers, min_price, limit, start) for board in ("moves", "volume")
+    }
+
+
+def sampled_before(store: Store, symbols: Sequence[str], start: float) -> set[str]:
+    """Those of `symbols` with two or more stored samples (`quote_history`, one per sample
+    period) since `start` (Unix seconds): momoscan knew their price before their newest one."""
+    marks = ",".join("?" for _ in symbols)
+    rows = store.rows(
+        f"SELECT symbol FROM quote_history WHERE symbol IN ({marks}) AND ts >= ? "
+        "GROUP BY symbol HAVING COUNT(*) >= 2",
+        (*symbols, int(start)),
+    )
+    return {r["symbol"] for r in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class GapRow:
     """A pre-market gapper: its pre-market price against the previous close.

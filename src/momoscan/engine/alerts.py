@@ -1,5 +1,7 @@
-"""The alerts step: evaluate the configured rules after each cycle, and between cycles on the
-names the price stream moves; hand what fired to whoever listens (the app, the headless loop).
+"""The alerts step: evaluate the configured rules and look for the scanner's entries (a name
+entering the top movers or top volume, a new options top-10 entrant; `entrants.detect`) after
+each cycle, and between cycles on what the price stream moves; hand what fired to whoever
+listens (the app, the headless loop). Both come from the store's data, never from a screen.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import anyio
 
-from .. import alerts, queries
+from .. import alerts, entrants, queries
 from ..config import QUOTE_CONDITIONS
 from ..models import AlertEvent
 from .context import RefreshReport, StepContext, owned
@@ -18,6 +20,9 @@ log = logging.getLogger(__name__)
 
 #: Between cycles, the names the stream moved are looked at this often (seconds).
 STREAM_EVERY = 1.0
+#: Between cycles, the boards are looked at again this often while the stream moves prices
+#: (seconds): a streamed trade can carry a name into the top 10 before the next cycle.
+SCANNER_EVERY = 5.0
 
 AlertsCallback = Callable[[Sequence[AlertEvent]], None]
 
@@ -31,6 +36,11 @@ class AlertStep:
         self._moved: set[str] = set()
         self._listeners: list[AlertsCallback] = []
         self._checked = False
+        #: The stream moved a price since the boards were last looked at.
+        self._boards_moved = False
+        #: A cycle has ended: the store holds a sweep, so the boards can be compared.
+        self._cycled = False
+        self._boards_at = 0.0
 
     @property
     def rules(self) -> bool:
@@ -54,8 +64,24 @@ class AlertStep:
             symbols=symbols,
         )
 
+    async def _scan(self) -> list[AlertEvent]:
+        ctx = self.ctx
+        settings = ctx.settings
+        self._boards_moved = False
+        self._boards_at = anyio.current_time()
+        return await ctx.store.call(
+            entrants.detect,
+            tiers=settings.universe.cap_tiers,
+            min_price=settings.universe.min_price,
+            now=ctx.clock.now().timestamp(),
+        )
+
     async def run(self, report: RefreshReport) -> None:
-        """After a cycle: every rule over everything stored; what fired goes on the report."""
+        """After a cycle: the scanner's entries (on the report's `scanner`), and every rule over
+        everything stored (on its `alerts`)."""
+        self._cycled = True
+        found = await owned(report, "alerts", "scanner", self._scan)
+        report.scanner.extend(found or [])
         if not self.rules:
             return
         if not self._checked:
@@ -87,25 +113,33 @@ class AlertStep:
             )
 
     def moved(self, symbols: Sequence[str]) -> None:
-        """The stream wrote these symbols' prices: look at them at the next `STREAM_EVERY`."""
+        """The stream wrote these symbols' prices: look at them at the next `STREAM_EVERY`,
+        and at the boards within `SCANNER_EVERY`."""
+        if symbols:
+            self._boards_moved = True
         if self.rules:
             self._moved.update(symbols)
 
     async def watch_stream(self) -> None:
-        """Until cancelled: evaluate the rules on the streamed names, and tell the listeners."""
-        if not self.rules:
-            return
+        """Until cancelled: evaluate the rules on the streamed names and look at the boards,
+        and tell the listeners (the scanner's entries and the rules' alerts alike: an event's
+        `rule` says which)."""
         while True:
             await anyio.sleep(STREAM_EVERY)
-            if not self._moved:
-                continue
-            symbols, self._moved = sorted(self._moved), set()
-            try:
-                fired = await self._evaluate(symbols)
-            except Exception:
-                # The next cycle evaluates everything again; the log keeps why this failed.
-                log.exception("evaluating alert rules on streamed prices failed")
-                continue
+            fired: list[AlertEvent] = []
+            due = anyio.current_time() - self._boards_at >= SCANNER_EVERY
+            if self._cycled and self._boards_moved and due:
+                try:
+                    fired += await self._scan()
+                except Exception:
+                    # The next cycle looks again; the log keeps why this failed.
+                    log.exception("looking at the boards on streamed prices failed")
+            if self.rules and self._moved:
+                symbols, self._moved = sorted(self._moved), set()
+                try:
+                    fired += await self._evaluate(symbols)
+                except Exception:
+                    log.exception("evaluating alert rules on streamed prices failed")
             if fired:
                 for listener in self._listeners:
                     listener(fired)

@@ -89,6 +89,8 @@ class RefreshReport:
     fatal: str = ""
     new_entrants: list[Leader] = field(default_factory=list)
     alerts: list[AlertEvent] = field(default_factory=list)  # rules that fired this cycle
+    #: The scanner's own entries this cycle (top movers, top volume, options top 10).
+    scanner: list[AlertEvent] = field(default_factory=list)
     started: float = 0.0
     finished: float = 0.0
 

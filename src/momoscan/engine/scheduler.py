@@ -414,12 +414,17 @@ class PriorityScheduler(Scheduler):
             if symbol in self.ctx.watched():
                 return "named by an alert rule"
             return "on screen: quoted every cycle"
-        age = float(self._age[i])
-        if math.isinf(age):
-            return "never quoted: first in the sweep"
+        # Its age now, not at the last plan: the card asks every second, and the line moves on.
+        seen = self._seen.get(symbol)
+        if seen is None or math.isinf(float(self._age[i])):
+            return "never quoted: first in the next sweep"
+        age = max(0.0, self.now() - seen)
         unseen = f"unseen {_minutes(age)}"
+        bound = _minutes(self._bound)
+        if age > self._bound:
+            return f"{unseen}, over the {bound} bound: first in the next sweep"
         if self._due[i]:
-            return f"{unseen}: due (no name goes unseen over {_minutes(self._bound)})"
+            return f"{unseen}: due in this sweep, before the {bound} bound"
         weight = float(self._weight[i])
         words = [w for _, w in sorted(self._words(i), key=lambda part: -part[0])]
         head = f"priority {age / 60.0 * weight:.0f} = {unseen} x weight {weight:.1f}"

@@ -34,18 +34,19 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from .. import format as fmt
+from .. import listings, queries
 from .. import market_hours as mh
-from .. import queries
 from ..config import ConfigError, Settings
 from ..engine import StoreThread
 from ..engine.stream import Tick
+from ..entrants import SCANNER
 from ..links import NoChart, chart_url
 from ..models import AlertEvent, Progress, Ticker
 from ..notify import GROUP_OVER, DesktopNotifier
 from ..runtime import RunOptions, Runtime, open_runtime
 from ..store import Store, StoreError
 from .messages import ChartRequested, RefreshFinished, RefreshProgress
-from .screens.alerts import SCANNER, AlertsScreen, merged
+from .screens.alerts import AlertsScreen
 from .screens.chart import ChartScreen, chart_data
 from .screens.contracts import ContractsScreen
 from .screens.dialogs import HelpScreen, JumpScreen, SymbolScreen, help_rows
@@ -53,7 +54,6 @@ from .screens.history import HistoryScreen
 from .screens.main import MainScreen
 from .screens.watchlist import WatchlistScreen, read_watchlist
 from .widgets.contract_table import ContractData
-from .widgets.scan_table import ScanTable
 
 log = logging.getLogger(__name__)
 
@@ -145,16 +145,17 @@ class MomoscanApp(App[int]):
         self.reader: StoreThread | None = None
         self.snapshot: queries.Snapshot | None = None
         self.refreshes = 0
+        #: When the next refresh starts (wall clock), unless asked for sooner.
+        self._next_refresh_at = 0.0
         self._refresh_now = anyio.Event()
         self._reading = False
         self._read_again = False
         self._last_read = 0.0
         self._progress_shown = 0.0  # wall clock of the last progress redraw
         self._progress_due = False  # a redraw of newer progress is scheduled
-        self._alerted_leaders: set[tuple[date, str]] = set()
         self.opened_urls: list[str] = []
-        #: The scanner's own alerts of this session (top movers, options top 10), for the
-        #: alerts screen; the rules' alerts are kept in the database.
+        #: The scanner's own alerts shown this session (top movers and volume, options top 10;
+        #: the engine keeps them in the database with the rules' alerts). Tests read it.
         self.scanner_alerts: list[AlertEvent] = []
         #: Every rule alert shown this session (tests read it).
         self.rule_alerts: list[AlertEvent] = []
@@ -225,7 +226,7 @@ class MomoscanApp(App[int]):
                     )
                 await self.read_snapshot()  # the last session's data, right away
                 rt.engine.stream_step.listen(self._on_ticks)
-                rt.engine.alert_step.listen(self.show_rule_alerts)
+                rt.engine.alert_step.listen(self.show_alerts)
                 try:
                     async with anyio.create_task_group() as tg:
                         tg.start_soon(rt.engine.run_stream)
@@ -254,6 +255,7 @@ class MomoscanApp(App[int]):
             status.refreshing = True
             report = await rt.engine.refresh(self._on_progress, full=False, force=self.force)
             self.refreshes += 1
+            self._next_refresh_at = self.wall() + self.settings.scan.refresh_interval
             self.post_message(RefreshFinished(report))
             await self.read_snapshot()
             with anyio.move_on_after(self.settings.scan.refresh_interval):
@@ -331,11 +333,37 @@ class MomoscanApp(App[int]):
         else:
             status.stale = False
             status.error = "; ".join(report.lines()[:2])
-        if report.alerts:
-            self.show_rule_alerts(report.alerts)
+        if report.scanner or report.alerts:
+            self.show_alerts([*report.scanner, *report.alerts])
         self._tick()
 
     # -- alerts ------------------------------------------------------------------------------
+
+    @while_live
+    def show_alerts(self, events: Sequence[AlertEvent]) -> None:
+        """What the engine found (after a cycle, or on streamed prices): the scanner's own
+        entries, then the rules' alerts."""
+        scanner = [e for e in events if e.rule == SCANNER]
+        rules = [e for e in events if e.rule != SCANNER]
+        if scanner:
+            self.show_scanner_alerts(scanner)
+        if rules:
+            self.show_rule_alerts(rules)
+
+    @while_live
+    def show_scanner_alerts(self, events: Sequence[AlertEvent]) -> None:
+        """The scanner's entries (top movers, top volume, options top 10): highlighted in
+        their table, a notification each (one for a burst), the alerts screen if on show."""
+        self.scanner_alerts.extend(events)
+        self.main.mark_entered(events)
+        if len(events) > GROUP_OVER:
+            names = ", ".join(dict.fromkeys(e.symbol for e in events))
+            self.alert(f"{names}. a lists them.", title=f"{len(events)} scanner alerts")
+        else:
+            for event in events:
+                self.alert(event.message, title=event.name)
+        if isinstance(self.screen, AlertsScreen):
+            self.run_worker(self._reload_alerts(), group="alerts", exit_on_error=False)
 
     @while_live
     def show_rule_alerts(self, events: Sequence[AlertEvent]) -> None:
@@ -356,14 +384,6 @@ class MomoscanApp(App[int]):
             )
         if isinstance(self.screen, AlertsScreen):
             self.run_worker(self._reload_alerts(), group="alerts", exit_on_error=False)
-
-    @while_live
-    def _scanner_alert(self, symbol: str, message: str, title: str) -> None:
-        """One of the scanner's own alerts: a notification, kept for the alerts screen."""
-        now = self.market_epoch()
-        day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET))
-        self.scanner_alerts.append(AlertEvent(SCANNER, title, symbol, message, now, day))
-        self.alert(message, title=title)
 
     # -- reading and showing -----------------------------------------------------------------
 
@@ -409,27 +429,8 @@ class MomoscanApp(App[int]):
         self.snapshot = snap
         status = self.main.status
         status.state.snapshot = snap
-        # Entries count only once a first refresh has filled the store.
-        track = self.refreshes > 0
-        entered_movers = self.main.show_snapshot(snap, track=track)
+        self.main.show_snapshot(snap)
         self._tick()
-        for row in entered_movers:
-            self._scanner_alert(
-                row.symbol,
-                f"{row.symbol} entered the top movers: {fmt.pct(row.change_pct)} at "
-                f"{fmt.price(row.price)}, RVol {fmt.ratio(row.rvol)}",
-                "Top movers",
-            )
-        for leader in snap.leaders:
-            key = (leader.day, leader.underlying)
-            if leader.is_new and key not in self._alerted_leaders:
-                self._alerted_leaders.add(key)
-                self._scanner_alert(
-                    leader.underlying,
-                    f"{leader.underlying} is new in the daily options top 10 "
-                    f"({leader.day}, #{leader.rank}): {leader.reason}",
-                    "Options top 10",
-                )
 
     def alert(self, message: str, *, title: str) -> None:
         self.notify(message, title=title, markup=False, timeout=12)
@@ -475,8 +476,6 @@ class MomoscanApp(App[int]):
 
     def cycle_tiers(self) -> None:
         self.tier_index = (self.tier_index + 1) % len(self.tier_filters)
-        for table in self.main.query(ScanTable):
-            table.reset_tracking()  # a new filter shows other rows: they did not "enter"
         self._tick()
         self.notify(f"Cap tiers: {', '.join(self.current_tiers)}", timeout=3, markup=False)
         self.read_soon()
@@ -498,12 +497,7 @@ class MomoscanApp(App[int]):
             found = await self.reader.call(queries.ticker, symbol)
             if found is not None:
                 return found
-        from ..simulated.universe import option_products, real_stocks
-
-        for security in (*real_stocks(), *option_products()):
-            if security.symbol == symbol:
-                return security.ticker()
-        return None
+        return listings.builtin(symbol)
 
     def open_chart_soon(self, symbol: str) -> None:
         self.run_worker(self.open_chart(symbol), group="chart", exit_on_error=False)
@@ -592,22 +586,35 @@ class MomoscanApp(App[int]):
         row = await self.reader.call(queries.scan_row, symbol, now)
         await self.push_screen(ChartScreen(symbol, ticker, chart_data(series), row))
 
-    def _why_no_prices(self, symbol: str, ticker: Ticker | None) -> str:
+    def _never_quoted(self, ticker: Ticker) -> str:
+        """Why momoscan never quotes `ticker` ("" when it does)."""
         tiers = self.settings.universe.cap_tiers
-        if ticker is None:
-            return f"{symbol} is not a known listing: no prices to chart."
         if not ticker.cap_tier:
-            return (
-                f"No intraday prices for {symbol}: it is an index or a fund momoscan follows "
-                "for its options only; o opens its TradingView chart."
-            )
+            return "it is an index or a fund momoscan follows for its options only"
         if ticker.cap_tier not in tiers:
             return (
-                f"No intraday prices for {symbol}: it is a {ticker.cap_tier} cap, outside your "
-                f"cap tiers ({', '.join(tiers)}), so momoscan does not quote it; o opens its "
-                "TradingView chart."
+                f"it is a {ticker.cap_tier} cap, outside your cap tiers ({', '.join(tiers)}), "
+                "so momoscan does not quote it"
             )
+        return ""
+
+    def _why_no_prices(self, symbol: str, ticker: Ticker | None) -> str:
+        if ticker is None:
+            return f"{symbol} is not a known listing: no prices to chart."
+        never = self._never_quoted(ticker)
+        if never:
+            return f"No intraday prices for {symbol}: {never}; o opens its TradingView chart."
         return f"No intraday prices for {symbol} on record yet: the next sweep quotes it."
+
+    def _why_no_quote(self, ticker: Ticker) -> str:
+        """The card's Quote line for a name without one: why, and when it will have one."""
+        never = self._never_quoted(ticker)
+        if never:
+            return f"none: {never}"
+        if self.main.status.state.refreshing:
+            return "none yet: the refresh under way quotes it (never-quoted names go first)"
+        left = max(0.0, self._next_refresh_at - self.wall())
+        return f"none yet: the next refresh, in {fmt.age(left)}, quotes it (never-quoted first)"
 
     def open_alerts_soon(self) -> None:
         self.run_worker(self.open_alerts(), group="alerts", exit_on_error=False)
@@ -618,8 +625,7 @@ class MomoscanApp(App[int]):
         stored: list[AlertEvent] = []
         if self.reader is not None:
             stored = await self.reader.call(queries.alerts_on, day)
-        scanner = [e for e in self.scanner_alerts if e.day == day]
-        return day, merged(stored, scanner)
+        return day, stored
 
     async def open_alerts(self) -> None:
         day, events = await self._alerts_today()
@@ -697,10 +703,17 @@ class MomoscanApp(App[int]):
                 (s.total for s in self.snapshot.shares if s.underlying == symbol), None
             )
         series = await self.reader.call(queries.intraday_series, symbol, self.market_epoch())
-        why = self.runtime.engine.scheduler.why(symbol) if self.runtime is not None else ""
+        rt = self.runtime
+        scheduler = rt.engine.scheduler if rt is not None else None
         choice = await self.push_screen_wait(
             SymbolScreen(
-                ticker, row, options_volume, self.market_epoch, chart=chart_data(series), why=why
+                ticker,
+                row,
+                options_volume,
+                self.market_epoch,
+                chart=chart_data(series),
+                why=(lambda: scheduler.why(symbol)) if scheduler is not None else None,
+                no_quote=lambda: self._why_no_quote(ticker),
             )
         )
         if choice == "chart":

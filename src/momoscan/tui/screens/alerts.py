@@ -1,6 +1,6 @@
-"""The alerts screen (`a`): what fired today, newest first: your rules' alerts (kept in the
-database, so a cron job's and an earlier run's are here too) and the scanner's own (a symbol
-entering the top movers, a new options top-10 entrant) of this session."""
+"""The alerts screen (`a`): what fired today, newest first: your rules' alerts and the
+scanner's own (a symbol entering the top movers or top volume, a new options top-10 entrant),
+all kept in the database, so a cron job's and an earlier run's are here too."""
 
 from __future__ import annotations
 
@@ -15,19 +15,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ... import market_hours as mh
+from ...entrants import SCANNER
 from ...models import AlertEvent
 
 if TYPE_CHECKING:
     from ..app import MomoscanApp
-
-#: The `rule` of the scanner's own alerts (never stored: they are of this session).
-SCANNER = "scanner"
-
-
-def merged(rules: Sequence[AlertEvent], scanner: Sequence[AlertEvent]) -> list[AlertEvent]:
-    """Both kinds together, newest first."""
-    return sorted([*rules, *scanner], key=lambda e: e.at, reverse=True)
-
 
 class AlertsScreen(Screen[None]):
     """Today's alerts in a table: time (ET), which alert, the symbol and what crossed."""
@@ -69,7 +61,7 @@ class AlertsScreen(Screen[None]):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" Alerts today ", style="bold reverse")
         text.append(f" {self.day:%a %Y-%m-%d} · {mine} from your rules")
-        text.append(f" · {theirs} from the scanner this session (top movers, options top 10)")
+        text.append(f" · {theirs} from the scanner (top movers, top volume, options top 10)")
         text.append("\n ")
         if self.rules:
             text.append(

@@ -134,12 +134,14 @@ class SymbolScreen(ModalScreen[str | None]):
         *,
         no_contracts: str = "",
         chart: ChartData | None = None,
-        why: str = "",
+        why: Callable[[], str] | None = None,
+        no_quote: Callable[[], str] | None = None,
     ) -> None:
         """`clock` is the market clock (Unix seconds) the quote's age is measured against;
         `no_contracts` says why Enter has no contracts to open, when it has none; `chart` is
-        the symbol's day, drawn under the quote when there are samples; `why` is the
-        scheduler's reason for the symbol's priority."""
+        the symbol's day, drawn under the quote when there are samples; `why` gives the
+        scheduler's reason for the symbol's priority and `no_quote` why it has no quote and
+        when it will (both asked again at every tick, so they move on with the clock)."""
         super().__init__()
         self.chart = chart
         self.ticker = ticker
@@ -150,7 +152,8 @@ class SymbolScreen(ModalScreen[str | None]):
         self.no_contracts = no_contracts or (
             f"No options volume stored for {ticker.symbol} today: it is not in the watch set."
         )
-        self.why = why  # the scheduler's reason for the symbol's priority
+        self.why = why or (lambda: "")
+        self.no_quote = no_quote or (lambda: "none yet")
 
     def _grid(self) -> Table:
         t = self.ticker
@@ -186,13 +189,14 @@ class SymbolScreen(ModalScreen[str | None]):
                 age.append("  STALE: not from the latest session", style="bold yellow")
             grid.add_row("Age", age)
         else:
-            grid.add_row("Quote", Text("none yet", style="dim"))
+            grid.add_row("Quote", Text(self.no_quote(), style="yellow"))
         if self.options_volume:
             grid.add_row(
                 "Options today", Text(f"{fmt.count(self.options_volume)} contracts (Enter)")
             )
-        if self.why:
-            grid.add_row("Polled", Text(self.why))
+        why = self.why()
+        if why:
+            grid.add_row("Polled", Text(why))
         return grid
 
     def compose(self) -> ComposeResult:

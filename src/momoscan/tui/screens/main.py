@@ -24,7 +24,9 @@ from textual.widgets import Footer
 from ... import format as fmt
 from ... import market_hours as mh
 from ...engine.stream import Tick
-from ...queries import OTHERS, TOP_N, ScanRow, ShareRow, Snapshot
+from ...entrants import BOARDS, SCANNER
+from ...models import AlertEvent
+from ...queries import OTHERS, TOP_N, ShareRow, Snapshot
 from ..widgets import set_border_title
 from ..widgets.fast_table import FastTable
 from ..widgets.options_panel import OptionsPanel, ShareBars
@@ -217,7 +219,7 @@ class MainScreen(Screen[None]):
             self.table_rows = rows
             snap = self.momo.snapshot
             if snap is not None:
-                self._show_tables(snap, track=None)
+                self._show_tables(snap)
             if grew:
                 self.momo.read_soon()  # more rows to show than the last read holds
 
@@ -235,18 +237,26 @@ class MainScreen(Screen[None]):
 
     # -- showing -----------------------------------------------------------------------------
 
-    def show_snapshot(self, snap: Snapshot, *, track: bool) -> list[ScanRow]:
-        """Show `snap`; returns the rows that just entered the movers' top 10."""
-        entered = self._show_tables(snap, track=track)
+    def show_snapshot(self, snap: Snapshot) -> None:
+        """Show `snap`."""
+        self._show_tables(snap)
         self._show_options(snap)
-        return entered
+
+    def mark_entered(self, events: Sequence[AlertEvent]) -> None:
+        """Highlight the names the engine found entering the top movers or top volume (the
+        scanner's own alerts: `entrants.BOARDS`)."""
+        for table_id, board in (("#movers", "moves"), ("#volume", "volume")):
+            name = BOARDS[board]
+            symbols = [e.symbol for e in events if e.rule == SCANNER and e.name == name]
+            if symbols:
+                self.query_one(table_id, ScanTable).mark_entered(symbols)
 
     def apply_ticks(self, ticks: Sequence[Tick], market_now: float) -> None:
         """Streamed trades onto the rows on show, before the next read re-ranks them."""
         for table in self.query(ScanTable):
             table.apply_ticks(ticks, market_now)
 
-    def _show_tables(self, snap: Snapshot, *, track: bool | None) -> list[ScanRow]:
+    def _show_tables(self, snap: Snapshot) -> None:
         stale = self.status.state.stale
         movers = self.query_one("#movers", ScanTable)
         # Before the open the main table is the gappers: the gap from the previous close,
@@ -260,13 +270,10 @@ class MainScreen(Screen[None]):
             if gapping
             else snap.movers_by(self.movers_mode)
         )
-        entered = movers.update_rows(
-            rows[: self.table_rows], stale=stale, track=track, sparks=snap.sparks
-        )
+        movers.update_rows(rows[: self.table_rows], stale=stale, sparks=snap.sparks)
         self.query_one("#volume", ScanTable).update_rows(
-            snap.volume[: self.table_rows], stale=stale, track=track, sparks=snap.sparks
+            snap.volume[: self.table_rows], stale=stale, sparks=snap.sparks
         )
-        return entered
 
     def _show_options(self, snap: Snapshot) -> None:
         panel = self.query_one(OptionsPanel)
@@ -344,12 +351,10 @@ class MainScreen(Screen[None]):
     def action_cycle_movers(self) -> None:
         index = (MOVERS_MODES.index(self.movers_mode) + 1) % len(MOVERS_MODES)
         self.movers_mode = MOVERS_MODES[index]
-        # Another list: its rows did not "enter" the top 10.
-        self.query_one("#movers", ScanTable).reset_tracking()
         self._titles()
         snap = self.momo.snapshot
         if snap is not None:
-            self._show_tables(snap, track=False)
+            self._show_tables(snap)
 
     def action_toggle_treemap(self) -> None:
         self.query_one(OptionsPanel).toggle()

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ... import format as fmt
-from ... import queries
+from ... import listings, queries
 from ...engine.stream import Tick
 from ...queries import Spark, WatchRow
 from ...store import Store
@@ -65,9 +65,16 @@ class WatchTable(FastTable):
         share = Text(fmt.pct(w.options_share, sign=False) if w.options_share is not None else "")
         r = w.row
         if r is None:
+            unknown = (
+                not w.in_universe
+                and w.symbol not in INDEX_ROOTS
+                and listings.builtin(w.symbol) is None
+            )
             why = (
                 "index: options only"
                 if w.symbol in INDEX_ROOTS
+                else "unknown: no source knows it (- removes it)"
+                if unknown
                 else "outside your cap tiers"
                 if not w.in_universe
                 else "no quote yet"
@@ -75,8 +82,8 @@ class WatchTable(FastTable):
             blank = Text("-", style="dim")
             return [
                 Text(str(rank), style="dim"),
-                Text(w.symbol, style="bold"),
-                Text(why, style="dim italic"),
+                Text(w.symbol, style="bold yellow" if unknown else "bold"),
+                Text(why, style="yellow" if unknown else "dim italic"),
                 trend,
                 blank,
                 blank,

@@ -109,6 +109,10 @@ class OptionsPanel(Vertical):
     """Bars or treemap of the options volume shares; the border's title says what the shares
     are of and how old they are."""
 
+    #: `z` zooms it like the tables (a container that cannot take focus itself is not
+    #: maximizable by default in Textual: its bars or treemap have the focus).
+    ALLOW_MAXIMIZE = True
+
     class Drill(Message):
         """Open an underlying's contracts."""
 

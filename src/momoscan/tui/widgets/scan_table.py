@@ -4,6 +4,9 @@ Rows are keyed by symbol: only rows whose cells changed are redrawn, and the cur
 the symbol it was on. A symbol that just entered the table is highlighted for a while. Each
 row's Age is measured from its quote's own time against the market clock, and ticks every
 second between reads of the store (`tick`).
+
+Which names just entered the top 10 is the engine's to say (`entrants.detect`, from the
+store's rankings, whatever the table shows); the table only highlights them (`mark_entered`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from rich.text import Text
 
 from ... import format as fmt
 from ...engine.stream import Tick
-from ...queries import TOP_N, ScanRow, Spark
+from ...queries import ScanRow, Spark
 from ..messages import ChartRequested
 from .fast_table import Column, FastTable
 from .spark import SPARK_WIDTH, SparkData, spark_text
@@ -57,15 +60,18 @@ class ScanTable(FastTable):
         self._clock = clock
         self._market_clock = market_clock or clock
         self._entered: dict[str, float] = {}
-        self._known: set[str] | None = None
         self._rows: list[ScanRow] = []
         self._sparks: dict[str, SparkData] = {}
         self.stale = False
 
-    def reset_tracking(self) -> None:
-        """Forget what was shown: the next rows set a new baseline (a filter changed)."""
-        self._known = None
-        self._entered.clear()
+    def mark_entered(self, symbols: Sequence[str]) -> None:
+        """Highlight `symbols` for `HIGHLIGHT_SECONDS`: the engine found them entering the top
+        10 (shown now or later, while the highlight lasts)."""
+        now = self._clock()
+        for symbol in symbols:
+            self._entered[symbol] = now
+            if symbol in self.keys:
+                self.update_cell(symbol, "symbol", Text(symbol, style="bold reverse magenta"))
 
     @property
     def rows(self) -> list[ScanRow]:
@@ -113,34 +119,13 @@ class ScanTable(FastTable):
         rows: Sequence[ScanRow],
         *,
         stale: bool = False,
-        track: bool | None = True,
         sparks: Mapping[str, Spark] | None = None,
-    ) -> list[ScanRow]:
+    ) -> None:
         """Show `rows` (in rank order), each with its sparkline from `sparks` (None: the
-        sparklines drawn already). Returns the rows that just entered the top 10.
-
-        Only the top 10 count for entering, whatever the number of rows shown, so alerts are
-        the same at every terminal size. With `track` off (while the first sweep is still
-        filling the store, when every batch reshuffles the top 10) nothing counts as
-        entering: the first tracked call sets the baseline. With `track` None (the same
-        rows shown again, more or fewer of them) what counts as entered is left as it was.
-        """
+        sparklines drawn already)."""
         now = self._clock()
         market_now = self._market_clock()
         self.stale = stale
-        entered: list[ScanRow] = []
-        top = rows[:TOP_N]
-        if track is None:
-            pass
-        elif not track:
-            self._known = None
-        else:
-            if self._known is not None:
-                for r in top:
-                    if r.symbol not in self._known:
-                        self._entered[r.symbol] = now
-                        entered.append(r)
-            self._known = {r.symbol for r in top}
         for symbol in [s for s, at in self._entered.items() if now - at >= HIGHLIGHT_SECONDS]:
             del self._entered[symbol]
         self._rows = list(rows)
@@ -153,7 +138,6 @@ class ScanTable(FastTable):
         self.set_rows(
             [(r.symbol, self._row_cells(i, r, now, market_now)) for i, r in enumerate(rows, 1)]
         )
-        return entered
 
     def apply_ticks(self, ticks: Sequence[Tick], market_now: float) -> None:
         """The price stream's newest trades onto the rows shown, at once: price, % change,
