@@ -109,8 +109,15 @@ def test_a_failed_batch_leaves_no_partial_rows(
             raise Boom("disk I/O error")
         return real_executemany(sql, rows)  # type: ignore[arg-type]
 
+    real = store.conn
     wrapper = type(
-        "Conn", (), {"executemany": staticmethod(flaky), "execute": store.conn.execute}
+        "Conn",
+        (),
+        {
+            "executemany": staticmethod(flaky),
+            "execute": real.execute,
+            "in_transaction": property(lambda _self: real.in_transaction),
+        },
     )()
     monkeypatch.setattr(store, "conn", wrapper)
     with pytest.raises(Boom):
@@ -193,3 +200,85 @@ def test_a_reader_sees_only_committed_state(store: Store, tmp_path: Path) -> Non
     assert reader.rows("SELECT COUNT(*) AS n FROM quotes") == [{"n": 0}]
     store.conn.execute("ROLLBACK")
     reader.close()
+
+
+# -- runs left 'running' by a process that is gone (issue 24, item 7) ---------------------------
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_runs_of_gone_processes_are_closed_as_abandoned_at_the_next_start(store: Store) -> None:
+    import subprocess
+    import sys
+
+    from momoscan.store import RunOwner
+
+    me = RunOwner.this_process()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        owners = {
+            "killed": RunOwner(me.host, _dead_pid(), "a"),
+            "other process, alive": RunOwner(me.host, alive.pid, "b"),
+            "other host": RunOwner("elsewhere", _dead_pid(), "c"),
+            # A container restarted: the same pid 1 and host, another process.
+            "my pid, earlier process": RunOwner(me.host, me.pid, "not-mine"),
+            "mine": me,
+        }
+        ids = {
+            name: store.start_run("cycle", "demo", at=100.0, owner=owner)
+            for name, owner in owners.items()
+        }
+        # One from before owners were recorded, a day old, and a recent one.
+        store.conn.execute(
+            "INSERT INTO refresh_runs (kind, mode, started_at, status) VALUES "
+            "('cycle', 'demo', 1.0, 'running'), ('cycle', 'demo', 90000.0, 'running')"
+        )
+        old, recent = (
+            r["id"] for r in store.rows("SELECT id FROM refresh_runs WHERE host IS NULL")
+        )
+        new = store.start_run("cycle", "demo", at=90_000.0)
+        rows = {r["id"]: r for r in store.rows("SELECT * FROM refresh_runs")}
+    finally:
+        alive.kill()
+        alive.wait()
+    closed = {name for name, i in ids.items() if rows[i]["status"] == "abandoned"}
+    assert closed == {"killed", "my pid, earlier process"}
+    assert rows[old]["status"] == "abandoned" and rows[recent]["status"] == "running"
+    assert rows[new]["status"] == "running"
+    assert (rows[new]["host"], rows[new]["pid"], rows[new]["token"]) == (me.host, me.pid, me.token)
+    killed = rows[ids["killed"]]
+    assert killed["finished_at"] == 100.0  # closed by the very next start, at its time
+    assert killed["message"].startswith(f"abandoned: its process (pid {owners['killed'].pid} on")
+    # The one still alive is closed once it is gone too.
+    assert store.close_abandoned_runs(at=90_001.0) == [ids["other process, alive"]]
+
+
+def test_a_future_credit_stamp_is_clamped_to_now(store: Store) -> None:
+    store.store_movers([], fetched_at=1.0, credits_used=5, credits_at=1_000.0)
+    store.store_movers([], fetched_at=1.0, credits_used=7, credits_at=5_000.0)  # clock set back
+    assert store.credit_entries(900.0) == [(1_000.0, 5), (5_000.0, 7)]
+    assert store.credit_entries(900.0, now=1_200.0) == [(1_000.0, 5), (1_200.0, 7)]
+    # Written back: a later start sees it age from the clamp, not from the future.
+    assert store.credit_entries(900.0) == [(1_000.0, 5), (1_200.0, 7)]
+
+
+def test_a_failed_commit_leaves_no_transaction_open(store: Store) -> None:
+    """A full disk fails COMMIT; the next write must not find the transaction still open."""
+    store.conn.execute("PRAGMA max_page_count = 1")  # no page more: SQLite's own 'disk full'
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages}")
+    big = [quote(f"S{i:04d}", 1.0, 0.0, 1) for i in range(2000)]
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        store.store_quotes(big, fetched_at=5.0)
+    assert not store.conn.in_transaction
+    store.conn.execute(f"PRAGMA max_page_count = {pages * 100}")  # space again
+    store.store_quotes(big, fetched_at=6.0)
+    assert store.rows("SELECT count(*) AS n FROM quotes")[0]["n"] == 2000

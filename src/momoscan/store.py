@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import secrets
+import socket
 import sqlite3
 import threading
 import time
@@ -282,11 +285,51 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     )
 
 
+#: Columns holding outside text (names, exchanges, a server's messages) that are not keys.
+OUTSIDE_TEXT: dict[str, tuple[str, ...]] = {
+    "tickers": ("name", "exchange", "mic", "sector", "category"),
+    "symbol_errors": ("message",),
+    "refresh_runs": ("message",),
+    "alert_events": ("name", "message"),
+}
+
+
+def _migration_clean_text(db: sqlite_utils.Database) -> None:
+    # Outside text is cleaned where it is parsed (sanitize.clean) since this version; what an
+    # older version stored (a company name holding OSC 52, say) is cleaned once here.
+    from .sanitize import clean
+
+    def cleaned(text: str | None) -> str | None:
+        return clean(text) if isinstance(text, str) else text
+
+    db.conn.create_function("momoscan_clean", 1, cleaned, deterministic=True)
+    for table, columns in OUTSIDE_TEXT.items():
+        for column in columns:
+            db.execute(
+                f"UPDATE {table} SET {column} = momoscan_clean({column}) "
+                f"WHERE {column} != momoscan_clean({column})"
+            )
+
+
+def _migration_run_owners(db: sqlite_utils.Database) -> None:
+    # Which process runs a refresh (host, pid, and a token of the process, as a pid is reused:
+    # one container's momoscan is pid 1 after every restart), so that the next start can close
+    # the runs a killed process left 'running' while leaving those of live processes alone.
+    # The partial index keeps that look-up to the few running rows of a year of runs.
+    for column, kind in (("host", "TEXT"), ("pid", "INTEGER"), ("token", "TEXT")):
+        db.execute(f"ALTER TABLE refresh_runs ADD COLUMN {column} {kind}")
+    db.execute(
+        "CREATE INDEX refresh_runs_running ON refresh_runs (status) WHERE status = 'running'"
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_clean_text,
+    _migration_run_owners,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -307,6 +350,42 @@ class RunSummary:
     credits_used: int
     errors: int
     message: str
+
+
+#: A run from before owners were recorded (schema 6) is closed as abandoned once this old.
+ABANDONED_UNOWNED_AFTER = 86400.0
+
+_TOKENS: dict[int, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class RunOwner:
+    """The process a refresh run belongs to: host name, pid, and a random token drawn once
+    per process (a pid alone is reused, by a restarted container's pid 1 for one)."""
+
+    host: str
+    pid: int
+    token: str
+
+    @classmethod
+    def this_process(cls) -> RunOwner:
+        pid = os.getpid()
+        # Keyed by pid: a forked child draws its own.
+        token = _TOKENS.setdefault(pid, secrets.token_hex(8))
+        return cls(socket.gethostname(), pid, token)
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (another user's counts)."""
+    if pid <= 0:
+        return True  # not a pid momoscan wrote: say alive, leave the run alone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # PermissionError: it exists, under another user
+    return True
 
 
 class Store:
@@ -364,10 +443,17 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # Also after a failed COMMIT (a full disk): SQLite may leave the transaction open,
+            # and every later BEGIN would fail with "cannot start a transaction within a
+            # transaction" long after the disk has room again.
+            if self.conn.in_transaction:
+                # A rollback that fails too leaves the first error to tell; the engine then
+                # opens the database afresh (StoreThread.reopen).
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -683,8 +769,20 @@ class Store:
                 )
         return moved
 
-    def credit_entries(self, since: float) -> list[tuple[float, int]]:
-        """Credits spent since `since` (Unix seconds), oldest first."""
+    def credit_entries(self, since: float, *, now: float | None = None) -> list[tuple[float, int]]:
+        """Credits spent since `since` (Unix seconds), oldest first.
+
+        With `now` (the wall clock), entries stamped after it (written before the clock was
+        set back) are first clamped to `now`, in the database too: they then count for one
+        window from now, not until the clock catches up with them, which would make every
+        start wait on them again.
+
+        Raises:
+            sqlite3.Error: with `now`, the clamp could not be written (disk full, locked).
+        """
+        if now is not None:
+            with self.transaction() as conn:
+                conn.execute("UPDATE credit_ledger SET ts = ? WHERE ts > ?", (now, now))
         return [
             (float(ts), int(credits))
             for ts, credits in self.conn.execute(
@@ -786,16 +884,89 @@ class Store:
             list(fired),
         )
 
+    def record_events(
+        self, fired: Sequence[tuple[str, str, str, str, float, str, Any, Any, Any, Any]]
+    ) -> None:
+        """Inside a transaction: alert events that keep no rule state (the scanner's own
+        entries), as (day, rule, name, symbol, at, message, price, change_pct, rvol,
+        options_share)."""
+        self.conn.executemany(
+            "INSERT INTO alert_events (day, rule, name, symbol, at, message, price, "
+            "change_pct, rvol, options_share) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            list(fired),
+        )
+
+    def put_meta(self, key: str, value: str) -> None:
+        """Inside a transaction: set `key` in `meta` (`set_meta` opens a transaction of its
+        own)."""
+        self._set_meta(key, value)
+
     # -- refresh runs ------------------------------------------------------------------------
 
-    def start_run(self, kind: str, mode: str, *, symbols: int = 0, at: float | None = None) -> int:
+    def start_run(
+        self,
+        kind: str,
+        mode: str,
+        *,
+        symbols: int = 0,
+        at: float | None = None,
+        owner: RunOwner | None = None,
+    ) -> int:
+        """A new run, `running`, owned by `owner` (this process by default); the runs that
+        processes gone since left `running` are closed as `abandoned` in the same transaction
+        (see `close_abandoned_runs`). Returns the run's id.
+
+        Raises:
+            sqlite3.Error: the database cannot be written (disk full, locked).
+        """
+        stamp = time.time() if at is None else at
+        me = owner or RunOwner.this_process()
         with self.transaction() as conn:
+            self._close_abandoned(conn, stamp, me)
             cursor = conn.execute(
                 "INSERT INTO refresh_runs (kind, mode, started_at, status, symbols, quotes, "
-                "credits_used, errors, message) VALUES (?, ?, ?, 'running', ?, 0, 0, 0, '')",
-                (kind, mode, time.time() if at is None else at, symbols),
+                "credits_used, errors, message, host, pid, token) "
+                "VALUES (?, ?, ?, 'running', ?, 0, 0, 0, '', ?, ?, ?)",
+                (kind, mode, stamp, symbols, me.host, me.pid, me.token),
             )
             return int(cursor.lastrowid or 0)
+
+    def close_abandoned_runs(self, *, at: float, owner: RunOwner | None = None) -> list[int]:
+        """Close as `abandoned` the runs left `running` by a process that is gone; returns
+        their ids. `at` (Unix seconds) becomes their `finished_at`.
+
+        Several processes may share one database, so a run is closed only when its owner is
+        known to be gone: on this host, no process has its pid any more, or the pid is this
+        process's own but the token is not (a pid reused, as a container's pid 1 is). Runs of
+        other hosts are left alone (nothing here can tell whether they live); runs from
+        before owners were recorded are closed once a day old (no cycle lasts a day).
+        """
+        with self.transaction() as conn:
+            return self._close_abandoned(conn, at, owner or RunOwner.this_process())
+
+    def _close_abandoned(self, conn: sqlite3.Connection, at: float, me: RunOwner) -> list[int]:
+        gone: list[tuple[int, str]] = []
+        for run_id, host, pid, token, started in conn.execute(
+            "SELECT id, host, pid, token, started_at FROM refresh_runs WHERE status = 'running'"
+        ).fetchall():
+            if host is None:
+                if started < at - ABANDONED_UNOWNED_AFTER:
+                    gone.append((run_id, "its process is unknown and it started a day ago"))
+                continue
+            if host != me.host or pid is None:
+                continue
+            if pid == me.pid:
+                if token == me.token:
+                    continue  # this process's own run, still going
+            elif _process_alive(int(pid)):
+                continue
+            gone.append((run_id, f"its process (pid {pid} on {host}) ended before it finished"))
+        conn.executemany(
+            "UPDATE refresh_runs SET status = 'abandoned', finished_at = ?, message = ? "
+            "WHERE id = ? AND status = 'running'",
+            [(at, f"abandoned: {why}", run_id) for run_id, why in gone],
+        )
+        return [run_id for run_id, _ in gone]
 
     def finish_run(
         self,

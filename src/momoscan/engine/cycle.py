@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 import anyio
 
+from .. import listings, queries, symbols
 from .. import market_hours as mh
-from .. import symbols
 from ..clock import MarketClock
 from ..config import Settings
-from ..models import Progress, Session
+from ..models import Progress, Session, Ticker
 from ..sources.cboe import CboeClient
 from ..sources.occ import OccClient
 from ..sources.offload import THREADS, Offloader
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 def _store_failure(exc: BaseException) -> BaseException | None:
     """The database error inside `exc` (an ExceptionGroup from a task group, say), if any:
-    that one is not a refresh's to own, the caller stops with it."""
+    no unit of work owns it (`owned` lets it through); the cycle does, as a whole."""
     if isinstance(exc, StoreError | sqlite3.Error):
         return exc
     if isinstance(exc, BaseExceptionGroup):
@@ -92,6 +92,8 @@ class Engine:
         self.alert_step = AlertStep(self.ctx)
         self.stream_step.listen(lambda ticks: self.alert_step.moved([t.symbol for t in ticks]))
         self._watchlist_seeded = False
+        #: The last cycle could not write the database: the next one opens it afresh.
+        self._store_failed = False
 
     # -- what the screens and the CLI read ---------------------------------------------------
 
@@ -167,12 +169,25 @@ class Engine:
         False when it was there already. It streams (or is polled) from now on.
 
         Raises:
-            ValueError: not a symbol momoscan can watch; the message says what to write.
+            ValueError: not a symbol momoscan can watch, or one no source knows (not in the
+                universe, not a bundled listing, not an index); the message says what to write.
         """
         symbol = symbols.watchlist_entry(text)
+        if await self.listing(symbol) is None and symbol not in symbols.INDEX_ROOTS:
+            raise ValueError(
+                f"{symbol} is not a listing momoscan knows: it is not in your universe "
+                f"({self.universe.describe()}), not a known US listing and not an index Cboe "
+                "serves; check the spelling."
+            )
         added = await self.ctx.store.call(Store.watch, symbol, at=self.ctx.wall())
         await self._watchlist_changed()
         return symbol, added
+
+    async def listing(self, symbol: str) -> Ticker | None:
+        """`symbol`'s listing: the universe's record, else the bundled listings (for names
+        outside the universe: mega caps, ETFs, indexes); None when neither knows it."""
+        found = await self.ctx.store.call(queries.ticker, symbol)
+        return found if found is not None else listings.builtin(symbol)
 
     async def unwatch(self, text: str) -> tuple[str, bool]:
         """Remove a symbol from the watchlist, for good (the config's list does not bring it
@@ -207,7 +222,13 @@ class Engine:
         force: bool = False,
         refresh_universe: bool = False,
     ) -> RefreshReport:
-        """One refresh cycle. Never raises for a source failure: the report says what failed.
+        """One refresh cycle. Never raises for a source's or the database's failure: the
+        report says what failed.
+
+        A database that cannot be written (a full disk, a lock held too long, a file deleted
+        under the run) fails the cycle with one sentence in `report.fatal` and keeps what is
+        stored; no credits are spent when it is found at the start. The next cycle opens the
+        database again and goes on where it can.
 
         Args:
             full: sweep the whole universe (else: the hot set plus the stalest symbols that
@@ -217,7 +238,47 @@ class Engine:
         ctx = self.ctx
         progress = on_progress or (lambda _p: None)
         report = RefreshReport(run_id=0, started=ctx.wall())
-        report.run_id = await ctx.store.call(Store.start_run, "cycle", ctx.mode, at=report.started)
+        unusable: BaseException | None = None
+        try:
+            # After a failed write, or when the file was deleted or replaced meanwhile.
+            await ctx.store.reopen(force=self._store_failed)
+            report.run_id = await ctx.store.call(
+                Store.start_run, "cycle", ctx.mode, at=report.started
+            )
+        except (StoreError, sqlite3.Error) as exc:
+            unusable = exc
+        else:
+            unusable = await self._steps(report, progress, full, force, refresh_universe)
+        self._store_failed = unusable is not None
+        if unusable is not None:
+            report.fatal = self._store_sentence(unusable)
+            report.finished = report.finished or ctx.wall()
+            log.info("refresh: %s", report.fatal)
+        report.status = report.settle()
+        progress(
+            Progress(
+                "done",
+                report.quotes,
+                report.symbols,
+                report.credits_used,
+                report.errors,
+                report.status,
+            )
+        )
+        return report
+
+    async def _steps(
+        self,
+        report: RefreshReport,
+        progress: ProgressCallback,
+        full: bool,
+        force: bool,
+        refresh_universe: bool,
+    ) -> BaseException | None:
+        """The cycle's steps, under the run `report.run_id`; returns the database's error if
+        one stopped them (or the run's closing), else None."""
+        ctx = self.ctx
+        unusable: BaseException | None = None
         try:
             # Each step owns its units' failures; a step raises RefreshFailed only for what the
             # user must fix (a rejected key, no universe at all), and the next step still runs.
@@ -239,34 +300,51 @@ class Engine:
             # What the tables show now decides what streams until the next cycle.
             await owned(report, "stream", "hot set", self.stream_step.choose)
         except Exception as exc:
+            # The database's failure (inside an ExceptionGroup from a task group, say) is the
+            # cycle's to report, with the words for it; anything else is a bug or an answer
+            # nobody foresaw: keep the app alive and say so in words.
             unusable = _store_failure(exc)
             if unusable is not None:
-                raise unusable from None
-            # A bug or an answer nobody foresaw: keep the app alive and say so in words.
-            log.exception("refresh failed")
-            report.fatal = (
-                "The refresh stopped on an unexpected error; the log file has the details."
-            )
+                report.fatal = self._store_sentence(unusable)  # for the run's row
+            else:
+                log.exception("refresh failed")
+                report.fatal = (
+                    "The refresh stopped on an unexpected error; the log file has the details."
+                )
         finally:
             report.status = report.settle()
             report.finished = ctx.wall()
             with anyio.CancelScope(shield=True):
-                await ctx.store.call(
-                    Store.finish_run,
-                    report.run_id,
-                    report.status,
-                    report.summary(),
-                    symbols=report.symbols,
-                    at=report.finished,
-                )
-        progress(
-            Progress(
-                "done",
-                report.quotes,
-                report.symbols,
-                report.credits_used,
-                report.errors,
-                report.status,
-            )
+                try:
+                    await ctx.store.call(
+                        Store.finish_run,
+                        report.run_id,
+                        report.status,
+                        report.summary(),
+                        symbols=report.symbols,
+                        at=report.finished,
+                    )
+                except (StoreError, sqlite3.Error) as exc:
+                    # The run stays 'running' in the database; the next start closes it as
+                    # abandoned only once this process is gone, so say it here.
+                    unusable = unusable or exc
+        return unusable
+
+    def _store_sentence(self, exc: BaseException) -> str:
+        """What the user reads when the database cannot be written: what, and what to do."""
+        path = self.ctx.store.path
+        if isinstance(exc, StoreError):
+            return f"The database cannot be used: {exc}. The next cycle tries again."
+        text = str(exc).lower()
+        if "full" in text:
+            why = "the disk is full: free some space"
+        elif "locked" in text or "busy" in text:
+            why = "another program holds it locked (an open sqlite3 shell, a backup?): close it"
+        elif "readonly" in text or "read-only" in text:
+            why = "it has become read-only: make it and its directory writable"
+        else:
+            why = f"{exc}: check the file and the disk"
+        return (
+            f"The database {path} could not be written ({why}, or point --db at another "
+            "file). What was stored is kept; the next cycle tries again."
         )
-        return report
