@@ -148,3 +148,90 @@ async def test_every_clock_minute_gets_its_share_over_an_hour(limit: int, phase:
     assert max(per_minute.values()) <= limit
     assert min(full) >= 0.75 * limit, min(full)  # step granularity; never an empty minute
     assert sum(full) / len(full) >= 0.97 * limit
+
+
+# -- the wall clock jumps (issue 24, item 7) ---------------------------------------------------
+
+
+class JumpyTime(FakeTime):
+    """A monotonic clock (`clock`) and a wall clock (`wall`) that someone may set."""
+
+    def __init__(self, start: float = 1_000.0, wall: float = 1_800_000_000.0):
+        super().__init__(start)
+        self.offset = wall - start
+
+    def wall(self) -> float:
+        return self.now + self.offset
+
+    def set_wall(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+async def jumpy_sweep(limit: int, jump: float) -> tuple[list[tuple[float, int]], float]:
+    """A dozen minutes' sweep with the wall clock set by `jump` seconds once the first window's
+    credits are gone: the grants on the monotonic (real) clock, and the sweep's duration."""
+    fake = JumpyTime()
+    budget = CreditBudget(limit, clock=fake.clock, wall=fake.wall, sleep=fake.sleep)
+    rng = random.Random(limit)
+    grants: list[tuple[float, int]] = []
+    left = limit * 12
+    while left:
+        got = await budget.take(min(120, left))
+        grants.append((fake.now, got))
+        left -= got
+        if jump and sum(c for _, c in grants) >= limit:
+            fake.set_wall(jump)
+            jump = 0.0
+        fake.now += 0.4 * rng.random()
+    return grants, grants[-1][0] - grants[0][0]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("limit", [8, 55, 610])
+@pytest.mark.parametrize("jump", [-3600.0, 3600.0, -86400.0])
+async def test_a_wall_clock_jump_neither_stalls_nor_overspends(limit: int, jump: float) -> None:
+    steady, steady_took = await jumpy_sweep(limit, 0.0)
+    grants, took = await jumpy_sweep(limit, jump)
+    # Never more than the plan in any 60 s of real time, whichever way the clock was set...
+    assert max_in_any_window(grants, 60.0) <= limit
+    # ...and the sweep takes as long as without the jump (before: an hour longer, for -3600).
+    assert sum(c for _, c in grants) == limit * 12
+    assert took == pytest.approx(steady_took, abs=1.0)
+    assert grants == steady
+
+
+@pytest.mark.anyio
+async def test_a_saved_grant_stamped_in_the_future_counts_as_spent_now() -> None:
+    fake = JumpyTime(wall=1_800_000_000.0)
+    # Saved before the wall clock went back an hour: stamped an hour ahead of it now.
+    ahead = fake.wall() + 3600.0
+    budget = CreditBudget(
+        100, clock=fake.clock, wall=fake.wall, sleep=fake.sleep, spent=[(ahead, 90)]
+    )
+    assert budget.available() == 10
+    started = fake.now
+    assert await budget.take(50, minimum=50) == 50
+    # One window (60 s and the margin), not the hour until the wall clock catches up.
+    assert fake.now - started == pytest.approx(61.0, abs=0.01)
+    # record() clamps the same way.
+    later = CreditBudget(100, clock=fake.clock, wall=fake.wall, sleep=fake.sleep)
+    later.record(40, at=fake.wall() + 600.0)
+    assert later.available() == 60
+    fake.now += 61.5
+    assert later.available() == 100
+
+
+def test_entries_carry_wall_clock_stamps_to_the_next_budget() -> None:
+    fake = JumpyTime(start=50.0, wall=1_800_000_000.0)
+    first = CreditBudget(100, clock=fake.clock, wall=fake.wall)
+    first.record(30)
+    fake.now += 20.0
+    first.record(20)
+    stamps = first.entries()
+    assert stamps == [(1_800_000_000.0, 30), (1_800_000_020.0, 20)]
+    # A new process: another monotonic origin, the same wall clock.
+    fake.now += 10.0
+    second = CreditBudget(100, clock=lambda: 7.0 + fake.now, wall=fake.wall, spent=stamps)
+    assert second.available() == 50
+    fake.now += 31.5  # the first 30 leave the window (61 s after they were spent)
+    assert second.available() == 80

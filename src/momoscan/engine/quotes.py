@@ -73,9 +73,12 @@ class QuoteStep:
         if self.plan_limit_known:
             return
         ctx = self.ctx
-        # Credits this or an earlier run spent that still count: from the database first.
-        since = ctx.wall() - self.budget.window
-        for at, credits in await ctx.store.call(Store.credit_entries, since):
+        # Credits this or an earlier run spent that still count: from the database first
+        # (wall-clock stamps; one from the future, before the clock went back, counts as now).
+        now = ctx.wall()
+        for at, credits in await ctx.store.call(
+            Store.credit_entries, now - self.budget.window, now=now
+        ):
             self.budget.record(credits, at=at)
         configured = ctx.settings.twelvedata.plan_limit if ctx.mode == "live" else 0
         usage = None

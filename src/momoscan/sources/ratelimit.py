@@ -15,6 +15,13 @@ tenth of the plan, or a full batch, at a time. Without it, a long sweep grants a
 window's credits in one burst every window + margin seconds, drifting against the server's
 clock minutes until one minute gets none (about once an hour); paced, every minute gets its
 share: the plan's rate less the margin, about 98 %.
+
+The ledger and the pacer run on a monotonic clock: the wall clock jumps (NTP, a VM resumed),
+and on it a jump back an hour made the last minute's grants look an hour in the future, which
+blocked every grant for that hour; a jump forward expired them at once, and a window's credits
+could go out twice in one real minute. Stamps that come in or go out (a ledger saved in the
+database, credits the server reports) are wall-clock seconds, converted at the edge; one
+stamped in the future (saved before the wall clock went back) counts as spent now.
 """
 
 from __future__ import annotations
@@ -38,8 +45,13 @@ class CreditBudget:
 
     Invariant: the credits granted in any interval of `window + margin` seconds of `clock` time
     never exceed `limit`. `take()` waits (with `sleep`) until a grant fits; concurrent callers are
-    served in arrival order. The clock is the wall clock, so that the ledger can be saved and
-    carried over to the next run (`spent`).
+    served in arrival order.
+
+    `clock` paces (monotonic seconds; by default `time.monotonic`), so a wall-clock jump
+    either way neither stalls nor overspends. `wall` reads the stamps that cross the edge:
+    `spent`, `record(at=...)` and `entries()` are in its seconds (Unix time by default; the
+    same fake clock as `clock` when a test gives only that one). A stamp later than `wall()`
+    is clamped to now.
     """
 
     def __init__(
@@ -48,7 +60,8 @@ class CreditBudget:
         *,
         window: float = 60.0,
         margin: float = 1.0,
-        clock: Clock = time.time,
+        clock: Clock | None = None,
+        wall: Clock | None = None,
         sleep: Sleep = anyio.sleep,
         spent: Iterable[tuple[float, int]] = (),
     ):
@@ -56,15 +69,22 @@ class CreditBudget:
             raise ValueError("a credit budget needs a limit of at least 1")
         self.limit = limit
         self.window = window + margin
-        self._clock = clock
+        self._clock: Clock = clock or time.monotonic
+        self._wall: Clock = wall or clock or time.time
         self._sleep = sleep
-        self._ledger: deque[tuple[float, int]] = deque(sorted(spent))
+        self._ledger: deque[tuple[float, int]] = deque(
+            sorted((self._from_wall(at), c) for at, c in spent)
+        )
         self._in_ledger = sum(c for _, c in self._ledger)
         self._lock = anyio.Lock()
         self.total_granted = 0
         # The pacer starts with what the ledger leaves: a restart does not burst again.
         self._tokens = float(max(0, limit - self.used()))
-        self._tokens_at = clock()
+        self._tokens_at = self._clock()
+
+    def _from_wall(self, at: float) -> float:
+        """A wall-clock stamp on the pacing clock; one in the future counts as now."""
+        return self._clock() - max(0.0, self._wall() - at)
 
     # -- the ledger --------------------------------------------------------------------------
 
@@ -117,10 +137,11 @@ class CreditBudget:
         return self.window  # asks for more than the limit: cannot happen via take()
 
     def record(self, credits: int, at: float | None = None) -> None:
-        """Count credits spent outside `take()` (learned from the server or a saved ledger)."""
+        """Count credits spent outside `take()` (learned from the server or a saved ledger)
+        at `at` (wall-clock seconds; a stamp in the future counts as now), or now."""
         if credits <= 0:
             return
-        stamp = self._clock() if at is None else at
+        stamp = self._clock() if at is None else self._from_wall(at)
         self._ledger.append((stamp, credits))
         if len(self._ledger) > 1 and self._ledger[-2][0] > stamp:
             self._ledger = deque(sorted(self._ledger))
@@ -128,9 +149,12 @@ class CreditBudget:
         self._tokens = max(0.0, min(self._tokens, float(self.limit - self._in_ledger)))
 
     def entries(self) -> list[tuple[float, int]]:
-        """The grants still inside the window, oldest first (to persist across restarts)."""
-        self._expire(self._clock())
-        return list(self._ledger)
+        """The grants still inside the window, oldest first, stamped in wall-clock seconds
+        (to carry over to another budget: `spent`)."""
+        now = self._clock()
+        self._expire(now)
+        offset = self._wall() - now
+        return [(at + offset, credits) for at, credits in self._ledger]
 
     # -- granting ----------------------------------------------------------------------------
 
