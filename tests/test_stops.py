@@ -292,3 +292,34 @@ def test_locked_database(tmp_path: Path) -> None:
         holder.execute("ROLLBACK")
         holder.close()
     assert_one_line(result, "locked", str(db))
+
+
+def test_a_hangup_after_quitting_ends_the_process(tmp_path: Path) -> None:
+    """`q`, then the terminal closes while the app is exiting (an SSH connection dropping):
+    the process ends (issue 24: it never did). A closing terminal hangs up the tty and sends
+    SIGHUP then SIGCONT; SIGCONTs follow until the process is gone. Without tui/hangup.py,
+    Textual's writer thread dies on the first write to the hung-up terminal and the exit
+    waits forever on its full queue (this test fails so). The other half, a SIGCONT that
+    restarts the input thread after application mode was left, was reproduced in tmux only
+    (an orphan spinning at 60-70 % of a core); this harness does not hit its window."""
+    process, master = _tui(tmp_path)
+    try:
+        _drain(master, b"Top volume")
+        time.sleep(1)
+        os.write(master, b"q")
+        time.sleep(0.1)
+        os.close(master)  # the terminal goes: reads on its other end return nothing from now
+        master = -1
+        process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < deadline:
+            process.send_signal(signal.SIGCONT)
+            time.sleep(0.02)
+        assert process.poll() == 0, "momoscan did not exit after the hangup"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if master >= 0:
+            os.close(master)
+    assert group_gone(process.pid)
