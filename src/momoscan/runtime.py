@@ -25,10 +25,11 @@ import platformdirs
 from . import __version__
 from . import market_hours as mh
 from .clock import MarketClock, RealClock, SpeedClock
-from .config import APP_NAME, ConfigError, RedactingFilter, Settings, default_db_path
+from .config import APP_NAME, ConfigError, Settings, default_db_path
 from .engine import Engine, StoreThread
 from .models import Ticker
 from .processes import shutdown_pool, spawn_importing
+from .redact import RedactingFilter, Redactor
 from .sources.cboe import CboeClient
 from .sources.occ import OccClient
 from .sources.offload import Offloader
@@ -161,7 +162,7 @@ def setup_logging(settings: Settings, *, to_stderr: bool, verbose: bool = False)
     root.setLevel(logging.INFO)
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    redactor = RedactingFilter(settings.secrets)
+    redactor = RedactingFilter(Redactor.from_settings(settings))
     path: Path | None = log_path()
     try:
         assert path is not None
@@ -405,7 +406,10 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
         credit_sleep = options.credit_sleep or anyio.sleep
         budget = CreditBudget(
             settings.demo.plan_limit if mode.demo else max(1, settings.twelvedata.plan_limit or 8),
-            clock=credit_clock,
+            # Paced on the monotonic clock, so a wall-clock jump neither stalls nor overspends;
+            # the ledger's stamps in and out stay wall-clock seconds.
+            clock=options.credit_clock or wallclock.monotonic,
+            wall=credit_clock,
             sleep=credit_sleep,
         )
         store = StoreThread(db_path)
@@ -454,6 +458,7 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 quotes=TwelveDataClient(
                     td_http,
                     api_key,
+                    secrets=settings.secrets,
                     base_url=settings.twelvedata.base_url,
                     budget=budget,
                     timeout=settings.twelvedata.timeout,

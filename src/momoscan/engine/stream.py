@@ -23,6 +23,7 @@ transaction every `FLUSH_SECONDS` and handed to the screen at once (`on_ticks`).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ import anyio
 
 from .. import queries
 from ..sources.twelvedata_ws import Listing, PriceEvent, PriceStream
-from ..store import Store
+from ..store import Store, StoreError
 from .context import StepContext
 
 log = logging.getLogger(__name__)
@@ -213,9 +214,18 @@ class StreamStep:
             self._pending[event.symbol] = event
 
     async def _flusher(self) -> None:
+        failing = False
         while True:
             await anyio.sleep(FLUSH_SECONDS)
-            await self.flush()
+            try:
+                await self.flush()
+                failing = False
+            except (StoreError, sqlite3.Error) as exc:
+                # The database cannot be written now (a full disk, a lock): these ticks are
+                # lost, the next ones try again, and the cycle tells the user why.
+                if not failing:
+                    log.info("streamed prices not stored: %s", exc)
+                failing = True
 
     async def flush(self) -> list[Tick]:
         """Write the ticks received since the last flush and hand them to the listeners."""

@@ -45,6 +45,7 @@ from ..models import AlertEvent, Progress, Ticker
 from ..notify import GROUP_OVER, DesktopNotifier
 from ..runtime import RunOptions, Runtime, open_runtime
 from ..store import Store, StoreError
+from .hangup import hangup_safe, resume_only_after_stop
 from .messages import ChartRequested, RefreshFinished, RefreshProgress
 from .screens.alerts import AlertsScreen
 from .screens.chart import ChartScreen, chart_data
@@ -201,6 +202,7 @@ class MomoscanApp(App[int]):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(sig, self.exit)
+            resume_only_after_stop(self)
         self.set_interval(1.0, self._tick)
         self.refresh_loop()
 
@@ -726,5 +728,7 @@ class MomoscanApp(App[int]):
 
 def run_app(settings: Settings, options: RunOptions, *, force: bool = False) -> int:
     app = MomoscanApp(settings, options, force=force, handle_signals=True)
+    # A terminal closing while the app exits must not keep the process alive (tui/hangup.py).
+    app.driver_class = hangup_safe(app.driver_class)
     result = app.run()
     return app.return_code or (result if isinstance(result, int) else 0)
