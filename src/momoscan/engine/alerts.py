@@ -7,6 +7,7 @@ listens (the app, the headless loop). Both come from the store's data, never fro
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 
 import anyio
@@ -14,6 +15,7 @@ import anyio
 from .. import alerts, entrants, queries
 from ..config import QUOTE_CONDITIONS
 from ..models import AlertEvent
+from ..store import StoreError
 from .context import RefreshReport, StepContext, owned
 
 log = logging.getLogger(__name__)
@@ -131,6 +133,9 @@ class AlertStep:
             if self._cycled and self._boards_moved and due:
                 try:
                     fired += await self._scan()
+                except (StoreError, sqlite3.Error) as exc:
+                    # A full disk or a lock: the cycle says so in words; one line here.
+                    log.info("looking at the boards on streamed prices failed: %s", exc)
                 except Exception:
                     # The next cycle looks again; the log keeps why this failed.
                     log.exception("looking at the boards on streamed prices failed")
@@ -138,6 +143,8 @@ class AlertStep:
                 symbols, self._moved = sorted(self._moved), set()
                 try:
                     fired += await self._evaluate(symbols)
+                except (StoreError, sqlite3.Error) as exc:
+                    log.info("evaluating alert rules on streamed prices failed: %s", exc)
                 except Exception:
                     log.exception("evaluating alert rules on streamed prices failed")
             if fired:

@@ -21,6 +21,7 @@ from ...models import AlertEvent
 if TYPE_CHECKING:
     from ..app import MomoscanApp
 
+
 class AlertsScreen(Screen[None]):
     """Today's alerts in a table: time (ET), which alert, the symbol and what crossed."""
 
