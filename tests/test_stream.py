@@ -299,3 +299,26 @@ def test_what_counts_as_another_listing() -> None:
     bare = Listing("SHOP")
     assert disagreement(bare, exchange="TSX", mic="XTSE", currency="USD") == ""
     assert disagreement(bare, exchange="TSX", mic="XTSE", currency="CAD") == "CAD"
+
+
+def test_the_simulated_day_volume_is_the_quotes() -> None:
+    """In the session a streamed name's volume is the /quote's (the regular session's), so
+    the volume table does not reshuffle each time the stream writes and a poll takes it back;
+    outside the session the events carry none (the session's volume stands)."""
+    from momoscan.simulated.transport import quote_objects
+
+    for when, in_session in ((NOW, True), (NOW.replace(hour=8), False)):
+        market = SimMarket(7, 0, FixedClock(when))
+        sim = SimStreamServer(market, FixedClock(when))
+        symbols = [s.symbol for s in market.stocks[:20]]
+        index = {s: i for i, s in enumerate(x.symbol for x in market.securities)}
+        events = sim.events({s: index[s] for s in symbols})
+        assert len(events) == len(symbols)
+        if not in_session:
+            assert all("day_volume" not in e for e in events)
+            continue
+        quotes = quote_objects(market, symbols, ",".join(symbols))
+        for event in events:
+            quoted = int(quotes[event["symbol"]]["volume"])  # type: ignore[index]
+            # The same figure (float32 sums: within a share or two).
+            assert abs(event["day_volume"] - quoted) <= 2, event["symbol"]

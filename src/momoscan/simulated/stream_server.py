@@ -40,7 +40,7 @@ from .. import market_hours as mh
 from ..clock import MarketClock
 from ..models import Session
 from .faults import FaultPlan
-from .market import DAY_MINUTES, SimMarket
+from .market import DAY_MINUTES, OPEN_MINUTE, SimMarket
 
 log = logging.getLogger(__name__)
 
@@ -337,29 +337,35 @@ class SimStreamServer:
         nxt = min(minute + 1, DAY_MINUTES - 1)
         fraction = ((now - sim_day.at_minute(minute)).total_seconds() / 60.0) % 1.0
         stamp = int(now.timestamp())
+        # The day's volume is the regular session's, as the simulated /quote gives it: a
+        # streamed name and a polled one are then ranked on the same figure. Counted from
+        # 04:00, a streamed name jumped up the volume table at every flush and back at its
+        # next poll, and each jump was announced as an entry. Outside the session the events
+        # carry no day_volume (the feed leaves it out for some instruments too), so the
+        # quote's session volume stands.
+        in_session = OPEN_MINUTE <= minute < sim_day.close_minute
         out = []
         for index in subscribed.values():
             sec = self.market.securities[index]
             if sec.kind == "index":
                 continue
             p0, p1 = float(sim_day.price[index, minute]), float(sim_day.price[index, nxt])
-            v0, v1 = (
-                float(sim_day.cum_volume[index, minute]),
-                float(sim_day.cum_volume[index, nxt]),
-            )
-            out.append(
-                {
-                    "event": "price",
-                    "symbol": sec.symbol,
-                    "currency": "USD",
-                    "exchange": sec.exchange,
-                    "mic_code": sec.mic,
-                    "type": _TYPES.get(sec.kind, "Common Stock"),
-                    "timestamp": stamp,
-                    "price": round(p0 + (p1 - p0) * fraction, 4 if p0 < 1 else 2),
-                    "day_volume": int(v0 + (v1 - v0) * fraction),
-                }
-            )
+            event: dict[str, Any] = {
+                "event": "price",
+                "symbol": sec.symbol,
+                "currency": "USD",
+                "exchange": sec.exchange,
+                "mic_code": sec.mic,
+                "type": _TYPES.get(sec.kind, "Common Stock"),
+                "timestamp": stamp,
+                "price": round(p0 + (p1 - p0) * fraction, 4 if p0 < 1 else 2),
+            }
+            if in_session:
+                cum = sim_day.cum_volume[index]
+                before = float(cum[OPEN_MINUTE - 1])
+                v0, v1 = float(cum[minute]) - before, float(cum[nxt]) - before
+                event["day_volume"] = int(v0 + (v1 - v0) * fraction)
+            out.append(event)
         return out
 
 
