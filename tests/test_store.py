@@ -282,3 +282,20 @@ def test_a_failed_commit_leaves_no_transaction_open(store: Store) -> None:
     store.conn.execute(f"PRAGMA max_page_count = {pages * 100}")  # space again
     store.store_quotes(big, fetched_at=6.0)
     assert store.rows("SELECT count(*) AS n FROM quotes")[0]["n"] == 2000
+
+
+def test_processes_opening_one_new_database_at_once_all_get_it(tmp_path: Path) -> None:
+    """Serve's tabs or a cron run starting beside the app on a file that does not exist yet:
+    each migrates it or finds it migrated, none fails ('table meta already exists')."""
+    import multiprocessing
+
+    path = tmp_path / "new.db"
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        versions = pool.map(_open_and_read_version, [str(path)] * 8)
+    assert versions == [SCHEMA_VERSION] * 8
+
+
+def _open_and_read_version(path: str) -> int:
+    with Store(path) as store:
+        return store.schema_version()

@@ -489,6 +489,11 @@ class Store:
             )
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction():
+                # Read again under the write lock: another momoscan opening the same new file
+                # at the same moment (serve's tabs, a cron run) may have migrated it meanwhile,
+                # and running a migration twice fails ('table meta already exists').
+                if self.schema_version() >= version:
+                    continue
                 MIGRATIONS[version - 1](self.db)
                 self._set_meta("schema_version", str(version))
 
