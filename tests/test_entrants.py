@@ -166,3 +166,25 @@ def test_options_entrants_once_a_day(db: Path) -> None:
     assert [(e.name, e.symbol) for e in events] == [("Options top 10", "TSLA")]
     assert "new in the daily options top 10 (2026-11-19, #3)" in events[0].message
     assert look(db, NOW + 10) == []
+
+
+def test_names_swapping_at_the_edge_are_announced_once_per_half_hour(db: Path) -> None:
+    """Two names trading places at #10 every minute at unchanged prices: each entry once in
+    half an hour, not one each swap (found by a new user's demo session: the same name twice
+    at the same price)."""
+    changes = session(db)
+    look(db, NOW - PERIOD)
+    found: list[tuple[str, float]] = []
+    swaps = int(entrants.REANNOUNCE_AFTER // 60) + 4
+    for k in range(swaps):
+        at = NOW + 60 * k
+        leader, other = ("KKK", "JJJ") if k % 2 == 0 else ("JJJ", "KKK")
+        changes[leader], changes[other] = 11.5, 11.0
+        put(db, changes, at)
+        found += [(e.symbol, e.at - NOW) for e in look(db, at)]
+    assert found == [
+        ("KKK", 0),
+        ("JJJ", 60),
+        ("KKK", entrants.REANNOUNCE_AFTER),
+        ("JJJ", entrants.REANNOUNCE_AFTER + 60),
+    ]

@@ -411,7 +411,7 @@ def test_a_sweep_is_learned_column_wise_as_it_was_a_row_at_a_time() -> None:
     rng = np.random.default_rng(7)
     names = [f"S{k:04d}" for k in range(600)]
     tickers = [Ticker(symbol=s, name=s) for s in names]
-    ctx = SimpleNamespace(settings=Settings())
+    ctx = SimpleNamespace(settings=Settings(), clock=None)
     column, rowwise = PriorityScheduler(ctx), PriorityScheduler(ctx)  # type: ignore[arg-type]
     for s in (column, rowwise):
         s._take_universe(tickers)
@@ -452,3 +452,23 @@ def test_a_sweep_is_learned_column_wise_as_it_was_a_row_at_a_time() -> None:
         assert column._quote_value == pytest.approx(rowwise._quote_value)
         assert column._tail == rowwise._tail == set()
     assert column._quote_value > 0 and np.isfinite(column._var).sum() > 50  # both exercised
+
+
+def test_the_first_bound_is_in_market_seconds_on_a_fast_clock() -> None:
+    """The demo's clock runs 5x: before any cycle is measured, a cycle of the refresh interval
+    is 5x as many market seconds (in wall seconds the status read `stalest 3m (bound 1m)`)."""
+    from datetime import datetime
+
+    from momoscan import market_hours as mh
+    from momoscan.clock import SpeedClock
+    from momoscan.config import Settings
+    from momoscan.engine.context import StepContext
+    from momoscan.engine.scheduler import PriorityScheduler
+
+    settings = Settings()
+    settings.scan.refresh_interval = 60
+    start = datetime(2026, 11, 20, 11, 30, tzinfo=mh.ET)
+    fast = StepContext(settings, None, SpeedClock(start, 5.0), "demo")  # type: ignore[arg-type]
+    real = StepContext(settings, None, SpeedClock(start, 1.0), "demo")  # type: ignore[arg-type]
+    assert PriorityScheduler(fast)._cycle == 300.0
+    assert PriorityScheduler(real)._cycle == 60.0

@@ -164,7 +164,7 @@ async def test_what_arrives_after_the_screens_are_gone_touches_nothing(tmp_path:
     app._tick()
     app.read_soon()
     event = AlertEvent("rule", "Runner", symbol, "moved", 0.0, START.date())
-    app.show_rule_alerts([event])
+    app.show_alerts([event])
     assert len(app._notifications) == shown and app.rule_alerts == []
 
 

@@ -17,6 +17,9 @@ what a screen shows: the same at any terminal size or zoom, in the TUI, headless
   one stored sample of the session: its rank before was unknown, not low) does not enter
   either: in a live run's first sweep every batch would otherwise "enter" names that were up
   there all along.
+- **Once per crossing.** A name announced for a board is not announced for it again within
+  `REANNOUNCE_AFTER`: a name hovering at #10 while its neighbours move past it, in and out,
+  at an unchanged price, is one entry, not one a minute.
 - **Options top 10.** Each NEW entrant of the newest daily leaders (OCC) is announced once a
   day per database.
 
@@ -46,6 +49,9 @@ OPTIONS = "Options top 10"
 #: A previous look older than this (market-clock seconds) is not compared with: it sets a
 #: new baseline instead.
 BASELINE_MAX_AGE = 900.0
+#: A name announced for a board is not announced for it again within this (market-clock
+#: seconds).
+REANNOUNCE_AFTER = 1800.0
 _BOARDS_KEY = "scanner_boards"
 _LEADERS_KEY = "scanner_leaders"
 
@@ -120,9 +126,14 @@ def detect(
             }
             symbols = sorted({r.symbol for found in candidates.values() for _, r in found})
             known = queries.sampled_before(store, symbols, start) if symbols else set()
+            recent = (
+                queries.announced_since(store, SCANNER, now - REANNOUNCE_AFTER)
+                if symbols
+                else set()
+            )
             for board, found in candidates.items():
                 for rank, r in found:
-                    if r.symbol not in known:
+                    if r.symbol not in known or (BOARDS[board], r.symbol) in recent:
                         continue
                     events.append(
                         AlertEvent(

@@ -306,5 +306,6 @@ class AlertEvent:
 
     @property
     def title(self) -> str:
-        """A notification's title: the rule's name, else the symbol."""
+        """A notification's title: the rule's name (the scanner's board: "Top movers"),
+        else the symbol."""
         return self.name or f"Alert: {self.symbol}"

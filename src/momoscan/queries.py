@@ -393,6 +393,16 @@ def sampled_before(store: Store, symbols: Sequence[str], start: float) -> set[st
     return {r["symbol"] for r in rows}
 
 
+def announced_since(store: Store, rule: str, since: float) -> set[tuple[str, str]]:
+    """(alert name, symbol) of the `rule`'s alerts fired after `since` (Unix seconds, market
+    clock)."""
+    rows = store.rows(
+        "SELECT DISTINCT name, symbol FROM alert_events WHERE rule = ? AND at > ?",
+        (rule, since),
+    )
+    return {(r["name"], r["symbol"]) for r in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class GapRow:
     """A pre-market gapper: its pre-market price against the previous close.

@@ -324,7 +324,10 @@ class PriorityScheduler(Scheduler):
         self._var_day = ""
         self._share: dict[str, float] = {}
         self._bound = 0.0
-        self._cycle = ctx.settings.scan.refresh_interval
+        # Market seconds a cycle: the interval (wall seconds) times the clock's speed (the
+        # demo's runs 5x), until measured between plans. In wall seconds, the demo's first
+        # minutes showed a bound a fifth of its true size: `stalest 3m (bound 1m)`.
+        self._cycle = ctx.settings.scan.refresh_interval * float(getattr(ctx.clock, "speed", 1.0))
         self._last_plan_at = 0.0
         self._favouring = ""
         # The probe's yield and the quotes': names found per 100 credits (see `ZONE`).

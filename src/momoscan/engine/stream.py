@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import anyio
 
 from .. import queries
-from ..sources.twelvedata_ws import Listing, PriceEvent, PriceStream
+from ..sources.twelvedata_ws import HEARTBEAT_SECONDS, Listing, PriceEvent, PriceStream
 from ..store import Store, StoreError
 from .context import StepContext
 
@@ -59,6 +59,12 @@ class Tick:
 
 
 TicksCallback = Callable[[Sequence[Tick]], None]
+
+
+#: A connected stream silent longer than this (seconds) says so beside "live": one heartbeat
+#: period and a half (`HEARTBEAT_SECONDS`, 10 s; a heartbeat's reply comes within a second or
+#: two), well before the stall bound (three heartbeats) drops the connection.
+QUIET_AFTER = 1.5 * HEARTBEAT_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +110,11 @@ class StreamStatus:
             text = f"stream: {self.live} live"
             if self.refused:
                 text += f" ({self.refused} refused)"
+            age = self.last_message_age
+            if self.connected and age is not None and age > QUIET_AFTER:
+                # Not yet past the stall bound, but a trader should not read "live" as fresh:
+                # the rows' own ages climb too.
+                text += f", silent {int(age)}s"
         if self.refused_events:
             text += f" · {self.refused_events:,} other-listing ticks refused"
         return f"{text} · polling {polled:,}"

@@ -343,47 +343,27 @@ class MomoscanApp(App[int]):
 
     @while_live
     def show_alerts(self, events: Sequence[AlertEvent]) -> None:
-        """What the engine found (after a cycle, or on streamed prices): the scanner's own
-        entries, then the rules' alerts."""
+        """What the engine found (after a cycle, or on streamed prices): the scanner's entries
+        (top movers, top volume, options top 10) highlighted in their table; a notification
+        each (and the bell, with [alerts] bell), one for a burst of either kind; the rules'
+        alerts in one desktop notification where the system has a notification service;
+        the alerts screen if it is on show."""
         scanner = [e for e in events if e.rule == SCANNER]
         rules = [e for e in events if e.rule != SCANNER]
+        self.scanner_alerts.extend(scanner)
+        self.rule_alerts.extend(rules)
         if scanner:
-            self.show_scanner_alerts(scanner)
-        if rules:
-            self.show_rule_alerts(rules)
-
-    @while_live
-    def show_scanner_alerts(self, events: Sequence[AlertEvent]) -> None:
-        """The scanner's entries (top movers, top volume, options top 10): highlighted in
-        their table, a notification each (one for a burst), the alerts screen if on show."""
-        self.scanner_alerts.extend(events)
-        self.main.mark_entered(events)
-        if len(events) > GROUP_OVER:
-            names = ", ".join(dict.fromkeys(e.symbol for e in events))
-            self.alert(f"{names}. a lists them.", title=f"{len(events)} scanner alerts")
-        else:
-            for event in events:
-                self.alert(event.message, title=event.name)
-        if isinstance(self.screen, AlertsScreen):
-            self.run_worker(self._reload_alerts(), group="alerts", exit_on_error=False)
-
-    @while_live
-    def show_rule_alerts(self, events: Sequence[AlertEvent]) -> None:
-        """Alert rules that fired (after a cycle, or on streamed prices): a notification each
-        (and the bell, with [alerts] bell), one desktop notification for them all where the
-        system has a notification service, and the alerts screen if it is on show."""
-        self.rule_alerts.extend(events)
-        if len(events) > GROUP_OVER:
-            # A rule without a symbol can fire for many names at once: one notification.
-            names = ", ".join(dict.fromkeys(e.symbol for e in events))
-            self.alert(f"{names}. a lists them with what crossed.", title=f"{len(events)} alerts")
-        else:
-            for event in events:
-                self.alert(event.message, title=event.title)
-        if self.notifier.active:
-            self.run_worker(
-                self.notifier.notify(list(events)), group="desktop", exit_on_error=False
-            )
+            self.main.mark_entered(scanner)
+        for kind in (scanner, rules):
+            if len(kind) > GROUP_OVER:
+                # A rule without a symbol, or the open's reshuffle: one notification.
+                names = ", ".join(dict.fromkeys(e.symbol for e in kind))
+                self.alert(f"{names}. a lists them with what crossed.", title=f"{len(kind)} alerts")
+            else:
+                for event in kind:
+                    self.alert(event.message, title=event.title)
+        if rules and self.notifier.active:
+            self.run_worker(self.notifier.notify(rules), group="desktop", exit_on_error=False)
         if isinstance(self.screen, AlertsScreen):
             self.run_worker(self._reload_alerts(), group="alerts", exit_on_error=False)
 

@@ -162,7 +162,11 @@ class SymbolScreen(ModalScreen[str | None]):
         grid.add_column()
         grid.add_row("Name", Text(t.name))
         grid.add_row(
-            "Listing", Text(f"{t.exchange or '?'} ({t.mic or '?'}) · {t.cap_tier or 'tier ?'}")
+            "Listing",
+            Text(
+                f"{t.exchange or '?'} ({t.mic or '?'}) · "
+                f"{f'{t.cap_tier} cap' if t.cap_tier else t.category or 'no cap tier'}"
+            ),
         )
         r = self.row
         if r is not None:

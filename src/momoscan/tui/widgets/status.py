@@ -28,7 +28,7 @@ SESSION_LABEL = {
 
 
 #: Words of the stream's status line that colour it as a warning.
-STREAM_WARNINGS = ("down", "stalled", "other-listing")
+STREAM_WARNINGS = ("down", "stalled", "silent", "other-listing")
 
 
 @dataclass
