@@ -31,11 +31,12 @@ from rich.text import Text
 
 from . import __version__, headless, queries
 from . import market_hours as mh
-from .config import ConfigError, Settings, load_settings, redact
+from .config import ConfigError, Settings, load_settings
 from .engine import RefreshReport
 from .entrants import SCANNER
 from .models import AlertEvent, Leader, Progress
 from .notify import DesktopNotifier
+from .redact import Redactor
 from .runtime import RunOptions, Runtime, open_runtime, setup_logging
 from .store import Store, StoreError
 
@@ -548,7 +549,9 @@ def check_main(argv: Sequence[str]) -> int:
     )
     if args.json:
         doc = check.to_json(probes, simulated=args.demo)
-        text = redact(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode(), settings.secrets)
+        text = Redactor.from_settings(settings)(
+            orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+        )
         sys.stdout.write(text + "\n")
     else:
         check.print_checks(Console(soft_wrap=False), probes, simulated=args.demo)

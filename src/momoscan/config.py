@@ -12,7 +12,6 @@ Keys never appear in a repr, an error or a log line (see `redact`).
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 import os
 import re
@@ -757,38 +756,6 @@ def load_settings(
     if env.get(NASDAQ_KEY_ENV, "").strip():
         settings.nasdaq.api_key = env[NASDAQ_KEY_ENV].strip()
     return settings
-
-
-# ---------------------------------------------------------------------------------------------
-# Keeping keys out of everything we print.
-
-
-def redact(text: str, secrets: typing.Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
-
-
-class RedactingFilter(logging.Filter):
-    """Rewrites every log record so no configured key can reach a log file or the screen."""
-
-    def __init__(self, secrets: typing.Iterable[str]):
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            cleaned = redact(message, self.secrets)
-            if cleaned != message or record.args:
-                record.msg, record.args = cleaned, None
-            if record.exc_info and record.exc_info[1] is not None:
-                record.exc_text = redact(
-                    logging.Formatter().formatException(record.exc_info), self.secrets
-                )
-                record.exc_info = None
-        return True
 
 
 def field_docs() -> dict[str, dict[str, str]]:

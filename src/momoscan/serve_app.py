@@ -25,7 +25,7 @@ from aiohttp import web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
-from .config import RedactingFilter
+from .redact import RedactingFilter, Redactor
 from .serve_guard import Guard, guard_middleware, refusal_response
 
 log = logging.getLogger("momoscan.serve")
@@ -94,7 +94,7 @@ class MomoscanServer(Server):
         super().initialize_logging()
         # aiohttp's access log writes each request line, `?token=` included.
         for handler in logging.getLogger().handlers:
-            handler.addFilter(RedactingFilter([self.guard.token]))
+            handler.addFilter(RedactingFilter(Redactor([self.guard.token])))
 
     async def on_startup(self, app: web.Application) -> None:
         """Nothing: `momoscan serve` prints its own URL, with the token."""

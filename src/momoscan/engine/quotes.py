@@ -15,8 +15,8 @@ import anyio
 import anyio.abc
 
 from .. import market_hours as mh
-from ..config import redact
 from ..models import MoversAnswer, Progress, Quote, QuoteBatch, Session, SymbolError, Ticker
+from ..redact import Redactor
 from ..sources.errors import AuthError, PermissionDenied, SourceError
 from ..sources.ratelimit import CreditBudget
 from ..sources.twelvedata import MOVERS_CREDITS, PRO_PLAN_CREDITS, TwelveDataClient
@@ -277,7 +277,7 @@ class QuoteStep:
         )
 
         extended = want_extended and outside
-        secrets = ctx.settings.secrets
+        secrets = Redactor.from_settings(ctx.settings)
 
         refused: list[SymbolError] = []
 
@@ -326,9 +326,7 @@ class QuoteStep:
                     refused.extend(errors)
                 if secrets:
                     # An API message echoing the key must not reach the database.
-                    errors = [
-                        SymbolError(e.symbol, e.code, redact(e.message, secrets)) for e in errors
-                    ]
+                    errors = [SymbolError(e.symbol, e.code, secrets(e.message)) for e in errors]
                 retries = self.client.drain_retry_grants()
                 retried = sum(credits for _, credits in retries)
                 self.daily_used += retried
@@ -378,5 +376,5 @@ class QuoteStep:
             first = refused[0]
             report.messages.append(
                 f"Twelve Data refused {len(refused)} of {total} symbols (first: {first.symbol}, "
-                f"{redact(first.message, secrets)}); check them in your universe or watchlist."
+                f"{secrets(first.message)}); check them in your universe or watchlist."
             )

@@ -50,7 +50,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import anyio
 import msgspec
 
-from ..config import redact
+from ..redact import Redactor
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -232,7 +232,7 @@ class PriceStream:
     ):
         self._url = with_key(url, api_key)
         self._shown_url = url
-        self._secrets = [api_key]
+        self._redact = Redactor([api_key])
         #: Called with each price event (settable: the engine's stream step takes it).
         self.on_price = on_price
         #: Seconds between heartbeats (settable, as the next three: tests shorten them).
@@ -355,7 +355,7 @@ class PriceStream:
         text = why if why.startswith("Twelve Data") else f"Twelve Data stream: {why}"
         if not text.endswith("polled."):
             text += "; quotes are polled."
-        self.state.problem = redact(text, self._secrets)
+        self.state.problem = self._redact(text)
         # A drop is routine (the status line says "stream down" until it is back); a plan
         # without the stream, or a connection gone silent, is news (once a stall).
         if news is None:
@@ -495,7 +495,7 @@ class PriceStream:
                     log.info(
                         "Twelve Data stream: %s refused by its listing (%s); asking it bare",
                         fail.symbol,
-                        redact(fail.message or "no message", self._secrets),
+                        self._redact(fail.message or "no message"),
                     )
                     self._bare.add(fail.symbol)
                     self._by_listing.discard(fail.symbol)
@@ -503,7 +503,7 @@ class PriceStream:
                     self._changed.set()
                     continue
                 self.state.live.discard(fail.symbol)
-                self.state.refused[fail.symbol] = redact(fail.message or "refused", self._secrets)
+                self.state.refused[fail.symbol] = self._redact(fail.message or "refused")
             if event.status == "error" and not event.success and self._plan_refusal(event):
                 raise _PlanRefused(
                     "Twelve Data's stream is not available with this key's plan"
@@ -548,7 +548,7 @@ class PriceStream:
 
     def _text(self, event: _Event) -> str:
         texts = [event.message or ""] + [f.message for f in event.fails or [] if f.message]
-        return redact(next((t for t in texts if t), "no message"), self._secrets)
+        return self._redact(next((t for t in texts if t), "no message"))
 
     @staticmethod
     def _plan_refusal(event: _Event) -> bool:
