@@ -286,14 +286,16 @@ def test_a_failed_commit_leaves_no_transaction_open(store: Store) -> None:
 
 def test_processes_opening_one_new_database_at_once_all_get_it(tmp_path: Path) -> None:
     """Serve's tabs or a cron run starting beside the app on a file that does not exist yet:
-    each migrates it or finds it migrated, none fails ('table meta already exists')."""
+    each migrates it or finds it migrated, none fails ('table meta already exists', or
+    'locked' from the switch to WAL)."""
     import multiprocessing
 
-    path = tmp_path / "new.db"
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(4) as pool:
-        versions = pool.map(_open_and_read_version, [str(path)] * 8)
-    assert versions == [SCHEMA_VERSION] * 8
+    with ctx.Pool(8) as pool:
+        for k in range(10):  # a race: several new files, 8 openers each
+            path = tmp_path / f"new{k}.db"
+            versions = pool.map(_open_and_read_version, [str(path)] * 8)
+            assert versions == [SCHEMA_VERSION] * 8
 
 
 def _open_and_read_version(path: str) -> int:
