@@ -900,11 +900,7 @@ class Store:
             "INSERT OR REPLACE INTO alert_state (rule, symbol, fired_at) VALUES (?, ?, ?)",
             [(rule, symbol, at) for _, rule, _, symbol, at, *_ in fired],
         )
-        self.conn.executemany(
-            "INSERT INTO alert_events (day, rule, name, symbol, at, message, price, "
-            "change_pct, rvol, options_share) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            list(fired),
-        )
+        self.record_events(fired)
 
     def record_events(
         self, fired: Sequence[tuple[str, str, str, str, float, str, Any, Any, Any, Any]]

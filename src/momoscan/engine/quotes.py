@@ -16,7 +16,6 @@ import anyio.abc
 
 from .. import market_hours as mh
 from ..models import MoversAnswer, Progress, Quote, QuoteBatch, Session, SymbolError, Ticker
-from ..redact import Redactor
 from ..sources.errors import AuthError, PermissionDenied, SourceError
 from ..sources.ratelimit import CreditBudget
 from ..sources.twelvedata import MOVERS_CREDITS, PRO_PLAN_CREDITS, TwelveDataClient
@@ -277,7 +276,6 @@ class QuoteStep:
         )
 
         extended = want_extended and outside
-        secrets = Redactor.from_settings(ctx.settings)
 
         refused: list[SymbolError] = []
 
@@ -321,12 +319,11 @@ class QuoteStep:
                     quotes: list[Quote] = []
                     errors = [SymbolError(s, None, report.failures[-1].message) for s in batch]
                 else:
+                    # Their messages come with the key masked: the client redacts every
+                    # message it builds from the server's words (TwelveDataClient).
                     quotes, errors = result.quotes, result.errors
                     report.errors += len(errors)
                     refused.extend(errors)
-                if secrets:
-                    # An API message echoing the key must not reach the database.
-                    errors = [SymbolError(e.symbol, e.code, secrets(e.message)) for e in errors]
                 retries = self.client.drain_retry_grants()
                 retried = sum(credits for _, credits in retries)
                 self.daily_used += retried
@@ -376,5 +373,5 @@ class QuoteStep:
             first = refused[0]
             report.messages.append(
                 f"Twelve Data refused {len(refused)} of {total} symbols (first: {first.symbol}, "
-                f"{secrets(first.message)}); check them in your universe or watchlist."
+                f"{first.message}); check them in your universe or watchlist."
             )
