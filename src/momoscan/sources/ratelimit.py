@@ -22,6 +22,12 @@ blocked every grant for that hour; a jump forward expired them at once, and a wi
 could go out twice in one real minute. Stamps that come in or go out (a ledger saved in the
 database, credits the server reports) are wall-clock seconds, converted at the edge; one
 stamped in the future (saved before the wall clock went back) counts as spent now.
+
+Credits belong to the key, not the process: given a `KeyLedger` (`shared`, see key_ledger.py),
+a budget makes a grant only when the key's ledger on disk also has room for it, counting every
+process on the machine that uses the key, and waits (in the same arrival order, behind the same
+pacer) until the other processes' credits leave the window. Its own ledger still runs beside
+it, on the monotonic clock; the shared one is on the wall clock, the only one processes share.
 """
 
 from __future__ import annotations
@@ -30,14 +36,20 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 
 import anyio
+
+if TYPE_CHECKING:
+    from .key_ledger import KeyLedger
 
 Clock = Callable[[], float]
 
 #: Twelve Data's most symbols per /quote request: the pacer hands out credits a batch at a time.
 BATCH = 120
 Sleep = Callable[[float], Awaitable[None]]
+#: Seconds before asking the shared ledger again when another process took the room it showed.
+RETRY = 0.05
 
 
 class CreditBudget:
@@ -52,6 +64,12 @@ class CreditBudget:
     `spent`, `record(at=...)` and `entries()` are in its seconds (Unix time by default; the
     same fake clock as `clock` when a test gives only that one). A stamp later than `wall()`
     is clamped to now.
+
+    With `shared`, the invariant holds for every budget on the key's ledger together (on
+    `wall` time): each grant is reserved there first, `used()` counts every process's
+    credits, and credits learned from the server (`record`, `sync_left`) go there too. A
+    `record` with a stamp (a grant restored from the database) is added there only if the
+    ledger does not already hold it, so a restart does not count its last minute twice.
     """
 
     def __init__(
@@ -64,6 +82,7 @@ class CreditBudget:
         wall: Clock | None = None,
         sleep: Sleep = anyio.sleep,
         spent: Iterable[tuple[float, int]] = (),
+        shared: KeyLedger | None = None,
     ):
         if limit < 1:
             raise ValueError("a credit budget needs a limit of at least 1")
@@ -72,6 +91,10 @@ class CreditBudget:
         self._clock: Clock = clock or time.monotonic
         self._wall: Clock = wall or clock or time.time
         self._sleep = sleep
+        self._shared = shared
+        # Stamped grants `record`ed for the shared ledger, merged there (once, all together,
+        # so that each matches its own entry) before the ledger is next read.
+        self._unmerged: list[tuple[float, int]] = []
         self._ledger: deque[tuple[float, int]] = deque(
             sorted((self._from_wall(at), c) for at, c in spent)
         )
@@ -95,9 +118,22 @@ class CreditBudget:
             self._in_ledger -= ledger.popleft()[1]
 
     def used(self) -> int:
-        """Credits granted within the current window."""
+        """Credits granted within the current window (with `shared`: by every process on the
+        key, or by this one if it knows of more)."""
         self._expire(self._clock())
-        return self._in_ledger
+        if self._shared is None:
+            return self._in_ledger
+        return max(self._in_ledger, self._shared_used())
+
+    def _merge_unmerged(self) -> None:
+        if self._shared is not None and self._unmerged:
+            spent, self._unmerged = self._unmerged, []
+            self._shared.merge(spent, now=self._wall())
+
+    def _shared_used(self) -> int:
+        assert self._shared is not None
+        self._merge_unmerged()
+        return self._shared.used(self._wall(), self.window)
 
     def available(self) -> int:
         return max(0, self.limit - self.used())
@@ -141,6 +177,11 @@ class CreditBudget:
         at `at` (wall-clock seconds; a stamp in the future counts as now), or now."""
         if credits <= 0:
             return
+        if self._shared is not None:
+            if at is None:
+                self._shared.record(credits, self._wall(), now=self._wall())
+            else:
+                self._unmerged.append((at, credits))
         stamp = self._clock() if at is None else self._from_wall(at)
         self._ledger.append((stamp, credits))
         if len(self._ledger) > 1 and self._ledger[-2][0] > stamp:
@@ -168,20 +209,27 @@ class CreditBudget:
         if want < 1:
             return 0
         floor = min(max(1, minimum if minimum is not None else self.step), want, self.limit)
+        # The pacer waits for a step's worth; the window for any room at all, so that a
+        # window's last few credits are spent, not stranded.
+        room = min(floor, 1 if minimum is None else floor)
         async with self._lock:
             while True:
-                # The pacer waits for a step's worth; the window for any room at all, so
-                # that a window's last few credits are spent, not stranded.
-                wait = self._time_until(
-                    min(floor, 1 if minimum is None else floor), min(floor, self.depth)
-                )
+                wait = self._time_until(room, min(floor, self.depth))
                 if wait <= 0:
-                    break
+                    grant = min(want, self.limit - self._in_ledger)
+                    if minimum is None:
+                        grant = min(grant, max(1, int(self._tokens + 1e-9)))
+                    if self._shared is None:
+                        break
+                    # The key's ledger too: the other processes' credits count.
+                    self._merge_unmerged()
+                    now = self._wall()
+                    grant = self._shared.reserve(grant, self.limit, self.window, now, minimum=room)
+                    if grant > 0:
+                        break
+                    wait = max(RETRY, self._shared.wait(room, self.limit, self.window, now))
                 # Sleep a hair past the expiry so the entry is gone when we look again.
                 await self._sleep(wait + 1e-3)
-            grant = min(want, self.limit - self._in_ledger)
-            if minimum is None:
-                grant = min(grant, max(1, int(self._tokens + 1e-9)))
             # An explicit minimum (a retry of a whole batch) may overdraw the pacer: the debt
             # slows the grants after it. The window above is never overdrawn.
             self._tokens -= grant
