@@ -1,0 +1,129 @@
+"""Read queries over the store: what the screens and the headless output show.
+
+Each function takes a `Store` first, so it runs the same on the engine's store thread
+(`StoreThread.call(fn, ...)`) and on a reader's own connection.
+
+By topic (every public name is re-exported here, so `queries.snapshot(...)` and
+`from momoscan.queries import ScanRow` read as before):
+
+- `universe`: the universe's provenance and its tickers.
+- `scan`: the scan tables (gainers, losers, largest moves, volume, pre-market gappers) and
+  the latest session's start they are ranked within.
+- `entrants`: what the scanner's entries are judged on.
+- `planning`: what the engine reads to plan its work (sweep state, stream candidates,
+  volatility, options signals, the hot set).
+- `options`: options volume shares, the whole-market view, the daily top 10, contracts.
+- `series`: intraday series for the chart and the sparklines.
+- `watchlist`: the watchlist's rows.
+- `alerts`: what alert rules observe, and what fired.
+- `snapshots`: `Snapshot`, everything one screen refresh shows, read in one transaction.
+"""
+
+from __future__ import annotations
+
+from .alerts import Observation, alert_observations, alerts_on
+from .entrants import announced_since, sampled_before, scanner_boards
+from .options import (
+    MARKET_TOP,
+    OTHERS,
+    ContractRow,
+    MarketShares,
+    ShareRow,
+    contract_days,
+    contracts,
+    daily_totals,
+    latest_cboe_day,
+    latest_leader_symbols,
+    latest_leaders,
+    leaders_history,
+    market_shares,
+    option_shares,
+    unusual_contracts,
+)
+from .planning import (
+    OptionsSignal,
+    SweepRow,
+    hot_symbols,
+    mover_symbols,
+    options_signals,
+    previous_closes,
+    realised_variance,
+    stream_candidates,
+    sweep_state,
+)
+from .scan import (
+    RANKINGS,
+    TOP_N,
+    GapRow,
+    ScanRow,
+    gappers,
+    largest_moves,
+    scan_row,
+    session_start,
+    top_losers,
+    top_movers,
+    top_volume,
+)
+from .series import Series, Spark, intraday_series, sparklines
+from .snapshots import RunInfo, Snapshot, last_runs, snapshot
+from .universe import UniverseInfo, ticker, universe_info, universe_symbol_list, universe_tickers
+from .watchlist import WatchRow, watchlist_rows
+
+__all__ = [
+    "MARKET_TOP",
+    "OTHERS",
+    "RANKINGS",
+    "TOP_N",
+    "ContractRow",
+    "GapRow",
+    "MarketShares",
+    "Observation",
+    "OptionsSignal",
+    "RunInfo",
+    "ScanRow",
+    "Series",
+    "ShareRow",
+    "Snapshot",
+    "Spark",
+    "SweepRow",
+    "UniverseInfo",
+    "WatchRow",
+    "alert_observations",
+    "alerts_on",
+    "announced_since",
+    "contract_days",
+    "contracts",
+    "daily_totals",
+    "gappers",
+    "hot_symbols",
+    "intraday_series",
+    "largest_moves",
+    "last_runs",
+    "latest_cboe_day",
+    "latest_leader_symbols",
+    "latest_leaders",
+    "leaders_history",
+    "market_shares",
+    "mover_symbols",
+    "option_shares",
+    "options_signals",
+    "previous_closes",
+    "realised_variance",
+    "sampled_before",
+    "scan_row",
+    "scanner_boards",
+    "session_start",
+    "snapshot",
+    "sparklines",
+    "stream_candidates",
+    "sweep_state",
+    "ticker",
+    "top_losers",
+    "top_movers",
+    "top_volume",
+    "universe_info",
+    "universe_symbol_list",
+    "universe_tickers",
+    "unusual_contracts",
+    "watchlist_rows",
+]
