@@ -31,6 +31,7 @@ from .models import Ticker
 from .processes import shutdown_pool, spawn_importing
 from .redact import RedactingFilter, Redactor
 from .sources.cboe import CboeClient
+from .sources.key_ledger import KeyLedger
 from .sources.occ import OccClient
 from .sources.offload import Offloader
 from .sources.ratelimit import CreditBudget
@@ -60,6 +61,9 @@ class RunOptions:
     demo_speed: float | None = None
     demo_faults: str | None = None  # a FaultPlan spec; None: [demo] faults
     demo_start: datetime | None = None  # tests and snapshots pin the simulated clock
+    # A viewer taking over from a demo collector goes on from its clock's time (and keeps
+    # what it stored), rather than starting the session again (role.continued_start).
+    demo_resume: datetime | None = None
     demo_latency: float = 0.03
     # The simulated market in the app's own process (tests: deterministic, quick to start)
     # rather than in a process of its own (what users run).
@@ -286,6 +290,9 @@ def demo_clock(settings: Settings, options: RunOptions) -> MarketClock:
 
         return FixedClock(options.demo_start)
     demo = settings.demo
+    speed = options.demo_speed if options.demo_speed is not None else demo.speed
+    if options.demo_resume is not None:
+        return SpeedClock(options.demo_resume.astimezone(mh.ET), speed)
     day = (
         date.fromisoformat(demo.date)
         if demo.date
@@ -294,7 +301,6 @@ def demo_clock(settings: Settings, options: RunOptions) -> MarketClock:
     if not mh.is_trading_day(day):
         day = mh.last_trading_day(day)
     start = datetime.combine(day, time.fromisoformat(demo.start), tzinfo=mh.ET)
-    speed = options.demo_speed if options.demo_speed is not None else demo.speed
     return SpeedClock(start, speed)
 
 
@@ -411,6 +417,10 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
             clock=options.credit_clock or wallclock.monotonic,
             wall=credit_clock,
             sleep=credit_sleep,
+            # Live, credits are the key's: every momoscan on this machine using it reserves
+            # in one ledger (sources/key_ledger.py), whatever its database. A demo has none:
+            # each demo's simulated market has its own plan.
+            shared=None if mode.demo else KeyLedger.for_key(api_key),
         )
         store = StoreThread(db_path)
         await store.start()

@@ -174,8 +174,10 @@ class StreamStep:
 
     # -- the hot set -------------------------------------------------------------------------
 
-    async def choose(self) -> None:
-        """Pick the symbols to stream from what the tables show now (after each cycle)."""
+    async def choose(self, keep: Sequence[str] = ()) -> None:
+        """Pick the symbols to stream from what the tables show now (after each cycle);
+        `keep`: names to keep streaming if the plan has room (what the collector this one
+        took over from streamed)."""
         if not self.enabled:
             return
         assert self.stream is not None
@@ -189,7 +191,7 @@ class StreamStep:
         )
         # After the tables, the names the scheduler ranks highest (those likeliest to move
         # next): streamed, they cost no REST credits and are seen at once.
-        ranked = [*ranked, self.favoured(KEEP_RANKS)]
+        ranked = [*ranked, list(keep), self.favoured(KEEP_RANKS)]
         current = self.stream.wanted
         state = self.stream.state
         wanted = choose_hot_set(

@@ -21,7 +21,7 @@ By topic (every public name is re-exported here, so `queries.snapshot(...)` and
 
 from __future__ import annotations
 
-from .alerts import Observation, alert_observations, alerts_on
+from .alerts import Observation, alert_observations, alerts_after, alerts_on, last_alert_id
 from .entrants import announced_since, sampled_before, scanner_boards
 from .options import (
     MARKET_TOP,
@@ -89,6 +89,7 @@ __all__ = [
     "UniverseInfo",
     "WatchRow",
     "alert_observations",
+    "alerts_after",
     "alerts_on",
     "announced_since",
     "contract_days",
@@ -98,6 +99,7 @@ __all__ = [
     "hot_symbols",
     "intraday_series",
     "largest_moves",
+    "last_alert_id",
     "last_runs",
     "latest_cboe_day",
     "latest_leader_symbols",

@@ -109,3 +109,18 @@ def alerts_on(store: Store, day: date) -> list[AlertEvent]:
             (day.isoformat(),),
         )
     ]
+
+
+def last_alert_id(store: Store) -> int:
+    """The id of the newest alert event stored (0 when none): a viewer's starting point."""
+    row = store.conn.execute("SELECT max(id) FROM alert_events").fetchone()
+    return int(row[0] or 0)
+
+
+def alerts_after(store: Store, after_id: int) -> list[tuple[int, AlertEvent]]:
+    """The alert events stored after event `after_id`, oldest first, with their ids (what a
+    viewer has not shown yet)."""
+    return [
+        (int(r["id"]), _event(r))
+        for r in store.rows("SELECT * FROM alert_events WHERE id > ? ORDER BY id", (after_id,))
+    ]

@@ -1,0 +1,101 @@
+"""Decides, at start, whether this process collects for its database or views it, and hands
+over when the collector goes (the roles: role.py).
+
+Every way of running momoscan (the TUI, a serve tab, `--headless`, `--once`, `collect`) comes
+through `attach`: it gives a `Collector` (built on a fresh runtime) to `collect`, or a `Viewer`
+to `view` while another process holds the role.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import anyio
+
+from .collector import Collector
+from .config import Settings
+from .role import CollectorLock, continued_start
+from .runtime import Mode, RunOptions, check_db_mode, choose_mode, db_path_for, open_runtime
+from .viewer import Viewer
+
+R = TypeVar("R")
+
+#: What `view` returns when this process now holds the collector's lock (a takeover).
+TAKE_OVER = None
+
+
+@dataclass
+class Place:
+    """Where a run reads and writes: its mode, its database, the database's collector lock."""
+
+    mode: Mode
+    db_path: Path
+    lock: CollectorLock
+
+
+async def locate(settings: Settings, options: RunOptions) -> Place:
+    """The run's mode and database (checked: demo and live never share a file).
+
+    Raises:
+        StoreError: the database cannot be opened, or holds the other mode's data.
+    """
+    mode = choose_mode(settings, options)
+    db_path = db_path_for(settings, options, mode)
+    await anyio.to_thread.run_sync(check_db_mode, db_path, mode)
+    return Place(mode, db_path, CollectorLock(db_path))
+
+
+async def attach(
+    settings: Settings,
+    options: RunOptions,
+    *,
+    command: str,
+    collect: Callable[[Collector], Awaitable[R]],
+    view: Callable[[Viewer], Awaitable[R | None]],
+    wall: Callable[[], float] = time.time,
+) -> R:
+    """Run as the database's collector (`collect`'s result), or as a viewer while another
+    process collects: `view` returns its result, or None once this process holds the lock
+    (it then collects, going on from the demo clock of the collector it follows).
+
+    Raises:
+        StoreError, ConfigError: as `open_runtime` does.
+    """
+    place = await locate(settings, options)
+    followed = None
+    while True:
+        if place.lock.try_acquire():
+            break
+        viewer = Viewer(place.db_path, place.lock, wall=wall)
+        try:
+            await viewer.start()
+            result = await view(viewer)
+        finally:
+            await viewer.close()
+        if result is not None:
+            place.lock.release()
+            return result
+        followed = viewer.state
+    resume = continued_start(followed, wall()) if followed is not None else None
+    if resume is not None and options.demo_start is None:
+        options = dataclasses.replace(options, demo_resume=resume)
+    try:
+        async with open_runtime(settings, options) as rt:
+            collector = Collector(rt, place.lock, command=command, wall=wall)
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(collector.run)
+                    if followed is not None and followed.streaming:
+                        tg.start_soon(rt.engine.stream_step.choose, followed.streaming)
+                    outcome = await collect(collector)
+                    tg.cancel_scope.cancel()
+            finally:
+                await collector.close()
+        return outcome
+    finally:
+        place.lock.release()
