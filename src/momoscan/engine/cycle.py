@@ -221,6 +221,7 @@ class Engine:
         full: bool = True,
         force: bool = False,
         refresh_universe: bool = False,
+        now_only: bool = False,
     ) -> RefreshReport:
         """One refresh cycle. Never raises for a source's or the database's failure: the
         report says what failed.
@@ -234,6 +235,8 @@ class Engine:
             full: sweep the whole universe (else: the hot set plus the stalest symbols that
                 one window of credits covers).
             force: spend credits even while the market is closed.
+            now_only: quote only what the plan's credits left in this minute cover, and never
+                wait for more (`--once`: one cycle of bounded cost and time).
         """
         ctx = self.ctx
         progress = on_progress or (lambda _p: None)
@@ -248,7 +251,7 @@ class Engine:
         except (StoreError, sqlite3.Error) as exc:
             unusable = exc
         else:
-            unusable = await self._steps(report, progress, full, force, refresh_universe)
+            unusable = await self._steps(report, progress, full, force, refresh_universe, now_only)
         self._store_failed = unusable is not None
         if unusable is not None:
             report.fatal = self._store_sentence(unusable)
@@ -274,6 +277,7 @@ class Engine:
         full: bool,
         force: bool,
         refresh_universe: bool,
+        now_only: bool = False,
     ) -> BaseException | None:
         """The cycle's steps, under the run `report.run_id`; returns the database's error if
         one stopped them (or the run's closing), else None."""
@@ -291,7 +295,9 @@ class Engine:
             report.symbols = len(tickers)
             if tickers:
                 try:
-                    await self.quote_step.run(tickers, report, progress, full=full, force=force)
+                    await self.quote_step.run(
+                        tickers, report, progress, full=full, force=force, now_only=now_only
+                    )
                 except RefreshFailed as exc:
                     report.fatal = str(exc)
             if ctx.settings.options.enabled:

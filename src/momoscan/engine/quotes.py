@@ -204,6 +204,7 @@ class QuoteStep:
         *,
         full: bool,
         force: bool,
+        now_only: bool = False,
     ) -> None:
         ctx = self.ctx
         if self.disabled:
@@ -260,6 +261,13 @@ class QuoteStep:
                 return
             quota = daily if plan.quota is None else min(daily, plan.quota)
             plan = dataclasses.replace(plan, quota=quota)
+        if now_only and not full:
+            # What this minute has left (the plan's own probe took one, another process may
+            # have spent some): no batch waits for the next minute.
+            room = max(0, self.budget.limit - self.budget.used())
+            plan = dataclasses.replace(
+                plan, quota=room if plan.quota is None else min(room, plan.quota)
+            )
         refreshed, found = (
             await self._probe(plan.probes, tickers, report) if plan.probes else (set(), [])
         )
