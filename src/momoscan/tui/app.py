@@ -36,6 +36,8 @@ from textual.worker import Worker, WorkerState
 from .. import format as fmt
 from .. import listings, queries
 from .. import market_hours as mh
+from ..attach import attach
+from ..collector import Collector
 from ..config import ConfigError, Settings
 from ..engine import StoreThread
 from ..engine.stream import Tick
@@ -43,8 +45,10 @@ from ..entrants import SCANNER
 from ..links import NoChart, chart_url
 from ..models import AlertEvent, Progress, Ticker
 from ..notify import GROUP_OVER, DesktopNotifier
-from ..runtime import RunOptions, Runtime, open_runtime
+from ..role import STALE_AFTER, CollectorState
+from ..runtime import RunOptions, Runtime
 from ..store import Store, StoreError
+from ..viewer import Viewer
 from .hangup import hangup_safe, resume_only_after_stop
 from .messages import ChartRequested, RefreshFinished, RefreshProgress
 from .screens.alerts import AlertsScreen
@@ -143,12 +147,16 @@ class MomoscanApp(App[int]):
         self.tier_filters = [tiers] + ([(t,) for t in tiers] if len(tiers) > 1 else [])
         self.tier_index = 0
         self.runtime: Runtime | None = None
+        #: This process's collector, or the viewer of another's (one of them, once started).
+        self.collector: Collector | None = None
+        self.viewer: Viewer | None = None
+        #: This process viewed another collector before it took over.
+        self.viewed = False
         self.reader: StoreThread | None = None
         self.snapshot: queries.Snapshot | None = None
         self.refreshes = 0
         #: When the next refresh starts (wall clock), unless asked for sooner.
         self._next_refresh_at = 0.0
-        self._refresh_now = anyio.Event()
         self._reading = False
         self._read_again = False
         self._last_read = 0.0
@@ -183,7 +191,11 @@ class MomoscanApp(App[int]):
     def market_epoch(self) -> float:
         """The market clock in Unix seconds (the simulated one in demo): quotes' ages come from
         their source's clock and are measured against it."""
-        return self.runtime.clock.now().timestamp() if self.runtime else self.wall()
+        if self.runtime is not None:
+            return self.runtime.clock.now().timestamp()
+        if self.viewer is not None and self.viewer.state is not None:
+            return self.viewer.clock.now().timestamp()
+        return self.wall()
 
     @property
     def current_tiers(self) -> tuple[str, ...]:
@@ -210,58 +222,124 @@ class MomoscanApp(App[int]):
 
     @work(exclusive=True, group="refresh", exit_on_error=False)
     async def refresh_loop(self) -> None:
+        """Collect for the database, or view it while another process collects (and take
+        over when it goes): attach.py decides."""
         try:
-            async with open_runtime(self.settings, self.options) as rt:
-                self.runtime = rt
-                self.reader = StoreThread(rt.db_path)
-                await self.reader.start()
-                status = self.main.status.state
-                status.demo = rt.mode.demo
-                status.faults = rt.faults.describe() if rt.faults is not None else ""
-                status.universe = rt.engine.universe.describe()
-                if rt.mode.demo:
-                    self.notify(
-                        f"Running on the simulated market: {rt.mode.reason}.",
-                        title="DEMO",
-                        markup=False,
-                        timeout=8,
-                    )
-                await self.read_snapshot()  # the last session's data, right away
-                rt.engine.stream_step.listen(self._on_ticks)
-                rt.engine.alert_step.listen(self.show_alerts)
-                try:
-                    async with anyio.create_task_group() as tg:
-                        tg.start_soon(rt.engine.run_stream)
-                        tg.start_soon(self._seed_history, rt)
-                        await self._cycle(rt)
-                finally:
-                    with anyio.CancelScope(shield=True):
-                        await self.reader.close()
+            await attach(
+                self.settings,
+                self.options,
+                command="momoscan",
+                collect=self._collect,
+                view=self._view,
+                wall=self.wall,
+            )
         except (StoreError, ConfigError) as exc:
             self.exit(2, message=f"momoscan: {exc}")
+
+    async def _collect(self, collector: Collector) -> None:
+        rt = collector.rt
+        collector.notify = lambda text: self.notify(text, markup=False, timeout=4)
+        self.runtime = rt
+        self.collector = collector
+        self.reader = StoreThread(rt.db_path)
+        await self.reader.start()
+        status = self.main.status.state
+        status.viewer = ""
+        status.demo = rt.mode.demo
+        status.faults = rt.faults.describe() if rt.faults is not None else ""
+        status.universe = rt.engine.universe.describe()
+        if rt.mode.demo and not self.viewed:
+            self.notify(
+                f"Running on the simulated market: {rt.mode.reason}.",
+                title="DEMO",
+                markup=False,
+                timeout=8,
+            )
+        await self.read_snapshot()  # the last session's data, right away
+        rt.engine.stream_step.listen(self._on_ticks)
+        rt.engine.alert_step.listen(self.show_alerts)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(rt.engine.run_stream)
+                tg.start_soon(self._seed_history, rt)
+                await self._cycle(collector)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.reader.close()
+
+    async def _view(self, viewer: Viewer) -> None:
+        """Another process collects: show what it stores, until it goes (then collect)."""
+        self.viewer = viewer
+        self.reader = viewer.store
+        self.viewed = True
+        self.history_seeded = True  # the collector's to write
+        status = self.main.status.state
+        state = viewer.state
+        status.viewer = viewer.collector
+        if state is not None:
+            status.demo = state.mode == "demo"
+            status.faults = state.faults
+            status.universe = state.universe
+        self.notify(
+            f"{viewer.collector} collects for this database: this window shows what it "
+            "stores and spends no credits. It takes over if that one stops.",
+            title="Viewer",
+            markup=False,
+            timeout=8,
+        )
+        await self.read_snapshot()
+        try:
+            await viewer.follow(self._on_collector, self.read_soon, self._viewed_alerts)
+        finally:
+            self.viewer = None
+            self.reader = None
+        self.notify(
+            f"{viewer.collector} stopped: this window collects now.",
+            title="Collector",
+            markup=False,
+            timeout=8,
+        )
+
+    @while_live
+    def _on_collector(self, state: CollectorState) -> None:
+        status = self.main.status.state
+        status.viewer = self.viewer.collector if self.viewer is not None else ""
+        status.demo = state.mode == "demo"
+        status.refreshing = state.refreshing
+        status.progress = Progress(*state.progress) if state.progress else None
+        status.error = state.error
+        status.stale = bool(state.error)
+        age = state.age(self.wall())
+        if age > STALE_AFTER and not state.stopped_at:
+            status.error = f"the collector has not published for {fmt.age(age)}"
+        if state.last_cycle_at:
+            self._next_refresh_at = state.last_cycle_at + self.settings.scan.refresh_interval
+
+    @while_live
+    def _viewed_alerts(self, events: Sequence[AlertEvent]) -> None:
+        """The collector's alerts, shown here too (its desktop notification is its own)."""
+        self.show_alerts(events, desktop=False)
 
     async def _seed_history(self, rt: Runtime) -> None:
         """The demo's session so far (sparklines and charts with the day's path), beside the
         first refresh rather than before the first table; shown as soon as it is in."""
         try:
-            if await rt.seed_demo_history():
+            if not self.viewed and await rt.seed_demo_history():
                 await self.read_snapshot()
         except Exception:
             log.exception("the demo's session so far could not be written")
         self.history_seeded = True
 
-    async def _cycle(self, rt: Runtime) -> None:
+    async def _cycle(self, collector: Collector) -> None:
         while True:
-            self._refresh_now = anyio.Event()
             status = self.main.status.state
             status.refreshing = True
-            report = await rt.engine.refresh(self._on_progress, full=False, force=self.force)
+            report = await collector.refresh(self._on_progress, full=False, force=self.force)
             self.refreshes += 1
             self._next_refresh_at = self.wall() + self.settings.scan.refresh_interval
             self.post_message(RefreshFinished(report))
             await self.read_snapshot()
-            with anyio.move_on_after(self.settings.scan.refresh_interval):
-                await self._refresh_now.wait()
+            await collector.wait(self.settings.scan.refresh_interval)
 
     @while_live
     def _on_ticks(self, ticks: Sequence[Tick]) -> None:
@@ -342,7 +420,7 @@ class MomoscanApp(App[int]):
     # -- alerts ------------------------------------------------------------------------------
 
     @while_live
-    def show_alerts(self, events: Sequence[AlertEvent]) -> None:
+    def show_alerts(self, events: Sequence[AlertEvent], *, desktop: bool = True) -> None:
         """What the engine found (after a cycle, or on streamed prices): the scanner's entries
         (top movers, top volume, options top 10) highlighted in their table; a notification
         each (and the bell, with [alerts] bell), one for a burst of either kind; the rules'
@@ -362,7 +440,7 @@ class MomoscanApp(App[int]):
             else:
                 for event in kind:
                     self.alert(event.message, title=event.title)
-        if rules and self.notifier.active:
+        if rules and desktop and self.notifier.active:
             self.run_worker(self.notifier.notify(rules), group="desktop", exit_on_error=False)
         if isinstance(self.screen, AlertsScreen):
             self.run_worker(self._reload_alerts(), group="alerts", exit_on_error=False)
@@ -444,6 +522,16 @@ class MomoscanApp(App[int]):
             universe = status.state.snapshot.universe.size if status.state.snapshot else 0
             status.state.stream = rt.engine.stream_step.status().line(universe)
             status.state.coverage = rt.engine.scheduler.coverage().line()
+        elif self.viewer is not None and self.viewer.state is not None:
+            state = self.viewer.state
+            now = state.market_now(self.wall())
+            status.state.market_time = now
+            status.state.session = mh.session_at(now)
+            status.state.credits_used = state.credits_used
+            status.state.plan_limit = state.plan_limit
+            status.state.credit_note = state.credit_note
+            status.state.stream = state.stream
+            status.state.coverage = state.coverage
         status.state.tiers = self.current_tiers
         status.state.oldest_age = self.main.tick(market_now)
         status.show(self.wall())
@@ -453,8 +541,21 @@ class MomoscanApp(App[int]):
     # -- what the screens ask for ------------------------------------------------------------
 
     def refresh_now(self) -> None:
-        self._refresh_now.set()
+        if self.viewer is not None:
+            viewer = self.viewer
+            self.run_worker(self._ask_refresh(viewer), group="ask", exit_on_error=False)
+            return
+        if self.collector is not None:
+            self.collector.refresh_now()
         self.notify("Refreshing now.", timeout=2)
+
+    async def _ask_refresh(self, viewer: Viewer) -> None:
+        try:
+            await viewer.ask("refresh")
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        self.notify(f"Asked {viewer.collector} to refresh now.", markup=False, timeout=3)
 
     def cycle_tiers(self) -> None:
         self.tier_index = (self.tier_index + 1) % len(self.tier_filters)
@@ -647,14 +748,15 @@ class MomoscanApp(App[int]):
     async def edit_watchlist(self, text: str, *, add: bool) -> None:
         """Add `text` to the watchlist or remove it (kept in the database), and say so."""
         rt = self.runtime
-        if rt is None:
-            self.notify("The watchlist can be edited once the first refresh starts.")
-            return
         try:
-            if add:
-                symbol, changed = await rt.engine.watch(text)
+            if rt is not None:
+                edit = rt.engine.watch if add else rt.engine.unwatch
+                symbol, changed = await edit(text)
+            elif self.viewer is not None:
+                symbol, changed = await self.viewer.watch(text, add=add)
             else:
-                symbol, changed = await rt.engine.unwatch(text)
+                self.notify("The watchlist can be edited once the first refresh starts.")
+                return
         except ValueError as exc:
             self.notify(str(exc), severity="warning", markup=False)
             return

@@ -34,6 +34,9 @@ STREAM_WARNINGS = ("down", "stalled", "silent", "other-listing")
 @dataclass
 class StatusState:
     demo: bool = True
+    #: Who collects when this window only views ("momoscan collect (pid 4242)"); "" when
+    #: this process collects.
+    viewer: str = ""
     faults: str = ""  # the simulated market's fault mode, described
     market_time: datetime | None = None
     session: Session = Session.CLOSED
@@ -87,6 +90,10 @@ def render_status(state: StatusState, now: float) -> Text:
             line.append(f" faults: {state.faults} ", style="bold white on dark_orange3")
     else:
         line.append(" LIVE ", style="bold black on green")
+    if state.viewer:
+        line.append(" ")
+        line.append(" VIEWER ", style="bold black on magenta")
+        line.append(f" of {state.viewer}")
     line.append(" ")
     line.append(f" {SESSION_LABEL[state.session]} ", style=SESSION_STYLE[state.session])
     if state.market_time is not None:
