@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from momoscan.config import ServeSettings
 from momoscan.serve import build_serve_parser, is_loopback, plan, urls
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,8 @@ def test_loopback_by_default_and_a_remote_address_needs_the_flag() -> None:
     parser = build_serve_parser()
     default = plan(parser.parse_args(["--demo", "--db", "/tmp/x y.db"]), python="py")
     assert (default.host, default.port, default.warning) == ("127.0.0.1", 8000, "")
-    assert (default.max_sessions, default.behind_proxy) == (3, False)
+    # The cap defaults to the config's default, [serve] max_sessions.
+    assert (default.max_sessions, default.behind_proxy) == (ServeSettings.max_sessions, False)
     # `exec`: the process textual-serve holds (and kills if it will not quit) is momoscan.
     assert default.command == "exec py -m momoscan --db '/tmp/x y.db' --demo"
     for host in ("localhost", "127.0.0.2", "::1", "[::1]"):
@@ -43,8 +45,8 @@ def test_loopback_by_default_and_a_remote_address_needs_the_flag() -> None:
 
 def test_the_session_cap_and_the_proxy_flag() -> None:
     parser = build_serve_parser()
-    assert plan(parser.parse_args([]), max_sessions=5).max_sessions == 5  # the config's
-    flagged = plan(parser.parse_args(["--max-sessions", "1", "--behind-proxy"]), max_sessions=5)
+    assert plan(parser.parse_args([]), max_sessions=7).max_sessions == 7  # the config's
+    flagged = plan(parser.parse_args(["--max-sessions", "1", "--behind-proxy"]), max_sessions=7)
     assert (flagged.max_sessions, flagged.behind_proxy) == (1, True)
     assert "--max-sessions" not in flagged.command and "--behind-proxy" not in flagged.command
     with pytest.raises(ValueError, match="--max-sessions 0 would serve no one"):

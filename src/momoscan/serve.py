@@ -1,7 +1,10 @@
 """`momoscan serve`: the terminal UI in a browser tab, through textual-serve.
 
 textual-serve runs a web server whose page is a terminal (xterm.js); each browser tab that
-connects starts its own `momoscan` process, driven over a WebSocket. momoscan serves on the
+connects starts a `momoscan` process, driven over a WebSocket. Before it listens, serve starts
+one collector for the tabs' database (`momoscan collect` with the tabs' arguments:
+serve_collector.py), so each tab comes up as a viewer of it: one refresh loop, one credit
+budget and, in the demo, one simulated market behind any number of tabs. momoscan serves on the
 loopback address by default; an address other machines can reach needs `--allow-remote`, and a
 warning says who can then see the screen. Every request passes `serve_guard.Guard` (Origin and
 Host checks, the token printed with the URL), and at most `max_sessions` tabs run at once
@@ -14,15 +17,18 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .config import ConfigError, load_settings
+from .config import ConfigError, ServeSettings, load_settings
+from .serve_collector import CollectorChild
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -31,9 +37,11 @@ DEFAULT_PORT = 8000
 def build_serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="momoscan serve",
-        description="Serve the terminal UI to a browser tab (textual-serve). Each tab runs its "
-        "own momoscan. Loopback only unless --allow-remote; other machines need the token "
-        "printed with the URL.",
+        description="Serve the terminal UI to browser tabs (textual-serve). One collector "
+        "(momoscan collect, started with serve and stopped with it) fills the database; each "
+        "tab is a viewer of it: it spends no credits and runs no simulated market of its own. "
+        "Loopback only unless --allow-remote; other machines need the token printed with the "
+        "URL.",
         epilog="Exit codes: 0 stopped with Ctrl+C, 1 the server could not start (port in "
         "use), 2 usage or config error.",
     )
@@ -56,8 +64,9 @@ def build_serve_parser() -> argparse.ArgumentParser:
         "--max-sessions",
         type=int,
         metavar="N",
-        help="browser tabs served at once, each running its own momoscan (default "
-        "[serve] max_sessions, 3); more see a page saying the server is full",
+        help="browser tabs served at once, each a viewer of the one collector (default "
+        f"[serve] max_sessions, {ServeSettings.max_sessions}); more see a page saying the "
+        "server is full",
     )
     parser.add_argument(
         "--behind-proxy",
@@ -65,7 +74,7 @@ def build_serve_parser() -> argparse.ArgumentParser:
         help="served through a reverse proxy (TLS, a password): trust its X-Forwarded-Proto "
         "and X-Forwarded-Host, and require the token from every browser",
     )
-    # What the app in each tab is started with (as for `momoscan`).
+    # What the collector and the app in each tab are started with (as for `momoscan`).
     parser.add_argument("--config", metavar="PATH", help="config file (as for momoscan)")
     parser.add_argument("--db", metavar="PATH", help="SQLite database file (as for momoscan)")
     parser.add_argument("--demo", action="store_true", help="run on the simulated market")
@@ -97,12 +106,13 @@ class ServePlan:
     port: int
     command: str  # the shell command each tab runs
     warning: str  # "" on a loopback address
-    max_sessions: int = 3
+    max_sessions: int = ServeSettings.max_sessions
     behind_proxy: bool = False
+    collect: tuple[str, ...] = ()  # the collector's command line (no shell)
 
 
 def app_arguments(args: argparse.Namespace) -> list[str]:
-    """The `momoscan` arguments each tab's app is started with."""
+    """The `momoscan` arguments each tab's app, and the collector, are started with."""
     out: list[str] = []
     for name in ("config", "db", "demo_size", "demo_seed", "demo_speed", "demo_faults", "interval"):
         value = getattr(args, name)
@@ -113,7 +123,9 @@ def app_arguments(args: argparse.Namespace) -> list[str]:
 
 
 def plan(
-    args: argparse.Namespace, python: str = sys.executable, max_sessions: int = 3
+    args: argparse.Namespace,
+    python: str = sys.executable,
+    max_sessions: int = ServeSettings.max_sessions,
 ) -> ServePlan:
     """What `momoscan serve` will run, from its arguments; `max_sessions` is the config's
     `[serve] max_sessions`, which `--max-sessions` overrides.
@@ -143,13 +155,22 @@ def plan(
             "drive momoscan, and the traffic is not encrypted (for TLS and a password, put it "
             "behind a proxy: see the README)."
         )
-    argv = [python, "-m", "momoscan", *app_arguments(args)]
+    arguments = app_arguments(args)
+    argv = [python, "-m", "momoscan", *arguments]
     # textual-serve runs the command through the shell; `exec` makes the process it holds
     # momoscan itself, so that killing an app that will not quit kills momoscan, not a shell.
     command = (
         subprocess.list2cmdline(argv) if sys.platform == "win32" else "exec " + shlex.join(argv)
     )
-    return ServePlan(args.host, args.port, command, warning, max_sessions, bool(args.behind_proxy))
+    return ServePlan(
+        args.host,
+        args.port,
+        command,
+        warning,
+        max_sessions,
+        bool(args.behind_proxy),
+        collect=(python, "-m", "momoscan", "collect", *arguments),
+    )
 
 
 def urls(serve_plan: ServePlan, token: str) -> list[str]:
@@ -210,12 +231,29 @@ def serve_main(argv: Sequence[str]) -> int:
     where = " or ".join(shown)
     if serve_plan.behind_proxy:
         where = f"your proxy's address followed by /?token={token} (here: {shown[0]})"
-    print(
-        f"momoscan: open {where} in a browser (each tab runs its own momoscan, at most "
-        f"{serve_plan.max_sessions} at once); Ctrl+C stops.",
-        file=sys.stderr,
-    )
+    taken = _port_taken(serve_plan.host, serve_plan.port)
+    if taken is not None:
+        print(
+            f"momoscan serve: cannot listen on {serve_plan.host}:{serve_plan.port} ({taken}); "
+            "choose another --port or --host.",
+            file=sys.stderr,
+        )
+        return 1
+    collector = CollectorChild(serve_plan.collect)
+    restore_signals = _stop_on_signals()
     try:
+        try:
+            collector.start()
+        except OSError as exc:
+            print(f"momoscan serve: cannot start the collector ({exc}).", file=sys.stderr)
+            return 1
+        collector.wait_started()
+        print(
+            f"momoscan: open {where} in a browser (each tab is a viewer of one collector, "
+            f"momoscan collect pid {collector.pid}; at most {serve_plan.max_sessions} tabs at "
+            "once); Ctrl+C stops.",
+            file=sys.stderr,
+        )
         server.serve(debug=args.verbose)
     except OSError as exc:
         print(
@@ -226,4 +264,45 @@ def serve_main(argv: Sequence[str]) -> int:
         return 1
     except KeyboardInterrupt:
         pass
+    finally:
+        collector.stop()
+        restore_signals()
     return 0
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why `host`:`port` cannot be listened on (in use, say), or None: asked before the
+    collector starts, so that a taken port fails at once. (The server's own bind still
+    decides: another process may take the port in between.)"""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except OSError:
+        return None  # the server's bind says why, in its words
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        if os.name == "posix":  # as aiohttp binds: a port in TIME_WAIT is free
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def _stop_on_signals() -> Callable[[], None]:
+    """Make SIGHUP (serve's terminal closed) and SIGTERM stop serve as Ctrl-C does, so that
+    the collector is stopped too (while the server runs, textual-serve handles SIGTERM itself,
+    the same way); returns what puts the old handlers back."""
+    if not hasattr(signal, "SIGHUP"):  # Windows
+        return lambda: None
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGHUP, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore

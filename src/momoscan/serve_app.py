@@ -74,8 +74,8 @@ class BoundedAppService(AppService):
 
 class MomoscanServer(Server):
     """A textual-serve Server that answers only what `guard` lets through, and runs at most
-    `max_sessions` apps at once (each tab's WebSocket starts its own momoscan process tree,
-    150-220 MB)."""
+    `max_sessions` apps at once (each tab's WebSocket starts a momoscan, a viewer of the one
+    collector serve runs: about 65 MB; bench/serve_tabs.py)."""
 
     def __init__(
         self, command: str, *, host: str, port: int, guard: Guard, max_sessions: int
@@ -105,7 +105,8 @@ class MomoscanServer(Server):
             503,
             "All sessions are in use",
             f"momoscan serve is running {self.max_sessions} sessions, its limit (each tab runs "
-            "its own momoscan). Close another tab of it; this page tries again every "
+            "a momoscan that views the one collector). Close another tab of it; this page tries "
+            "again every "
             f"{FULL_RETRY} seconds. The limit is --max-sessions, or [serve] max_sessions in "
             "the config file.",
             retry=FULL_RETRY,
