@@ -14,6 +14,9 @@ Two runs of `--seconds` each (default 300), one after the other, each on a fresh
   (`<state>/momoscan/credits/<hash of the key>`): the product as shipped.
 - control: each process with a state directory of its own, so each has its own ledger and
   believes it owns the whole plan: momoscan before the key ledger.
+- one-db: both processes on ONE database, each with a state directory of its own (no shared
+  ledger): the collector's lock alone must keep the second one from spending (it waits as a
+  standby); expect one process spending and 0 refused.
 
 Printed as JSON (progress on stderr): per run, per process, the /quote requests, the credits
 the stand-in accepted and the requests it refused (429; `api_usage_over_plan` apart: the
@@ -136,7 +139,9 @@ def config_for(url: str, who: str) -> str:
     )
 
 
-def run(name: str, seconds: float, plan: int, shared: bool, work: Path) -> dict[str, Any]:
+def run(
+    name: str, seconds: float, plan: int, shared: bool, work: Path, one_db: bool = False
+) -> dict[str, Any]:
     server = _StandIn(plan)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -162,7 +167,8 @@ def run(name: str, seconds: float, plan: int, shared: bool, work: Path) -> dict[
                 XDG_STATE_HOME=str(state),
             )
             args = [sys.executable, "-m", "momoscan", "--headless", "--force", "--json"]
-            args += ["--config", str(home / "config.toml"), "--db", str(home / "momoscan.db")]
+            db = root / "momoscan.db" if one_db else home / "momoscan.db"
+            args += ["--config", str(home / "config.toml"), "--db", str(db)]
             with (home / "stdout").open("wb") as out, (home / "stderr").open("wb") as err:
                 child = subprocess.Popen(args, env=env, stdout=out, stderr=err)
             children.append((who, child, home))
@@ -194,6 +200,7 @@ def run(name: str, seconds: float, plan: int, shared: bool, work: Path) -> dict[
     full = [credits for _, credits in windows[1:-1]]  # the first and last are partial
     result: dict[str, Any] = {
         "shared_ledger": shared,
+        "one_database": one_db,
         "seconds": seconds,
         "plan": plan,
         "processes": {
@@ -261,7 +268,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=300.0, help="each run's length")
     parser.add_argument("--plan", type=int, default=120, help="credits per fixed minute")
     parser.add_argument(
-        "--runs", nargs="+", choices=("shared", "control"), default=["shared", "control"]
+        "--runs",
+        nargs="+",
+        choices=("shared", "control", "one-db"),
+        default=["shared", "control", "one-db"],
     )
     parser.add_argument("--micro", action="store_true", help="time the ledger's file work only")
     args = parser.parse_args()
@@ -271,7 +281,9 @@ def main() -> int:
     results = {}
     with tempfile.TemporaryDirectory(prefix="momoscan-collectors-") as tmp:
         for name in args.runs:
-            results[name] = run(name, args.seconds, args.plan, name == "shared", Path(tmp))
+            results[name] = run(
+                name, args.seconds, args.plan, name == "shared", Path(tmp), one_db=name == "one-db"
+            )
     print(json.dumps(results, indent=2))
     return 0
 

@@ -236,6 +236,7 @@ class QuoteStep:
                 "(--force refreshes anyway)."
             )
             return
+        spent_before = self.budget.used()
         try:
             await self.ensure_plan_limit()
         except AuthError as exc:
@@ -251,7 +252,11 @@ class QuoteStep:
             and not self.no_movers
             and self.budget.limit >= PRO_PLAN_CREDITS
         )
-        plan = await self.scheduler.plan(tickers, full=full, window=self.budget.limit, probe=probe)
+        # Credits that learning the plan found spent in this window (the /api_usage call's own
+        # credit, a restart's last minute, another program on the key) are not this cycle's to
+        # plan: planned anyway, the cycle's last batch waited a minute for them.
+        window = max(1, self.budget.limit - max(0, self.budget.used() - spent_before))
+        plan = await self.scheduler.plan(tickers, full=full, window=window, probe=probe)
         if daily is not None:
             if daily == 0:
                 report.messages.append(
@@ -262,12 +267,21 @@ class QuoteStep:
             quota = daily if plan.quota is None else min(daily, plan.quota)
             plan = dataclasses.replace(plan, quota=quota)
         if now_only and not full:
-            # What this minute has left (the plan's own probe took one, another process may
-            # have spent some): no batch waits for the next minute.
-            room = max(0, self.budget.limit - self.budget.used())
+            # What this minute has left (the plan's own probe took one, an earlier run or
+            # another process on this key may have spent more): no request waits for the
+            # next minute, the market movers probes included.
+            left = max(0, self.budget.limit - self.budget.used())
+            if MOVERS_CREDITS * len(plan.probes) > left // 2:
+                plan = dataclasses.replace(plan, probes=())
+            room = left - MOVERS_CREDITS * len(plan.probes)
             plan = dataclasses.replace(
                 plan, quota=room if plan.quota is None else min(room, plan.quota)
             )
+            if room == 0:
+                report.messages.append(
+                    "This minute's credits are spent (by an earlier run or another momoscan on "
+                    "this key): nothing quoted; the tables show the last quotes with their age."
+                )
         refreshed, found = (
             await self._probe(plan.probes, tickers, report) if plan.probes else (set(), [])
         )
