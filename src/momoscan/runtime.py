@@ -9,27 +9,23 @@ import contextlib
 import gc
 import importlib
 import logging
-import logging.handlers
-import sys
 import time as wallclock
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 import httpx
-import platformdirs
 
 from . import __version__
 from . import market_hours as mh
 from .clock import MarketClock, RealClock, SpeedClock
-from .config import APP_NAME, ConfigError, Settings, default_db_path
+from .config import Settings, default_db_path
 from .engine import Engine, StoreThread
-from .models import Ticker
+from .logs import log_path, setup_logging
 from .processes import shutdown_pool, spawn_importing
-from .redact import RedactingFilter, Redactor
 from .sources.cboe import CboeClient
 from .sources.key_ledger import KeyLedger
 from .sources.occ import OccClient
@@ -37,13 +33,16 @@ from .sources.offload import Offloader
 from .sources.ratelimit import CreditBudget
 from .sources.twelvedata import TwelveDataClient
 from .sources.twelvedata_ws import PriceStream
-from .sources.universe import FileUniverse, StaticUniverse, UniverseSource
+from .sources.universe import FileUniverse, UniverseSource
 from .store import Store, StoreError
+from .universes import SimulatedUniverse, live_universe, option_product_symbols
 
 if TYPE_CHECKING:
     from .simulated.faults import FaultPlan
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Mode", "RunOptions", "Runtime", "log_path", "open_runtime", "setup_logging"]
 
 USER_AGENT = f"momoscan/{__version__} (+https://github.com/momoscan/momoscan)"
 DEMO_KEY = "demo"
@@ -154,108 +153,6 @@ def forget_other_clock(path: Path, clock: MarketClock) -> None:
         dropped = store.forget_after(now.timestamp(), mh.current_trading_day(now))
     if dropped:
         log.info("demo restart at %s: dropped %d rows from a later simulated time", now, dropped)
-
-
-def log_path() -> Path:
-    return platformdirs.user_log_path(APP_NAME) / "momoscan.log"
-
-
-def setup_logging(settings: Settings, *, to_stderr: bool, verbose: bool = False) -> Path | None:
-    """Log to a rotating file (and, headless, warnings to stderr), with keys redacted."""
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    redactor = RedactingFilter(Redactor.from_settings(settings))
-    path: Path | None = log_path()
-    try:
-        assert path is not None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=2, encoding="utf-8"
-        )
-        file_handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        )
-        file_handler.addFilter(redactor)
-        root.addHandler(file_handler)
-    except OSError:
-        path = None
-    if to_stderr:
-        err = logging.StreamHandler(sys.stderr)
-        err.setLevel(logging.INFO if verbose else logging.WARNING)
-        err.setFormatter(logging.Formatter("momoscan: %(message)s"))
-        err.addFilter(redactor)
-        root.addHandler(err)
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    return path
-
-
-def option_product_symbols() -> frozenset[str]:
-    """ETFs, ETNs and index products, left out of the daily leaders unless include_etfs is on.
-
-    OCC's file does not say what an underlying is: this is the bundled list of optionable
-    funds and index roots (data/option_etfs.csv), plus the simulated market's."""
-    import csv
-    from importlib import resources
-
-    from .simulated.universe import option_products
-
-    text = resources.files("momoscan").joinpath("data", "option_etfs.csv").read_text("utf-8")
-    listed = {row["symbol"] for row in csv.DictReader(text.splitlines())}
-    return frozenset(listed | {p.symbol for p in option_products()})
-
-
-def builtin_universe() -> StaticUniverse:
-    from .simulated.universe import real_stocks
-
-    stocks = real_stocks()
-    return StaticUniverse(
-        "builtin",
-        [s.ticker() for s in stocks],
-        f"the built-in list of {len(stocks)} US stocks",
-    )
-
-
-def live_universe(settings: Settings) -> UniverseSource:
-    source = settings.universe.source
-    where = settings.source_path
-    if source == "builtin":
-        return builtin_universe()
-    if source == "file" or (source == "auto" and settings.universe.path):
-        if not settings.universe.path:
-            raise ConfigError(where, 'source = "file" needs a path', key="[universe] path")
-        return FileUniverse(Path(settings.universe.path).expanduser())
-    if source == "nasdaq" or (source == "auto" and settings.nasdaq.api_key):
-        from .sources.nasdaq import NasdaqUniverse
-
-        if not settings.nasdaq.api_key:
-            raise ConfigError(
-                where,
-                'source = "nasdaq" needs a key: set NASDAQ_DATA_LINK_API_KEY or [nasdaq] api_key',
-                key="[universe] source",
-            )
-        return NasdaqUniverse(settings)
-    return builtin_universe()
-
-
-class SimulatedUniverse:
-    """The simulated market's universe, asked of the market itself (in its own process, where
-    it is built anyway): the app's event loop never builds 8,000 securities with numpy."""
-
-    name = "demo"
-
-    def __init__(self, transport: Any, description: str):
-        self._transport = transport
-        self._description = description
-
-    async def load(self) -> list[Ticker]:
-        tickers: list[Ticker] = await self._transport.tickers()
-        return tickers
-
-    def describe(self) -> str:
-        return self._description
 
 
 @dataclass

@@ -18,7 +18,6 @@ import functools
 import logging
 import signal
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
 from pathlib import Path
 from typing import Concatenate, ParamSpec
 
@@ -28,37 +27,35 @@ import anyio
 # imports, rather than on the event loop as the first screen comes up.
 import anyio._backends._asyncio
 from textual import work
-from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from .. import format as fmt
-from .. import listings, queries
 from .. import market_hours as mh
+from .. import queries
 from ..attach import attach
 from ..collector import Collector
 from ..config import ConfigError, Settings
 from ..engine import StoreThread
 from ..engine.stream import Tick
 from ..entrants import SCANNER
-from ..links import NoChart, chart_url
-from ..models import AlertEvent, Progress, Ticker
+from ..models import AlertEvent, Progress
 from ..notify import GROUP_OVER, DesktopNotifier
 from ..role import STALE_AFTER, CollectorState
 from ..runtime import RunOptions, Runtime
-from ..store import Store, StoreError
+from ..store import StoreError
 from ..viewer import Viewer
 from .hangup import hangup_safe, resume_only_after_stop
-from .messages import ChartRequested, RefreshFinished, RefreshProgress
+from .messages import RefreshFinished, RefreshProgress
+from .openers import ScreenOpeners
 from .screens.alerts import AlertsScreen
-from .screens.chart import ChartScreen, chart_data
+from .screens.chart import ChartScreen
 from .screens.contracts import ContractsScreen
-from .screens.dialogs import HelpScreen, JumpScreen, SymbolScreen, help_rows
+from .screens.dialogs import HelpScreen, SymbolScreen, help_rows
 from .screens.history import HistoryScreen
 from .screens.main import MainScreen
-from .screens.watchlist import WatchlistScreen, read_watchlist
-from .widgets.contract_table import ContractData
+from .screens.watchlist import WatchlistScreen
 
 log = logging.getLogger(__name__)
 
@@ -99,21 +96,7 @@ SCREEN_TITLES = {
 }
 
 
-def load_contracts(
-    store: Store, day: date, underlying: str, unusual_ratio: float, unusual_min_volume: int
-) -> ContractData:
-    """Read and index an underlying's contracts (on the reader thread, off the event loop)."""
-    rows = queries.contracts(
-        store,
-        day,
-        underlying,
-        unusual_ratio=unusual_ratio,
-        unusual_min_volume=unusual_min_volume,
-    )
-    return ContractData(rows)
-
-
-class MomoscanApp(App[int]):
+class MomoscanApp(ScreenOpeners):
     # Absolute, so that subclasses defined elsewhere (benchmarks) find it too.
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "momoscan"
@@ -178,24 +161,9 @@ class MomoscanApp(App[int]):
         return MainScreen(self.settings.scan.movers, watch_size=self.settings.options.watch_size)
 
     @property
-    def main(self) -> MainScreen:
-        screen = self.default_screen
-        assert isinstance(screen, MainScreen)
-        return screen
-
-    @property
     def live(self) -> bool:
         """The app runs and its main screen is up (not yet torn down at exit)."""
         return self.is_running and self.main.is_attached
-
-    def market_epoch(self) -> float:
-        """The market clock in Unix seconds (the simulated one in demo): quotes' ages come from
-        their source's clock and are measured against it."""
-        if self.runtime is not None:
-            return self.runtime.clock.now().timestamp()
-        if self.viewer is not None and self.viewer.state is not None:
-            return self.viewer.clock.now().timestamp()
-        return self.wall()
 
     @property
     def current_tiers(self) -> tuple[str, ...]:
@@ -569,243 +537,6 @@ class MomoscanApp(App[int]):
             return
         title = SCREEN_TITLES.get(type(screen), "momoscan")
         self.push_screen(HelpScreen(title, help_rows(screen, self.BINDINGS)))
-
-    def on_chart_requested(self, message: ChartRequested) -> None:
-        self.open_chart_soon(message.symbol)
-
-    async def _ticker_for(self, symbol: str) -> Ticker | None:
-        """The universe's record, else the built-in listings (for options underlyings that
-        are outside the universe: mega caps, ETFs, indexes)."""
-        if self.reader is not None:
-            found = await self.reader.call(queries.ticker, symbol)
-            if found is not None:
-                return found
-        return listings.builtin(symbol)
-
-    def open_chart_soon(self, symbol: str) -> None:
-        self.run_worker(self.open_chart(symbol), group="chart", exit_on_error=False)
-
-    async def open_chart(self, symbol: str) -> None:
-        ticker = await self._ticker_for(symbol)
-        try:
-            if ticker is None:
-                raise NoChart(f"{symbol} is not a known listing: no chart to open.")
-            url = chart_url(ticker)
-        except NoChart as exc:
-            self.notify(str(exc), severity="warning", markup=False)
-            return
-        self.opened_urls.append(url)
-        self.open_url(url)
-        # Also shown, for users on SSH whose browser cannot open here.
-        self.notify(url, title=f"Chart: {symbol}", markup=False, timeout=10)
-
-    def open_contracts_soon(self, underlying: str, *, day: date | None = None) -> None:
-        self.run_worker(self.open_contracts(underlying, day), group="drill", exit_on_error=False)
-
-    async def open_contracts(self, underlying: str, day: date | None = None) -> None:
-        """Push the drill-down of `underlying` on `day` (today's chains when None), or say
-        why there is nothing to show."""
-        snap = self.snapshot
-        day = day or (snap.options_day if snap is not None else None)
-        if self.reader is None or day is None:
-            self.notify("No option chains yet: the first refresh fetches them.", markup=False)
-            return
-        opts = self.settings.options
-        data = await self.reader.call(
-            load_contracts, day, underlying, opts.unusual_volume_oi, opts.unusual_min_volume
-        )
-        if not len(data):
-            self.notify(await self._why_no_contracts(underlying, day), markup=False, timeout=8)
-            return
-        await self.push_screen(
-            ContractsScreen(underlying, day, data, source_note="Cboe, 15 min delayed")
-        )
-
-    async def _why_no_contracts(self, underlying: str, day: date) -> str:
-        assert self.reader is not None
-        days = await self.reader.call(queries.contract_days)
-        kept = self.settings.options.contract_days
-        if day not in days:
-            return (
-                f"No contracts on record for {day}: momoscan keeps the contracts of the days "
-                f"it ran, for {kept} days ([options] contract_days)."
-            )
-        return (
-            f"No contracts of {underlying} on record for {day}: it was not in that day's "
-            "watch set (your watchlist, the last leaders, the top movers), whose chains are "
-            "the only ones fetched."
-        )
-
-    def open_history_soon(self) -> None:
-        self.run_worker(self.open_history(), group="history", exit_on_error=False)
-
-    async def open_history(self) -> None:
-        if self.reader is None:
-            return
-        history = await self.reader.call(queries.leaders_history, 20)
-        if not history:
-            self.notify("No daily leaders yet: the first refresh fetches them.", markup=False)
-            return
-        await self.push_screen(
-            HistoryScreen(history, include_etfs=self.settings.options.include_etfs)
-        )
-
-    # -- the chart, alerts and watchlist screens ---------------------------------------------
-
-    def open_day_chart_soon(self, symbol: str) -> None:
-        self.run_worker(self.open_day_chart(symbol), group="day", exit_on_error=False)
-
-    async def open_day_chart(self, symbol: str) -> None:
-        """Push the chart screen of `symbol`'s day, or say why there is nothing to draw."""
-        if self.reader is None:
-            self.notify("Nothing to chart yet: the first refresh is under way.", markup=False)
-            return
-        now = self.market_epoch()
-        series = await self.reader.call(queries.intraday_series, symbol, now)
-        ticker = await self._ticker_for(symbol)
-        if not series.prices:
-            self.notify(self._why_no_prices(symbol, ticker), markup=False, timeout=8)
-            return
-        row = await self.reader.call(queries.scan_row, symbol, now)
-        await self.push_screen(ChartScreen(symbol, ticker, chart_data(series), row))
-
-    def _never_quoted(self, ticker: Ticker) -> str:
-        """Why momoscan never quotes `ticker` ("" when it does)."""
-        tiers = self.settings.universe.cap_tiers
-        if not ticker.cap_tier:
-            return "it is an index or a fund momoscan follows for its options only"
-        if ticker.cap_tier not in tiers:
-            return (
-                f"it is a {ticker.cap_tier} cap, outside your cap tiers ({', '.join(tiers)}), "
-                "so momoscan does not quote it"
-            )
-        return ""
-
-    def _why_no_prices(self, symbol: str, ticker: Ticker | None) -> str:
-        if ticker is None:
-            return f"{symbol} is not a known listing: no prices to chart."
-        never = self._never_quoted(ticker)
-        if never:
-            return f"No intraday prices for {symbol}: {never}; o opens its TradingView chart."
-        return f"No intraday prices for {symbol} on record yet: the next sweep quotes it."
-
-    def _why_no_quote(self, ticker: Ticker) -> str:
-        """The card's Quote line for a name without one: why, and when it will have one."""
-        never = self._never_quoted(ticker)
-        if never:
-            return f"none: {never}"
-        if self.main.status.state.refreshing:
-            return "none yet: the refresh under way quotes it (never-quoted names go first)"
-        left = max(0.0, self._next_refresh_at - self.wall())
-        return f"none yet: the next refresh, in {fmt.age(left)}, quotes it (never-quoted first)"
-
-    def open_alerts_soon(self) -> None:
-        self.run_worker(self.open_alerts(), group="alerts", exit_on_error=False)
-
-    async def _alerts_today(self) -> tuple[date, list[AlertEvent]]:
-        now = self.market_epoch()
-        day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET))
-        stored: list[AlertEvent] = []
-        if self.reader is not None:
-            stored = await self.reader.call(queries.alerts_on, day)
-        return day, stored
-
-    async def open_alerts(self) -> None:
-        day, events = await self._alerts_today()
-        await self.push_screen(AlertsScreen(day, events, rules=len(self.settings.alerts.rules)))
-
-    async def _reload_alerts(self) -> None:
-        _, events = await self._alerts_today()
-        if isinstance(self.screen, AlertsScreen):
-            self.screen.show(events)
-
-    def open_watchlist_soon(self) -> None:
-        self.run_worker(self.open_watchlist(), group="watchlist", exit_on_error=False)
-
-    async def open_watchlist(self) -> None:
-        if self.reader is None:
-            self.notify("The watchlist opens once the database is open.", markup=False)
-            return
-        now = self.market_epoch()
-        rows, sparks = await self.reader.call(read_watchlist, now)
-        await self.push_screen(WatchlistScreen(rows, sparks, now))
-
-    def ask_watch(self, value: str) -> None:
-        """Ask for a symbol to add to the watchlist (`value` offered, selected)."""
-
-        def chosen(symbol: str | None) -> None:
-            if symbol:
-                self.watch_soon(symbol)
-
-        self.push_screen(JumpScreen("Add to the watchlist", value), callback=chosen)
-
-    def watch_soon(self, symbol: str) -> None:
-        self.run_worker(self.edit_watchlist(symbol, add=True), group="watch", exit_on_error=False)
-
-    def unwatch_soon(self, symbol: str) -> None:
-        self.run_worker(self.edit_watchlist(symbol, add=False), group="watch", exit_on_error=False)
-
-    async def edit_watchlist(self, text: str, *, add: bool) -> None:
-        """Add `text` to the watchlist or remove it (kept in the database), and say so."""
-        rt = self.runtime
-        try:
-            if rt is not None:
-                edit = rt.engine.watch if add else rt.engine.unwatch
-                symbol, changed = await edit(text)
-            elif self.viewer is not None:
-                symbol, changed = await self.viewer.watch(text, add=add)
-            else:
-                self.notify("The watchlist can be edited once the first refresh starts.")
-                return
-        except ValueError as exc:
-            self.notify(str(exc), severity="warning", markup=False)
-            return
-        if add and not changed:
-            message = f"{symbol} is on the watchlist already."
-        elif add:
-            message = f"Added {symbol} to the watchlist: refreshed and streamed first from now on."
-        elif changed:
-            message = f"Removed {symbol} from the watchlist (+ adds it back)."
-        else:
-            message = f"{symbol} is not on the watchlist."
-        self.notify(message, title="Watchlist", markup=False, timeout=5)
-        if isinstance(self.screen, WatchlistScreen):
-            await self.screen.reload()
-
-    def show_symbol_soon(self, symbol: str) -> None:
-        self.run_worker(self.show_symbol(symbol), group="jump", exit_on_error=False)
-
-    async def show_symbol(self, symbol: str) -> None:
-        ticker = await self._ticker_for(symbol)
-        if ticker is None or self.reader is None:
-            self.notify(f"{symbol} is not in the universe.", severity="warning", markup=False)
-            return
-        row = await self.reader.call(queries.scan_row, symbol, self.market_epoch())
-        options_volume = None
-        if self.snapshot is not None:
-            options_volume = next(
-                (s.total for s in self.snapshot.shares if s.underlying == symbol), None
-            )
-        series = await self.reader.call(queries.intraday_series, symbol, self.market_epoch())
-        rt = self.runtime
-        scheduler = rt.engine.scheduler if rt is not None else None
-        choice = await self.push_screen_wait(
-            SymbolScreen(
-                ticker,
-                row,
-                options_volume,
-                self.market_epoch,
-                chart=chart_data(series),
-                why=(lambda: scheduler.why(symbol)) if scheduler is not None else None,
-                no_quote=lambda: self._why_no_quote(ticker),
-            )
-        )
-        if choice == "chart":
-            await self.open_chart(symbol)
-        elif choice == "contracts":
-            await self.open_contracts(symbol)
-        elif choice == "day":
-            await self.open_day_chart(symbol)
 
 
 def run_app(settings: Settings, options: RunOptions, *, force: bool = False) -> int:

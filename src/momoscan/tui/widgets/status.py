@@ -91,9 +91,9 @@ def render_status(state: StatusState, now: float) -> Text:
     else:
         line.append(" LIVE ", style="bold black on green")
     if state.viewer:
+        # Short on the first line (the clock must fit at 80 columns); who, on the second.
         line.append(" ")
         line.append(" VIEWER ", style="bold black on magenta")
-        line.append(f" of {state.viewer}")
     line.append(" ")
     line.append(f" {SESSION_LABEL[state.session]} ", style=SESSION_STYLE[state.session])
     if state.market_time is not None:
@@ -115,6 +115,8 @@ def render_status(state: StatusState, now: float) -> Text:
     line.append(f" · ≥ ${state.min_price:g}")
 
     second = Text(no_wrap=True, overflow="ellipsis")
+    if state.viewer:
+        second.append(f"of {state.viewer} · ", style="magenta")
     if snap is not None and snap.last_good_run is not None and snap.last_good_run.finished_at:
         finished = snap.last_good_run.finished_at
         second.append(f"refreshed {fmt.age(now - finished)} ago")
