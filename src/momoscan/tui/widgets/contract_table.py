@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-from numpy.typing import NDArray
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -28,6 +26,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...queries import ContractRow
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ class ContractData:
     """
 
     def __init__(self, rows: Sequence[ContractRow]) -> None:
+        # NumPy on first use: a window that never drills down (a serve tab, a viewer) never
+        # loads it (11.5 MiB of each tab's memory, bench/serve_tabs.py --imports).
+        import numpy as np
+
         self.rows = list(rows)
         n = len(self.rows)
 
@@ -116,6 +122,8 @@ class ContractData:
     def _widths(self) -> list[int]:
         """Each column as wide as its widest cell (found from the extremes, not by
         formatting every contract)."""
+        import numpy as np
+
         if not self.rows:
             return [len(c.label) for c in COLUMNS]
         k = self.keys
@@ -147,6 +155,8 @@ class ContractData:
     def order(self, key: str, descending: bool) -> NDArray[np.intp]:
         """Row indices sorted by `key`. Stable, from the rows' own order (most traded first),
         so ties (one expiry, one strike) keep the most traded first."""
+        import numpy as np
+
         cached = self._orders.get((key, descending))
         if cached is None:
             values = self.keys[key]
