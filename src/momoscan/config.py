@@ -289,9 +289,10 @@ class AlertSettings:
 
 @dataclass
 class ServeSettings:
-    max_sessions: int = 3
-    """Browser tabs `momoscan serve` runs at once, each its own momoscan (150-220 MB); more see
-    a page saying it is full (--max-sessions overrides)."""
+    max_sessions: int = 5
+    """Browser tabs `momoscan serve` runs at once, each a viewer of serve's one collector (about
+    65 MB a tab, over some 200 MB for serve and the collector); more see a page saying it is
+    full (--max-sessions overrides)."""
 
 
 @dataclass
