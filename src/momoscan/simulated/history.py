@@ -94,11 +94,6 @@ def session_rows(market: SimMarket, tiers: Sequence[str]) -> list[Row]:
 
 
 def store_history(store: Store, rows: Sequence[Row]) -> int:
-    """Write `rows` where nothing is stored yet, in one transaction. Returns the rows added."""
-    with store.transaction() as conn:
-        before = conn.total_changes
-        conn.executemany(
-            "INSERT OR IGNORE INTO quote_history (symbol, ts, price, volume) VALUES (?, ?, ?, ?)",
-            rows,
-        )
-        return int(conn.total_changes - before)
+    """Write `rows` where nothing is stored yet, in one transaction (through the store: only
+    the store and queries speak SQL). Returns the rows added."""
+    return store.add_history(rows)

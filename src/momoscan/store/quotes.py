@@ -125,6 +125,19 @@ class QuotesMixin(UniverseMixin):
                 conn.executemany("INSERT INTO credit_ledger (ts, credits) VALUES (?, ?)", spent)
         unnamed.difference_update(row[3] for row in listed)
 
+    def add_history(self, rows: Sequence[tuple[str, float, float, int]]) -> int:
+        """Intraday samples (symbol, bucket's Unix seconds, price, session volume in shares)
+        where none is stored yet (what is stored wins), in one transaction: the demo's session
+        so far (simulated/history.py). Returns the rows added."""
+        with self.transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO quote_history (symbol, ts, price, volume) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
+            return int(conn.total_changes - before)
+
     def store_stream_ticks(
         self, ticks: Sequence[tuple[str, float, float | None, int | None, int]], fetched_at: float
     ) -> int:
