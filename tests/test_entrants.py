@@ -188,3 +188,35 @@ def test_names_swapping_at_the_edge_are_announced_once_per_half_hour(db: Path) -
         ("KKK", entrants.REANNOUNCE_AFTER),
         ("JJJ", entrants.REANNOUNCE_AFTER + 60),
     ]
+
+
+def test_a_look_that_ranked_far_fewer_names_is_no_baseline(tmp_path: Path) -> None:
+    """A run that quoted a few names of the session (a sweep cut short; a demo restarted at
+    an earlier time, its later quotes dropped) leaves a board of those few: when the rest are
+    quoted, none of them "entered"."""
+    path = tmp_path / "c.db"
+    names = [f"N{i:02d}" for i in range(40)]
+    with Store(path) as store:
+        store.replace_universe(
+            [Ticker(s, f"{s} Inc", "NASDAQ", "XNGS", "small") for s in names],
+            source="test",
+            as_of=DAY,
+            fetched_at=NOW,
+        )
+    moves = {s: 40.0 - i for i, s in enumerate(names)}  # N00 moves most
+    # Two sample periods of the whole session, then the restart's partial look: 12 names.
+    put(path, moves, NOW - 3 * PERIOD)
+    put(path, moves, NOW - 2 * PERIOD)
+    with Store(path) as store:
+        store.forget_after(NOW - 2 * PERIOD - 1, DAY)
+    partial = {s: moves[s] for s in names[-12:]}
+    put(path, partial, NOW - PERIOD)
+    assert look(path, NOW - PERIOD) == []
+    # All 40 quoted again: the real top 10 are back, and none "entered".
+    put(path, moves, NOW)
+    assert look(path, NOW) == []
+    # With a baseline of the whole board, a real entry still fires.
+    moves["N39"] = 99.0
+    put(path, moves, NOW + PERIOD)
+    fired = look(path, NOW + PERIOD)
+    assert {e.symbol for e in fired} == {"N39"}

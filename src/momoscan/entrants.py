@@ -12,11 +12,12 @@ what a screen shows: the same at any terminal size or zoom, in the TUI, headless
   entry twice (the look, the comparison and the record are one transaction).
 - **No phantom entries.** There is nothing to compare with, so nothing fires, when the previous
   look is of another session, older than `BASELINE_MAX_AGE` (an app restarted hours later
-  would otherwise announce every name that moved in between), or from a later time (the demo's
-  clock started again). A name whose first sample of the session momoscan is still in (it has
-  one stored sample of the session: its rank before was unknown, not low) does not enter
-  either: in a live run's first sweep every batch would otherwise "enter" names that were up
-  there all along.
+  would otherwise announce every name that moved in between), from a later time (the demo's
+  clock started again), or ranked fewer than `COVERAGE_FLOOR` of the names the new look ranks
+  (a run that quoted 55 of 546 names would make the other 491 "enter"). A name whose first
+  sample of the session momoscan is still in (it has one stored sample of the session: its
+  rank before was unknown, not low) does not enter either: in a live run's first sweep every
+  batch would otherwise "enter" names that were up there all along.
 - **Once per crossing.** A name announced for a board is not announced for it again within
   `REANNOUNCE_AFTER`: a name hovering at #10 while its neighbours move past it, in and out,
   at an unchanged price, is one entry, not one a minute.
@@ -49,6 +50,8 @@ OPTIONS = "Options top 10"
 #: A previous look older than this (market-clock seconds) is not compared with: it sets a
 #: new baseline instead.
 BASELINE_MAX_AGE = 900.0
+#: A baseline must have ranked at least this share of the names the new look ranks.
+COVERAGE_FLOOR = 0.9
 #: A name announced for a board is not announced for it again within this (market-clock
 #: seconds).
 REANNOUNCE_AFTER = 1800.0
@@ -106,9 +109,13 @@ def detect(
     with store.transaction():
         start, boards = queries.scanner_boards(store, tiers, min_price, now, TOP_N)
         before = _load(store.get_meta(_BOARDS_KEY))
+        covered = queries.session_coverage(store, tiers, start) if start is not None else 0
         comparable = (
             start is not None
             and before.get("start") == start
+            # A look that ranked far fewer names (a sweep cut short, a demo restarted at an
+            # earlier time) is no baseline: every name it missed would "enter" now.
+            and int(before.get("covered", covered)) >= COVERAGE_FLOOR * covered
             and list(before.get("tiers", [])) == list(tiers)
             and before.get("min_price") == min_price
             and 0 <= now - float(before.get("at", -1e18)) <= BASELINE_MAX_AGE
@@ -157,6 +164,7 @@ def detect(
                         "at": now,
                         "tiers": list(tiers),
                         "min_price": min_price,
+                        "covered": covered,
                         "tops": {b: [r.symbol for r in rows] for b, rows in boards.items()},
                     }
                 ),

@@ -22,7 +22,7 @@ By topic (every public name is re-exported here, so `queries.snapshot(...)` and
 from __future__ import annotations
 
 from .alerts import Observation, alert_observations, alerts_after, alerts_on, last_alert_id
-from .entrants import announced_since, sampled_before, scanner_boards
+from .entrants import announced_since, sampled_before, scanner_boards, session_coverage
 from .options import (
     MARKET_TOP,
     OTHERS,
@@ -114,6 +114,7 @@ __all__ = [
     "sampled_before",
     "scan_row",
     "scanner_boards",
+    "session_coverage",
     "session_start",
     "snapshot",
     "sparklines",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..store import Store
-from .scan import TOP_N, ScanRow, _scan, session_start
+from .scan import _QUOTED_AT, TOP_N, ScanRow, _scan, session_start
 
 
 def scanner_boards(
@@ -22,6 +22,18 @@ def scanner_boards(
     return start, {
         board: _scan(store, board, tiers, min_price, limit, start) for board in ("moves", "volume")
     }
+
+
+def session_coverage(store: Store, tiers: Sequence[str], start: float) -> int:
+    """How many names of `tiers` have a quote of the session that began at `start` (Unix
+    seconds): the boards rank these; a look that saw far fewer is not a baseline."""
+    marks = ",".join("?" for _ in tiers)
+    row = store.conn.execute(
+        f"SELECT COUNT(*) FROM quotes q JOIN tickers t ON t.symbol = q.symbol "
+        f"WHERE t.cap_tier IN ({marks}) AND {_QUOTED_AT} >= ?",
+        (*tiers, start),
+    ).fetchone()
+    return int(row[0] or 0)
 
 
 def sampled_before(store: Store, symbols: Sequence[str], start: float) -> set[str]:
