@@ -259,9 +259,18 @@ def test_full_needs_once(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--full needs --once" in capsys.readouterr().err
 
 
-def test_collect_refuses_once(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["collect", "--once"]) == 2
-    assert "momoscan --once" in capsys.readouterr().err
+def test_collect_refuses_once_and_its_help_leaves_it_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["collect", "--once"])
+    assert exit_info.value.code == 2
+    assert "one cycle: momoscan --once" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["collect", "--help"])
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: momoscan collect") and "--interval" in shown
+    assert "--once" not in shown.split("Exit codes")[0] and "--exit-code" not in shown
 
 
 def test_the_viewer_s_day_is_the_collector_s(tmp_path: Path) -> None:
@@ -289,3 +298,57 @@ def test_the_viewer_s_day_is_the_collector_s(tmp_path: Path) -> None:
             await viewer.close()
 
     assert anyio.run(run) == START.date()
+
+
+def test_a_demo_run_soon_after_another_goes_on_from_its_clock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --once right after a demo collector stopped goes on from that collector's clock (and
+    keeps what it stored) instead of starting the session again at 10:00."""
+    db = tmp_path / "d.db"
+    args = ["--once", "--json", "--db", str(db), "--demo-size", "60"]
+    assert main(args) == 0
+    capsys.readouterr()
+    # The last collector's clock, as it published it a moment ago: 14:00 on the market.
+    afternoon = datetime.combine(START.date(), datetime.min.time(), mh.ET).replace(hour=14)
+    with Store(db) as store:
+        state = read_state(store)
+        assert state is not None and state.stopped_at is not None
+        state.clock_market, state.clock_wall = afternoon.timestamp(), time.time()
+        state.heartbeat = state.clock_wall
+        store.set_meta("collector", state.to_json())
+    assert main(args) == 0
+    market = datetime.fromisoformat(json.loads(capsys.readouterr().out)["market_time"])
+    assert market.astimezone(mh.ET).hour == 14
+    # Long ago: the session starts again at its configured time.
+    with Store(db) as store:
+        state = read_state(store)
+        assert state is not None
+        state.heartbeat = time.time() - 3600
+        store.set_meta("collector", state.to_json())
+    assert main(args) == 0
+    market = datetime.fromisoformat(json.loads(capsys.readouterr().out)["market_time"])
+    assert market.astimezone(mh.ET).hour == 10
+
+
+def test_once_beside_a_collector_mails_each_alert_once(tmp_path: Path) -> None:
+    """The first --once beside a collector reports the day's alerts so far; each later one,
+    what fired since the one before (an earlier day's are never news)."""
+    from momoscan.headless_run import unreported_alerts
+
+    db = tmp_path / "a.db"
+    today, yesterday = START.date(), date(2026, 11, 19)
+
+    def fire(symbol: str, day: date) -> None:
+        with Store(db) as store, store.transaction():
+            at = datetime.combine(day, START.timetz()).timestamp()
+            row = (day.isoformat(), "scanner", "Top movers", symbol, at, f"{symbol} entered")
+            store.record_events([(*row, None, None, None, None)])
+
+    fire("OLD", yesterday)
+    fire("AAA", today)
+    fire("BBB", today)
+    assert [e.symbol for e in unreported_alerts(db, today)] == ["AAA", "BBB"]
+    assert unreported_alerts(db, today) == []
+    fire("CCC", today)
+    assert [e.symbol for e in unreported_alerts(db, today)] == ["CCC"]

@@ -19,14 +19,32 @@ import anyio
 
 from .collector import Collector
 from .config import Settings
-from .role import CollectorLock, continued_start
-from .runtime import Mode, RunOptions, check_db_mode, choose_mode, db_path_for, open_runtime
+from .role import CollectorLock, CollectorState, continued_start, read_state
+from .runtime import (
+    Mode,
+    RunOptions,
+    check_db_mode,
+    choose_mode,
+    db_path_for,
+    demo_session,
+    open_runtime,
+)
+from .store import Store
 from .viewer import Viewer
 
 R = TypeVar("R")
 
 #: What `view` returns when this process now holds the collector's lock (a takeover).
 TAKE_OVER = None
+#: A demo collector goes on from the clock of the one before it when that one published
+#: within this many wall seconds: a takeover, or a restart soon after it stopped (a TUI quit,
+#: then a --once). Later, the demo's session starts again at its configured time.
+RESUME_GAP = 900.0
+
+
+def _last_state(db_path: Path) -> CollectorState | None:
+    with Store(db_path) as store:
+        return read_state(store)
 
 
 @dataclass
@@ -81,12 +99,23 @@ async def attach(
             place.lock.release()
             return result
         followed = viewer.state
-    resume = continued_start(followed, wall()) if followed is not None else None
+    took_over = followed is not None
+    if not took_over and place.mode.demo:
+        # A demo collector that stopped a moment ago (a TUI quit, then a --once): its
+        # session goes on rather than starting again at 10:00 and dropping what it stored,
+        # unless this run asks for another session (another date, start, seed or size).
+        followed = await anyio.to_thread.run_sync(_last_state, place.db_path)
+    session = demo_session(settings, options) if place.mode.demo else ""
+    if took_over and followed is not None:
+        session = followed.session  # a takeover always goes on: a viewer deletes nothing
+    resume = (
+        continued_start(followed, wall(), RESUME_GAP, session) if followed is not None else None
+    )
     if resume is not None and options.demo_start is None:
         options = dataclasses.replace(options, demo_resume=resume)
     try:
         async with open_runtime(settings, options) as rt:
-            collector = Collector(rt, place.lock, command=command, wall=wall)
+            collector = Collector(rt, place.lock, command=command, wall=wall, session=session)
             try:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(collector.run)

@@ -67,17 +67,30 @@ def positive_number(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, collect: bool = False) -> argparse.ArgumentParser:
+    """momoscan's options; with `collect`, those of `momoscan collect` (the headless loop:
+    no --headless, --once, --full or exit-code flags)."""
     parser = Parser(
-        prog="momoscan",
-        description="A terminal scanner for momentum day traders and options-flow watchers. "
-        "Without API keys it runs on a built-in simulated market.",
-        epilog="Exit codes: 0 ok, 1 refresh failed, 2 usage or config error, "
-        "3 new options top-10 entrant (with --exit-code-on-new-entrant), "
-        "4 an alert rule fired (with --exit-code-on-alert). "
-        "`momoscan collect` runs the headless loop as a service would (`momoscan collect "
-        "--help`: the same options). "
-        "`momoscan serve --help` and `momoscan check --help` for the other commands.",
+        prog="momoscan collect" if collect else "momoscan",
+        description=(
+            "Collect for a database with no screen: refresh every interval until stopped, a "
+            "line a cycle (JSON with --json). One collector per database: beside a running "
+            "one, this waits and takes over when it stops."
+            if collect
+            else "A terminal scanner for momentum day traders and options-flow watchers. "
+            "Without API keys it runs on a built-in simulated market."
+        ),
+        epilog=(
+            "Exit codes: 0 stopped (Ctrl-C, SIGTERM), 2 usage, config or database error at "
+            "start. One cycle instead: momoscan --once."
+            if collect
+            else "Exit codes: 0 ok, 1 refresh failed, 2 usage or config error, "
+            "3 new options top-10 entrant (with --exit-code-on-new-entrant), "
+            "4 an alert rule fired (with --exit-code-on-alert). "
+            "`momoscan collect` runs the headless loop as a service would (`momoscan collect "
+            "--help`). "
+            "`momoscan serve --help` and `momoscan check --help` for the other commands."
+        ),
     )
     parser.add_argument(
         "--config",
@@ -158,12 +171,34 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="log more (to stderr headless)"
     )
     parser.add_argument("--version", action="version", version=f"momoscan {__version__}")
+    if collect:
+        for action in parser._actions:
+            if set(action.option_strings) & set(NOT_FOR_COLLECT):
+                action.help = argparse.SUPPRESS
+            elif "--json" in action.option_strings:
+                action.help = "print one JSON object a cycle instead of a line of text"
     return parser
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = build_parser()
+#: Flags `momoscan collect` does not take (it is the headless loop).
+NOT_FOR_COLLECT = (
+    "--headless",
+    "--once",
+    "--full",
+    "--exit-code-on-new-entrant",
+    "--exit-code-on-alert",
+)
+
+
+def parse_args(argv: Sequence[str] | None, *, collect: bool = False) -> argparse.Namespace:
+    parser = build_parser(collect=collect)
     args = parser.parse_args(argv)
+    if collect:
+        given = [f for f in NOT_FOR_COLLECT if getattr(args, f[2:].replace("-", "_"))]
+        if given:
+            hint = " (one cycle: momoscan --once)" if "--once" in given else ""
+            parser.error(f"{given[0]} is not an option of momoscan collect{hint}")
+        args.headless = True
     if args.once or args.json or args.exit_code_on_new_entrant or args.exit_code_on_alert:
         args.headless = True
     if args.full and not args.once:
@@ -301,18 +336,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["check"]:
         return check_main(argv[1:])
     command = "momoscan"
-    if argv[:1] == ["collect"]:
+    collect = argv[:1] == ["collect"]
+    if collect:
         # The headless loop under a name that says what it does (services, serve).
-        argv = [*argv[1:], "--headless"]
+        argv = argv[1:]
         command = "momoscan collect"
-        if "--once" in argv:
-            print("momoscan collect: --once is `momoscan --once`", file=sys.stderr)
-            return EXIT_USAGE
     if argv[:1] == ["serve"]:
         from .serve import serve_main  # textual-serve only on this path
 
         return serve_main(argv[1:])
-    args = parse_args(argv)
+    args = parse_args(argv, collect=collect)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:

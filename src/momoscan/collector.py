@@ -46,6 +46,7 @@ class Collector:
         command: what runs it, for the viewers' status bar ("momoscan", "momoscan collect").
         wall: the wall clock (Unix seconds).
         notify: told of each request it served, in words (the TUI notifies; may be None).
+        session: what defines the demo's session (runtime.demo_session; "" live).
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class Collector:
         command: str,
         wall: Callable[[], float] = time.time,
         notify: Callable[[str], None] | None = None,
+        session: str = "",
     ):
         self.rt = rt
         self.lock = lock
@@ -69,6 +71,7 @@ class Collector:
             command=command,
             since=wall(),
             mode=rt.mode.name,
+            session=session,
             universe=rt.engine.universe.describe(),
             faults=faults,
             clock_speed=float(getattr(rt.clock, "speed", 0.0 if rt.mode.demo else 1.0)),

@@ -17,7 +17,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +274,7 @@ def _once_view(viewer: Viewer, settings: Settings, args: argparse.Namespace, err
     mode = state.mode if state is not None else "live"
     ctx = _context(market, mode, state.universe if state is not None else "", settings)
     snap = read_snapshot(db_path, settings, market.timestamp())
-    fired = unreported_alerts(db_path)
+    fired = unreported_alerts(db_path, mh.current_trading_day(market))
     if args.json:
         history, unusual = _extras(db_path, settings, snap)
         doc = headless.to_json(
@@ -313,19 +313,18 @@ def _once_view(viewer: Viewer, settings: Settings, args: argparse.Namespace, err
     return EXIT_OK
 
 
-def unreported_alerts(db_path: Path) -> list[AlertEvent]:
+def unreported_alerts(db_path: Path, day: date) -> list[AlertEvent]:
     """What the collector fired since the last `--once` beside it reported (oldest first),
-    now marked reported: a cron job mails each alert once."""
+    now marked reported: a cron job mails each alert once. The first such run reports what
+    fired on `day` (the market's trading day) so far."""
     with Store(db_path) as store:
         after = int(store.get_meta("reported_alert_id") or -1)
+        fresh = queries.alerts_after(store, max(after, 0))
         if after < 0:
-            # The first --once beside a collector reports today's alerts from here on.
-            after = queries.last_alert_id(store)
-            store.set_meta("reported_alert_id", str(after))
-            return []
-        fresh = queries.alerts_after(store, after)
-        if fresh:
-            store.set_meta("reported_alert_id", str(fresh[-1][0]))
+            fresh = [(i, e) for i, e in fresh if e.day == day]
+        if fresh or after < 0:
+            last = fresh[-1][0] if fresh else queries.last_alert_id(store)
+            store.set_meta("reported_alert_id", str(last))
     return [event for _, event in fresh]
 
 

@@ -89,6 +89,9 @@ class CollectorState:
     since: float = 0.0
     heartbeat: float = 0.0
     mode: str = "demo"
+    #: What defines the demo's session (its configured date and start, seed and size): a
+    #: collector with other settings starts its own session rather than going on with this.
+    session: str = ""
     universe: str = ""
     faults: str = ""
     clock_wall: float = 0.0
@@ -172,13 +175,14 @@ class StateClock:
 
 
 def continued_start(
-    state: CollectorState | None, wall: float, max_gap: float = 60.0
+    state: CollectorState | None, wall: float, max_gap: float = 60.0, session: str = ""
 ) -> datetime | None:
     """Where a demo clock taking over from `state` starts: the previous collector's market
-    time now, when it published within `max_gap` wall seconds (a handover); None otherwise
-    (a fresh start: the demo's clock starts at its configured time)."""
+    time now, when it published within `max_gap` wall seconds and ran the same `session`
+    (`demo_session`); None otherwise (a fresh start: the demo's clock starts at its
+    configured time)."""
     if state is None or state.mode != "demo" or state.heartbeat <= 0:
         return None
-    if wall - state.heartbeat > max_gap:
+    if wall - state.heartbeat > max_gap or state.session != session:
         return None
     return state.market_now(wall)

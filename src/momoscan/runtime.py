@@ -181,6 +181,15 @@ class Runtime:
         return added
 
 
+def demo_session(settings: Settings, options: RunOptions) -> str:
+    """What defines a demo's session: its configured date and start, seed and size (a run
+    with other ones starts a session of its own; see role.continued_start)."""
+    demo = settings.demo
+    seed = options.demo_seed if options.demo_seed is not None else demo.seed
+    size = options.demo_size if options.demo_size is not None else demo.size
+    return f"{demo.date or 'latest'} {demo.start} seed {seed} size {size}"
+
+
 def demo_clock(settings: Settings, options: RunOptions) -> MarketClock:
     if options.demo_start is not None:
         from .clock import FixedClock
