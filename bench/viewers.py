@@ -98,9 +98,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "demo.db"
         env = {**os.environ, "XDG_STATE_HOME": tmp, "XDG_DATA_HOME": tmp}
+        command = ["collect", "--demo", "--db", str(db), "--demo-size", str(args.demo_size)]
         child = subprocess.Popen(
-            [sys.executable, "-m", "momoscan", "collect", "--demo", "--db", str(db)]
-            + ["--demo-size", str(args.demo_size), "--interval", str(args.interval)],
+            [sys.executable, "-m", "momoscan", *command, "--interval", str(args.interval)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,

@@ -191,6 +191,7 @@ def served(tmp_path: Path) -> Iterator[str]:
             "--demo",
             "--db",
             str(tmp_path / "demo.db"),
+            "-v",  # the access log: a line a request (the token test reads it)
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -92,6 +92,10 @@ class MomoscanServer(Server):
 
     def initialize_logging(self) -> None:
         super().initialize_logging()
+        if not self.debug:
+            # Each request and session is logged only with -v (textual-serve logs them at
+            # INFO); warnings and errors always.
+            logging.getLogger().setLevel(logging.WARNING)
         # aiohttp's access log writes each request line, `?token=` included.
         for handler in logging.getLogger().handlers:
             handler.addFilter(RedactingFilter(Redactor([self.guard.token])))

@@ -269,7 +269,13 @@ class ScreenOpeners(App[int]):
         if add and not changed:
             message = f"{symbol} is on the watchlist already."
         elif add:
-            message = f"Added {symbol} to the watchlist: refreshed and streamed first from now on."
+            ticker = await self._ticker_for(symbol)
+            never = self._never_quoted(ticker) if ticker is not None else ""
+            message = (
+                f"Added {symbol} to the watchlist, but {never}; o opens its chart."
+                if never
+                else f"Added {symbol} to the watchlist: refreshed and streamed first from now on."
+            )
         elif changed:
             message = f"Removed {symbol} from the watchlist (+ adds it back)."
         else:

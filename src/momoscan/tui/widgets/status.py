@@ -116,7 +116,7 @@ def render_status(state: StatusState, now: float) -> Text:
 
     second = Text(no_wrap=True, overflow="ellipsis")
     if state.viewer:
-        second.append(f"of {state.viewer} · ", style="magenta")
+        second.append(f"of {state.viewer} · ", style="bold magenta")
     if snap is not None and snap.last_good_run is not None and snap.last_good_run.finished_at:
         finished = snap.last_good_run.finished_at
         second.append(f"refreshed {fmt.age(now - finished)} ago")
