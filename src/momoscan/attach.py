@@ -9,11 +9,12 @@ to `view` while another process holds the role.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 
@@ -32,7 +33,11 @@ from .runtime import (
 from .store import Store
 from .viewer import Viewer
 
+if TYPE_CHECKING:
+    from .engine import Engine
+
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 #: What `view` returns when this process now holds the collector's lock (a takeover).
 TAKE_OVER = None
@@ -40,6 +45,15 @@ TAKE_OVER = None
 #: within this many wall seconds: a takeover, or a restart soon after it stopped (a TUI quit,
 #: then a --once). Later, the demo's session starts again at its configured time.
 RESUME_GAP = 900.0
+
+
+async def _keep_streaming(engine: Engine, names: list[str]) -> None:
+    """Stream what the collector before this one streamed, before the first cycle picks;
+    a failure here costs only that head start (the cycle chooses again)."""
+    try:
+        await engine.stream_step.choose(names)
+    except Exception as exc:
+        log.info("the previous collector's streamed names could not be taken over: %s", exc)
 
 
 def _last_state(db_path: Path) -> CollectorState | None:
@@ -120,7 +134,7 @@ async def attach(
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(collector.run)
                     if followed is not None and followed.streaming:
-                        tg.start_soon(rt.engine.stream_step.choose, followed.streaming)
+                        tg.start_soon(_keep_streaming, rt.engine, followed.streaming)
                     outcome = await collect(collector)
                     tg.cancel_scope.cancel()
             finally:

@@ -26,7 +26,7 @@ import orjson
 from filelock import FileLock, Timeout
 
 from .market_hours import ET
-from .store import Store
+from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class CollectorLock:
         """Take the role if no other process holds it: True when this process now holds it.
 
         Raises:
-            OSError: the lock file cannot be created (a read-only directory).
+            StoreError: the lock file cannot be created (a read-only directory, say).
         """
         if self.held:
             return True
@@ -69,6 +69,11 @@ class CollectorLock:
             self._lock.acquire(timeout=0)
         except Timeout:
             return False
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the collector's lock file {self.path} ({exc.strerror or exc}): "
+                "make its directory writable, or point --db at another file"
+            ) from None
         return True
 
     def release(self) -> None:
