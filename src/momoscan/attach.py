@@ -21,14 +21,13 @@ import anyio
 from .collector import Collector
 from .config import Settings
 from .role import CollectorLock, CollectorState, continued_start, read_state
-from .runtime import (
+from .run_options import (
     Mode,
     RunOptions,
     check_db_mode,
     choose_mode,
     db_path_for,
     demo_session,
-    open_runtime,
 )
 from .store import Store
 from .viewer import Viewer
@@ -127,6 +126,9 @@ async def attach(
     )
     if resume is not None and options.demo_start is None:
         options = dataclasses.replace(options, demo_resume=resume)
+    # The runtime's world (clients, sources, the engine) only for a collector.
+    from .runtime import open_runtime
+
     try:
         async with open_runtime(settings, options) as rt:
             collector = Collector(rt, place.lock, command=command, wall=wall, session=session)

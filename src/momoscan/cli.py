@@ -26,17 +26,10 @@ from rich.console import Console
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings
-from .headless_run import (
-    EXIT_ALERT,
-    EXIT_FAILED,
-    EXIT_NEW_ENTRANT,
-    EXIT_OK,
-    EXIT_USAGE,
-    headless_loop,
-    headless_once,
-)
+from .exits import EXIT_ALERT, EXIT_FAILED, EXIT_NEW_ENTRANT, EXIT_OK, EXIT_USAGE
+from .logs import setup_logging
 from .redact import Redactor
-from .runtime import RunOptions, setup_logging
+from .run_options import RunOptions
 from .store import StoreError
 
 __all__ = ["EXIT_ALERT", "EXIT_FAILED", "EXIT_NEW_ENTRANT", "EXIT_OK", "EXIT_USAGE", "main"]
@@ -356,6 +349,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(settings, to_stderr=args.headless, verbose=args.verbose)
     try:
         if args.headless:
+            # The headless runs (and through them the runtime's world) only on this path.
+            from .headless_run import headless_loop, headless_once
+
             runner = (
                 functools.partial(headless_once, options=run_options(args))
                 if args.once

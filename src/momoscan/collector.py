@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .engine.context import RefreshReport
-from .engine.stream import Tick
 from .models import Progress
 from .role import CollectorLock, CollectorState, this_process, write_state
 from .store import Store
 
 if TYPE_CHECKING:
+    from .engine.context import RefreshReport
+    from .engine.stream import Tick
     from .runtime import Runtime
 
 log = logging.getLogger(__name__)

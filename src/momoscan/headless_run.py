@@ -36,6 +36,7 @@ from .collector import Collector
 from .config import Settings
 from .engine import RefreshReport
 from .entrants import SCANNER
+from .exits import EXIT_ALERT, EXIT_FAILED, EXIT_NEW_ENTRANT, EXIT_OK
 from .models import AlertEvent, Leader, Progress
 from .notify import DesktopNotifier
 from .role import CollectorState
@@ -43,11 +44,14 @@ from .runtime import RunOptions, Runtime
 from .store import Store, StoreError
 from .viewer import Viewer
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_NEW_ENTRANT = 3
-EXIT_ALERT = 4
+__all__ = [
+    "EXIT_ALERT",
+    "EXIT_FAILED",
+    "EXIT_NEW_ENTRANT",
+    "EXIT_OK",
+    "headless_loop",
+    "headless_once",
+]
 
 
 def _context(now: datetime, mode: str, universe: str, settings: Settings) -> headless.Context:

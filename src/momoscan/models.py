@@ -309,3 +309,15 @@ class AlertEvent:
         """A notification's title: the rule's name (the scanner's board: "Top movers"),
         else the symbol."""
         return self.name or f"Alert: {self.symbol}"
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One symbol's latest streamed trade, as the screen shows it: price, % change from the
+    previous close (None when no close is stored), day volume in shares, Unix seconds."""
+
+    symbol: str
+    price: float
+    change_pct: float | None
+    volume: int | None
+    ts: int

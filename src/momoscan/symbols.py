@@ -15,8 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .sources.osi import ROOT_UNDERLYINGS
-
 #: A US stock or ETF symbol as users and feeds write it: 1-6 letters or digits starting with a
 #: letter, then optionally a share class of 1-2 letters or digits after `.`, `-` or `/`.
 SYMBOL_RE = re.compile(r"[A-Z][A-Z0-9]{0,5}(?:[.\-/][A-Z0-9]{1,2})?")
@@ -28,6 +26,14 @@ SYMBOL_RE = re.compile(r"[A-Z][A-Z0-9]{0,5}(?:[.\-/][A-Z0-9]{1,2})?")
 INDEX_ROOTS: frozenset[str] = frozenset(
     {"SPX", "NDX", "RUT", "VIX", "XSP", "DJX", "OEX", "XEO", "MRUT"}
 )
+
+#: Option roots that differ from their underlying's symbol (weekly or PM-settled index series).
+ROOT_UNDERLYINGS: dict[str, str] = {
+    "SPXW": "SPX",
+    "NDXP": "NDX",
+    "RUTW": "RUT",
+    "VIXW": "VIX",
+}
 
 #: Index spellings that are not the root itself: Yahoo's name for the S&P 500, and the weekly or
 #: PM-settled option roots (`SPXW`), whose chains come inside their index's chain at Cboe.

@@ -8,9 +8,24 @@
 - `store_thread.py`: the single SQLite writer; `context.py`: what the steps share.
 """
 
+from typing import TYPE_CHECKING
+
 from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext
-from .cycle import Engine
 from .store_thread import StoreThread
+
+if TYPE_CHECKING:
+    from .cycle import Engine
+
+
+def __getattr__(name: str) -> object:
+    # The Engine (and the sources it drives: httpx, websockets, tenacity) on first use: a
+    # viewer reads the store through StoreThread and never builds one.
+    if name == "Engine":
+        from .cycle import Engine
+
+        return Engine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Engine",

@@ -21,7 +21,6 @@ from typing import TypeVar
 from ..clock import MarketClock
 from ..config import Settings
 from ..models import AlertEvent, Leader, Progress
-from ..sources.errors import SourceError
 from ..store import StoreError
 from .store_thread import StoreThread
 
@@ -150,6 +149,10 @@ async def owned(
     a bug or an answer nobody foresaw: logged with its traceback, reported as a sentence. An
     unusable database (`StoreError`, `sqlite3.Error`) is not the unit's to own: it propagates.
     """
+    # Here, not at the top: a viewer imports this module (through StoreThread) and should
+    # not load httpx for it (the sources package does, 14 MiB).
+    from ..sources.errors import SourceError
+
     try:
         return await work()
     except SourceError as exc:

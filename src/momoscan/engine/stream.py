@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import anyio
 
 from .. import queries
+from ..models import Tick as Tick  # re-exported: the stream's ticks
 from ..sources.twelvedata_ws import HEARTBEAT_SECONDS, Listing, PriceEvent, PriceStream
 from ..store import Store, StoreError
 from .context import StepContext
@@ -44,18 +45,6 @@ KEEP_RANKS = 20
 #: transaction each, the latest tick of a symbol): the stream's delay to the screen is at most
 #: this plus a frame.
 FLUSH_SECONDS = 0.25
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    """One symbol's latest streamed trade, as the screen shows it: price, % change from the
-    previous close (None when no close is stored), day volume in shares, Unix seconds."""
-
-    symbol: str
-    price: float
-    change_pct: float | None
-    volume: int | None
-    ts: int
 
 
 TicksCallback = Callable[[Sequence[Tick]], None]

@@ -18,14 +18,6 @@ MAX_ROOT_LEN = 6
 
 _RIGHTS = {"C": Right.CALL, "P": Right.PUT}
 
-#: Option roots that differ from their underlying's symbol (weekly or PM-settled index series).
-ROOT_UNDERLYINGS: dict[str, str] = {
-    "SPXW": "SPX",
-    "NDXP": "NDX",
-    "RUTW": "RUT",
-    "VIXW": "VIX",
-}
-
 
 def parse_osi(symbol: str) -> tuple[str, date, Right, float]:
     """Split an OSI symbol, padded or not, into (root, expiry, right, strike).

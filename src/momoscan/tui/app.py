@@ -19,7 +19,7 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Concatenate, ParamSpec
+from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
 import anyio
 
@@ -37,13 +37,12 @@ from .. import queries
 from ..attach import attach
 from ..collector import Collector
 from ..config import ConfigError, Settings
-from ..engine import StoreThread
-from ..engine.stream import Tick
+from ..engine.store_thread import StoreThread
 from ..entrants import SCANNER
-from ..models import AlertEvent, Progress
+from ..models import AlertEvent, Progress, Tick
 from ..notify import GROUP_OVER, DesktopNotifier
 from ..role import STALE_AFTER, CollectorState
-from ..runtime import RunOptions, Runtime
+from ..run_options import RunOptions
 from ..store import StoreError
 from ..viewer import Viewer
 from .hangup import hangup_safe, resume_only_after_stop
@@ -56,6 +55,9 @@ from .screens.dialogs import HelpScreen, SymbolScreen, help_rows
 from .screens.history import HistoryScreen
 from .screens.main import MainScreen
 from .screens.watchlist import WatchlistScreen
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from textual.app import App
 
@@ -17,10 +18,9 @@ from .. import format as fmt
 from .. import listings, queries
 from .. import market_hours as mh
 from ..config import Settings
-from ..engine import StoreThread
+from ..engine.store_thread import StoreThread
 from ..links import NoChart, chart_url
 from ..models import AlertEvent, Ticker
-from ..runtime import Runtime
 from ..store import Store
 from ..viewer import Viewer
 from .messages import ChartRequested
@@ -32,6 +32,9 @@ from .screens.history import HistoryScreen
 from .screens.main import MainScreen
 from .screens.watchlist import WatchlistScreen, read_watchlist
 from .widgets.contract_table import ContractData
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 def load_contracts(

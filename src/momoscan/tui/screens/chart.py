@@ -16,8 +16,7 @@ from textual.widgets import Footer, Static
 from ... import format as fmt
 from ... import market_hours as mh
 from ... import queries
-from ...engine.stream import Tick
-from ...models import Ticker
+from ...models import Tick, Ticker
 from ...queries import ScanRow, Series
 from ..widgets.chart import ChartData, DayChart
 

@@ -23,9 +23,8 @@ from textual.widgets import Footer
 
 from ... import format as fmt
 from ... import market_hours as mh
-from ...engine.stream import Tick
 from ...entrants import BOARDS, SCANNER
-from ...models import AlertEvent
+from ...models import AlertEvent, Tick
 from ...queries import OTHERS, TOP_N, ShareRow, Snapshot
 from ..widgets import set_border_title
 from ..widgets.fast_table import FastTable

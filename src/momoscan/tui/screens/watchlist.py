@@ -16,7 +16,7 @@ from textual.widgets import Footer, Static
 
 from ... import format as fmt
 from ... import listings, queries
-from ...engine.stream import Tick
+from ...models import Tick
 from ...queries import Spark, WatchRow
 from ...store import Store
 from ...symbols import INDEX_ROOTS

@@ -19,7 +19,7 @@ from typing import Any
 from rich.text import Text
 
 from ... import format as fmt
-from ...engine.stream import Tick
+from ...models import Tick
 from ...queries import ScanRow, Spark
 from ..messages import ChartRequested
 from .fast_table import Column, FastTable
