@@ -291,7 +291,7 @@ class AlertSettings:
 class ServeSettings:
     max_sessions: int = 5
     """Browser tabs `momoscan serve` runs at once, each a viewer of serve's one collector (about
-    65 MB a tab, over some 200 MB for serve and the collector); more see a page saying it is
+    55 MB a tab, over some 200 MB for serve and the collector); more see a page saying it is
     full (--max-sessions overrides)."""
 
 
