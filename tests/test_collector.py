@@ -352,3 +352,26 @@ def test_once_beside_a_collector_mails_each_alert_once(tmp_path: Path) -> None:
     assert unreported_alerts(db, today) == []
     fire("CCC", today)
     assert [e.symbol for e in unreported_alerts(db, today)] == ["CCC"]
+
+
+def test_once_beside_a_failing_collector_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cron --once beside a collector whose last cycle failed says so and exits 1: what it
+    prints may be stale."""
+    db = tmp_path / "f.db"
+    assert main(["--once", "--db", str(db), "--demo-size", "40"]) == 0
+    capsys.readouterr()
+    lock = CollectorLock(db)
+    assert lock.try_acquire()  # another momoscan collects
+    try:
+        with Store(db) as store:
+            state = read_state(store)
+            assert state is not None
+            state.error, state.stopped_at, state.heartbeat = "Twelve Data: invalid key", None, 0
+            store.set_meta("collector", state.to_json())
+        assert main(["--once", "--db", str(db), "--demo-size", "40"]) == 1
+        err = capsys.readouterr().err
+        assert "no credits spent" in err and "last cycle failed: Twelve Data: invalid key" in err
+    finally:
+        lock.release()

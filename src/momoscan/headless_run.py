@@ -308,7 +308,9 @@ def _once_view(viewer: Viewer, settings: Settings, args: argparse.Namespace, err
         print_alerts(out, fired)
         headless.print_tables(out, snap, ctx)
     if state is not None and state.error:
-        err.print(f"momoscan: the collector's last cycle: {state.error}", markup=False)
+        # What it shows may be stale: a cron job beside a failing collector should hear of it.
+        err.print(f"momoscan: the collector's last cycle failed: {state.error}", markup=False)
+        return EXIT_FAILED
     if args.exit_code_on_alert and any(e.rule != SCANNER for e in fired):
         return EXIT_ALERT
     entrants = [x for x in snap.leaders if x.is_new]
