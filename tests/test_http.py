@@ -99,3 +99,48 @@ async def test_a_4xx_goes_back_to_the_caller_at_once() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
         response = await get_with_retries(client, "http://x.test/", what="x", sleep=no_sleep)
     assert (response.status_code, calls) == (404, 1)
+
+
+@pytest.mark.anyio
+async def test_a_host_that_cannot_be_reached_is_found_once_and_said_once() -> None:
+    """Every try failing to connect is `Unreachable`, named by host, not item; with a shared
+    Reachability the client's other requests fail at once, without a try, until `hold` ends
+    (issue 29, item 4: an offline cron run said it 21 times and took 30 s)."""
+    from momoscan.engine.context import RefreshReport
+    from momoscan.sources.http import Reachability, Unreachable
+
+    calls = 0
+
+    def down(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("no route to host")
+
+    now = [0.0]
+    reach = Reachability(hold=30.0, clock=lambda: now[0])
+    report = RefreshReport(run_id=1)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(down)) as client:
+        for day in ("2026-11-05", "2026-11-04", "2026-11-06"):
+            with pytest.raises(Unreachable) as excinfo:
+                await get_with_retries(
+                    client,
+                    "https://marketdata.theocc.com/volume-query",
+                    what=f"OCC volume for {day}",
+                    sleep=no_sleep,
+                    reach=reach,
+                )
+            report.fail("OCC", day, str(excinfo.value))
+        assert calls == 4  # the first request's four tries; the others made none
+        now[0] = 31.0  # the next cycle tries again
+        with pytest.raises(Unreachable):
+            await get_with_retries(
+                client, "https://marketdata.theocc.com/x", what="x", sleep=no_sleep, reach=reach
+            )
+        assert calls == 8
+    assert report.grouped_lines() == [
+        "OCC: could not connect to marketdata.theocc.com (4 tries; is the network down?) "
+        "(3 days, 2026-11-04 .. 2026-11-06)"
+    ]
+    # A 5xx or a timeout is not unreachability: named by item, tried again by the next one.
+    report.fail("Cboe", "NVDA chain", "Cboe chain for NVDA failed after 4 tries: HTTP 503.")
+    assert report.grouped_lines()[-1].startswith("Cboe (NVDA chain): ")

@@ -137,6 +137,13 @@ def build_parser(*, collect: bool = False) -> argparse.ArgumentParser:
         help="with --headless: print JSON instead of tables (one line per cycle without --once)",
     )
     parser.add_argument(
+        "--width",
+        type=int,
+        metavar="N",
+        help="with --once: the tables' width in columns (default: the terminal's; without "
+        "one, $COLUMNS, else wide enough for every table and title, whole)",
+    )
+    parser.add_argument(
         "--interval",
         type=positive_number,
         metavar="SECONDS",
@@ -178,6 +185,7 @@ NOT_FOR_COLLECT = (
     "--headless",
     "--once",
     "--full",
+    "--width",
     "--exit-code-on-new-entrant",
     "--exit-code-on-alert",
 )
@@ -196,6 +204,10 @@ def parse_args(argv: Sequence[str] | None, *, collect: bool = False) -> argparse
         args.headless = True
     if args.full and not args.once:
         parser.error("--full needs --once")
+    if args.width is not None and not args.once:
+        parser.error("--width needs --once")
+    if args.width is not None and not 40 <= args.width <= 1000:
+        parser.error("--width must be between 40 and 1000")
     if args.exit_code_on_new_entrant and not args.once:
         parser.error("--exit-code-on-new-entrant needs --once")
     if args.exit_code_on_alert and not args.once:

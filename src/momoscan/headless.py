@@ -103,6 +103,10 @@ def fitted_table(
     keep = room >= min_flexible
     if keep:
         widths[flex] = min(widths[flex], room)
+        # As wide as the title where the width allows, so that the title is one line.
+        natural = sum(widths) + 3 * len(columns) + 1
+        if natural < title.cell_len + 2 <= width:
+            widths[flex] += title.cell_len + 2 - natural
     table = Table(title=title, title_justify="left", expand=False)
     for i, (header, justify) in enumerate(columns):
         if i == flex and not keep:
@@ -212,6 +216,10 @@ SHARE_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
 BAR_CELLS = 20
 
 
+def _cell_len(cell: Cell) -> int:
+    return cell.cell_len if isinstance(cell, Text) else Text(cell).cell_len
+
+
 def _shares_table(shares: list[ShareRow], ctx: Context, snap: Snapshot, width: int) -> Table:
     day = snap.options_day.isoformat() if snap.options_day else "-"
     fresh = [s for s in shares if not s.stale]
@@ -224,26 +232,35 @@ def _shares_table(shares: list[ShareRow], ctx: Context, snap: Snapshot, width: i
         mode_label(ctx.mode), style="bold black on yellow" if ctx.mode == "demo" else "bold green"
     )
     top = max((s.share for s in shares), default=1.0) or 1.0
-    body: list[list[Cell]] = []
-    for s in shares:
+    body: list[list[Cell]] = [
+        [
+            Text(s.underlying, style="dim" if s.stale else "bold"),
+            Text(),  # the bar, below: as long as the width leaves room for, never cut
+            "stale" if s.stale else f"{s.share * 100:.1f}%",
+            fmt.count(s.total),
+            f"{fmt.count(s.calls)}/{fmt.count(s.puts)}",
+            str(s.unusual) if s.unusual else "",
+            Text(fmt.age(s.age), style="yellow" if s.stale else ""),
+            Text("NEW", style="bold black on magenta") if s.is_new else "",
+        ]
+        for s in shares
+    ]
+    others = sum(
+        max([Text(header).cell_len, *(_cell_len(row[i]) for row in body)])
+        for i, (header, _) in enumerate(SHARE_COLUMNS)
+        if header != "Share"
+    )
+    # Each column costs its padding and a border, the table one more border; a bar is scaled
+    # to what is left (a proportional bar cut with an ellipsis would misstate the shares).
+    cells = max(5, min(BAR_CELLS, width - others - 3 * len(SHARE_COLUMNS) - 2))
+    for s, row in zip(shares, body, strict=True):
         calls_part = s.calls / s.total if s.total else 0
         bar = Text()
         if not s.stale:
-            bar.append(fmt.share_bar(calls_part * s.share / top, BAR_CELLS), style="green")
-            bar.append(fmt.share_bar((1 - calls_part) * s.share / top, BAR_CELLS), style="red")
-        bar.append(" " * max(0, BAR_CELLS + 1 - bar.cell_len))
-        body.append(
-            [
-                Text(s.underlying, style="dim" if s.stale else "bold"),
-                bar,
-                "stale" if s.stale else f"{s.share * 100:.1f}%",
-                fmt.count(s.total),
-                f"{fmt.count(s.calls)}/{fmt.count(s.puts)}",
-                str(s.unusual) if s.unusual else "",
-                Text(fmt.age(s.age), style="yellow" if s.stale else ""),
-                Text("NEW", style="bold black on magenta") if s.is_new else "",
-            ]
-        )
+            bar.append(fmt.share_bar(calls_part * s.share / top, cells), style="green")
+            bar.append(fmt.share_bar((1 - calls_part) * s.share / top, cells), style="red")
+        bar.append(" " * max(0, cells + 1 - bar.cell_len))
+        row[1] = bar
     table = fitted_table(title, SHARE_COLUMNS, body, width, flexible="Share", min_flexible=5)
     if not shares:
         table.caption = "No option chains yet."

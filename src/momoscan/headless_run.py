@@ -13,6 +13,7 @@ Exit codes: 0 ok; 1 the refresh failed; 2 usage or config error; 3 with
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 import time
@@ -180,7 +181,7 @@ async def _once_collect(
     collector: Collector, settings: Settings, args: argparse.Namespace, err: Console
 ) -> int:
     rt = collector.rt
-    out = Console(soft_wrap=False)
+    out = Console(soft_wrap=False, width=output_width(args))
     progress = ProgressPrinter(err)
     if rt.mode.demo:
         _demo_notice(err, rt)
@@ -200,8 +201,9 @@ async def _once_collect(
     await DesktopNotifier(enabled=settings.alerts.desktop).notify(report.alerts)
     scheduler = rt.engine.scheduler
     coverage = scheduler.coverage()
-    # Every failed unit on a line of its own (cron mails stderr), then the notes.
-    failed = [f.line() for f in report.failures]
+    # One line a cause (cron mails stderr): a source failing one way for many items is one
+    # line with their count and range; then the notes.
+    failed = report.grouped_lines()
     bounded = []
     if not args.full and 0 < report.quotes < report.symbols:
         bounded.append(
@@ -262,9 +264,28 @@ def freshness(state: CollectorState | None, wall: float) -> str:
     return text
 
 
+#: The width of text output for a file or a mail (no terminal, no COLUMNS): wide enough for
+#: every table, its bars and its title, whole.
+WIDE = 240
+
+
+def output_width(args: argparse.Namespace, stream: Any = None) -> int | None:
+    """The text output's width in cells: `--width`; else the terminal's (None: Rich asks it);
+    else `COLUMNS` when set; else `WIDE`."""
+    if getattr(args, "width", None):
+        return int(args.width)
+    stream = stream if stream is not None else sys.stdout
+    if stream.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return WIDE
+
+
 def _once_view(viewer: Viewer, settings: Settings, args: argparse.Namespace, err: Console) -> int:
     """`--once` beside a collector: what it stored, how fresh, nothing spent (on a thread)."""
-    out = Console(soft_wrap=False)
+    out = Console(soft_wrap=False, width=output_width(args))
     state = viewer.state
     wall = time.time()
     market = viewer.clock.now() if state is not None else datetime.now(mh.ET)

@@ -12,6 +12,7 @@ database) gets past it.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -62,6 +63,9 @@ class Failure:
 
     def line(self) -> str:
         return f"{self.source} ({self.item}): {self.message}"
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass
@@ -123,6 +127,25 @@ class RefreshReport:
             more = len(failures) - 1
             lines.append(first if not more else f"{first} (and {more} more from {source})")
         return lines
+
+    def grouped_lines(self) -> list[str]:
+        """Each failed unit on a line, except that those of one source failing for one reason
+        make one line with their count and range: `OCC: could not connect to
+        marketdata.theocc.com (4 tries; is the network down?) (21 days, 2026-11-04 ..
+        2026-12-04)`; what cron mails, one line a cause."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for failure in self.failures:
+            groups.setdefault((failure.source, failure.message), []).append(failure.item)
+        out = []
+        for (source, message), items in groups.items():
+            if len(items) == 1:
+                out.append(Failure(source, items[0], message).line())
+                continue
+            dated = all(_ISO_DAY.fullmatch(item) for item in items)
+            ordered = sorted(items) if dated else items
+            noun = "days" if dated else "items"
+            out.append(f"{source}: {message} ({len(items)} {noun}, {ordered[0]} .. {ordered[-1]})")
+        return out
 
     def lines(self) -> list[str]:
         """Everything a user should read about this cycle: what failed first, then notes."""

@@ -28,7 +28,7 @@ from momoscan.models import OptionChain, UnderlyingVolume
 from ..sanitize import is_clean
 from ..symbols import INDEX_ROOTS, cboe_name, watchlist_entry
 from .errors import MalformedResponse, NoOptions, RateLimited, SourceError
-from .http import get_with_retries
+from .http import Reachability, get_with_retries
 from .offload import THREADS, Offloader
 from .osi import parse_osi
 
@@ -434,6 +434,8 @@ class CboeClient:
         self._offload = offload
         self._base_url = base_url.rstrip("/")
         self._semaphore = anyio.Semaphore(max_concurrency)
+        #: The host's reachability: one request that cannot connect stops the others' tries.
+        self.reach = Reachability()
         self._limiter = AsyncLimiter(requests_per_minute, 60)
 
     def chain_url(self, symbol: str) -> str:
@@ -454,7 +456,11 @@ class CboeClient:
         async with self._semaphore:
             await self._limiter.acquire()
             response = await get_with_retries(
-                self._http, url, what=f"Cboe chain for {name}", timeout=self._timeout
+                self._http,
+                url,
+                what=f"Cboe chain for {name}",
+                timeout=self._timeout,
+                reach=self.reach,
             )
             status = response.status_code
             if status in (403, 404):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
@@ -26,6 +27,37 @@ Sleep = Callable[[float], Awaitable[None]]
 
 #: Seconds a whole request may take when the caller names no deadline.
 DEFAULT_TIMEOUT = 30.0
+
+
+class Unreachable(ServiceError):
+    """No try of a request could connect (refused, no route, no DNS): the network or the host is
+    down. Its message names the host, not the item, so that a source's requests failing for it
+    make one line (`RefreshReport.grouped_lines`)."""
+
+
+class Reachability:
+    """One host's reachability, shared by a client's requests: once every try of a request
+    failed to connect, the client's other requests fail at once with the same `Unreachable`
+    for `hold` seconds (about a cycle) instead of each trying again. A network that is down
+    is found once, quickly, and said once.
+
+    `clock`: monotonic seconds (tests pass a fake one)."""
+
+    def __init__(self, hold: float = 30.0, clock: Callable[[], float] = time.monotonic):
+        self.hold = hold
+        self._clock = clock
+        self._until = 0.0
+        self._why = ""
+
+    def check(self) -> None:
+        """Raises:
+        Unreachable: the host was found unreachable less than `hold` seconds ago."""
+        if self._clock() < self._until:
+            raise Unreachable(self._why)
+
+    def down(self, why: str) -> None:
+        self._why = why
+        self._until = self._clock() + self.hold
 
 
 class _Transient(Exception):
@@ -64,6 +96,7 @@ async def get_with_retries(
     backoff_base: float = 0.5,
     backoff_cap: float = 8.0,
     sleep: Sleep = anyio.sleep,
+    reach: Reachability | None = None,
 ) -> httpx.Response:
     """GET `url` with its body read, each attempt within `timeout` seconds, retrying server
     errors, timeouts and network failures.
@@ -72,19 +105,26 @@ async def get_with_retries(
         what: how to name the request in messages ("Cboe chain for AAPL").
         timeout: seconds one attempt may take from connecting to the body's last byte.
         attempts: total tries, the first included.
+        reach: the host's reachability, shared by the client's requests (see Reachability).
 
     Raises:
+        Unreachable: no try could connect (or, with `reach`, another request found the host
+            unreachable a moment ago: no try is made).
         ServiceError: every attempt failed with a 5xx, a timeout or a connection error.
     """
+    reasons: list[str] = []
 
     async def attempt() -> httpx.Response:
+        if reach is not None:
+            reach.check()
         try:
             with anyio.fail_after(timeout):
                 response = await client.get(url, params=params, headers=headers)
         except TimeoutError:
             raise _Transient(f"no complete answer within {timeout:g} s") from None
         except httpx.TransportError as exc:
-            raise _Transient(describe_transport_error(exc)) from None
+            reasons.append(describe_transport_error(exc))
+            raise _Transient(reasons[-1]) from None
         if response.status_code >= 500:
             raise _Transient(f"HTTP {response.status_code}")
         return response
@@ -108,4 +148,10 @@ async def get_with_retries(
     try:
         return await retrying(attempt)
     except _Transient as exc:
+        if len(reasons) == attempts and set(reasons) == {"could not connect"}:
+            host = httpx.URL(url).host or url
+            why = f"could not connect to {host} ({attempts} tries; is the network down?)"
+            if reach is not None:
+                reach.down(why)
+            raise Unreachable(why) from None
         raise ServiceError(f"{what} failed after {attempts} tries: {exc}.") from None

@@ -31,7 +31,7 @@ from momoscan.models import UnderlyingVolume
 
 from ..sanitize import clean
 from .errors import MalformedResponse, RateLimited, SourceError
-from .http import get_with_retries
+from .http import Reachability, get_with_retries
 from .offload import THREADS, Offloader
 
 log = logging.getLogger(__name__)
@@ -340,6 +340,8 @@ class OccClient:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._semaphore = anyio.Semaphore(max_concurrency)
+        #: The host's reachability: one request that cannot connect stops the others' tries.
+        self.reach = Reachability()
         self._limiter = AsyncLimiter(requests_per_minute, 60)
 
     @staticmethod
@@ -377,6 +379,7 @@ class OccClient:
                 params=self.params(day),
                 what=what,
                 timeout=self._timeout,
+                reach=self.reach,
             )
             status = response.status_code
             if status == 429:
