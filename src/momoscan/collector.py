@@ -153,7 +153,14 @@ class Collector:
 
     # -- publishing and requests -------------------------------------------------------------
 
-    def _fill(self) -> None:
+    def current(self, universe: int | None = None) -> CollectorState:
+        """The state as of now, unpublished: what this process's own window shows, as a
+        viewer's shows the published one. `universe`: the names the stream's line counts
+        (default: the last cycle's)."""
+        self._fill(universe)
+        return self.state
+
+    def _fill(self, universe: int | None = None) -> None:
         rt = self.rt
         engine = rt.engine
         state = self.state
@@ -165,7 +172,7 @@ class Collector:
         state.credits_used = engine.budget.used()
         state.credit_note = engine.credit_note
         stream = engine.stream_step.status()
-        state.stream = stream.line(self._universe)
+        state.stream = stream.line(self._universe if universe is None else universe)
         state.stream_state = stream.state
         state.streaming = sorted(engine.stream_step.live())
         state.coverage = engine.scheduler.coverage().line()

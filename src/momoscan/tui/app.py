@@ -479,22 +479,17 @@ class MomoscanApp(ScreenOpeners):
         if not self.main_visible:
             return  # nothing of it is on show; MainScreen ticks again when it is back
         status = self.main.status
-        rt = self.runtime
         market_now = self.market_epoch()
-        if rt is not None:
-            now = rt.clock.now()
-            market_now = now.timestamp()
-            status.state.market_time = now
-            status.state.session = mh.session_at(now)
-            status.state.credits_used = rt.engine.budget.used()
-            status.state.plan_limit = rt.engine.budget.limit
-            status.state.credit_note = rt.engine.credit_note
+        # This process's collector as of now, or the one a viewer follows as it published.
+        state: CollectorState | None = None
+        if self.collector is not None:
             universe = status.state.snapshot.universe.size if status.state.snapshot else 0
-            status.state.stream = rt.engine.stream_step.status().line(universe)
-            status.state.coverage = rt.engine.scheduler.coverage().line()
-        elif self.viewer is not None and self.viewer.state is not None:
+            state = self.collector.current(universe)
+        elif self.viewer is not None:
             state = self.viewer.state
+        if state is not None:
             now = state.market_now(self.wall())
+            market_now = now.timestamp()
             status.state.market_time = now
             status.state.session = mh.session_at(now)
             status.state.credits_used = state.credits_used
