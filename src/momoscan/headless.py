@@ -79,6 +79,20 @@ def _title(name: str, ctx: Context, snap: Snapshot) -> Text:
 Cell = Text | str
 
 
+def column_widths(
+    columns: Sequence[tuple[str, JustifyMethod]], rows: Sequence[Sequence[Cell]]
+) -> list[int]:
+    """Each column's natural width in cells: its header's or its widest cell's."""
+    return [
+        max([Text(header).cell_len, *(_cell_len(row[i]) for row in rows)])
+        for i, (header, _) in enumerate(columns)
+    ]
+
+
+def _cell_len(cell: Cell) -> int:
+    return cell.cell_len if isinstance(cell, Text) else Text(cell).cell_len
+
+
 def fitted_table(
     title: Text,
     columns: Sequence[tuple[str, JustifyMethod]],
@@ -92,10 +106,7 @@ def fitted_table(
     never cut; `flexible` (the name, or the share bar) takes what is left of `width` and is
     cut with an ellipsis, or left out when less than `min_flexible` cells remain."""
     cells = [[c if isinstance(c, Text) else Text(c) for c in row] for row in rows]
-    widths = [
-        max([Text(header).cell_len, *(row[i].cell_len for row in cells)])
-        for i, (header, _) in enumerate(columns)
-    ]
+    widths = column_widths(columns, cells)
     flex = [header for header, _ in columns].index(flexible)
     # Each column costs its padding (1 + 1) and a border; the table one more border.
     fixed = sum(w for i, w in enumerate(widths) if i != flex) + 3 * len(columns) + 1
@@ -216,10 +227,6 @@ SHARE_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
 BAR_CELLS = 20
 
 
-def _cell_len(cell: Cell) -> int:
-    return cell.cell_len if isinstance(cell, Text) else Text(cell).cell_len
-
-
 def _shares_table(shares: list[ShareRow], ctx: Context, snap: Snapshot, width: int) -> Table:
     day = snap.options_day.isoformat() if snap.options_day else "-"
     fresh = [s for s in shares if not s.stale]
@@ -245,10 +252,9 @@ def _shares_table(shares: list[ShareRow], ctx: Context, snap: Snapshot, width: i
         ]
         for s in shares
     ]
+    natural = column_widths(SHARE_COLUMNS, body)
     others = sum(
-        max([Text(header).cell_len, *(_cell_len(row[i]) for row in body)])
-        for i, (header, _) in enumerate(SHARE_COLUMNS)
-        if header != "Share"
+        w for (header, _), w in zip(SHARE_COLUMNS, natural, strict=True) if header != "Share"
     )
     # Each column costs its padding and a border, the table one more border; a bar is scaled
     # to what is left (a proportional bar cut with an ellipsis would misstate the shares).
