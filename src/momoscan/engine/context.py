@@ -57,9 +57,12 @@ class Failure:
     """One unit of work that failed: which source, which item, and a sentence saying what
     happened and what comes next."""
 
-    source: str  # "Twelve Data", "OCC", "Cboe", "universe", "leaders"
+    source: str  # "Twelve Data", "OCC", "Cboe", "universe", "leaders", "Nasdaq Trader"
     item: str  # "2026-11-20", "NVDA chain", "120 symbols from AAPL"
     message: str
+    #: A source beside the cycle's own work (the halts feed): said like any failure, but
+    #: never what makes a cycle "failed".
+    side: bool = False
 
     def line(self) -> str:
         return f"{self.source} ({self.item}): {self.message}"
@@ -101,18 +104,24 @@ class RefreshReport:
     def failed(self) -> bool:
         return self.status == "failed"
 
-    def fail(self, source: str, item: str, message: str, *, count: int = 1) -> None:
-        """Record a failed unit of work (and `count` failed items, for the error counter)."""
-        self.failures.append(Failure(source, item, message))
-        self.errors += count
+    def fail(
+        self, source: str, item: str, message: str, *, count: int = 1, side: bool = False
+    ) -> None:
+        """Record a failed unit of work (and `count` failed items, for the error counter;
+        none for a `side` source, whose failure never fails the cycle)."""
+        self.failures.append(Failure(source, item, message, side))
+        if not side:
+            self.errors += count
 
     @property
     def delivered(self) -> bool:
         return bool(self.quotes or self.chains or self.occ_days or self.leaders_days)
 
     def settle(self) -> str:
-        """The cycle's status from what it delivered and what failed."""
-        if self.fatal or ((self.failures or self.errors) and not self.delivered):
+        """The cycle's status from what it delivered and what failed (a side source's
+        failure makes it partial at worst)."""
+        core = any(not f.side for f in self.failures)
+        if self.fatal or ((core or self.errors) and not self.delivered):
             return "failed"
         return "partial" if self.failures or self.errors else "ok"
 
@@ -165,12 +174,14 @@ async def owned(
     *,
     then: str = "",
     count: int = 1,
+    side: bool = False,
 ) -> T | None:
     """Run one unit of work; if it fails, record it on `report` and return None.
 
     A `SourceError` is the source's sentence (plus `then`, what happens next). Anything else is
     a bug or an answer nobody foresaw: logged with its traceback, reported as a sentence. An
     unusable database (`StoreError`, `sqlite3.Error`) is not the unit's to own: it propagates.
+    `side`: a source beside the cycle's work (`Failure.side`).
     """
     # Here, not at the top: a viewer imports this module (through StoreThread) and should
     # not load httpx for it (the sources package does, 14 MiB).
@@ -184,7 +195,7 @@ async def owned(
             message = f"{message.rstrip('.')}; {then}"
         # The report carries it to the user (status bar, stderr); the log file keeps it too.
         log.info("%s (%s): %s", source, item, message)
-        report.fail(source, item, message, count=count)
+        report.fail(source, item, message, count=count, side=side)
     except (StoreError, sqlite3.Error):
         raise
     except Exception:
@@ -194,6 +205,7 @@ async def owned(
             item,
             "failed unexpectedly; the log file has the details" + (f"; {then}" if then else ""),
             count=count,
+            side=side,
         )
     return None
 

@@ -16,6 +16,8 @@ By topic (every public name is re-exported here, so `queries.snapshot(...)` and
 - `series`: intraday series for the chart and the sparklines.
 - `watchlist`: the watchlist's rows.
 - `alerts`: what alert rules observe, and what fired.
+- `halts`: who is halted or just resumed, the day's halts, Rule 201 restrictions in force, a
+  market-wide circuit breaker.
 - `snapshots`: `Snapshot`, everything one screen refresh shows, read in one transaction.
 """
 
@@ -23,6 +25,14 @@ from __future__ import annotations
 
 from .alerts import Observation, alert_observations, alerts_after, alerts_on, last_alert_id
 from .entrants import announced_since, sampled_before, scanner_boards, session_coverage
+from .halts import (
+    RECENT_RESUME,
+    HaltState,
+    halt_states,
+    halts_on,
+    market_wide_halt,
+    restrictions_on,
+)
 from .options import (
     MARKET_TOP,
     OTHERS,
@@ -73,9 +83,11 @@ __all__ = [
     "MARKET_TOP",
     "OTHERS",
     "RANKINGS",
+    "RECENT_RESUME",
     "TOP_N",
     "ContractRow",
     "GapRow",
+    "HaltState",
     "MarketShares",
     "Observation",
     "OptionsSignal",
@@ -96,6 +108,8 @@ __all__ = [
     "contracts",
     "daily_totals",
     "gappers",
+    "halt_states",
+    "halts_on",
     "hot_symbols",
     "intraday_series",
     "largest_moves",
@@ -106,11 +120,13 @@ __all__ = [
     "latest_leaders",
     "leaders_history",
     "market_shares",
+    "market_wide_halt",
     "mover_symbols",
     "option_shares",
     "options_signals",
     "previous_closes",
     "realised_variance",
+    "restrictions_on",
     "sampled_before",
     "scan_row",
     "scanner_boards",

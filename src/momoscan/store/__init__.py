@@ -20,6 +20,7 @@ re-exported, so `from momoscan.store import Store, StoreError` reads as before):
 - `options`: per-underlying volumes, chains' contracts, the daily leaders.
 - `runs`: refresh runs, the process that owns each, and the abandoned ones.
 - `watch`: the watchlist, alert state and events.
+- `halts`: trading halts and Rule 201 restrictions.
 - `requests`: what viewers ask of the collector, and `data_version`.
 - `housekeeping`: forgetting after a clock goes back, and retention.
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 from .connection import LOCK_WAIT, StoreBase, StoreError
 from .connection import _open_error as _open_error
 from .connection import _use_wal as _use_wal
+from .halts import HALTS_SEEN_AT, HaltsMixin
 from .housekeeping import DAILY_RETENTION_DAYS, HousekeepingMixin
 from .options import OptionsMixin
 from .quotes import HISTORY_BUCKET_EXTENDED, HISTORY_BUCKET_OPEN, QuotesMixin
@@ -42,6 +44,7 @@ from .schema import _migration_3 as _migration_3
 from .schema import _migration_4 as _migration_4
 from .schema import _migration_clean_text as _migration_clean_text
 from .schema import _migration_collector_requests as _migration_collector_requests
+from .schema import _migration_halts as _migration_halts
 from .schema import _migration_run_owners as _migration_run_owners
 from .schema import _sqlite_utils as _sqlite_utils
 from .universe import UniverseMixin
@@ -54,6 +57,7 @@ class Store(
     OptionsMixin,
     RunsMixin,
     WatchMixin,
+    HaltsMixin,
     RequestsMixin,
     HousekeepingMixin,
     StoreBase,
@@ -64,6 +68,7 @@ class Store(
 __all__ = [
     "ABANDONED_UNOWNED_AFTER",
     "DAILY_RETENTION_DAYS",
+    "HALTS_SEEN_AT",
     "HISTORY_BUCKET_EXTENDED",
     "HISTORY_BUCKET_OPEN",
     "LOCK_WAIT",

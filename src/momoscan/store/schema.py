@@ -274,6 +274,47 @@ def _migration_collector_requests(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_halts(db: sqlite_utils.Database) -> None:
+    # Trading halts as Nasdaq Trader's feed says them, one row an event: a halt is known by
+    # (symbol, halt day, halt time), and its reason and resumption change in place between
+    # polls (store/halts.py). first_seen/last_seen are the market clock's Unix seconds of the
+    # first and latest poll that held it. Rule 201 restrictions, one row a trigger day and
+    # source ('list': Nasdaq Trader's daily file; 'rule': momoscan saw the 10% fall itself).
+    # Their outside text (names, markets, codes) is cleaned by the parser, as every outside
+    # text since the cleaning migration: not listed in OUTSIDE_TEXT, which that migration
+    # walks on databases where these tables do not exist yet.
+    db.executescript(
+        """
+        CREATE TABLE halts (
+            symbol TEXT NOT NULL,
+            halt_day TEXT NOT NULL,
+            halted_at REAL NOT NULL,
+            reason TEXT NOT NULL,
+            market TEXT NOT NULL DEFAULT '',
+            name TEXT NOT NULL DEFAULT '',
+            resume_quote_at REAL,
+            resume_trade_at REAL,
+            threshold REAL,
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            PRIMARY KEY (symbol, halt_day, halted_at)
+        ) WITHOUT ROWID;
+        CREATE INDEX halts_day ON halts (halt_day);
+        CREATE INDEX halts_resume ON halts (resume_trade_at);
+        CREATE TABLE ssr (
+            symbol TEXT NOT NULL,
+            trigger_day TEXT NOT NULL,
+            source TEXT NOT NULL,
+            triggered_at REAL,
+            name TEXT NOT NULL DEFAULT '',
+            seen_at REAL NOT NULL,
+            PRIMARY KEY (symbol, trigger_day, source)
+        ) WITHOUT ROWID;
+        CREATE INDEX ssr_day ON ssr (trigger_day);
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -282,5 +323,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_clean_text,
     _migration_run_owners,
     _migration_collector_requests,
+    _migration_halts,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
