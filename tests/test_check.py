@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from momoscan.cli import main
 from momoscan.clock import FixedClock
 
 KEY = "TDKEY-check-0000-secret"
+NT = "https://nt.test"
 NOW = datetime(2026, 11, 20, 11, 30, tzinfo=mh.ET)
 
 
@@ -26,6 +28,8 @@ def config(tmp_path: Path, watchlist: str = "") -> Path:
         f"[scan]\nwatchlist = [{watchlist}]\n"
         f'[twelvedata]\nbase_url = "{TD}"\n[cboe]\nbase_url = "{CBOE}"\n'
         f'[occ]\nbase_url = "{OCC}"\n'
+        f'[halts]\nhalts_url = "{NT}/rss.aspx?feed=tradehalts"\n'
+        f'ssr_url = "{NT}/dynamic/symdir/shorthalts"\n'
     )
     return path
 
@@ -33,6 +37,7 @@ def config(tmp_path: Path, watchlist: str = "") -> Path:
 def serve(router: respx.MockRouter, bend: Bend | None = None) -> list[httpx.Request]:
     stand_ins = Providers(FixedClock(NOW), bend, plan_limit=1597)
     stand_ins.route(router)
+    router.route(url__startswith=NT).mock(side_effect=stand_ins.answer)
     return stand_ins.requests
 
 
@@ -76,6 +81,17 @@ def test_every_source_answers_well(
     assert paths.count("/volume-query") == 1
     assert sum("delayed_quotes" in p for p in paths) == 1
     assert all(r.url.params.get("apikey") is None for r in seen)
+    # Keyless: the halts feed once, today's Rule 201 file once.
+    halts, ssr = sources["Nasdaq halts"], sources["Nasdaq SSR list"]
+    assert halts["ok"] and ssr["ok"]
+    assert paths.count("/rss.aspx") == 1
+    assert paths.count("/dynamic/symdir/shorthalts/shorthalts20261120.txt") == 1
+    assert halts["data_age_seconds"] == 0.0
+    assert re.fullmatch(r"\d+ halts in the feed, \d+ of them today \(\d+ halted now\)\.",
+                        str(halts["detail"]))  # fmt: skip
+    assert re.fullmatch(
+        r"The Rule 201 list of 2026-11-20: \d+ rows, complete\.", str(ssr["detail"])
+    )
 
 
 def test_a_rejected_key_and_tolerated_shapes_are_reported(
@@ -132,3 +148,36 @@ def test_check_demo_needs_no_network(capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out
     assert code == 0
     assert "simulated market" in out and "All configured sources answered well." in out
+
+
+def test_halts_stale_and_ssr_from_the_day_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A feed made 40 minutes ago in the session is called stale; today's Rule 201 file
+    missing (a web page with HTTP 200), the previous trading day's is read."""
+    stale = NOW.astimezone(UTC) - timedelta(minutes=40)
+
+    def bend(
+        request: httpx.Request, status: int, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if request.url.path == "/rss.aspx":
+            when = format_datetime(stale, usegmt=True).encode()
+            body = re.sub(
+                rb"(<channel>.*?<pubDate>)[^<]*", rb"\g<1>" + when, body, count=1, flags=re.S
+            )
+        if request.url.path.endswith("shorthalts20261120.txt"):
+            return 200, {"content-type": "text/html"}, b"<html><title>Oops</title></html>"
+        return status, headers, body
+
+    code, doc, _, seen = run(tmp_path, monkeypatch, capsys, bend)
+    sources = by_source(doc)
+    halts, ssr = sources["Nasdaq halts"], sources["Nasdaq SSR list"]
+    assert code == 1 and halts["ok"] is False and halts["reached"] is True
+    assert halts["data_age_seconds"] == 2400.0
+    assert str(halts["detail"]).endswith("It is stale: made 40m ago, in the session.")
+    assert ssr["ok"] and str(ssr["detail"]).startswith("The Rule 201 list of 2026-11-19: ")
+    assert str(ssr["detail"]).endswith("None for 2026-11-20.")
+    paths = [r.url.path for r in seen if "shorthalts" in r.url.path]
+    assert [p.rsplit("/", 1)[-1] for p in paths] == [
+        "shorthalts20261120.txt", "shorthalts20261119.txt"
+    ]  # fmt: skip

@@ -5,7 +5,8 @@ source this reports whether it was reached, whether the key was accepted, the pl
 the answer parsed (fields momoscan reads that were missing, fields nobody documented, row shapes
 or date formats the parser had to tolerate) and the age of the data by the source's own clock.
 Cost: Twelve Data 2 credits (`/api_usage` and a one-symbol `/quote`), one Nasdaq Data Link page
-of 5 rows, one Cboe chain, one OCC day file.
+of 5 rows, one Cboe chain, one OCC day file, one read of Nasdaq Trader's halts feed and one or
+two of its Rule 201 files (today's, else the previous trading day's); the last two are keyless.
 
 Exit status: 0 when every configured source answered well, 1 otherwise. `--json` prints the
 same as one object, for bug reports. Keys never appear: they travel in headers, and the output
@@ -29,11 +30,13 @@ from . import format as fmt
 from . import market_hours as mh
 from .clock import MarketClock, RealClock
 from .config import Settings
+from .models import Session
 from .redact import Redactor
 from .sanitize import clean
 from .sources.cboe import CboeClient, chain_field_report, parse_chain
 from .sources.errors import AuthError, PermissionDenied, ServiceError, SourceError
 from .sources.http import get_with_retries
+from .sources.nasdaqtrader import NasdaqTraderClient, SsrListMissing
 from .sources.occ import OccClient, OccStatus, parse_day
 from .sources.twelvedata import TwelveDataClient, quote_field_report
 from .symbols import INDEX_ROOTS
@@ -214,6 +217,81 @@ async def probe_occ(
     return await _guard(probe, work)
 
 
+#: Seconds after which a halts feed made during the session is called stale.
+HALTS_STALE_AFTER = 600.0
+
+
+def _halts_client(http: httpx.AsyncClient, settings: Settings) -> NasdaqTraderClient:
+    return NasdaqTraderClient(
+        http, halts_url=settings.halts.halts_url, ssr_url=settings.halts.ssr_url
+    )
+
+
+async def probe_halts(
+    http: httpx.AsyncClient, settings: Settings, clock: MarketClock, now: float
+) -> Probe:
+    """The halts feed, read once: its items, today's halts, when it was made and its age."""
+    probe = Probe("Nasdaq halts")
+    client = _halts_client(http, settings)
+    today = clock.now().astimezone(mh.ET).date()
+
+    async def work() -> None:
+        feed = await client.halts()
+        probe.reached = True
+        _age(probe, feed.generated_at, now)
+        if feed.skipped:
+            probe.tolerated.append(f"{feed.skipped} malformed items skipped")
+        todays = [h for h in feed.halts if h.halt_day == today]
+        halted = [h for h in todays if h.halted(now)]
+        probe.ok = feed.generated_at is not None
+        probe.detail = (
+            f"{len(feed.halts)} halts in the feed, {len(todays)} of them today "
+            f"({len(halted)} halted now)."
+        )
+        if feed.generated_at is None:
+            probe.detail += " The feed has no generation time (channel pubDate)."
+        elif (
+            now - feed.generated_at > HALTS_STALE_AFTER
+            and mh.session_at(clock.now()) is Session.OPEN
+        ):
+            probe.ok = False
+            probe.detail += (
+                f" It is stale: made {fmt.age(now - feed.generated_at)} ago, in the session."
+            )
+
+    return await _guard(probe, work)
+
+
+async def probe_ssr(http: httpx.AsyncClient, settings: Settings, clock: MarketClock) -> Probe:
+    """The Rule 201 list: today's, or the previous trading day's when today's is not there."""
+    probe = Probe("Nasdaq SSR list")
+    client = _halts_client(http, settings)
+    today = clock.now().astimezone(mh.ET).date()
+    days = ([today] if mh.is_trading_day(today) else []) + [mh.previous_trading_day(today)]
+
+    async def work() -> None:
+        missing: list[str] = []
+        for day in days:
+            try:
+                ssr = await client.ssr_list(day)
+            except SsrListMissing:
+                probe.reached = True
+                missing.append(str(day))
+                continue
+            probe.reached = True
+            if ssr.skipped:
+                probe.tolerated.append(f"{ssr.skipped} malformed rows skipped")
+            probe.ok = True
+            state = "complete" if ssr.complete else "no creation stamp yet (incomplete)"
+            probe.detail = f"The Rule 201 list of {day}: {len(ssr.restrictions)} rows, {state}."
+            if missing:
+                probe.detail += f" None for {', '.join(missing)}."
+            return
+        probe.detail = f"No Rule 201 list for {' or '.join(missing)}."
+
+    return await _guard(probe, work)
+
+
 async def run_checks(
     settings: Settings,
     *,
@@ -255,6 +333,8 @@ async def run_checks(
         if settings.options.enabled:
             probes.append(await probe_cboe(http, settings, now))
             probes.append(await probe_occ(http, settings, clock, now))
+        probes.append(await probe_halts(http, settings, clock, now))
+        probes.append(await probe_ssr(http, settings, clock))
     # Each source redacts what it raises; this catches the rest (a URL, a sample of rows), and
     # the key check itself was sent (`api_key`, the demo's) besides the configured ones.
     redact = Redactor([*settings.secrets, key])

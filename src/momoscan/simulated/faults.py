@@ -86,6 +86,21 @@ Twelve Data's price stream (the simulated WebSocket server, stream_server.py):
     ws_wrong_listing (0.02 of the symbols, per connection): the symbol's prices come from its
         other listing (Toronto: exchange TSX, mic_code XTSE, currency CAD, the price in CAD), as
         a dual-listed name resolved to another exchange (twelvedata-python #68).
+
+Nasdaq Trader's halts feed and Rule 201 list (section numbers of reference/public-feeds.md;
+at most one of the halts faults a request; the shapes are those the feed's users report, no
+fault was recorded):
+    halts_empty (0.03): a channel with no items at all, numItems 0, as on a weekend (1.1).
+    halts_malformed (0.05): one item's HaltTime empty or garbage ("99:61:00", "n/a"), or an
+        item with every field empty when there is none.
+    halts_prev_day (0.03): today's items dated the trading day before (HaltDate, the item
+        pubDate and ResumptionDate).
+    halts_repeat (0.05): one item twice, the same halt (1.3: deduplicate on symbol, date and
+        time).
+    halts_stale (0.03): the feed as it was 30 minutes ago: its channel pubDate then and no item
+        since (a feed stuck behind a cache).
+    ssr_html (0.1): HTTP 200 with a web page instead of the day's shorthalts file (section 2:
+        "200 + HTML trap").
 """
 
 from __future__ import annotations
@@ -139,6 +154,12 @@ FAULTS: dict[str, _Kind] = {
     "ws_garbage": _Kind("ws", 0.005, "event"),
     "ws_stall": _Kind("ws", 0.01, "second"),
     "ws_wrong_listing": _Kind("ws", 0.02, "symbol"),
+    "halts_empty": _Kind("halts", 0.03, "request"),
+    "halts_malformed": _Kind("halts", 0.05, "request"),
+    "halts_prev_day": _Kind("halts", 0.03, "request"),
+    "halts_repeat": _Kind("halts", 0.05, "request"),
+    "halts_stale": _Kind("halts", 0.03, "request"),
+    "ssr_html": _Kind("ssr", 0.1, "request"),
 }
 #: Names that stand for a fault too.
 ALIASES = {"stale_quotes": "td_stale", "stale_chains": "cboe_stale"}
@@ -147,7 +168,7 @@ GROUPS = {
     "all": tuple(FAULTS),
     **{
         p: tuple(n for n, k in FAULTS.items() if k.provider == p)
-        for p in ("td", "cboe", "occ", "ws")
+        for p in ("td", "cboe", "occ", "ws", "halts", "ssr")
     },
 }
 _OPTIONS = ("seed", "trickle_delay", "trickle_seconds")
@@ -163,6 +184,7 @@ CBOE_REQUEST = (
     "cboe_stale",
 )
 OCC_REQUEST = ("occ_5xx", "occ_no_record", "occ_late", "occ_too_old", "occ_truncated")
+HALTS_REQUEST = ("halts_empty", "halts_malformed", "halts_prev_day", "halts_repeat", "halts_stale")
 
 
 def _valid_names() -> str:
@@ -223,6 +245,12 @@ class FaultPlan:
     ws_garbage: float = 0.0
     ws_stall: float = 0.0
     ws_wrong_listing: float = 0.0
+    halts_empty: float = 0.0
+    halts_malformed: float = 0.0
+    halts_prev_day: float = 0.0
+    halts_repeat: float = 0.0
+    halts_stale: float = 0.0
+    ssr_html: float = 0.0
     seed: int = 0
     trickle_delay: float = 0.5
     trickle_seconds: float = 40.0

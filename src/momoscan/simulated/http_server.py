@@ -1,10 +1,10 @@
 """The simulated market as a real HTTP server on 127.0.0.1, for proving the live path.
 
 The demo mounts the simulated market under momoscan's clients as an httpx transport; this
-serves the same answers (Twelve Data, Cboe and OCC wire formats, faults included) over a real
-socket, so that live mode, with its real HTTP stack, timeouts and retries, can be pointed at
-it: set the three `base_url`s to the address it prints. A trickled body is really trickled,
-byte pieces with pauses on the socket.
+serves the same answers (Twelve Data, Cboe, OCC and Nasdaq Trader wire formats, faults
+included) over a real socket, so that live mode, with its real HTTP stack, timeouts and retries,
+can be pointed at it: set the `base_url`s and the `[halts]` URLs to what it prints. A trickled
+body is really trickled, byte pieces with pauses on the socket.
 
     python -m momoscan.simulated.http_server --port 8765 --faults all
 
@@ -117,16 +117,21 @@ class ProviderServer:
 
     def config_lines(self) -> str:
         """TOML pointing momoscan's live clients here."""
-        return "\n".join(
+        lines = [
             f'[{section}]\nbase_url = "{self.url}"' for section in ("twelvedata", "cboe", "occ")
+        ]
+        lines.append(
+            f'[halts]\nhalts_url = "{self.url}/rss.aspx?feed=tradehalts"\n'
+            f'ssr_url = "{self.url}/dynamic/symdir/shorthalts/"'
         )
+        return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m momoscan.simulated.http_server",
-        description="Serve the simulated market's Twelve Data, Cboe and OCC answers on "
-        "127.0.0.1, for pointing momoscan's live mode at (any API key is accepted).",
+        description="Serve the simulated market's Twelve Data, Cboe, OCC and Nasdaq Trader "
+        "answers on 127.0.0.1, for pointing momoscan's live mode at (any API key is accepted).",
     )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=7)

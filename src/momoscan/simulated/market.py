@@ -23,6 +23,7 @@ What makes it look like a real tape:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import threading
@@ -34,6 +35,7 @@ import numpy as np
 
 from .. import market_hours as mh
 from ..clock import MarketClock
+from .halts import OPENER_NEWS_MINUTE, SimHalt, apply_halts, fall_minutes, plan_news_halts
 from .universe import SimSecurity, build_stocks, option_products
 
 PRE_MINUTE = 0  # 04:00 ET
@@ -256,6 +258,7 @@ def _day_paths(
     end_minute: int,
     movers: tuple[Mover, ...],
     block: int = BLOCK_ROWS,
+    halts: list[SimHalt] | None = None,
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
     """A day's minute paths, `block` securities at a time: (first row, end row, price, cum_volume).
 
@@ -265,6 +268,10 @@ def _day_paths(
     that stream, then the overnight gaps and relative volumes, then the volume noise; the
     normals are drawn twice (a pass that only moves the stream past them, then the blocks'
     own from a copy of the generator), so nothing of the universe's size is held at once.
+
+    With `halts`, the day's trading halts are found, held flat in the paths and added to it
+    (`simulated.halts`): the halts draw from streams of their own, so the paths outside the
+    halts are the same either way.
     """
     secs = market.securities
     n = len(secs)
@@ -318,6 +325,12 @@ def _day_paths(
         for mv, density in zip(movers, densities, strict=True)
     ]
     prev32 = prev_close.astype(np.float32)
+    base = datetime.combine(day, mh.PRE_OPEN, tzinfo=mh.ET)
+    news = (
+        plan_news_halts(market.seed, day, movers, OPEN_MINUTE, close_minute)
+        if halts is not None
+        else {}
+    )
 
     for r0 in range(0, n, block):
         r1 = min(n, r0 + block)
@@ -346,6 +359,10 @@ def _day_paths(
             per_minute[row] += extras[k]
         cum_volume = np.cumsum(per_minute, axis=1, dtype=np.float64).astype(np.float32)
         del per_minute
+        if halts is not None:
+            halts += apply_halts(
+                price, cum_volume, r0, secs, base, OPEN_MINUTE, close_minute, news, market.seed
+            )
         yield r0, r1, price, cum_volume
 
 
@@ -374,6 +391,7 @@ class SimDay(_DayMinutes):
         prev_close: float64 [securities], dollars: the previous session's close.
         avg_volume: float64 [securities], shares: each security's normal day.
         movers: the day's stories (`SimMarket.movers_for`).
+        halts: the day's trading halts, already held flat in the paths (`simulated.halts`).
 
     At 16,000 securities the two paths take 123 MB (float32 is exact enough: prices are
     rounded to the cent, 1/100 cent below $1, well inside float32's 7 digits for any price
@@ -391,13 +409,29 @@ class SimDay(_DayMinutes):
         self.price = np.empty((n, DAY_MINUTES), dtype=np.float32)
         self.cum_volume = np.empty((n, DAY_MINUTES), dtype=np.float32)
         self.avg_volume = np.array([s.avg_volume for s in market.securities], dtype=np.float64)
+        self.halts: list[SimHalt] = []
         blocks = _day_paths(
-            market, day, self.prev_close, self.close_minute, self.end_minute, self.movers
+            market,
+            day,
+            self.prev_close,
+            self.close_minute,
+            self.end_minute,
+            self.movers,
+            halts=self.halts,
         )
         for r0, r1, price, cum_volume in blocks:
             self.price[r0:r1] = price
             self.cum_volume[r0:r1] = cum_volume
+        self.halts.sort(key=lambda h: h.halted_at)
         self.open_index = OPEN_MINUTE
+        self._fall: np.ndarray | None = None
+
+    def fall_minutes(self) -> np.ndarray:
+        """The first session minute each security traded 10 % or more below its previous
+        close (a Rule 201 trigger), or -1: int32 [securities]."""
+        if self._fall is None:
+            self._fall = fall_minutes(self.price, self.prev_close, OPEN_MINUTE, self.close_minute)
+        return self._fall
 
     def last_price(self) -> np.ndarray:
         """The regular session's close (16:00, 13:00 on half days): the next day's previous
@@ -451,7 +485,11 @@ class ClosedDay(_DayMinutes):
         self._cum = {m: empty() for m in (OPEN_MINUTE - 1, *kept)}
         self._high = {m: empty() for m in kept}
         self._low = {m: empty() for m in kept}
+        self._fall = np.full(n, -1, dtype=np.int32)
         for r0, r1, price, cum_volume in blocks:
+            self._fall[r0:r1] = fall_minutes(
+                price, self.prev_close[r0:r1], OPEN_MINUTE, self.close_minute
+            )
             for m, out in self._price.items():
                 out[r0:r1] = price[:, m]
             for m, out in self._cum.items():
@@ -460,6 +498,10 @@ class ClosedDay(_DayMinutes):
                 segment = price[:, OPEN_MINUTE : m + 1]
                 self._high[m][r0:r1] = segment.max(axis=1)
                 self._low[m][r0:r1] = segment.min(axis=1)
+
+    def fall_minutes(self) -> np.ndarray:
+        """As `SimDay.fall_minutes`."""
+        return self._fall
 
     @classmethod
     def of(cls, full: SimDay) -> ClosedDay:
@@ -524,6 +566,7 @@ class SimMarket:
         self._full: SimDay | None = None  # the one day whose paths are kept
         self._closed: dict[date, ClosedDay] = {}  # finished days' bars, oldest first
         self._aside: ClosedDay | None = None  # a day before the first, for `session_before`
+        self._halts: dict[date, list[SimHalt]] = {}  # each built day's halts
         self._lock = threading.RLock()
         self._options_base = np.array(
             [max(s.options_volume, 0) for s in self.securities], dtype=np.float64
@@ -569,6 +612,9 @@ class SimMarket:
                 self._full = None
             built = SimDay(self, day, prev)
             self._full = built
+            self._halts[day] = built.halts
+            while len(self._halts) > CLOSED_DAYS_KEPT + 1:
+                del self._halts[next(iter(self._halts))]
             return built
 
     def _close_of(self, day: date) -> np.ndarray:
@@ -620,11 +666,36 @@ class SimMarket:
                 ratio[r0:r1] = target[r0:r1] / path[:, close_minute - 1].astype(np.float64)
                 price = path.astype(np.float64) * ratio[r0:r1, None]
                 price += (target[r0:r1] - price[:, close_minute - 1])[:, None]
-                yield r0, r1, _tick_round(price), cum_volume
+                rounded = _tick_round(price)
+                fall[r0:r1] = fall_minutes(
+                    rounded, start[r0:r1] * ratio[r0:r1], OPEN_MINUTE, close_minute
+                )
+                yield r0, r1, rounded, cum_volume
 
+        fall = np.full(len(self.securities), -1, dtype=np.int32)
         aside = ClosedDay(day, start, scaled(), len(self.securities))
         aside.prev_close = aside.prev_close * ratio
+        aside._fall = fall
         return aside
+
+    def known_session(self, day: date) -> AnyDay | None:
+        """`day` as built already (today's paths, a finished day's bar, or the day simulated
+        aside before the first), or None: nothing is built for it."""
+        full = self._full
+        if full is not None and full.day == day:
+            return full
+        closed = self._closed.get(day)
+        if closed is not None:
+            return closed
+        aside = self._aside
+        return aside if aside is not None and aside.day == day else None
+
+    def halts_of(self, day: date) -> list[SimHalt]:
+        """`day`'s trading halts, oldest first, building the day if need be; none for a day
+        the market never simulated whole (before its first day: see `session_before`)."""
+        if day >= self.first_day and mh.is_trading_day(day) and day not in self._halts:
+            self.day_for(day)
+        return list(self._halts.get(day, ()))
 
     def now_state(self) -> tuple[SimDay, int, datetime]:
         """The day, minute index and simulated time of 'now' on the market clock."""
@@ -666,6 +737,11 @@ class SimMarket:
         size = min(int((weights > 0).sum()), len(kinds))
         picks = rng.choice(n_stocks, size=size, replace=False, p=weights).tolist()
         movers = [self._story(kind, index, rng) for kind, index in zip(kinds, picks, strict=False)]
+        # The day's first news story comes in the demo's first minutes (it starts at 10:00),
+        # halted for its news (`simulated.halts`): only its timing moves, no draw changes.
+        opener = next((k for k, mv in enumerate(movers) if mv.kind == NEWS), None)
+        if opener is not None:
+            movers[opener] = dataclasses.replace(movers[opener], start=OPENER_NEWS_MINUTE)
         taken = set(picks)
         # A third of the big stories up pull one or two sector peers along, minutes later.
         for leader in list(movers):

@@ -4,8 +4,9 @@ Mounted under the real clients, it makes the demo exercise the same code as live
 Data's /quote batches and /api_usage (numbers as strings, per-symbol errors, credit headers, an
 in-body 429 when the plan's credits for the minute are spent), /market_movers/stocks (numbers
 as numbers, 100 credits, Pro plans only), Cboe's delayed-quotes option
-chains and OCC's daily volume CSV. Requests are routed by path, whatever the host, so a user's
-configured base URLs keep working in demo.
+chains, OCC's daily volume CSV, and Nasdaq Trader's halts RSS and Rule 201 files
+(`simulated.halts`). Requests are routed by path, whatever the host, so a user's configured base
+URLs keep working in demo.
 
 The simulated universe reaches the app as listings, not through a wire format (it stands in for
 nasdaq-data-link, which has no transport to mount): `tickers()` is where those become `Ticker`s,
@@ -41,6 +42,7 @@ from ..processes import shutdown_pool, spawn_importing
 from ..sanitize import clean
 from .faults import (
     CBOE_REQUEST,
+    HALTS_REQUEST,
     OCC_NO_RECORD,
     OCC_REQUEST,
     OCC_TOO_OLD,
@@ -64,6 +66,7 @@ from .faults import (
     twelvedata_gateway_error,
     twelvedata_maintenance,
 )
+from .halts import feed_answer, ssr_answer
 from .history import Columns
 from .market import OPEN_MINUTE, AnyDay, SimMarket
 from .options import ChainFactory, occ_csv
@@ -382,6 +385,10 @@ class SimServer:
             return Reply(*self._chain(path))
         if path.endswith("/volume-query"):
             return Reply(*self._occ(parsed))
+        if path.endswith("/rss.aspx"):
+            return Reply(*feed_answer(self.market, dict(parsed.params), self.market.clock.now()))
+        if "/shorthalts/" in path:
+            return Reply(*ssr_answer(self.market, path, self.market.clock.now()))
         return Reply(404, {"content-type": "text/plain"}, b"Not Found")
 
     # -- Twelve Data -------------------------------------------------------------------------
@@ -610,6 +617,18 @@ class SimServer:
             return self._cboe_faulty(dice, plan, path, minute)
         if path.endswith("/volume-query"):
             return self._occ_faulty(dice, plan, url, minute)
+        if path.endswith("/rss.aspx"):
+            rng = dice.request(url.raw_path.decode("ascii"), minute)
+            kind = plan.pick(HALTS_REQUEST, rng.random())
+            if kind is not None:
+                dice.count(kind)
+            now = self.market.clock.now()
+            return Reply(*feed_answer(self.market, dict(url.params), now, kind, rng))
+        if "/shorthalts/" in path:
+            rng = dice.request(path, minute)
+            html = rng.random() < plan.ssr_html
+            dice.count("ssr_html", int(html))
+            return Reply(*ssr_answer(self.market, path, self.market.clock.now(), html=html))
         return Reply(404, {"content-type": "text/plain"}, b"Not Found")
 
     def _td_faulty(
