@@ -144,3 +144,76 @@ def test_chart_screen(snap_compare, tmp_path: Path, size: tuple[int, int]) -> No
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=run_before)
+
+
+# -- the status bar in the states a trader must not miss --------------------------------------
+
+
+def _status_state(kind: str) -> Any:
+    from momoscan.models import Session
+    from momoscan.tui.widgets.status import StatusState
+
+    state = StatusState(
+        demo=kind != "failing_source",
+        market_time=datetime(2026, 12, 7, 10, 2, 22, tzinfo=mh.ET),
+        session=Session.OPEN,
+        universe="tiers small, mid, large",
+        tiers=("small", "mid", "large"),
+        min_price=1.0,
+        credits_used=547,
+        plan_limit=610,
+        coverage="stalest 3m (bound 5m) · favouring big movers · movers probe",
+        oldest_age=190,
+    )
+    if kind == "stalled_stream":
+        state.stream = "stream stalled · polling 2,952"
+    else:
+        state.stream = "stream: 48 live · polling 2,904"
+        state.error = (
+            "OCC: could not connect (21 days, 2026-11-04 .. 2026-12-04); "
+            "Cboe (NVDA chain): HTTP 503, retrying next cycle"
+        )
+    return state
+
+
+def _status_app(kind: str) -> Any:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    from momoscan.tui.widgets.status import StatusBar
+
+    class StatusOnly(App[None]):
+        CSS_PATH = str(Path(MomoscanApp.CSS_PATH).resolve())  # type: ignore[arg-type]
+
+        def compose(self) -> ComposeResult:
+            yield StatusBar(id="status")
+            yield Static("(the tables)")
+
+        def on_mount(self) -> None:
+            bar = self.query_one(StatusBar)
+            bar.state = _status_state(kind)
+            self.call_after_refresh(bar.show, WALL)
+
+    return StatusOnly()
+
+
+@pytest.mark.parametrize("kind", ["stalled_stream", "failing_source"])
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_status_bar(snap_compare, size: tuple[int, int], kind: str) -> None:  # type: ignore[no-untyped-def]
+    """What must not be missed is on the bar at every size: DEMO or LIVE, the clock, then a
+    stalled stream or a failing source (coloured), then credits and the filter as room
+    allows."""
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.pause(0.1)
+        from momoscan.tui.widgets.status import StatusBar
+
+        bar = pilot.app.query_one(StatusBar)
+        bar.show(WALL)
+        text = str(bar.render())
+        assert "10:02:22" in text
+        must = "stream stalled" if kind == "stalled_stream" else "OCC: could not"
+        assert must in text, text
+        assert "547/610" in text  # the credits, short at 80 columns
+
+    assert snap_compare(_status_app(kind), terminal_size=size, run_before=run_before)

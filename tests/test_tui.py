@@ -1104,3 +1104,71 @@ async def test_plus_and_minus_edit_the_watchlist_kept_in_the_database(tmp_path: 
     with Store(Path(db)) as store:
         store.seed_watchlist(["CCJ"], at=0.0)
         assert store.watchlist() == [symbol, "AAPL"]
+
+
+@pytest.mark.anyio
+async def test_120x40_side_by_side_shows_names_and_sparklines_and_leaves_no_blank(
+    tmp_path: Path,
+) -> None:
+    """Issue 29: at 120x40 the two tables stand side by side with every column, the name and
+    the day's sparkline included, and no table keeps blank cells while it leaves one out."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.pause(0.2)
+        assert not app.query_one("#scans").has_class("stacked")
+        for table in app.query(ScanTable):
+            assert {"name", "trend", "symbol", "change", "price"} <= set(table.shown_columns)
+            _cells_fit(table)
+            trend = table.column_width("trend")
+            assert trend is not None and trend >= 6
+            key = table.keys[0]
+            assert len(blocks(table.cell(key, "trend").plain)) == trend  # drawn to fit
+            if len(table.shown_columns) < len(table.columns):
+                used = sum(w for w in map(table.column_width, table.shown_columns) if w)
+                room = table.scrollable_content_region.width
+                left_out = [c for c in table.columns if c.key not in table.shown_columns]
+                assert all(c.width + 2 > room - used for c in left_out)
+
+
+@pytest.mark.anyio
+async def test_help_shows_the_whole_status_the_bar_shortens(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        bar = str(app.query_one(StatusBar).render())
+        assert "simulated market" not in bar and "(sim clock)" not in bar  # short at 80
+        help_screen = await open_screen(pilot, app, "question_mark", HelpScreen)
+        assert help_screen.status is not None
+        full = help_screen.status.plain
+        assert "credits " in full and "this min" in full and "simulated market" in full
+
+
+@pytest.mark.anyio
+async def test_s_sorts_only_by_columns_in_view_and_the_title_says_when_one_is_not(
+    tmp_path: Path,
+) -> None:
+    """Issue 29: at 80 columns the contracts screen cannot show Last and % of und.; `s` skips
+    them, and a sort by a column out of view (a header clicked, then the terminal
+    narrowed) says so in the title."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        app.query_one(ShareBars).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ContractsScreen))
+        await pilot.pause(0.1)
+        screen = app.screen
+        assert isinstance(screen, ContractsScreen)
+        table = screen.query_one(ContractTable)
+        visible = table.visible_columns()
+        assert "last" not in visible and "volume" in visible
+        seen = set()
+        for _ in range(len(table.data.widths)):
+            await pilot.press("s")
+            seen.add(screen.sort_key)
+        assert seen <= set(visible) and len(seen) == len(visible)
+        screen.sort_by("last")
+        await pilot.pause(0.1)
+        title = str(screen.query_one("#contracts-title").render())
+        assert "sorted by Last" in title and "off screen" in title

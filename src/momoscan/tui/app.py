@@ -533,7 +533,8 @@ class MomoscanApp(ScreenOpeners):
         if isinstance(screen, HelpScreen):
             return
         title = SCREEN_TITLES.get(type(screen), "momoscan")
-        self.push_screen(HelpScreen(title, help_rows(screen, self.BINDINGS)))
+        status = self.main.status.full_text() if screen is self.main else None
+        self.push_screen(HelpScreen(title, help_rows(screen, self.BINDINGS), status))
 
 
 def run_app(settings: Settings, options: RunOptions, *, force: bool = False) -> int:

@@ -56,7 +56,10 @@ class ContractsScreen(Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one(ContractTable).focus()
+        table = self.query_one(ContractTable)
+        table.focus()
+        # Scrolled sideways, the column sorted by comes into view or goes out of it.
+        self.watch(table, "scroll_x", lambda _old, _new: self._retitle(), init=False)
 
     @property
     def table(self) -> ContractTable:
@@ -81,6 +84,8 @@ class ContractsScreen(Screen[None]):
             title.append(f" · {self.source_note}", style="dim")
         label = next(c.label for c in COLUMNS if c.key == key)
         title.append(f"\n sorted by {label} {'▼' if descending else '▲'}")
+        if key not in self._shown_keys():
+            title.append(" (off screen: scroll right)", style="yellow")
         if self.unusual:
             title.append(
                 f" · {self.unusual} unusual (volume far above open interest)", style="yellow"
@@ -107,9 +112,29 @@ class ContractsScreen(Screen[None]):
     def on_contract_table_header_clicked(self, event: ContractTable.HeaderClicked) -> None:
         self.sort_by(event.column)
 
+    def _shown_keys(self) -> list[str]:
+        """The columns in view (all of them before the table is laid out)."""
+        tables = self.query(ContractTable)
+        return tables.first().visible_columns() if tables else list(KEYS)
+
     def action_cycle_sort(self) -> None:
-        key = KEYS[(KEYS.index(self.table.sort_key) + 1) % len(KEYS)]
+        """The next column in view: `s` never sorts by a column one cannot see (a click on
+        a header, or scrolling there first, still sorts by any)."""
+        shown = set(self._shown_keys()) or set(KEYS)
+        start = KEYS.index(self.table.sort_key)
+        order = [KEYS[(start + n) % len(KEYS)] for n in range(1, len(KEYS) + 1)]
+        key = next(k for k in order if k in shown)
         self.sort_by(key, next(c.descending_first for c in COLUMNS if c.key == key))
+
+    def on_resize(self) -> None:
+        # Narrower, the column sorted by may go off screen: the title says so.
+        if self.query(ContractTable):
+            self.call_after_refresh(self._retitle)
+
+    def _retitle(self) -> None:
+        if self.query(ContractTable):
+            title = self._title(self.table.sort_key, self.table.descending)
+            self.query_one("#contracts-title", Static).update(title, layout=False)
 
     def action_reverse_sort(self) -> None:
         self.sort_by(self.table.sort_key, not self.table.descending)

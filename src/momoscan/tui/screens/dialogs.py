@@ -54,7 +54,8 @@ def _declared(screen: Screen[Any]) -> list[Binding]:
 
 
 class HelpScreen(ModalScreen[None]):
-    """The keys of the screen it was opened from: its bindings and the app's."""
+    """The keys of the screen it was opened from: its bindings and the app's; from the main
+    screen, the status bar's whole text first (the bar shortens it to fit its width)."""
 
     BINDINGS = [
         Binding("escape", "dismiss", "Close"),
@@ -62,10 +63,13 @@ class HelpScreen(ModalScreen[None]):
         Binding("q", "dismiss", "Close", show=False),
     ]
 
-    def __init__(self, title: str, rows: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self, title: str, rows: Sequence[tuple[str, str]], status: Text | None = None
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.rows = list(rows)
+        self.status = status
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
@@ -76,6 +80,9 @@ class HelpScreen(ModalScreen[None]):
         intro = Text(f"{self.title_text}\n", style="bold")
         with Vertical(id="help-box"):
             yield Static(intro, markup=False)
+            if self.status is not None:
+                status = Text("Status\n", style="bold").append_text(self.status).append("\n")
+                yield Static(status, markup=False, id="help-status")
             yield Static(table, markup=False)
             yield Static(
                 Text(

@@ -28,6 +28,7 @@ from ...models import AlertEvent, Tick
 from ...queries import OTHERS, TOP_N, ShareRow, Snapshot
 from ..widgets import set_border_title
 from ..widgets.fast_table import FastTable
+from ..widgets.fitting import HIGH, LOW, MID, MUST, Part, fit_line
 from ..widgets.options_panel import OptionsPanel, ShareBars
 from ..widgets.scan_table import ScanTable
 from ..widgets.status import StatusBar
@@ -286,43 +287,78 @@ class MainScreen(Screen[None]):
 
     def options_title(self, snap: Snapshot, market_now: float) -> Text:
         """What the shares are of, and how old: the watch set's chains (how many, as of when,
-        the oldest, how many left out as stale), or OCC's day for the whole market."""
+        the oldest, how many left out as stale), or OCC's day for the whole market; fitted to
+        the panel's width by leaving out whole parts (a number is never cut)."""
         panel = self.query_one(OptionsPanel)
-        title = Text()
-        title.append("Options volume", style="bold")
-        if panel.view == "market":
-            title.append(" · whole market", style="bold")
+        width = panel.size.width - 2  # the border's corners and the title's margins
+        parts = self._options_title_parts(panel.view, snap, market_now)
+        return fit_line(parts, width) if width > 0 else fit_line(parts, 10**6)
+
+    @staticmethod
+    def _options_title_parts(view: str, snap: Snapshot, market_now: float) -> list[Part]:
+        parts: list[Part] = []
+
+        def add(rank: int, *forms: Text, grow: int = -1) -> None:
+            parts.append(Part(list(forms), rank, grow=grow))
+
+        def t(text: str, style: str = "") -> Text:
+            return Text(text, style=style)
+
+        if view == "market":
+            add(
+                MUST,
+                t("Options volume · whole market", "bold"),
+                t("Options · market", "bold"),
+                grow=LOW,  # the heading's long form after the figures
+            )
             market = snap.market
             if market is None:
-                title.append(": no OCC day stored yet (the first refresh fetches it)")
+                none = "no OCC day stored yet (the first refresh fetches it)"
+                add(HIGH, t(none), t("no day yet"))
             else:
                 named = sum(1 for r in market.rows if not r.grouped)
-                title.append(
-                    f" · OCC {market.day} · share of all US-listed options: "
-                    f"{fmt.count(market.total)} contracts, {market.underlyings:,} underlyings "
-                    f"(top {named}, then all others)"
+                add(MUST, t(f"OCC {market.day}"))
+                add(LOW, t("share of all US-listed options"))
+                add(
+                    HIGH,
+                    t(f"{fmt.count(market.total)} contracts, {market.underlyings:,} underlyings"),
+                    t(f"{fmt.count(market.total)} contracts"),
                 )
-            title.append(" · w: watch set", style="dim")
-            return title
-        fresh = snap.fresh_shares
-        stale = len(snap.shares) - len(fresh)
-        title.append(" · share of the watch set", style="bold")
+                add(LOW, t(f"top {named}, then all others"))
+            add(MID, t("w: watch set", "dim"))
+            return parts
+        add(
+            MUST,
+            t("Options volume · share of the watch set", "bold"),
+            t("Options volume · watch set", "bold"),
+            t("Options", "bold"),
+            grow=LOW,  # the heading's long form after the figures
+        )
         if not snap.shares:
-            title.append(": no chains yet")
+            add(HIGH, t("no chains yet"))
         else:
+            fresh = snap.fresh_shares
+            stale = len(snap.shares) - len(fresh)
             stamps = [s.as_of for s in fresh if s.as_of is not None]
-            title.append(f" · {len(fresh)} chain{'s' if len(fresh) != 1 else ''}")
+            chains = f"{len(fresh)} chain{'s' if len(fresh) != 1 else ''}"
             if stamps:
-                title.append(f", oldest {fmt.age(market_now - min(stamps))}")
+                oldest = fmt.age(market_now - min(stamps))
+                add(HIGH, t(f"{chains}, oldest {oldest}"), t(chains))
+            else:
+                add(HIGH, t(chains))
             if stale:
                 limit = fmt.age(snap.chain_max_age) if snap.chain_max_age else ""
-                title.append(f" · {stale} older than {limit} left out", style="yellow")
+                add(
+                    MUST,
+                    t(f"{stale} older than {limit} left out", "yellow"),
+                    t(f"{stale} left out", "yellow"),
+                )
             if stamps:
                 newest = datetime.fromtimestamp(max(stamps), mh.ET).strftime("%H:%M")
-                title.append(f" · as of {newest} ET")
-            title.append(" · Cboe, 15 min delayed", style="dim")
-        title.append(" · w: whole market", style="dim")
-        return title
+                add(HIGH, t(f"as of {newest} ET"), t(newest))
+            add(LOW, t("Cboe, 15 min delayed", "dim"), t("15 min delayed", "dim"))
+        add(MID, t("w: whole market", "dim"), t("w: market", "dim"))
+        return parts
 
     def tick(self, market_now: float) -> float | None:
         """Age the rows to market-clock time `market_now`; returns the oldest Age shown."""

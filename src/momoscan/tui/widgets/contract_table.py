@@ -222,6 +222,20 @@ class ContractTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] | None = None
         self.virtual_size = Size(self._width, len(data) + 1)
 
+    def visible_columns(self) -> list[str]:
+        """The keys of the columns wholly in view at the current width and horizontal scroll
+        (all of them before the table has a size)."""
+        width = self.scrollable_content_region.width or self.size.width
+        if width <= 0:
+            return list(KEYS)
+        left = int(self.scroll_offset.x)
+        seen, x = [], 0
+        for column, cells in zip(COLUMNS, self.data.widths, strict=True):
+            if x >= left and x + cells + 2 <= left + width:
+                seen.append(column.key)
+            x += cells + 2
+        return seen
+
     # -- sorting -----------------------------------------------------------------------------
 
     def sort(self, key: str, descending: bool) -> None:

@@ -49,39 +49,84 @@ class Column:
     justify: JustifyMethod = "left"
     flex: bool = False
     priority: int = 0
+    #: A flexible column's widest (None: no limit); what it cannot take goes to the others.
+    most: int | None = None
 
 
 #: Cells around each cell: one space before and one after.
 PAD = 2
 
 
+def _fits(
+    columns: Sequence[Column], natural: Sequence[int], shown: Sequence[int], width: int, pad: int
+) -> int | None:
+    """The room left for the flexible columns among `shown` with `pad` cells a column, or None
+    when they do not get their narrowest."""
+    flexes = [i for i in shown if columns[i].flex]
+    fixed = sum(natural[i] for i in shown if not columns[i].flex)
+    room = width - fixed - _gaps(len(shown), pad)
+    if room < sum(columns[i].width for i in flexes):
+        return None
+    return room
+
+
+def _gaps(count: int, pad: int) -> int:
+    """The cells between and around `count` columns: a space either side of each (pad 2), or
+    one after each and one before the first (pad 1, when that keeps a column the wider gaps
+    would leave out)."""
+    return count * pad + (1 if pad == 1 and count else 0)
+
+
 def fit_columns(
     columns: Sequence[Column], natural: Sequence[int], width: int
-) -> tuple[list[int], list[int]]:
-    """Which columns to show in `width` cells, and how wide: `(indices, widths)`.
+) -> tuple[list[int], list[int], int]:
+    """Which columns to show in `width` cells, how wide, and the gap: `(indices, widths, pad)`.
 
     Every fixed column gets its `natural` width (its widest cell, never less); flexible
-    columns share what is left. Columns are left out, lowest priority first, until the rest
-    fit; the column of highest priority always stays (cut at the edge if even it cannot fit).
+    columns share what is left. When they do not all fit, the gaps narrow first (two cells
+    to one); then columns are left out, lowest priority first, until the rest fit; then any
+    left-out column that fits in what remains comes back (no table leaves cells blank while
+    it drops a column). The column of highest priority always stays (cut at the edge if even
+    it cannot fit).
     """
     shown = list(range(len(columns)))
     by_priority = sorted(shown, key=lambda i: (columns[i].priority, -i))
-    while True:
-        flexes = [i for i in shown if columns[i].flex]
-        fixed = sum(natural[i] + PAD for i in shown if not columns[i].flex)
-        room = width - fixed - PAD * len(flexes)
-        if room >= sum(columns[i].width for i in flexes) or len(shown) == 1:
-            widths = []
-            share, extra = divmod(max(0, room), len(flexes)) if flexes else (0, 0)
-            for i in shown:
-                if columns[i].flex:
-                    widths.append(max(columns[i].width, share + (1 if extra > 0 else 0)))
-                    extra -= 1
-                else:
-                    widths.append(natural[i])
-            return shown, widths
-        drop = next(i for i in by_priority if i in shown)
-        shown.remove(drop)
+    pad = 2
+    while len(shown) > 1:
+        if _fits(columns, natural, shown, width, 2) is not None:
+            break
+        if _fits(columns, natural, shown, width, 1) is not None:
+            pad = 1
+            break
+        shown.remove(next(i for i in by_priority if i in shown))
+    if len(shown) < len(columns):
+        for i in reversed(by_priority):  # the most important left-out column first
+            if i in shown:
+                continue
+            tried = sorted([*shown, i])
+            if _fits(columns, natural, tried, width, pad) is not None:
+                shown = tried
+    room = max(0, _fits(columns, natural, shown, width, pad) or 0)
+    flex_widths = _share(columns, [i for i in shown if columns[i].flex], room)
+    return shown, [flex_widths.get(i, natural[i]) for i in shown], pad
+
+
+def _share(columns: Sequence[Column], flexes: Sequence[int], room: int) -> dict[int, int]:
+    """`room` cells among the flexible columns `flexes`: each its narrowest, then the rest in
+    equal parts, none past its `most` (what a capped column cannot take goes to the others)."""
+    widths = {i: columns[i].width for i in flexes}
+    left = room - sum(widths.values())
+    while left > 0:
+        open_ = [i for i in flexes if (m := columns[i].most) is None or widths[i] < m]
+        if not open_:
+            break
+        share, extra = divmod(left, len(open_))
+        for n, i in enumerate(open_):
+            most = columns[i].most
+            want = widths[i] + share + (1 if n < extra else 0)
+            widths[i] = want if most is None else min(most, want)
+        left = room - sum(widths.values())
+    return widths
 
 
 def _cell_segments(text: Text, width: int, justify: JustifyMethod) -> list[Segment]:
@@ -224,7 +269,8 @@ class FastTable(ScrollView, can_focus=True):
         self._ft_natural = [max(c.width, cell_len(c.label)) for c in self.columns]
         self._ft_shown = list(range(len(self.columns)))
         self._ft_widths = [c.width for c in self.columns]
-        self._ft_width = sum(self._ft_widths) + PAD * len(self.columns)
+        self._ft_pad = PAD
+        self._ft_width = sum(self._ft_widths) + _gaps(len(self.columns), PAD)
         self._ft_strips: dict[tuple[str, str], Strip] = {}
         self._ft_styles: dict[str, Style] | None = None
         self._ft_styles_focus = False
@@ -438,12 +484,12 @@ class FastTable(ScrollView, can_focus=True):
         key = self._ft_keys[index]
         already = index == self._ft_cursor
         self._move_to(index)
-        x = offset.x + int(self.scroll_offset.x)
+        x = offset.x + int(self.scroll_offset.x) - (1 if self._ft_pad == 1 else 0)
         for i, width in zip(self._ft_shown, self._ft_widths, strict=True):
-            if x < width + PAD:
+            if x < width + self._ft_pad:
                 self.post_message(self.CellClicked(self, key, self.columns[i].key))
                 break
-            x -= width + PAD
+            x -= width + self._ft_pad
         if already:
             self.post_message(self.RowSelected(self, key))
 
@@ -456,8 +502,12 @@ class FastTable(ScrollView, can_focus=True):
             row = self._ft_cells[key]
             # A row whose Age alone changed draws that one cell again, not all nine: the
             # others are found by content (`_cell`).
-            for i, width in zip(self._ft_shown, self._ft_widths, strict=True):
+            wide = self._ft_pad == 2
+            if not wide:
                 cached.append(_SPACE)
+            for i, width in zip(self._ft_shown, self._ft_widths, strict=True):
+                if wide:
+                    cached.append(_SPACE)
                 cached.extend(_cell(row[i], width, self.columns[i].justify))
                 cached.append(_SPACE)
             # Neighbouring segments of one style (a cell's padding, its text, the gap to the
@@ -471,9 +521,13 @@ class FastTable(ScrollView, can_focus=True):
 
     def _header_segments(self) -> list[Segment]:
         out = []
+        wide = self._ft_pad == 2
+        if not wide:
+            out.append(_SPACE)
         for i, width in zip(self._ft_shown, self._ft_widths, strict=True):
             column = self.columns[i]
-            out.append(_SPACE)
+            if wide:
+                out.append(_SPACE)
             out.extend(_cell_segments(Text(column.label), width, column.justify))
             out.append(_SPACE)
         return list(Segment.simplify(out))  # joined by style, as a row's are
@@ -528,11 +582,11 @@ class FastTable(ScrollView, can_focus=True):
         available = self.scrollable_content_region.width or self.size.width
         if available <= 0:
             return
-        shown, widths = fit_columns(self.columns, self._ft_natural, available)
-        if (shown, widths) == (self._ft_shown, self._ft_widths):
+        shown, widths, pad = fit_columns(self.columns, self._ft_natural, available)
+        if (shown, widths, pad) == (self._ft_shown, self._ft_widths, self._ft_pad):
             return
-        self._ft_shown, self._ft_widths = shown, widths
-        self._ft_width = sum(widths) + PAD * len(widths)
+        self._ft_shown, self._ft_widths, self._ft_pad = shown, widths, pad
+        self._ft_width = sum(widths) + _gaps(len(widths), pad)
         self._set_virtual_size(Size(self._ft_width, len(self._ft_keys) + 1))
         self._ft_segments.clear()
         self._ft_strips.clear()

@@ -28,12 +28,14 @@ from .spark import SPARK_WIDTH, SparkData, spark_text
 HIGHLIGHT_SECONDS = 90.0
 #: Left out from the lowest priority up when the table is too narrow: the rank first, then
 #: the name, the day's sparkline, the age, RVol, volume, price; % change and the symbol last.
+#: The name and the sparkline share the width the others leave (the sparkline up to
+#: `SPARK_WIDTH`), so that at 120 columns, side by side, both still show.
 COLUMNS = (
     Column("rank", "#", 2, "right", priority=0),
     Column("symbol", "Symbol", 6, priority=8),
-    Column("name", "Name", 8, flex=True, priority=1),
-    Column("trend", "Today", SPARK_WIDTH, priority=2),
-    Column("price", "Price", 8, "right", priority=6),
+    Column("name", "Name", 6, flex=True, priority=1),
+    Column("trend", "Today", 6, flex=True, priority=2, most=SPARK_WIDTH),
+    Column("price", "Price", 6, "right", priority=6),
     Column("change", "% Chg", 7, "right", priority=7),
     Column("volume", "Volume", 6, "right", priority=5),
     Column("rvol", "RVol", 5, "right", priority=4),
@@ -63,6 +65,8 @@ class ScanTable(FastTable):
         self._rows: list[ScanRow] = []
         self._sparks: dict[str, SparkData] = {}
         self.stale = False
+        #: Cells of the sparklines drawn (the Today column's width).
+        self._spark_width = SPARK_WIDTH
 
     def mark_entered(self, symbols: Sequence[str]) -> None:
         """Highlight `symbols` for `HIGHLIGHT_SECONDS`: the engine found them entering the top
@@ -106,7 +110,9 @@ class ScanTable(FastTable):
             Text(str(rank), style="dim"),
             Text(r.symbol, style="bold reverse magenta" if fresh else "bold"),
             Text(r.name, style=dim),
-            spark_text(spark.prices, spark.prev_close) if spark else Text(" " * SPARK_WIDTH),
+            spark_text(spark.prices, spark.prev_close, self._spark_width)
+            if spark
+            else Text(" " * self._spark_width),
             Text(fmt.price(r.price), style=dim),
             Text(fmt.pct(r.change_pct), style=f"{colour} {dim}".strip()),
             Text(fmt.count(r.volume), style=dim),
@@ -178,6 +184,14 @@ class ScanTable(FastTable):
                 self.update_cell(symbol, "symbol", Text(symbol, style="bold"))
         for r in self._rows:
             self.update_cell(r.symbol, "age", self._age_cell(r, market_now))
+
+    def layout_changed(self) -> None:
+        # The Today column changed width: draw the sparklines again to fill it.
+        width = self.column_width("trend")
+        if width is not None and width != self._spark_width:
+            self._spark_width = width
+            if self._rows:
+                self.update_rows(self._rows, stale=self.stale)
 
     def on_fast_table_cell_clicked(self, event: FastTable.CellClicked) -> None:
         if event.column == "symbol":

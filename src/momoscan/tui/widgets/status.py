@@ -1,7 +1,16 @@
-"""The status bar: mode, market session, freshness, coverage, credits, progress, last error."""
+"""The status bar: mode, market session, freshness, coverage, credits, progress, last error.
+
+Whatever the width, the bar shows first what a trader must not miss: DEMO or LIVE, the session
+and the clock, a failing source or a stalled stream (in colour); then the credits, the filter,
+the stalest name and the rest as room allows. Each part has a long form and shorter ones
+(`credits 547/610 this min`, `cr 547/610`); `fit` shortens the least important parts first,
+then drops them, and only then shortens the must-see ones. The whole text is one key away: the
+help screen (`?`) shows it wrapped.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,6 +21,7 @@ from ... import format as fmt
 from ... import market_hours as mh
 from ...models import Progress, Session
 from ...queries import Snapshot
+from .fitting import HIGH, LOW, MID, MUST, Part, fit, flow
 
 SESSION_STYLE = {
     Session.OPEN: "bold black on green",
@@ -70,97 +80,188 @@ class StatusBar(Static):
         super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
         self.state = StatusState()
         self._shown: Text | None = None
+        self._now = 0.0
 
     def show(self, now: float) -> None:
-        """Draw the state as of wall-clock `now` (Unix seconds). Its height is fixed (two
-        lines, in app.tcss): no layout pass for the screen, and nothing at all when the text
-        is what is drawn already (it is asked after each progress message and each second)."""
-        text = render_status(self.state, now)
+        """Draw the state as of wall-clock `now` (Unix seconds), fitted to the bar's width. Its
+        height is fixed (two lines, in app.tcss): no layout pass for the screen, and nothing at
+        all when the text is what is drawn already (it is asked after each progress message
+        and each second)."""
+        self._now = now
+        text = render_status(self.state, now, self.size.width or None)
         if text == self._shown:
             return
         self._shown = text
         self.update(text, layout=False)
 
+    def on_resize(self) -> None:
+        self.show(self._now)
 
-def render_status(state: StatusState, now: float) -> Text:
-    line = Text(no_wrap=True, overflow="ellipsis")
+    def full_text(self) -> Text:
+        """Every part in its long form, one per line (for the help screen)."""
+        return render_full(self.state, self._now)
+
+
+def _t(text: str, style: str = "") -> Text:
+    return Text(text, style=style)
+
+
+def _clock(state: StatusState) -> list[Text]:
+    if state.market_time is None:
+        return []
+    at = state.market_time.astimezone(mh.ET)
     if state.demo:
-        line.append(" DEMO · simulated market ", style="bold black on yellow")
-        if state.faults:
-            line.append(f" faults: {state.faults} ", style="bold white on dark_orange3")
-    else:
-        line.append(" LIVE ", style="bold black on green")
-    if state.viewer:
-        # Short on the first line (the clock must fit at 80 columns); who, on the second.
-        line.append(" ")
-        line.append(" VIEWER ", style="bold black on magenta")
-    line.append(" ")
-    line.append(f" {SESSION_LABEL[state.session]} ", style=SESSION_STYLE[state.session])
-    if state.market_time is not None:
-        clock = state.market_time.astimezone(mh.ET).strftime("%a %Y-%m-%d %H:%M:%S ET")
-        line.append(f" {clock}{' (sim clock)' if state.demo else ''}")
-        if state.session is not Session.OPEN:
-            opens = mh.next_open(state.market_time).strftime("%a %H:%M")
-            line.append(f" · opens {opens} ET", style="dim")
-    snap = state.snapshot
-    if snap is not None:
-        info = snap.universe
-        line.append(" · universe ")
-        line.append(f"{info.size}", style="bold")
-        line.append(f" symbols, {state.universe}")
-        if info.as_of:
-            line.append(f", {info.as_of}")
-    line.append(" · tiers ")
-    line.append(", ".join(state.tiers), style="bold")
-    line.append(f" · ≥ ${state.min_price:g}")
+        return [
+            _t(at.strftime("%a %Y-%m-%d %H:%M:%S ET (sim clock)")),
+            _t(at.strftime("%a %H:%M:%S ET sim")),
+            _t(at.strftime("%H:%M:%S sim")),
+        ]
+    return [_t(at.strftime("%a %Y-%m-%d %H:%M:%S ET")), _t(at.strftime("%H:%M:%S ET"))]
 
-    second = Text(no_wrap=True, overflow="ellipsis")
-    if state.viewer:
-        second.append(f"of {state.viewer} · ", style="bold magenta")
-    if snap is not None and snap.last_good_run is not None and snap.last_good_run.finished_at:
-        finished = snap.last_good_run.finished_at
-        second.append(f"refreshed {fmt.age(now - finished)} ago")
-    elif state.refreshing:
-        second.append("first refresh under way", style="cyan")
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+
+
+SHORT_TIERS = {"small": "sm", "large": "lg"}
+
+
+def _short_tiers(tiers: Sequence[str]) -> str:
+    return ",".join(SHORT_TIERS.get(t, t) for t in tiers)
+
+
+def status_parts(state: StatusState, now: float) -> list[Part]:
+    """The bar's parts in the order they are drawn."""
+    parts: list[Part] = []
+
+    def add(
+        rank: int, *forms: Text | str, badge: bool = False, line: int = 0, grow: int = -1
+    ) -> None:
+        texts = [f if isinstance(f, Text) else _t(f) for f in forms]
+        parts.append(Part(texts, rank, badge=badge, line=line, grow=grow))
+
+    if state.demo:
+        add(
+            MUST,
+            _t(" DEMO · simulated market ", "bold black on yellow"),
+            _t(" DEMO ", "bold black on yellow"),
+            badge=True,
+            grow=LOW,
+        )
+        if state.faults:
+            add(
+                HIGH,
+                _t(f" faults: {state.faults} ", "bold white on dark_orange3"),
+                _t(" faults ", "bold white on dark_orange3"),
+                badge=True,
+            )
     else:
-        second.append("not refreshed yet", style="dim")
-    if state.oldest_age is not None:
-        second.append(f" · oldest row {fmt.age(state.oldest_age)}")
-        if state.demo:
-            second.append(" (sim clock)", style="dim")
-    if snap is not None:
-        size = snap.universe.size
-        second.append(" · fresh ")
-        second.append(f"{snap.fresh}/{size}", style="bold" if snap.fresh >= size else "yellow")
-        if snap.symbol_errors:
-            second.append(f" · {snap.symbol_errors} failing", style="yellow")
-        if snap.stale:
-            second.append(f" · {snap.stale} stale or halted", style="yellow")
-    if state.plan_limit:
-        second.append(f" · credits {state.credits_used}/{state.plan_limit} this min")
+        add(MUST, _t(" LIVE ", "bold black on green"), badge=True)
+    if state.viewer:
+        add(MUST, _t(" VIEWER ", "bold black on magenta"), badge=True)
+    label = SESSION_LABEL[state.session]
+    style = SESSION_STYLE[state.session]
+    short = {Session.PRE: "PRE", Session.AFTER: "AFTER"}.get(state.session, label)
+    add(MUST, _t(f" {label} ", style), _t(f" {short} ", style), badge=True)
+    if clock := _clock(state):
+        add(MUST, *clock, badge=True, grow=MID)  # its date after the credits and the filter
+    if state.market_time is not None and state.session is not Session.OPEN:
+        opens = mh.next_open(state.market_time).strftime("%a %H:%M")
+        add(LOW, _t(f"opens {opens} ET", "dim"))
+    snap = state.snapshot
+    # What must not be missed: the collector followed, a failing refresh, a stalled stream.
+    if state.viewer:
+        pid = state.viewer.rsplit("(", 1)[-1].rstrip(")")
+        add(HIGH, _t(f"of {state.viewer}", "bold magenta"), _t(f"of {pid}", "bold magenta"), line=2)
+    if state.stale:
+        add(MUST, _t(" STALE ", "bold white on red"), badge=True)
+    if state.error:
+        first = state.error.split("; ")[0]
+        # Said whole once the credits and the filter are on the bar; in full behind `?`.
+        add(
+            MUST,
+            _t(state.error, "red"),
+            _t(_cut(first, 60), "red"),
+            _t(_cut(first, 34), "red"),
+            grow=MID,
+        )
     if state.stream:
-        # A stream that is down or silent, or that sent prices of another listing, is news.
         warn = any(word in state.stream for word in STREAM_WARNINGS)
-        second.append(f" · {state.stream}", style="yellow" if warn else "")
-    if state.coverage:
-        second.append(f" · {state.coverage}")
-    if state.credit_note:
-        second.append(f" · {state.credit_note}", style="yellow")
-    if snap is not None and snap.universe.warning:
-        second.append(f" · {snap.universe.warning}", style="yellow")
+        head, _, _rest = state.stream.partition(" · ")
+        rank = MUST if warn else MID
+        colour = "bold yellow" if warn else ""
+        add(rank, _t(state.stream, colour), _t(head, colour), grow=MID)
+    if state.plan_limit:
+        add(
+            HIGH,
+            f"credits {state.credits_used}/{state.plan_limit} this min",
+            f"cr {state.credits_used}/{state.plan_limit}",
+        )
+    add(
+        HIGH,
+        Text.assemble("tiers ", (", ".join(state.tiers), "bold"), f" · ≥ ${state.min_price:g}"),
+        Text.assemble((_short_tiers(state.tiers), "bold"), f" ≥${state.min_price:g}"),
+    )
     if state.refreshing and state.progress is not None:
         p = state.progress
-        second.append(" · ")
-        label = p.message or p.step
-        second.append(f"⟳ {label}", style="cyan")
-    if state.stale:
-        second.append(" · ")
-        second.append(" STALE ", style="bold white on red")
-    if state.error:
-        second.append(" · ")
-        second.append(state.error, style="red")
+        message = p.message or p.step
+        add(HIGH, _t(f"⟳ {message}", "cyan"), _t(f"⟳ {_cut(message, 24)}", "cyan"), _t("⟳", "cyan"))
+    if state.coverage:
+        head, _, _rest = state.coverage.partition(" · ")
+        add(HIGH, state.coverage, head, head.split(" (")[0])
+    if snap is not None and snap.last_good_run is not None and snap.last_good_run.finished_at:
+        ago = fmt.age(now - snap.last_good_run.finished_at)
+        add(MID, f"refreshed {ago} ago", f"ref {ago}")
+    elif state.refreshing:
+        add(MID, _t("first refresh under way", "cyan"), _t("first refresh", "cyan"))
+    else:
+        add(MID, _t("not refreshed yet", "dim"))
+    if snap is not None:
+        size = snap.universe.size
+        fresh = _t(f"{snap.fresh}/{size}", "bold" if snap.fresh >= size else "yellow")
+        add(MID, Text.assemble("fresh ", fresh), fresh)
+        if snap.symbol_errors:
+            add(MID, _t(f"{snap.symbol_errors} failing", "yellow"))
+        if snap.stale:
+            add(
+                MID,
+                _t(f"{snap.stale} stale or halted", "yellow"),
+                _t(f"{snap.stale} stale", "yellow"),
+            )
+    if state.oldest_age is not None:
+        sim = " (sim clock)" if state.demo else ""
+        add(
+            LOW,
+            f"oldest row {fmt.age(state.oldest_age)}{sim}",
+            f"oldest {fmt.age(state.oldest_age)}",
+        )
+    if state.credit_note:
+        add(HIGH, _t(state.credit_note, "yellow"), _t(_cut(state.credit_note, 30), "yellow"))
+    if snap is not None:
+        info = snap.universe
+        words = f"universe {info.size} symbols, {state.universe}"
+        add(LOW, words + (f", {info.as_of}" if info.as_of else ""), f"{info.size} symbols")
+        if info.warning:
+            add(MID, _t(info.warning, "yellow"), _t(_cut(info.warning, 30), "yellow"))
+    return parts
+
+
+def render_status(state: StatusState, now: float, width: int | None = None) -> Text:
+    """The bar's two lines for a bar `width` cells wide (None: every part in full)."""
+    parts = status_parts(state, now)
+    lines = fit(parts, width) if width else (flow(parts, 10**6) or [Text(), Text()])
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append_text(line)
+    text.append_text(lines[0])
     text.append("\n")
-    text.append_text(second)
+    text.append_text(lines[1])
+    return text
+
+
+def render_full(state: StatusState, now: float) -> Text:
+    """Every part in its long form, one to a line: what the bar shortens or leaves out."""
+    text = Text()
+    for part in status_parts(state, now):
+        if text:
+            text.append("\n")
+        text.append_text(part.forms[0])
     return text
