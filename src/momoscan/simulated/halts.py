@@ -98,6 +98,28 @@ def band(sec: SimSecurity, price: float) -> float:
     return min(0.75, 0.15 / max(price, 0.01))
 
 
+def bands(sec: SimSecurity, prices: np.ndarray) -> np.ndarray:
+    """`band` for each reference price of `prices` (float64)."""
+    if sec.cap_tier in ("large", "mega") or sec.kind == "etf":
+        return np.full(prices.shape, 0.05)
+    low = np.minimum(0.75, 0.15 / np.maximum(prices, 0.01))
+    return np.where(prices >= 3.0, 0.10, np.where(prices >= 0.75, 0.20, low))
+
+
+def _next_breach(p: np.ndarray, sec: SimSecurity, start: int, stop: int) -> int:
+    """The first minute from `start` (before `stop`) whose price is past the band of the full
+    5 minutes before it, or `stop`: `_halt_row`'s test, for many minutes at once."""
+    if start >= stop:
+        return stop
+    prices = p[start - LULD_MINUTES : stop].astype(np.float64)
+    views = np.lib.stride_tricks.sliding_window_view(prices, LULD_MINUTES + 1)
+    low = views[:, :-1].min(axis=1)
+    high = views[:, :-1].max(axis=1)
+    now = views[:, -1]
+    hit = (now > low * (1 + bands(sec, low))) | (now < high * (1 - bands(sec, high)))
+    return start + int(hit.argmax()) if hit.any() else stop
+
+
 def _seconds(*key: int | str) -> int:
     """A second of the minute, fixed by `key` (a halt does not fall on the minute)."""
     return random.Random("|".join(map(str, key))).randrange(60)
@@ -166,15 +188,24 @@ def apply_halts(
     are left alone after one vectorised look, so a day's build stays about as quick."""
     rows = price.shape[0]
     segment = price[:, open_minute:close_minute].astype(np.float64)
-    window = LULD_MINUTES + 1
-    if segment.shape[1] <= window:
+    span = segment.shape[1] - LULD_MINUTES
+    if span <= 0:
         return []
-    views = np.lib.stride_tricks.sliding_window_view(segment, window, axis=1)
-    low = views[..., :-1].min(axis=-1)
-    high = views[..., :-1].max(axis=-1)
-    now = views[..., -1]
-    # 5 % is the narrowest band: a row that never moves that much has no pause.
-    moved = ((now > low * 1.05) | (now < high * 0.95)).any(axis=1)
+    # The low and high of the 5 minutes before each minute, from shifted slices (a reduction
+    # over a sliding window's short axis is several times slower).
+    low = segment[:, :span].copy()
+    high = low.copy()
+    for k in range(1, LULD_MINUTES):
+        np.minimum(low, segment[:, k : k + span], out=low)
+        np.maximum(high, segment[:, k : k + span], out=high)
+    now = segment[:, LULD_MINUTES:]
+    # A row's narrowest band is the one at its highest price: a row that never moves that much
+    # in 5 minutes has no pause.
+    top = segment.max(axis=1)
+    narrowest = np.array([band(securities[r0 + row], float(top[row])) for row in range(rows)])
+    moved = ((now > low * (1 + narrowest[:, None])) | (now < high * (1 - narrowest[:, None]))).any(
+        axis=1
+    )
     out: list[SimHalt] = []
     for row in range(rows):
         index = r0 + row
@@ -243,6 +274,13 @@ def _halt_row(
             else:
                 t += 1
             continue
+        if t - LULD_MINUTES >= since:
+            # Full windows from here: find the next breach at once, up to the news guard.
+            guard = news_window[0] - LULD_MINUTES - 2
+            stop = guard if t < guard else close_minute
+            t = _next_breach(p, sec, t, stop)
+            if t >= stop:
+                continue
         reference = p[max(since, t - LULD_MINUTES) : t]
         if reference.size == 0:
             t += 1
