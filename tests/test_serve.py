@@ -3,21 +3,28 @@ proved in a real headless Chromium."""
 
 from __future__ import annotations
 
-import os
+import errno
+import importlib.util
 import re
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 from momoscan.config import ServeSettings
-from momoscan.serve import build_serve_parser, is_loopback, plan, urls
+from momoscan.serve import (
+    build_serve_parser,
+    is_loopback,
+    listen,
+    plan,
+    urls,
+    why_not_listening,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Where the test keeps its screenshot (build/ is not committed; README's image is a copy).
@@ -106,124 +113,118 @@ def test_a_bad_serve_section_stops_serve(tmp_path: Path, text: str, said: str) -
 
 
 # ---------------------------------------------------------------------------------------------
-# In a real browser
+# The address: bound before anything starts, said in one line when it cannot be
 
 
-def _browser() -> tuple[str, str]:
-    """Chromium and its WebDriver, or skip saying what is missing."""
+def test_listening_sockets_are_bound_before_anything_starts() -> None:
+    sockets = listen("127.0.0.1", 0)
     try:
-        import selenium  # noqa: F401
-    except ImportError:
-        pytest.skip("selenium is not installed (pip install -e '.[test]')")
-    binary = next(
-        (
-            found
-            for name in ("chromium", "chromium-browser", "google-chrome", "chrome")
-            if (found := shutil.which(name))
-        ),
-        None,
+        assert len(sockets) == 1
+        port = sockets[0].getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # accepted into the backlog: it listens before any server runs
+        with pytest.raises(OSError) as taken:
+            listen("127.0.0.1", port)
+        assert taken.value.errno == errno.EADDRINUSE
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_a_name_is_bound_on_each_of_its_addresses_or_on_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name such as localhost may be 127.0.0.1 and ::1: serve listens on both (as aiohttp
+    would), and when one is taken, the other, bound on the way, is closed again."""
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    real = socket.getaddrinfo
+
+    def both(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        assert host == "dual.test"
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", both)
+    with socket.socket(socket.AF_INET6) as holder:
+        holder.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        holder.bind(("::1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(OSError) as taken:
+            listen("dual.test", port)  # 127.0.0.1 is free and bound first, ::1 is taken
+        assert taken.value.errno == errno.EADDRINUSE
+        # ...and the IPv4 socket bound on the way was closed: the port is free on IPv4.
+        monkeypatch.setattr(socket, "getaddrinfo", real)
+        for sock in listen("127.0.0.1", port):
+            sock.close()
+    monkeypatch.setattr(socket, "getaddrinfo", both)
+    sockets = listen("dual.test", free_port())
+    try:
+        assert [sock.getsockname()[0] for sock in sockets] == ["127.0.0.1", "::1"]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_why_serve_cannot_listen_is_one_sentence_saying_what_to_do() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        said = why_not_listening("127.0.0.1", port, OSError(errno.EADDRINUSE, "in use"))
+    assert said.startswith(f"cannot listen on 127.0.0.1:{port}: the port is in use ")
+    assert "choose another with --port N" in said
+    if (free := re.search(r"e\.g\. --port (\d+), free now", said)) is not None:
+        assert port < int(free[1]) <= port + 20
+    assert why_not_listening("::1", 80, OSError(errno.EACCES, "denied")) == (
+        "cannot listen on [::1]:80: ports below 1024 need privileges; choose one from 1024 up "
+        "with --port N."
     )
-    driver = shutil.which("chromedriver")
-    if binary is None or driver is None:
-        pytest.skip(
-            "no headless browser: install Chromium and its driver (Debian: apt-get install "
-            "chromium chromium-driver; .ci/run does)"
-        )
-    return binary, driver
+    assert why_not_listening("10.9.9.9", 8000, OSError(errno.EADDRNOTAVAIL, "x")) == (
+        "cannot listen on 10.9.9.9:8000: 10.9.9.9 is not an address of this machine; choose "
+        "another --host."
+    )
+    assert why_not_listening("nowhere.invalid", 8000, socket.gaierror(-2, "unknown")) == (
+        "cannot listen on nowhere.invalid:8000: nowhere.invalid does not resolve; choose "
+        "another --host."
+    )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# ---------------------------------------------------------------------------------------------
+# In a real browser, started and driven as scripts/pictures.py does for the README's picture
 
 
-#: Injected before the page's own scripts: keeps each xterm.js Terminal the page creates (the
-#: page holds it in a closure), so that the test reads what the browser shows, and records the
-#: URLs the app asks the browser to open.
-CAPTURE = """
-window.__terminals = [];
-window.__opened = [];
-Object.defineProperty(Object.prototype, "terminal", {
-  configurable: true,
-  get() { return undefined; },
-  set(value) {
-    Object.defineProperty(this, "terminal", {
-      value, writable: true, configurable: true, enumerable: true,
-    });
-    if (value && value.buffer) { window.__terminals.push(value); }
-  },
-});
-const open = window.open.bind(window);
-window.open = (url, target) => { window.__opened.push(String(url)); return open(url, target); };
-"""
+def _load_pictures() -> ModuleType:
+    """scripts/pictures.py (a script, not a package module): loaded once, by path."""
+    name = "momoscan_pictures"
+    if (module := sys.modules.get(name)) is None:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "pictures.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # before it runs: its dataclasses look themselves up there
+        spec.loader.exec_module(module)
+    return module
 
-SCREEN_TEXT = """
-const t = window.__terminals[0];
-if (!t) { return ""; }
-const b = t.buffer.active;
-const lines = [];
-for (let y = 0; y < t.rows; y++) {
-  const line = b.getLine(b.viewportY + y);
-  lines.push(line ? line.translateToString(true) : "");
-}
-return lines.join("\\n");
-"""
 
-#: A movers row: rank, symbol, ..., a price and a signed percent change.
-MOVERS_ROW = re.compile(r"^\W*\d{1,2}\s+[A-Z][A-Z0-9.]*\s.*\d+\.\d\d\s.*[+-]\d+\.\d\d%", re.M)
-#: The options panel's title once the watch set's chains are in.
-CHAINS = re.compile(r"share of the watch set · \d+ chains?,")
+pictures = _load_pictures()
+free_port = pictures.free_port
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "momoscan",
-            "serve",
-            "--port",
-            str(port),
-            "--demo",
-            "--db",
-            str(tmp_path / "demo.db"),
-            "-v",  # the access log: a line a request (the token test reads it)
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # the server and the app processes it starts, as one group
-    )
-    try:
-        for _ in range(300):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if process.poll() is not None:
-                pytest.fail(f"momoscan serve exited: {(tmp_path / 'serve.log').read_text()}")
-            time.sleep(0.1)
-        else:
-            pytest.fail(f"momoscan serve never listened: {(tmp_path / 'serve.log').read_text()}")
-        printed = re.search(r"open (http://\S+) in a browser", (tmp_path / "serve.log").read_text())
-        assert printed, (tmp_path / "serve.log").read_text()
-        assert printed.group(1).startswith(f"http://127.0.0.1:{port}/?token=")
-        yield printed.group(1)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+def served(tmp_path: Path) -> Iterator[Any]:
+    # -v: the access log, a line a request (the token test reads it).
+    with pictures.serve(tmp_path, "--demo", "--db", str(tmp_path / "demo.db"), "-v") as served:
+        assert served.url.startswith(f"http://127.0.0.1:{served.port}/?token=")
+        yield served
 
 
-def test_the_printed_url_works_and_its_token_stays_out_of_the_log(
-    served: str, tmp_path: Path
-) -> None:
+def test_the_printed_url_works_and_its_token_stays_out_of_the_log(served: Any) -> None:
     """The URL printed at start: its token is traded for a cookie, and the access log, which
     writes each request line, shows it hidden."""
     import urllib.error
@@ -235,65 +236,41 @@ def test_the_printed_url_works_and_its_token_stays_out_of_the_log(
 
     opener = urllib.request.build_opener(NoRedirect)
     with pytest.raises(urllib.error.HTTPError) as first:
-        opener.open(served, timeout=30)
+        opener.open(served.url, timeout=30)
     assert first.value.code == 303 and first.value.headers["Location"] == "/"
     cookie = first.value.headers["Set-Cookie"].split(";", 1)[0]
-    root = served.split("/?", 1)[0]
+    root = served.url.split("/?", 1)[0]
     page = opener.open(urllib.request.Request(f"{root}/", headers={"Cookie": cookie}), timeout=30)
     assert page.status == 200 and b"data-session-websocket-url" in page.read()
-    token = served.rsplit("=", 1)[1]
-    log = (tmp_path / "serve.log").read_text()
+    token = served.url.rsplit("=", 1)[1]
+    log = served.log.read_text()
     assert log.count(token) == 1  # the printed URL, and nowhere else
     assert "token=***" in log
 
 
-def test_the_app_in_a_headless_chromium(served: str, tmp_path: Path) -> None:
-    binary, driver_path = _browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def test_the_app_in_a_headless_chromium(served: Any, tmp_path: Path) -> None:
+    found = pictures.find_browser()
+    if isinstance(found, str):
+        pytest.skip(found)
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",  # CI runs as root
-        "--disable-dev-shm-usage",
-        "--window-size=1500,900",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
-        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CAPTURE})
-        driver.get(served)  # the printed URL: the token becomes a cookie, the page reloads
-        assert "token" not in driver.current_url
-        # Waits are bounds on a live system (app start, the first demo cycle), not figures.
-        screen = ""
-
-        def ready(d: webdriver.Chrome) -> bool:
-            nonlocal screen
-            screen = d.execute_script(SCREEN_TEXT)
-            # The first cycle done: the movers (with their sparklines) and the options panel.
-            return (
-                "DEMO" in screen
-                and len(MOVERS_ROW.findall(screen)) >= 10
-                and CHAINS.search(screen) is not None
-            )
-
+    with pictures.chromium(*found, tmp_path / "chromium") as driver:
         try:
-            WebDriverWait(driver, 120, poll_frequency=0.5).until(ready)
-        except Exception:
-            pytest.fail(f"the browser never showed the first cycle's tables; it showed:\n{screen}")
+            # The printed URL: the token becomes a cookie, the page reloads without it. Then
+            # the first cycle: DEMO, the movers (with their sparklines), the options panel's
+            # chains and rows, the footer's keys.
+            screen = pictures.wait_for_screen(driver, served.url)
+        except pictures.PictureError as exc:
+            pytest.fail(str(exc))
+        assert "token" not in driver.current_url
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         assert driver.save_screenshot(str(SCREENSHOT))
         assert "Top movers" in screen
 
-        # `o` opens the selected row's chart in the browser that shows the app.
-        # Keyboard focus on the terminal (a click would land on a row of the tables), then
-        # a real key press: the browser counts it as the user's, so it may open a tab.
-        driver.execute_script("document.querySelector('.xterm-helper-textarea').focus()")
+        # `o` opens the selected row's chart in the browser that shows the app: a real key
+        # press (the terminal has the keyboard focus), which the browser counts as the
+        # user's, so it may open a tab.
         ActionChains(driver).send_keys("o").perform()
         WebDriverWait(driver, 30, poll_frequency=0.2).until(
             lambda d: d.execute_script("return window.__opened.length") > 0
@@ -304,5 +281,3 @@ def test_the_app_in_a_headless_chromium(served: str, tmp_path: Path) -> None:
         )
         # ...in a tab of its own (the browser did not block it as a pop-up).
         WebDriverWait(driver, 30, poll_frequency=0.2).until(lambda d: len(d.window_handles) == 2)
-    finally:
-        driver.quit()

@@ -6,9 +6,9 @@ page's JavaScript does; test_serve.py drives the page itself in Chromium)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -22,6 +22,11 @@ import aiohttp
 import anyio
 import pytest
 
+# scripts/pictures.py, which starts serve for the README's picture and for these tests
+# (test_serve.py loads it by path).
+from test_serve import pictures
+
+from momoscan.exits import EXIT_USAGE
 from momoscan.role import lock_path, read_state
 from momoscan.serve import build_serve_parser, plan
 from momoscan.serve_collector import CollectorChild, message_key
@@ -116,12 +121,6 @@ def test_stopping_it_is_not_news_and_a_child_that_ignores_sigterm_is_killed() ->
 # The real thing: serve, its collector, two tabs
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _cmdline(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
 
@@ -169,52 +168,10 @@ class Served:
 def served(tmp_path: Path) -> Iterator[Served]:
     if not LINUX:
         pytest.skip("counts processes through /proc")
-    port = _free_port()
     db = tmp_path / "demo.db"
-    log = tmp_path / "serve.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "momoscan",
-                "serve",
-                "--port",
-                str(port),
-                "--demo",
-                "--demo-size",
-                "30",
-                "--db",
-                str(db),
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        printed: list[re.Match[str]] = []
-
-        def listening() -> bool:
-            if process.poll() is not None:
-                pytest.fail(f"momoscan serve exited: {log.read_text()}")
-            found = re.search(r"open (http://\S+) in a browser.*collect pid (\d+)", log.read_text())
-            if found is None:
-                return False
-            printed.append(found)
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", port)) == 0
-
-        _until(listening, f"serve listened: {log.read_text()}")
-        yield Served(process, printed[-1].group(1), int(printed[-1].group(2)), db, log)
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-        except ProcessLookupError:  # serve stopped already (a test stopped it)
-            process.wait()
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    # Started as scripts/pictures.py starts it; it checks the printed URL answers at once.
+    with pictures.serve(tmp_path, "--demo", "--demo-size", "30", "--db", str(db)) as running:
+        yield Served(running.process, running.url, running.collector, db, running.log)
 
 
 def _state(db: Path) -> tuple[int, str, float | None] | None:
@@ -299,7 +256,23 @@ def test_the_collector_stops_with_serve(served: Served) -> None:
     assert "exited with code" not in log and "was killed" not in log
 
 
-def test_a_taken_port_fails_before_any_collector_starts(tmp_path: Path) -> None:
+def _collectors_of(db: Path) -> list[int]:
+    """The processes whose command line names `db`: a collector, or an app, of that database."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and entry != str(os.getpid()):
+            try:
+                if str(db) in _cmdline(int(entry)) and _alive(int(entry)):
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_taken_port_fails_in_one_line_and_leaves_no_collector(tmp_path: Path) -> None:
+    if not LINUX:
+        pytest.skip("looks for processes through /proc")
+    db = tmp_path / "demo.db"
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -314,13 +287,65 @@ def test_a_taken_port_fails_before_any_collector_starts(tmp_path: Path) -> None:
                 str(port),
                 "--demo",
                 "--db",
-                str(tmp_path / "demo.db"),
+                str(db),
             ],
             capture_output=True,
             text=True,
             timeout=60,
         )
-    assert result.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
-    assert "collector" not in result.stderr
-    assert not (tmp_path / "demo.db").exists()  # no collector ever opened it
+    assert result.returncode == EXIT_USAGE
+    [line] = result.stderr.splitlines()  # one line, and no URL
+    assert line.startswith(
+        f"momoscan serve: cannot listen on 127.0.0.1:{port}: the port is in use "
+    )
+    assert "choose another with --port N" in line
+    assert not db.exists()  # no collector ever opened it...
+    assert _collectors_of(db) == []  # ...and none is left running
+
+
+def test_of_two_serves_on_one_port_one_prints_a_url_and_the_other_fails(tmp_path: Path) -> None:
+    """Started together on one free port: exactly one binds it and says where to open; the
+    other fails in one line without starting a collector, so no URL is ever printed that its
+    printer does not serve."""
+    if not LINUX:
+        pytest.skip("looks for processes through /proc")
+    port = pictures.free_port()
+    runs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        with (tmp_path / name / "serve.log").open("wb") as sink:
+            runs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "momoscan", "serve", "--port", str(port), "--demo",
+                     "--demo-size", "30", "--db", str(tmp_path / name / "demo.db")],
+                    stdout=subprocess.DEVNULL,
+                    stderr=sink,
+                    env=pictures.isolated_env(tmp_path / name / "home"),
+                    start_new_session=True,
+                )
+            )  # fmt: skip
+    try:
+        # The loser exits at once; the winner runs until it is stopped.
+        _until(lambda: sum(run.poll() is not None for run in runs) >= 1, "one serve exited")
+        [loser] = [run for run in runs if run.poll() is not None]
+        [winner] = [run for run in runs if run is not loser]
+        folder = tmp_path / ("a" if loser is runs[0] else "b")
+        other = tmp_path / ("b" if loser is runs[0] else "a")
+        assert loser.returncode == EXIT_USAGE
+        [line] = (folder / "serve.log").read_text().splitlines()
+        assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in line
+        assert _collectors_of(folder / "demo.db") == []
+        _until(
+            lambda: pictures.URL_LINE.search((other / "serve.log").read_text()) is not None,
+            "the other serve printed its URL",
+        )
+        assert winner.poll() is None
+        with socket.create_connection(("127.0.0.1", port), timeout=10):
+            pass
+    finally:
+        for run in runs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(run.pid, signal.SIGTERM)
+            run.wait(timeout=30)
+    assert _collectors_of(tmp_path / "a" / "demo.db") == []
+    assert _collectors_of(tmp_path / "b" / "demo.db") == []

@@ -1,10 +1,12 @@
 """`momoscan serve`: the terminal UI in a browser tab, through textual-serve.
 
 textual-serve runs a web server whose page is a terminal (xterm.js); each browser tab that
-connects starts a `momoscan` process, driven over a WebSocket. Before it listens, serve starts
-one collector for the tabs' database (`momoscan collect` with the tabs' arguments:
+connects starts a `momoscan` process, driven over a WebSocket. serve first binds its address
+(a port in use fails there, with one line and exit code 2, before anything starts), then
+starts one collector for the tabs' database (`momoscan collect` with the tabs' arguments:
 serve_collector.py), so each tab comes up as a viewer of it: one refresh loop, one credit
-budget and, in the demo, one simulated market behind any number of tabs. momoscan serves on the
+budget and, in the demo, one simulated market behind any number of tabs. The URL is printed
+once the server accepts connections on the bound sockets, never before. momoscan serves on the
 loopback address by default; an address other machines can reach needs `--allow-remote`, and a
 warning says who can then see the screen. Every request passes `serve_guard.Guard` (Origin and
 Host checks, the token printed with the URL), and at most `max_sessions` tabs run at once
@@ -16,6 +18,7 @@ textual-serve (and its aiohttp) are imported only on this path.
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import os
 import shlex
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import ConfigError, ServeSettings, load_settings
+from .exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .serve_collector import CollectorChild
 
 DEFAULT_HOST = "127.0.0.1"
@@ -42,8 +46,8 @@ def build_serve_parser() -> argparse.ArgumentParser:
         "tab is a viewer of it: it spends no credits and runs no simulated market of its own. "
         "Loopback only unless --allow-remote; other machines need the token printed with the "
         "URL.",
-        epilog="Exit codes: 0 stopped with Ctrl+C, 1 the server could not start (port in "
-        "use), 2 usage or config error.",
+        epilog="Exit codes: 0 stopped with Ctrl+C; 1 the collector could not start; 2 usage "
+        "or config error, or an address it cannot listen on (a port in use).",
     )
     parser.add_argument(
         "--host",
@@ -210,82 +214,158 @@ def _server(serve_plan: ServePlan, token: str) -> Any:
 
 
 def serve_main(argv: Sequence[str]) -> int:
-    """`momoscan serve`."""
-    from .serve_guard import new_token
-
+    """`momoscan serve`: its exit code (exits.py): EXIT_OK once stopped (Ctrl+C, SIGTERM),
+    EXIT_USAGE for a usage or config error or an address it cannot listen on (a port in
+    use), EXIT_FAILED when the collector cannot be started."""
     args = build_serve_parser().parse_args(argv)
     try:
         settings = load_settings(args.config)  # a bad config is said once, here, not in every tab
         serve_plan = plan(args, max_sessions=settings.serve.max_sessions)
     except ConfigError as exc:
         print(f"momoscan: config error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except ValueError as exc:
         print(f"momoscan serve: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    try:
+        # Bound and listening before anything starts: a taken port fails here, before a
+        # collector exists, and no other process can take the port between this check and
+        # the server (which serves these very sockets).
+        sockets = listen(serve_plan.host, serve_plan.port)
+    except OSError as exc:
+        print(
+            f"momoscan serve: {why_not_listening(serve_plan.host, serve_plan.port, exc)}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if serve_plan.warning:
         print(f"momoscan: WARNING: {serve_plan.warning}", file=sys.stderr)
+    try:
+        return _run(args, serve_plan, sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _run(args: argparse.Namespace, serve_plan: ServePlan, sockets: list[socket.socket]) -> int:
+    """Start the collector, then serve on `sockets` (bound and listening) until stopped; the
+    URL is printed once the server accepts on them. The collector is stopped however this
+    ends."""
+    from .serve_guard import new_token
+
     token = new_token()
     server = _server(serve_plan, token)
     shown = urls(serve_plan, token)
     where = " or ".join(shown)
     if serve_plan.behind_proxy:
         where = f"your proxy's address followed by /?token={token} (here: {shown[0]})"
-    taken = _port_taken(serve_plan.host, serve_plan.port)
-    if taken is not None:
-        print(
-            f"momoscan serve: cannot listen on {serve_plan.host}:{serve_plan.port} ({taken}); "
-            "choose another --port or --host.",
-            file=sys.stderr,
-        )
-        return 1
     collector = CollectorChild(serve_plan.collect)
     restore_signals = _stop_on_signals()
+
+    def listening() -> None:
+        # Through the collector's relay, whose lock keeps its lines from cutting into this one.
+        collector.say(
+            f"momoscan: open {where} in a browser (each tab is a viewer of one collector, "
+            f"momoscan collect pid {collector.pid}; at most {serve_plan.max_sessions} tabs at "
+            "once); Ctrl+C stops."
+        )
+
     try:
         try:
             collector.start()
         except OSError as exc:
             print(f"momoscan serve: cannot start the collector ({exc}).", file=sys.stderr)
-            return 1
+            return EXIT_FAILED
         collector.wait_started()
+        server.serve(debug=args.verbose, sockets=sockets, on_listening=listening)
+    except OSError as exc:  # the sockets are bound: not expected, but said as one line
         print(
-            f"momoscan: open {where} in a browser (each tab is a viewer of one collector, "
-            f"momoscan collect pid {collector.pid}; at most {serve_plan.max_sessions} tabs at "
-            "once); Ctrl+C stops.",
+            f"momoscan serve: cannot serve on {serve_plan.host}:{serve_plan.port} "
+            f"({exc.strerror or exc}).",
             file=sys.stderr,
         )
-        server.serve(debug=args.verbose)
-    except OSError as exc:
-        print(
-            f"momoscan serve: cannot listen on {serve_plan.host}:{serve_plan.port} "
-            f"({exc.strerror or exc}); choose another --port or --host.",
-            file=sys.stderr,
-        )
-        return 1
+        return EXIT_FAILED
     except KeyboardInterrupt:
         pass
     finally:
         collector.stop()
         restore_signals()
-    return 0
+    return EXIT_OK
 
 
-def _port_taken(host: str, port: int) -> str | None:
-    """Why `host`:`port` cannot be listened on (in use, say), or None: asked before the
-    collector starts, so that a taken port fails at once. (The server's own bind still
-    decides: another process may take the port in between.)"""
+def listen(host: str, port: int, backlog: int = 128) -> list[socket.socket]:
+    """Sockets bound to `host`:`port` and listening, as the server's own bind would make them
+    (asyncio's `create_server`): one for each address `host` resolves to (`localhost`: IPv4
+    and IPv6), IPv6 ones IPv6-only, SO_REUSEADDR on POSIX (a port left in TIME_WAIT by a
+    stopped serve is free; one that another process listens on is not). Non-blocking, for
+    the event loop. `backlog`: connections queued until the server accepts them (aiohttp's
+    default).
+
+    Raises:
+        OSError: an address cannot be bound (`errno.EADDRINUSE`: the port is in use;
+            `socket.gaierror`: `host` does not resolve); none is left open.
+    """
+    infos = socket.getaddrinfo(
+        host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    sockets: list[socket.socket] = []
+    seen: set[tuple[int, Any]] = set()
     try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+        for family, kind, proto, _name, address in infos:
+            if (family, address) in seen:
+                continue
+            seen.add((family, address))
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            if os.name == "posix":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(backlog)
+            sock.setblocking(False)
     except OSError:
-        return None  # the server's bind says why, in its words
-    family, kind, proto, _name, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        if os.name == "posix":  # as aiohttp binds: a port in TIME_WAIT is free
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def why_not_listening(host: str, port: int, exc: OSError) -> str:
+    """The one line saying why serve cannot listen on `host`:`port`, and what to do."""
+    where = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot listen on {where}: {host} does not resolve; choose another --host."
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"cannot listen on {where}: {host} is not an address of this machine; choose "
+            "another --host."
+        )
+    if exc.errno == errno.EADDRINUSE:
+        free = _free_port_after(host, port)
+        example = f" (e.g. --port {free}, free now)" if free is not None else ""
+        return (
+            f"cannot listen on {where}: the port is in use (another momoscan serve, or "
+            f"another program); choose another with --port N{example}."
+        )
+    if exc.errno == errno.EACCES and port < 1024:
+        return (
+            f"cannot listen on {where}: ports below 1024 need privileges; choose one from "
+            "1024 up with --port N."
+        )
+    return f"cannot listen on {where} ({exc.strerror or exc}); choose another --port or --host."
+
+
+def _free_port_after(host: str, port: int, tries: int = 20) -> int | None:
+    """The first of the `tries` ports after `port` that `host` can listen on now, or None."""
+    for candidate in range(port + 1, min(port + 1 + tries, 65536)):
         try:
-            probe.bind(address)
-        except OSError as exc:
-            return exc.strerror or str(exc)
+            taken = listen(host, candidate, backlog=1)
+        except OSError:
+            continue
+        for sock in taken:
+            sock.close()
+        return candidate
     return None
 
 

@@ -10,7 +10,11 @@ so a new minor version needs a look. It overrides:
 - `handle_websocket`, rewritten after the library's: the cap, terminal sizes within bounds, and
   an app that does not quit within `QUIT_GRACE` of the quit packet is killed, waited for and its
   pipes closed (the library waits forever, and leaves the process's transport unclosed);
-- `on_startup`: the library's banner shows a URL without the token.
+- `on_startup`: the library's banner shows a URL without the token;
+- `serve`, after the library's: it serves sockets serve bound beforehand (so that a port in use
+  fails before anything starts, and no other process can take the port in between) and calls
+  back once the server accepts on them (aiohttp's `print` hook, called after its sites start),
+  which is when serve prints the URL.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import socket
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp_jinja2
@@ -102,6 +109,38 @@ class MomoscanServer(Server):
 
     async def on_startup(self, app: web.Application) -> None:
         """Nothing: `momoscan serve` prints its own URL, with the token."""
+
+    def serve(
+        self,
+        debug: bool = False,
+        *,
+        sockets: Sequence[socket.socket] = (),
+        on_listening: Callable[[], None] | None = None,
+    ) -> None:
+        """Serve until SIGINT or SIGTERM, as textual-serve's `serve` does, on `sockets` (bound
+        and listening; the server's own host and port when there are none); `on_listening` is
+        called once the server accepts connections.
+
+        Raises:
+            OSError: without `sockets`, the host and port cannot be bound.
+        """
+        self.debug = debug
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()  # run_app makes it current, and closes it at the end
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C is KeyboardInterrupt
+            loop.add_signal_handler(signal.SIGINT, self.request_exit)
+            loop.add_signal_handler(signal.SIGTERM, self.request_exit)
+        if self.debug:
+            log.info("Running in debug mode. You may use textual dev tools.")
+
+        def started(*_banner: object) -> None:  # aiohttp's banner, once its sites started
+            if on_listening is not None:
+                on_listening()
+
+        where: dict[str, Any] = (
+            {"sock": list(sockets)} if sockets else {"host": self.host, "port": self.port}
+        )
+        web.run_app(self._make_app(), handle_signals=False, loop=loop, print=started, **where)
 
     def full(self, request: web.Request) -> web.Response:
         return refusal_response(
