@@ -12,11 +12,11 @@ DEMO label, ten movers rows, the options panel's chains and rows, the footer's k
 notification over the panels) and saves the screenshot. A picture that comes out blank
 (fewer than `MIN_COLOURS` colours) is not written. It needs Chromium and chromedriver
 (Debian: `apt-get install chromium chromium-driver`) and selenium (`pip install -e
-'.[test]'`); about 30 s.
+'.[test]'`); about 10 s.
 
-tests/test_serve.py and tests/test_serve_collector.py start serve and drive the browser with
-this module's `serve`, `chromium` and `wait_for_screen` (loaded with `load`'s recipe),
-so that the picture shows what the test proves; tests/test_pictures.py checks the picture.
+tests/test_serve.py (which loads this file by path) and tests/test_serve_collector.py start
+serve and drive the browser with this module's `serve`, `chromium` and `wait_for_screen`, so
+that the picture shows what the tests prove; tests/test_pictures.py checks the picture.
 """
 
 from __future__ import annotations
