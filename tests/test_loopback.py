@@ -47,6 +47,8 @@ def config(tmp_path: Path, server: ProviderServer) -> Path:
         f'[cboe]\nbase_url = "{url}"\ntimeout = 1.5\nrequests_per_minute = 10000\n'
         f'[occ]\nbase_url = "{url}"\ntimeout = 1.5\nrequests_per_minute = 10000\n'
         '[universe]\nsource = "builtin"\n[options]\nwatch_size = 12\n'
+        f'[halts]\nhalts_url = "{url}/rss.aspx?feed=tradehalts"\n'
+        f'ssr_url = "{url}/dynamic/symdir/shorthalts/"\n'
     )
     return path
 
@@ -80,4 +82,4 @@ def test_check_over_a_real_socket(
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["ok"]
     configured = [s["source"] for s in doc["sources"] if s["configured"]]
-    assert configured == ["Twelve Data", "Cboe", "OCC"]
+    assert configured == ["Twelve Data", "Cboe", "OCC", "Nasdaq halts", "Nasdaq SSR list"]

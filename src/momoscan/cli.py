@@ -82,7 +82,8 @@ def build_parser(*, collect: bool = False) -> argparse.ArgumentParser:
             "4 an alert rule fired (with --exit-code-on-alert). "
             "`momoscan collect` runs the headless loop as a service would (`momoscan collect "
             "--help`). "
-            "`momoscan serve --help` and `momoscan check --help` for the other commands."
+            "`momoscan serve --help`, `momoscan check --help` and `momoscan alerts test "
+            "--help` (push channels) for the other commands."
         ),
     )
     parser.add_argument(
@@ -340,6 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["check"]:
         return check_main(argv[1:])
+    if argv[:1] == ["alerts"]:
+        from .push import alerts_main  # `momoscan alerts test`: Apprise only on this path
+
+        return alerts_main(argv[1:])
     command = "momoscan"
     collect = argv[:1] == ["collect"]
     if collect:

@@ -154,6 +154,18 @@ class OccSettings:
 
 
 @dataclass
+class HaltsSettings:
+    halts_url: str = "https://www.nasdaqtrader.com/rss.aspx?feed=tradehalts"
+    """Nasdaq Trader's trade halts RSS (keyless, every US listing), for mirrors, proxies and
+    tests."""
+    ssr_url: str = "https://www.nasdaqtrader.com/dynamic/symdir/shorthalts/"
+    """Folder of Nasdaq Trader's daily Rule 201 (short sale restriction) files,
+    shorthalts{YYYYMMDD}.txt."""
+    poll_seconds: float = 60.0
+    """Seconds between reads of the halts feed; at least 60, the feed's own ttl of a minute."""
+
+
+@dataclass
 class OptionsSettings:
     enabled: bool = True
     """Fetch options volume (OCC daily leaders and Cboe intraday chains)."""
@@ -285,6 +297,19 @@ class AlertSettings:
     threshold by this percent of it (for % change thresholds: this many percentage points)."""
     rules: list[AlertRule] = field(default_factory=list)
     """Your alert rules, each a [[alerts.rules]] table (see the example below and the README)."""
+    push: list[str] = field(default_factory=list, repr=False)
+    """Push channels for alerts, as Apprise URLs: "ntfys://ntfy.sh/your-topic",
+    "pover://user@token", "tgram://bottoken/chat_id", "discord://id/token",
+    "json://localhost:8080/hook" (every service: github.com/caronc/apprise/wiki). ${NAME} in a
+    URL is read from the environment, so a token can stay out of this file. Only the collector
+    pushes; `momoscan alerts test` sends a test message to each."""
+    push_per_minute: int = 6
+    """Push messages at most in any minute; alerts beyond wait and go in the next message."""
+    push_group_seconds: float = 10.0
+    """Alerts within this many seconds of the first of a burst are pushed as one message."""
+    push_scanner: bool = True
+    """Also push the scanner's own entries (a name entering the top movers or top volume, a
+    new options top-10 entrant); false pushes only your rules' alerts."""
 
 
 @dataclass
@@ -304,6 +329,7 @@ class Settings:
     nasdaq: NasdaqSettings = field(default_factory=NasdaqSettings)
     cboe: CboeSettings = field(default_factory=CboeSettings)
     occ: OccSettings = field(default_factory=OccSettings)
+    halts: HaltsSettings = field(default_factory=HaltsSettings)
     options: OptionsSettings = field(default_factory=OptionsSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
@@ -376,6 +402,10 @@ def _iso_date(value: Any) -> str | None:
     return None
 
 
+def _at_least_a_minute(value: Any) -> str | None:
+    return None if value >= 60 else "must be 60 or more (the feed changes at most once a minute)"
+
+
 def _batch(value: Any) -> str | None:
     return None if 1 <= value <= 120 else "must be between 1 and 120"
 
@@ -395,6 +425,17 @@ def _fault_spec(value: Any) -> str | None:
         FaultPlan.parse(value)
     except ValueError as exc:
         return str(exc)
+    return None
+
+
+def _push_urls(value: Any) -> str | None:
+    # The URL itself is never echoed: it holds the channel's token.
+    for number, url in enumerate(value, start=1):
+        if not re.match(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://\S", url):
+            return (
+                f'entry {number} is not an Apprise URL like "ntfys://ntfy.sh/your-topic" '
+                "(scheme://...; every service: github.com/caronc/apprise/wiki)"
+            )
     return None
 
 
@@ -425,6 +466,9 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("occ", "max_concurrency"): _positive,
     ("occ", "requests_per_minute"): _positive,
     ("occ", "timeout"): _positive,
+    ("halts", "halts_url"): _url,
+    ("halts", "ssr_url"): _url,
+    ("halts", "poll_seconds"): _at_least_a_minute,
     ("options", "watch_size"): _non_negative,
     ("options", "lookback_days"): _positive,
     ("options", "unusual_volume_oi"): _positive,
@@ -440,6 +484,9 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("demo", "daily_limit"): _non_negative,
     ("demo", "faults"): _fault_spec,
     ("alerts", "rearm_pct"): _non_negative,
+    ("alerts", "push"): _push_urls,
+    ("alerts", "push_per_minute"): _positive,
+    ("alerts", "push_group_seconds"): _non_negative,
     ("demo", "runners"): _check_choice(("mixed", "surprise")),
     ("serve", "max_sessions"): _positive,
 }
@@ -558,7 +605,7 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
                 continue
             ok, coerced = _coerce(value, hints[key])
             if not ok:
-                shown = "(hidden)" if key == "api_key" else f"{value!r}"
+                shown = "(hidden)" if key in ("api_key", "push") else f"{value!r}"
                 raise ConfigError(
                     path,
                     f"must be {_type_name(hints[key])}, not {shown}",
@@ -752,11 +799,39 @@ def load_settings(
         raise ConfigError(path, f"cannot be read ({exc.strerror})") from None
     else:
         settings = parse_settings(text, path)
+        settings.alerts.push = _expand_push(settings.alerts.push, env, text, path)
     if env.get(TWELVEDATA_KEY_ENV, "").strip():
         settings.twelvedata.api_key = env[TWELVEDATA_KEY_ENV].strip()
     if env.get(NASDAQ_KEY_ENV, "").strip():
         settings.nasdaq.api_key = env[NASDAQ_KEY_ENV].strip()
     return settings
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_push(
+    urls: list[str], env: typing.Mapping[str, str], text: str, path: Path | None
+) -> list[str]:
+    """`[alerts] push` with each `${NAME}` replaced by the environment's NAME.
+
+    Raises:
+        ConfigError: naming the file, key and line, and the variable (never its URL) when it is
+            not set or empty.
+    """
+    out = []
+    for url in urls:
+        for name in _VARIABLE.findall(url):
+            if not env.get(name, ""):
+                raise ConfigError(
+                    path,
+                    f"${{{name}}} is used in a push URL but not set in the environment "
+                    f"(export {name}=... before starting momoscan)",
+                    key="[alerts] push",
+                    line=_find_line(text, "alerts", "push"),
+                )
+        out.append(_VARIABLE.sub(lambda m: env[m.group(1)], url).strip())
+    return out
 
 
 def field_docs() -> dict[str, dict[str, str]]:
