@@ -1,10 +1,10 @@
 """The one collector behind `momoscan serve`'s tabs: a `momoscan collect` child process.
 
-`momoscan serve` starts it before it listens, with the arguments the tabs get, so that every
-tab finds the database's collector running and comes up as a viewer of it (attach.py): one
-refresh loop, one credit budget, one stream connection and, in the demo, one simulated market
-behind any number of tabs. Beside a collector that already runs (a TUI on the same database)
-the child waits as standby, and takes over when that one stops.
+`momoscan serve` starts it once its port is bound and before it serves, with the arguments the
+tabs get, so that every tab finds the database's collector running and comes up as a viewer
+of it (attach.py): one refresh loop, one credit budget, one stream connection and, in the
+demo, one simulated market behind any number of tabs. Beside a collector that already runs (a
+TUI on the same database) the child waits as standby, and takes over when that one stops.
 
 What the child says reaches serve's stderr, each message once: the demo notice, that it waits
 as standby, an error such as a rejected key (which a cycle would otherwise repeat every few
@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 #: Seconds serve waits for the collector's first word (it collects, waits as standby, or
-#: failed) before it listens anyway: the first tab then finds the role taken.
+#: failed) before it serves anyway: the first tab then finds the role taken.
 START_WITHIN = 60.0
 #: Seconds the collector has to stop after SIGTERM before it is killed.
 STOP_GRACE = 10.0
