@@ -108,6 +108,11 @@ def detect(
     events: list[AlertEvent] = []
     with store.transaction():
         start, boards = queries.scanner_boards(store, tiers, min_price, now, TOP_N)
+        # A halted name is no mover on its pre-halt price: it neither enters nor counts as
+        # on a board while halted (so it can enter once it trades again).
+        halted = {s for s, h in queries.halt_states(store, now).items() if h.halted}
+        if halted:
+            boards = {b: [r for r in rows if r.symbol not in halted] for b, rows in boards.items()}
         before = _load(store.get_meta(_BOARDS_KEY))
         covered = queries.session_coverage(store, tiers, start) if start is not None else 0
         comparable = (

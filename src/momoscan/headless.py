@@ -18,6 +18,8 @@ from rich.text import Text
 from . import format as fmt
 from . import market_hours as mh
 from .entrants import SCANNER
+from .halts import reason_text
+from .marks import halt_json, halted_now, high_json, marks_text, snapshot_marks, ssr_json
 from .models import AlertEvent, Leader
 from .queries import GapRow, ScanRow, ShareRow, Snapshot
 
@@ -42,6 +44,7 @@ SCAN_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("#", "right"),
     ("Symbol", "left"),
     ("Name", "left"),
+    ("Marks", "left"),
     ("Price", "right"),
     ("% Chg", "right"),
     ("Volume", "right"),
@@ -132,6 +135,7 @@ def fitted_table(
 
 def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, width: int) -> Table:
     body: list[list[Cell]] = []
+    marks = snapshot_marks(snap, [r.symbol for r in rows])
     for i, r in enumerate(rows, start=1):
         change_style = (
             "green" if (r.change_pct or 0) > 0 else "red" if (r.change_pct or 0) < 0 else ""
@@ -141,6 +145,7 @@ def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, wi
                 str(i),
                 Text(r.symbol, style="bold"),
                 Text(r.name or r.symbol),
+                *([Text(marks_text(marks.get(r.symbol, [])), style="bold")] if marks else []),
                 fmt.price(r.price),
                 Text(fmt.pct(r.change_pct), style=change_style),
                 fmt.count(r.volume),
@@ -148,8 +153,10 @@ def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, wi
                 fmt.age(r.age(snap.market_now)),
             ]
         )
+    # The Marks column (HALT, RESUMED, SSR, HOD) only where a row carries one.
+    columns = SCAN_COLUMNS if marks else tuple(c for c in SCAN_COLUMNS if c[0] != "Marks")
     table = fitted_table(
-        _title(name, ctx, snap), SCAN_COLUMNS, body, width, flexible="Name", min_flexible=6
+        _title(name, ctx, snap), columns, body, width, flexible="Name", min_flexible=6
     )
     if not rows:
         table.caption = "No quotes yet."
@@ -319,6 +326,15 @@ def render(snap: Snapshot, ctx: Context, width: int = 80) -> Group:
     )
     if info.warning:
         universe.append(f"\n{info.warning}", style="yellow")
+    if snap.market_halt is not None:
+        mwcb = snap.market_halt
+        since = datetime.fromtimestamp(mwcb.halted_at, mh.ET).strftime("%H:%M")
+        universe.append(
+            f"\nMARKET-WIDE HALT since {since} ET: {reason_text(mwcb.reason)}", style="bold red"
+        )
+    halted = halted_now(snap)
+    if halted:
+        universe.append(f"\nHalted now: {', '.join(halted)}", style="bold red")
     parts: list[Any] = [
         universe,
         *([_gappers_table(snap.gappers, ctx, snap, width)] if snap.gappers else []),
@@ -340,10 +356,14 @@ def print_tables(console: Console, snap: Snapshot, ctx: Context) -> None:
 
 
 def _scan_json(
-    rows: list[ScanRow], now: float, why: Callable[[str], str] | None = None
+    rows: list[ScanRow], snap: Snapshot, why: Callable[[str], str] | None = None
 ) -> list[dict[str, Any]]:
-    """Rows for --json; `now` is the market clock, against which the source's times age;
-    `why` says why the scheduler gives each symbol its priority."""
+    """Rows for --json; ages are against the snapshot's market clock; `why` says why the
+    scheduler gives each symbol its priority. `halt`, `ssr` and `high_of_day` are null where
+    the name has none (see `marks.halt_json`, `marks.ssr_json`)."""
+    now = snap.market_now
+    day = datetime.fromtimestamp(now, mh.ET).date()
+    marks = snapshot_marks(snap, [r.symbol for r in rows])
     return [
         {
             "rank": i,
@@ -363,6 +383,10 @@ def _scan_json(
             "fetched_at": datetime.fromtimestamp(r.fetched_at, UTC).isoformat(),
             "source": r.source,
             "why": why(r.symbol) if why is not None else None,
+            "marks": [m.text for m in marks.get(r.symbol, [])],
+            "halt": halt_json(snap.halts.get(r.symbol)),
+            "ssr": ssr_json(snap.restrictions.get(r.symbol), day),
+            "high_of_day": high_json(snap.highs.get(r.symbol)),
         }
         for i, r in enumerate(rows, start=1)
     ]
@@ -516,10 +540,19 @@ def to_json(
         },
         "stream": stream_json(stream, info.size),
         "gappers": _gap_json(snap.gappers, snap.market_now),
-        "top_movers": _scan_json(snap.movers, snap.market_now, why),
-        "top_losers": _scan_json(snap.losers, snap.market_now, why),
-        "largest_moves": _scan_json(snap.moves, snap.market_now, why),
-        "top_volume": _scan_json(snap.volume, snap.market_now, why),
+        "market_wide_halt": None
+        if snap.market_halt is None
+        else {
+            "reason": snap.market_halt.reason,
+            "reason_text": reason_text(snap.market_halt.reason),
+            "halted_at": snap.market_halt.halted_at,
+            "resume_trade_at": snap.market_halt.resume_trade_at,
+        },
+        "halted_now": halted_now(snap),
+        "top_movers": _scan_json(snap.movers, snap, why),
+        "top_losers": _scan_json(snap.losers, snap, why),
+        "largest_moves": _scan_json(snap.moves, snap, why),
+        "top_volume": _scan_json(snap.volume, snap, why),
         "options": {
             "day": snap.options_day.isoformat() if snap.options_day else None,
             "shares_of": "watch set",

@@ -321,3 +321,14 @@ class Tick:
     change_pct: float | None
     volume: int | None
     ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayHigh:
+    """A name's high of the session: `high` in dollars, `count` new highs made today (the
+    first print of the session is not one), `at` Unix seconds of the latest."""
+
+    symbol: str
+    high: float
+    count: int
+    at: float

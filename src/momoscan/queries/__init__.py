@@ -30,6 +30,7 @@ from .halts import (
     HaltState,
     halt_states,
     halts_on,
+    halts_polled_at,
     market_wide_halt,
     restrictions_on,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "gappers",
     "halt_states",
     "halts_on",
+    "halts_polled_at",
     "hot_symbols",
     "intraday_series",
     "largest_moves",

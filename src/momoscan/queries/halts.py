@@ -79,6 +79,11 @@ def _polled_at(store: Store) -> float:
     return float(value) if value else 0.0
 
 
+def halts_polled_at(store: Store) -> float | None:
+    """When the collector last read the halts feed (Unix seconds, market clock); None: never."""
+    return _polled_at(store) or None
+
+
 def _current(halt: Halt, last_seen: float, polled_at: float, now: float) -> bool | None:
     """True: halted at `now`; False: resumed by `now`; None: not known to be either (an
     open halt that left the feed without a resumption: corrected, or resolved unseen)."""

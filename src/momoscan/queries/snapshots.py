@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from .. import market_hours as mh
-from ..models import Leader, Session
+from ..halts import Halt, ShortSaleRestriction
+from ..models import DayHigh, Leader, Session
 from ..store import Store
+from .halts import HaltState, halt_states, market_wide_halt, restrictions_on
 from .options import (
     MarketShares,
     ShareRow,
@@ -80,6 +82,14 @@ class Snapshot:
     market: MarketShares | None = None  # the whole-market view, from OCC's newest day
     #: Each table row's sparkline, by symbol (read only when asked for: the terminal UI).
     sparks: dict[str, Spark] = field(default_factory=dict)
+    #: Names halted at the read, or resumed a few minutes before it (`halt_states`).
+    halts: dict[str, HaltState] = field(default_factory=dict)
+    #: Rule 201 restrictions in force on the market clock's day, by symbol.
+    restrictions: dict[str, ShortSaleRestriction] = field(default_factory=dict)
+    #: A market-wide circuit breaker halt in force at the read.
+    market_halt: Halt | None = None
+    #: Today's highs of the day, by symbol (only names that made one: `day_highs`).
+    highs: dict[str, DayHigh] = field(default_factory=dict)
 
     def movers_by(self, mode: str) -> list[ScanRow]:
         """The movers table for `mode`: "gainers", "losers" or "moves" (either way)."""
@@ -181,6 +191,10 @@ def snapshot(
             (market - fresh_seconds, start or 0.0, start or 0.0),
         )[0]
         errors = store.rows("SELECT COUNT(*) AS n FROM symbol_errors")[0]["n"]
+        halts = halt_states(store, market)
+        today = datetime.fromtimestamp(market, mh.ET).date()
+        restrictions = restrictions_on(store, today)
+        market_halt = market_wide_halt(store, market)
         lines: dict[str, Spark] = {}
         if sparks:
             shown = [r.symbol for r in (*movers, *losers, *moves, *volume)]
@@ -209,4 +223,7 @@ def snapshot(
         chain_max_age=chain_max_age,
         market=whole,
         sparks=lines,
+        halts=halts,
+        restrictions=restrictions,
+        market_halt=market_halt,
     )

@@ -52,6 +52,7 @@ from .screens.alerts import AlertsScreen
 from .screens.chart import ChartScreen
 from .screens.contracts import ContractsScreen
 from .screens.dialogs import HelpScreen, SymbolScreen, help_rows
+from .screens.halts import HaltsScreen
 from .screens.history import HistoryScreen
 from .screens.main import MainScreen
 from .screens.watchlist import WatchlistScreen
@@ -94,6 +95,7 @@ SCREEN_TITLES = {
     SymbolScreen: "A symbol's card",
     ChartScreen: "The chart screen: a symbol's day",
     AlertsScreen: "Alerts today",
+    HaltsScreen: "Halts today",
     WatchlistScreen: "Your watchlist",
 }
 
@@ -461,6 +463,8 @@ class MomoscanApp(ScreenOpeners):
         status.state.snapshot = snap
         self.main.show_snapshot(snap)
         self._tick()
+        if isinstance(self.screen, HaltsScreen):
+            self.run_worker(self._reload_halts(), group="halts", exit_on_error=False)
 
     def alert(self, message: str, *, title: str) -> None:
         self.notify(message, title=title, markup=False, timeout=12)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import App
 
 from .. import format as fmt
@@ -19,15 +20,17 @@ from .. import listings, queries
 from .. import market_hours as mh
 from ..config import Settings
 from ..engine.store_thread import StoreThread
+from ..halts import Halt, ShortSaleRestriction
 from ..links import NoChart, chart_url
 from ..models import AlertEvent, Ticker
 from ..store import Store
 from ..viewer import Viewer
 from .messages import ChartRequested
 from .screens.alerts import AlertsScreen
-from .screens.chart import ChartScreen, chart_data
+from .screens.chart import ChartScreen, chart_data, read_chart
 from .screens.contracts import ContractsScreen
 from .screens.dialogs import JumpScreen, SymbolScreen
+from .screens.halts import HaltsScreen
 from .screens.history import HistoryScreen
 from .screens.main import MainScreen
 from .screens.watchlist import WatchlistScreen, read_watchlist
@@ -49,6 +52,51 @@ def load_contracts(
         unusual_min_volume=unusual_min_volume,
     )
     return ContractData(rows)
+
+
+def card_context(snap: queries.Snapshot | None, symbol: str, now: float) -> list[tuple[str, Text]]:
+    """The card's rows of `symbol`'s halt, Rule 201 restriction and high of the day, from the
+    latest read, at market-clock `now` (Unix seconds)."""
+    if snap is None:
+        return []
+    rows: list[tuple[str, Text]] = []
+
+    def clock(at: float) -> str:
+        return datetime.fromtimestamp(at, mh.ET).strftime("%H:%M:%S")
+
+    halt = snap.halts.get(symbol)
+    if halt is not None:
+        what = f"{halt.reason} {halt.reason_text}, halted {clock(halt.halted_at)} ET"
+        if halt.halted:
+            text = Text("HALTED", style="bold white on red").append(f" {what}")
+            if halt.resume_trade_at is not None:
+                text.append(f"; trading resumes {clock(halt.resume_trade_at)} ET", style="yellow")
+            else:
+                text.append("; no resumption time yet", style="yellow")
+        else:
+            resumed = halt.resumed_at or now
+            text = Text(f"RESUMED {fmt.age(now - resumed)} ago", style="bold green")
+            text.append(f" ({what})")
+        rows.append(("Halt", text))
+    ssr = snap.restrictions.get(symbol)
+    if ssr is not None:
+        how = "Nasdaq Trader's list" if ssr.source == "list" else "a 10% fall seen in its quotes"
+        at = f" {clock(ssr.triggered_at)} ET" if ssr.triggered_at is not None else ""
+        rows.append(
+            (
+                "SSR",
+                Text("Rule 201 in force", style="bold yellow").append(
+                    f": triggered {ssr.trigger_day}{at} ({how})"
+                ),
+            )
+        )
+    high = snap.highs.get(symbol)
+    if high is not None:
+        text = Text(f"{fmt.price(high.high)}")
+        if high.count:
+            text.append(f", {high.count} new highs today, the last at {clock(high.at)} ET")
+        rows.append(("High", text))
+    return rows
 
 
 class ScreenOpeners(App[int]):
@@ -169,14 +217,12 @@ class ScreenOpeners(App[int]):
         if self.reader is None:
             self.notify("Nothing to chart yet: the first refresh is under way.", markup=False)
             return
-        now = self.market_epoch()
-        series = await self.reader.call(queries.intraday_series, symbol, now)
+        data, row = await read_chart(self.reader, symbol, self.market_epoch())
         ticker = await self._ticker_for(symbol)
-        if not series.prices:
+        if not data.prices:
             self.notify(self._why_no_prices(symbol, ticker), markup=False, timeout=8)
             return
-        row = await self.reader.call(queries.scan_row, symbol, now)
-        await self.push_screen(ChartScreen(symbol, ticker, chart_data(series), row))
+        await self.push_screen(ChartScreen(symbol, ticker, data, row))
 
     def _never_quoted(self, ticker: Ticker) -> str:
         """Why momoscan never quotes `ticker` ("" when it does)."""
@@ -227,6 +273,30 @@ class ScreenOpeners(App[int]):
         _, events = await self._alerts_today()
         if isinstance(self.screen, AlertsScreen):
             self.screen.show(events)
+
+    def open_halts_soon(self) -> None:
+        self.run_worker(self.open_halts(), group="halts", exit_on_error=False)
+
+    async def _halts_today(
+        self,
+    ) -> tuple[date, list[Halt], dict[str, ShortSaleRestriction], float, float | None]:
+        now = self.market_epoch()
+        day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET))
+        if self.reader is None:
+            return day, [], {}, now, None
+        halts = await self.reader.call(queries.halts_on, day)
+        restrictions = await self.reader.call(queries.restrictions_on, day)
+        polled = await self.reader.call(queries.halts_polled_at)
+        return day, halts, restrictions, now, polled
+
+    async def open_halts(self) -> None:
+        day, halts, restrictions, now, polled = await self._halts_today()
+        await self.push_screen(HaltsScreen(day, halts, restrictions, now, polled_at=polled))
+
+    async def _reload_halts(self) -> None:
+        _, halts, restrictions, now, polled = await self._halts_today()
+        if isinstance(self.screen, HaltsScreen):
+            self.screen.show(halts, restrictions, now, polled)
 
     def open_watchlist_soon(self) -> None:
         self.run_worker(self.open_watchlist(), group="watchlist", exit_on_error=False)
@@ -313,6 +383,7 @@ class ScreenOpeners(App[int]):
                 chart=chart_data(series),
                 why=(lambda: scheduler.why(symbol)) if scheduler is not None else None,
                 no_quote=lambda: self._why_no_quote(ticker),
+                context=lambda: card_context(self.snapshot, symbol, self.market_epoch()),
             )
         )
         if choice == "chart":

@@ -3,6 +3,7 @@ with the previous close marked; streamed trades move its newest point as they co
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
@@ -16,6 +17,7 @@ from textual.widgets import Footer, Static
 from ... import format as fmt
 from ... import market_hours as mh
 from ... import queries
+from ...engine.store_thread import StoreThread
 from ...models import Tick, Ticker
 from ...queries import ScanRow, Series
 from ..widgets.chart import ChartData, DayChart
@@ -39,6 +41,21 @@ def chart_data(series: Series) -> ChartData:
         series.prev_close,
         day,
     )
+
+
+async def read_chart(
+    reader: StoreThread, symbol: str, now: float
+) -> tuple[ChartData, ScanRow | None]:
+    """`symbol`'s day as the chart draws it (its samples, and its halts as bands) and its
+    latest quote, at market-clock `now` (Unix seconds)."""
+    series = await reader.call(queries.intraday_series, symbol, now)
+    row = await reader.call(queries.scan_row, symbol, now)
+    data = chart_data(series)
+    if data.day is not None:
+        halts = await reader.call(queries.halts_on, data.day)
+        spans = tuple((h.halted_at, h.resume_trade_at) for h in halts if h.symbol == symbol)
+        data = dataclasses.replace(data, halts=spans)
+    return data, row
 
 
 def chart_title(ticker: Ticker | None, symbol: str, data: ChartData, row: ScanRow | None) -> Text:
@@ -124,11 +141,9 @@ class ChartScreen(Screen[None]):
         reader = self.momo.reader
         if reader is None:
             return
-        now = self.momo.market_epoch()
-        series = await reader.call(queries.intraday_series, self.symbol, now)
-        row = await reader.call(queries.scan_row, self.symbol, now)
-        if series.prices:
-            self.show(chart_data(series), row)
+        data, row = await read_chart(reader, self.symbol, self.momo.market_epoch())
+        if data.prices:
+            self.show(data, row)
 
     def apply_ticks(self, ticks: Sequence[Tick]) -> None:
         """Streamed trades of this symbol move the newest point at once."""

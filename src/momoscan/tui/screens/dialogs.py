@@ -143,12 +143,15 @@ class SymbolScreen(ModalScreen[str | None]):
         chart: ChartData | None = None,
         why: Callable[[], str] | None = None,
         no_quote: Callable[[], str] | None = None,
+        context: Callable[[], list[tuple[str, Text]]] | None = None,
     ) -> None:
         """`clock` is the market clock (Unix seconds) the quote's age is measured against;
         `no_contracts` says why Enter has no contracts to open, when it has none; `chart` is
         the symbol's day, drawn under the quote when there are samples; `why` gives the
         scheduler's reason for the symbol's priority and `no_quote` why it has no quote and
-        when it will (both asked again at every tick, so they move on with the clock)."""
+        when it will (both asked again at every tick, so they move on with the clock);
+        `context` gives the rows of its halt, Rule 201 restriction and high of the day
+        (asked at every tick too)."""
         super().__init__()
         self.chart = chart
         self.ticker = ticker
@@ -161,6 +164,7 @@ class SymbolScreen(ModalScreen[str | None]):
         )
         self.why = why or (lambda: "")
         self.no_quote = no_quote or (lambda: "none yet")
+        self.context = context or (lambda: [])
 
     def _grid(self) -> Table:
         t = self.ticker
@@ -201,6 +205,8 @@ class SymbolScreen(ModalScreen[str | None]):
             grid.add_row("Age", age)
         else:
             grid.add_row("Quote", Text(self.no_quote(), style="yellow"))
+        for label, text in self.context():
+            grid.add_row(label, text)
         if self.options_volume:
             grid.add_row(
                 "Options today", Text(f"{fmt.count(self.options_volume)} contracts (Enter)")

@@ -24,6 +24,7 @@ from textual.widgets import Footer
 from ... import format as fmt
 from ... import market_hours as mh
 from ...entrants import BOARDS, SCANNER
+from ...marks import snapshot_marks
 from ...models import AlertEvent, Tick
 from ...queries import OTHERS, TOP_N, ShareRow, Snapshot
 from ..widgets import set_border_title
@@ -133,6 +134,14 @@ class MainScreen(Screen[None]):
             tooltip="the chart screen: the highlighted symbol's day, price and volume",
         ),
         Binding("a", "alerts", "Alerts", id="alerts", show=False, tooltip="the alerts fired today"),
+        Binding(
+            "H",
+            "halts",
+            "Halts",
+            id="halts",
+            show=False,
+            tooltip="today's trading halts and resumptions, and the SSR names",
+        ),
         Binding(
             "l", "watchlist", "Watchlist", id="watchlist", show=False, tooltip="your watchlist"
         ),
@@ -270,9 +279,11 @@ class MainScreen(Screen[None]):
             if gapping
             else snap.movers_by(self.movers_mode)
         )
-        movers.update_rows(rows[: self.table_rows], stale=stale, sparks=snap.sparks)
+        shown = [*rows[: self.table_rows], *snap.volume[: self.table_rows]]
+        marks = snapshot_marks(snap, [r.symbol for r in shown])
+        movers.update_rows(rows[: self.table_rows], stale=stale, sparks=snap.sparks, marks=marks)
         self.query_one("#volume", ScanTable).update_rows(
-            snap.volume[: self.table_rows], stale=stale, sparks=snap.sparks
+            snap.volume[: self.table_rows], stale=stale, sparks=snap.sparks, marks=marks
         )
 
     def _show_options(self, snap: Snapshot) -> None:
@@ -457,6 +468,9 @@ class MainScreen(Screen[None]):
 
     def action_alerts(self) -> None:
         self.momo.open_alerts_soon()
+
+    def action_halts(self) -> None:
+        self.momo.open_halts_soon()
 
     def action_watchlist(self) -> None:
         self.momo.open_watchlist_soon()

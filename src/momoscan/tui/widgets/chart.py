@@ -47,6 +47,9 @@ class ChartData:
     volumes: tuple[int, ...]
     prev_close: float | None
     day: date | None
+    #: Halts of the day as (halted, resumed) Unix seconds (resumed None: still halted),
+    #: drawn as bands behind the price.
+    halts: tuple[tuple[float, float | None], ...] = ()
 
     def with_trade(self, price: float, ts: int, bucket: int = 300) -> ChartData:
         """After a streamed trade: the newest point moves when the trade is in its bucket,
@@ -61,6 +64,7 @@ class ChartData:
                 self.volumes,
                 self.prev_close,
                 self.day,
+                self.halts,
             )
         return ChartData(
             (*self.times, start),
@@ -68,6 +72,7 @@ class ChartData:
             (*self.volumes, 0),
             self.prev_close,
             self.day,
+            self.halts,
         )
 
 
@@ -113,6 +118,10 @@ def _axis_labels(times: Sequence[tuple[int, str]], width: int) -> Text:
         row[start : start + len(label)] = list(label)
         taken = start + len(label)
     return Text("".join(row), style="dim")
+
+
+#: The background of a halt's band.
+HALT_BAND = "on #5f0000"
 
 
 def draw_chart(data: ChartData | None, width: int, height: int) -> list[Text]:
@@ -185,11 +194,27 @@ def draw_chart(data: ChartData | None, width: int, height: int) -> list[Text]:
     last_style = FLAT if close is None else UP if prices[-1] >= close else DOWN
     axis[last_row] = (fmt.price(prices[-1]), f"bold reverse {last_style}")
 
+    # The halts: a band behind the price from the halt to the resumption (or the chart's end).
+    halted: set[int] = set()
+    for start, end in data.halts:
+        if (end if end is not None else last) < first or start > last:
+            continue
+        left, right = x_of(max(first, start)) // 2, x_of(min(last, end or last)) // 2
+        halted.update(range(left, right + 1))
+
     lines: list[Text] = []
     for row in range(price_rows):
         line = Text(no_wrap=True, overflow="crop")
         for column in range(plot):
             key = (row, column)
+            if column in halted:
+                band = HALT_BAND
+                bits = cells.get(key, 0)
+                if bits:
+                    line.append(chr(BRAILLE | bits), style=f"bold white {band}")
+                else:
+                    line.append("H" if row == 0 else " ", style=f"bold white {band}")
+                continue
             bits = cells.get(key, 0)
             if bits:
                 if close is None:

@@ -51,6 +51,8 @@ class Column:
     priority: int = 0
     #: A flexible column's widest (None: no limit); what it cannot take goes to the others.
     most: int | None = None
+    #: Left out while none of its cells has text (marks that most rows do not carry).
+    hide_empty: bool = False
 
 
 #: Cells around each cell: one space before and one after.
@@ -78,7 +80,10 @@ def _gaps(count: int, pad: int) -> int:
 
 
 def fit_columns(
-    columns: Sequence[Column], natural: Sequence[int], width: int
+    columns: Sequence[Column],
+    natural: Sequence[int],
+    width: int,
+    empty: frozenset[int] = frozenset(),
 ) -> tuple[list[int], list[int], int]:
     """Which columns to show in `width` cells, how wide, and the gap: `(indices, widths, pad)`.
 
@@ -87,9 +92,9 @@ def fit_columns(
     to one); then columns are left out, lowest priority first, until the rest fit; then any
     left-out column that fits in what remains comes back (no table leaves cells blank while
     it drops a column). The column of highest priority always stays (cut at the edge if even
-    it cannot fit).
+    it cannot fit). Columns in `empty` (`hide_empty` ones without text) are not shown.
     """
-    shown = list(range(len(columns)))
+    shown = [i for i in range(len(columns)) if i not in empty]
     by_priority = sorted(shown, key=lambda i: (columns[i].priority, -i))
     pad = 2
     while len(shown) > 1:
@@ -101,7 +106,7 @@ def fit_columns(
         shown.remove(next(i for i in by_priority if i in shown))
     if len(shown) < len(columns):
         for i in reversed(by_priority):  # the most important left-out column first
-            if i in shown:
+            if i in shown or i in empty:
                 continue
             tried = sorted([*shown, i])
             if _fits(columns, natural, tried, width, pad) is not None:
@@ -270,6 +275,8 @@ class FastTable(ScrollView, can_focus=True):
         self._ft_shown = list(range(len(self.columns)))
         self._ft_widths = [c.width for c in self.columns]
         self._ft_pad = PAD
+        #: The `hide_empty` columns that have no text in any row now.
+        self._ft_empty = frozenset(i for i, c in enumerate(self.columns) if c.hide_empty)
         self._ft_width = sum(self._ft_widths) + _gaps(len(self.columns), PAD)
         self._ft_strips: dict[tuple[str, str], Strip] = {}
         self._ft_styles: dict[str, Style] | None = None
@@ -317,7 +324,7 @@ class FastTable(ScrollView, can_focus=True):
         """Widen columns to fit `row`'s cells; True when any grew."""
         grew = False
         for i, text in enumerate(row):
-            if not self.columns[i].flex:
+            if not self.columns[i].flex and not self.columns[i].hide_empty:
                 length = text.cell_len
                 if length > self._ft_natural[i]:
                     self._ft_natural[i] = length
@@ -348,6 +355,20 @@ class FastTable(ScrollView, can_focus=True):
                 grew = self._grow(row) or grew
         for gone in set(self._ft_cells) - set(cells):
             self._forget(gone)
+        empty = frozenset(
+            i
+            for i, c in enumerate(self.columns)
+            if c.hide_empty and not any(row[i].plain for row in cells.values())
+        )
+        if empty != self._ft_empty:
+            self._ft_empty = empty
+            grew = True  # a column comes or goes: lay out again
+        for i, c in enumerate(self.columns):
+            if c.hide_empty:  # as wide as its widest cell now (marks come and go)
+                widest = max([c.width, cell_len(c.label), *(r[i].cell_len for r in cells.values())])
+                if widest != self._ft_natural[i]:
+                    self._ft_natural[i] = widest
+                    grew = True
         self._ft_keys, self._ft_cells = keys, cells
         self._ft_pos = {key: i for i, key in enumerate(keys)}
         self._set_virtual_size(Size(self._ft_width, len(keys) + 1))
@@ -582,7 +603,7 @@ class FastTable(ScrollView, can_focus=True):
         available = self.scrollable_content_region.width or self.size.width
         if available <= 0:
             return
-        shown, widths, pad = fit_columns(self.columns, self._ft_natural, available)
+        shown, widths, pad = fit_columns(self.columns, self._ft_natural, available, self._ft_empty)
         if (shown, widths, pad) == (self._ft_shown, self._ft_widths, self._ft_pad):
             return
         self._ft_shown, self._ft_widths, self._ft_pad = shown, widths, pad

@@ -19,6 +19,7 @@ from typing import Any
 from rich.text import Text
 
 from ... import format as fmt
+from ...marks import Mark
 from ...models import Tick
 from ...queries import ScanRow, Spark
 from ..messages import ChartRequested
@@ -26,17 +27,26 @@ from .fast_table import Column, FastTable
 from .spark import SPARK_WIDTH, SparkData, spark_text
 
 HIGHLIGHT_SECONDS = 90.0
+#: How each kind of mark is drawn: a halt must be seen at once.
+MARK_STYLES = {
+    "halt": "bold white on red",
+    "resumed": "bold green",
+    "ssr": "bold yellow",
+    "hod": "bold cyan",
+}
 #: Left out from the lowest priority up when the table is too narrow: the rank first, then
-#: the name, the day's sparkline, the age, RVol, volume, price; % change and the symbol last.
+#: the name, the day's sparkline, the age, RVol, volume, the marks (HALT, SSR, HOD), price;
+#: % change and the symbol last.
 #: The name and the sparkline share the width the others leave (the sparkline up to
 #: `SPARK_WIDTH`), so that at 120 columns, side by side, both still show.
 COLUMNS = (
     Column("rank", "#", 2, "right", priority=0),
-    Column("symbol", "Symbol", 6, priority=8),
+    Column("symbol", "Symbol", 6, priority=9),
     Column("name", "Name", 6, flex=True, priority=1),
     Column("trend", "Today", 6, flex=True, priority=2, most=SPARK_WIDTH),
-    Column("price", "Price", 6, "right", priority=6),
-    Column("change", "% Chg", 7, "right", priority=7),
+    Column("marks", "Marks", 3, priority=6, hide_empty=True),
+    Column("price", "Price", 6, "right", priority=7),
+    Column("change", "% Chg", 7, "right", priority=8),
     Column("volume", "Volume", 6, "right", priority=5),
     Column("rvol", "RVol", 5, "right", priority=4),
     Column("age", "Age", 3, "right", priority=3),
@@ -67,6 +77,8 @@ class ScanTable(FastTable):
         self.stale = False
         #: Cells of the sparklines drawn (the Today column's width).
         self._spark_width = SPARK_WIDTH
+        #: Each row's marks (HALT, RESUMED, SSR, HOD), by symbol.
+        self._marks: dict[str, list[Mark]] = {}
 
     def mark_entered(self, symbols: Sequence[str]) -> None:
         """Highlight `symbols` for `HIGHLIGHT_SECONDS`: the engine found them entering the top
@@ -100,6 +112,18 @@ class ScanTable(FastTable):
     def _age_cell(self, r: ScanRow, now: float) -> Text:
         return Text(fmt.age(r.age(now)), style="dim" if r.current else "yellow")
 
+    def _marks_cell(self, symbol: str) -> Text:
+        text = Text(no_wrap=True)
+        for mark in self._marks.get(symbol, ()):
+            if text:
+                text.append(" ")
+            text.append(mark.text, style=MARK_STYLES.get(mark.kind, "bold"))
+        return text
+
+    def marks(self, symbol: str) -> list[Mark]:
+        """The marks on `symbol`'s row."""
+        return list(self._marks.get(symbol, ()))
+
     def _row_cells(self, rank: int, r: ScanRow, now: float, market_now: float) -> list[Text]:
         change = r.change_pct or 0.0
         colour = "green" if change > 0 else "red" if change < 0 else ""
@@ -113,6 +137,7 @@ class ScanTable(FastTable):
             spark_text(spark.prices, spark.prev_close, self._spark_width)
             if spark
             else Text(" " * self._spark_width),
+            self._marks_cell(r.symbol),
             Text(fmt.price(r.price), style=dim),
             Text(fmt.pct(r.change_pct), style=f"{colour} {dim}".strip()),
             Text(fmt.count(r.volume), style=dim),
@@ -126,9 +151,12 @@ class ScanTable(FastTable):
         *,
         stale: bool = False,
         sparks: Mapping[str, Spark] | None = None,
+        marks: Mapping[str, list[Mark]] | None = None,
     ) -> None:
-        """Show `rows` (in rank order), each with its sparkline from `sparks` (None: the
-        sparklines drawn already)."""
+        """Show `rows` (in rank order), each with its sparkline from `sparks` and its marks
+        from `marks` (None: those drawn already)."""
+        if marks is not None:
+            self._marks = {r.symbol: list(m) for r in rows if (m := marks.get(r.symbol))}
         now = self._clock()
         market_now = self._market_clock()
         self.stale = stale

@@ -19,6 +19,7 @@ from textual.widgets import Static
 
 from ... import format as fmt
 from ... import market_hours as mh
+from ...marks import halted_now
 from ...models import Progress, Session
 from ...queries import Snapshot
 from .fitting import HIGH, LOW, MID, MUST, Part, fit, flow
@@ -36,6 +37,8 @@ SESSION_LABEL = {
     Session.CLOSED: "CLOSED",
 }
 
+
+ALARM = "bold white on red"
 
 #: Words of the stream's status line that colour it as a warning.
 STREAM_WARNINGS = ("down", "stalled", "silent", "other-listing")
@@ -169,7 +172,20 @@ def status_parts(state: StatusState, now: float) -> list[Part]:
         opens = mh.next_open(state.market_time).strftime("%a %H:%M")
         add(LOW, _t(f"opens {opens} ET", "dim"))
     snap = state.snapshot
-    # What must not be missed: the collector followed, a failing refresh, a stalled stream.
+    # What must not be missed: a market-wide halt, the collector followed, a failing
+    # refresh, a stalled stream.
+    if snap is not None and snap.market_halt is not None:
+        mwcb = snap.market_halt
+        since = datetime.fromtimestamp(mwcb.halted_at, mh.ET).strftime("%H:%M")
+        level = mwcb.reason[-1] if mwcb.reason[-1] in "123" else ""
+        long = f" level {level}" if level else " (carried over)"
+        add(
+            MUST,
+            _t(f" MARKET-WIDE HALT{long} since {since} ET ", ALARM),
+            _t(f" MWCB{' L' + level if level else ''} {since} ", ALARM),
+            badge=True,
+            grow=HIGH,
+        )
     if state.viewer:
         pid = state.viewer.rsplit("(", 1)[-1].rstrip(")")
         add(HIGH, _t(f"of {state.viewer}", "bold magenta"), _t(f"of {pid}", "bold magenta"), line=2)
@@ -223,10 +239,19 @@ def status_parts(state: StatusState, now: float) -> list[Part]:
         if snap.symbol_errors:
             add(MID, _t(f"{snap.symbol_errors} failing", "yellow"))
         if snap.stale:
+            # Not quoted this session: not answering, or halted since before it (a halt of
+            # today is counted below, never as stale).
             add(
                 MID,
-                _t(f"{snap.stale} stale or halted", "yellow"),
+                _t(f"{snap.stale} not quoted this session", "yellow"),
                 _t(f"{snap.stale} stale", "yellow"),
+            )
+        halted = len(halted_now(snap))
+        if halted:
+            add(
+                HIGH,
+                _t(f"{halted} halted now (H: halts)", "bold red"),
+                _t(f"{halted} halted", "bold red"),
             )
     if state.oldest_age is not None:
         sim = " (sim clock)" if state.demo else ""
