@@ -151,8 +151,8 @@ class Served:
 
 @contextlib.contextmanager
 def serve(workdir: Path, *arguments: str, within: float = 120.0) -> Iterator[Served]:
-    """Run `momoscan serve --port <a free port> <arguments>` with HOME and the XDG directories
-    under `workdir` and its output in `workdir/serve.log`, until the block ends (SIGTERM to
+    """Run `momoscan serve --port <a free port> <arguments>` in `workdir`, with HOME and the XDG
+    directories under it and its output in `workdir/serve.log`, until the block ends (SIGTERM to
     its process group, a kill 30 s later). Yields once serve printed its URL, which must
     answer at once: serve prints it only once it listens.
 
@@ -168,6 +168,7 @@ def serve(workdir: Path, *arguments: str, within: float = 120.0) -> Iterator[Ser
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=isolated_env(workdir / "home"),
+            cwd=workdir,  # with -v, each tab's app writes textual.log where serve runs
             start_new_session=True,  # serve, its collector and its tabs' apps: one group
         )
     try:
