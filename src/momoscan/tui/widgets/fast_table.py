@@ -117,20 +117,22 @@ def fit_columns(
 
 
 def _share(columns: Sequence[Column], flexes: Sequence[int], room: int) -> dict[int, int]:
-    """`room` cells among the flexible columns `flexes`: each its narrowest, then the rest in
-    equal parts, none past its `most` (what a capped column cannot take goes to the others)."""
+    """`room` cells among the flexible columns `flexes`: each its narrowest; then the capped
+    ones (a sparkline) up to their `most`; then the rest in equal parts to the uncapped ones
+    (a name), or to all when none is uncapped."""
     widths = {i: columns[i].width for i in flexes}
     left = room - sum(widths.values())
-    while left > 0:
-        open_ = [i for i in flexes if (m := columns[i].most) is None or widths[i] < m]
-        if not open_:
-            break
-        share, extra = divmod(left, len(open_))
-        for n, i in enumerate(open_):
-            most = columns[i].most
-            want = widths[i] + share + (1 if n < extra else 0)
-            widths[i] = want if most is None else min(most, want)
-        left = room - sum(widths.values())
+    for i in flexes:
+        most = columns[i].most
+        if most is not None and left > 0:
+            grow = min(left, max(0, most - widths[i]))
+            widths[i] += grow
+            left -= grow
+    takers = [i for i in flexes if columns[i].most is None] or list(flexes)
+    if left > 0 and takers:
+        share, extra = divmod(left, len(takers))
+        for n, i in enumerate(takers):
+            widths[i] += share + (1 if n < extra else 0)
     return widths
 
 

@@ -43,9 +43,10 @@ COLUMNS = (
     Column("rank", "#", 2, "right", priority=0),
     Column("symbol", "Symbol", 6, priority=9),
     Column("name", "Name", 6, flex=True, priority=1),
-    Column("trend", "Today", 6, flex=True, priority=2, most=SPARK_WIDTH),
-    Column("marks", "Marks", 3, priority=6, hide_empty=True),
-    Column("price", "Price", 6, "right", priority=7),
+    Column("trend", "Today", 5, flex=True, priority=2, most=SPARK_WIDTH),
+    # "!" and not "Marks": two cells that let names and marks share 120 columns side by side.
+    Column("marks", "!", 3, priority=6, hide_empty=True),
+    Column("price", "Price", 5, "right", priority=7),
     Column("change", "% Chg", 7, "right", priority=8),
     Column("volume", "Volume", 6, "right", priority=5),
     Column("rvol", "RVol", 5, "right", priority=4),
