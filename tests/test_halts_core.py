@@ -21,6 +21,7 @@ from momoscan.engine.halts import SSR_EVERY, SSR_RETRY, HaltStep, SsrRule
 from momoscan.engine.store_thread import StoreThread
 from momoscan.halts import Halt, ShortSaleRestriction
 from momoscan.models import Quote, Tick
+from momoscan.runtime import RunOptions, open_runtime
 from momoscan.sources.errors import ServiceError, SourceError
 from momoscan.store import SCHEMA_VERSION, Store
 
@@ -93,6 +94,23 @@ def test_the_list_is_replaced_and_the_rule_kept_as_first_found(store: Store) -> 
         {"source": "rule", "triggered_at": t + 5, "name": ""},
     ]
     assert store.rule_restricted(DAY) == {"AAA"}
+
+
+def test_a_demo_clock_started_again_forgets_the_later_halts(store: Store) -> None:
+    t = et(DAY, 10, 0)
+    store.store_halts([halt("EARLY", t - 600)], seen_at=t - 590)
+    store.store_halts([halt("LATER", t + 600)], seen_at=t + 610)
+    store.store_restrictions(
+        [
+            ShortSaleRestriction("EARLY", DAY, t - 60, "rule"),
+            ShortSaleRestriction("LATER", DAY, t + 60, "list"),
+            ShortSaleRestriction("NEXT", NEXT, None, "list"),
+        ],
+        seen_at=t + 610,
+    )
+    store.forget_after(t, DAY)
+    assert [r["symbol"] for r in store.rows("SELECT symbol FROM halts")] == ["EARLY"]
+    assert [r["symbol"] for r in store.rows("SELECT symbol FROM ssr")] == ["EARLY"]
 
 
 # -- the queries -------------------------------------------------------------------------------
@@ -313,7 +331,7 @@ async def test_a_failed_poll_is_one_line_and_never_fails_the_cycle(rig: Rig) -> 
     report = RefreshReport(run_id=1)
     await rig.step.run(report)
     assert [f.line() for f in report.failures] == [
-        "Nasdaq Trader (trade halts): www.nasdaqtrader.com answered 503 (3 tries); the halts "
+        "Nasdaq Trader halts (feed): www.nasdaqtrader.com answered 503 (3 tries); the halts "
         "shown are those of the last read"
     ]
     assert report.errors == 0 and report.settle() == "partial"
@@ -327,7 +345,7 @@ async def test_a_failed_poll_is_one_line_and_never_fails_the_cycle(rig: Rig) -> 
                 await anyio.sleep(0)
             tg.cancel_scope.cancel()
     await rig.step.run(scratch)
-    assert [f.item for f in scratch.failures] == ["trade halts"]
+    assert [f.item for f in scratch.failures] == ["feed"]
     assert scratch.settle() == "partial"
     # It answers again: nothing more to say.
     rig.feeds.feed = Feed(rig.clock.now().timestamp(), [])
@@ -351,8 +369,12 @@ async def test_the_list_falls_back_to_the_day_before_and_retries_a_failure(rig: 
     rig.wall.now += SSR_EVERY
     failed = RefreshReport(run_id=2)
     await rig.step.run(failed)
-    assert [f.item for f in failed.failures] == ["Rule 201 list"]
-    assert "could not be read" in failed.failures[0].message and failed.settle() != "failed"
+    assert [f.line() for f in failed.failures] == [
+        "Nasdaq Trader short sale list (2026-11-20): no Rule 201 list for 2026-11-20 yet (HTML "
+        "answered); nor the day before's: no Rule 201 list for 2026-11-19 yet (HTML answered); "
+        "the restrictions shown are those of the last read"
+    ]
+    assert failed.settle() != "failed"
     asked = rig.feeds.count("ssr")
     polls = []
     for _ in range(int(SSR_RETRY // 60)):  # a cycle a minute
@@ -427,3 +449,130 @@ async def test_a_fall_of_ten_percent_in_the_session_restricts_once_a_day(rig: Ri
     restricted = await rig.ctx.store.call(queries.restrictions_on, DAY)
     assert set(restricted) == {"TEN", "NOCLOSE", "TICK"}
     assert set(await rig.ctx.store.call(queries.restrictions_on, NEXT)) == set(restricted)
+
+
+# -- through the engine, on the simulated market -----------------------------------------------
+
+
+class Credits:
+    """The clock credits are counted on: it moves only when the budget waits (a cycle of the
+    demo's plan then takes no real time)."""
+
+    def __init__(self) -> None:
+        self.now = 1_900_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await anyio.sleep(0)
+
+
+def demo_options(db: Path, wall: Wall, *, stream: bool = False) -> RunOptions:
+    credits = Credits()
+    return RunOptions(
+        db=str(db),
+        demo_start=wall.clock.now(),
+        demo_latency=0.0,
+        demo_in_process=True,
+        offload_processes=False,
+        wall=wall,
+        stream=stream,
+        credit_clock=credits,
+        credit_sleep=credits.sleep,
+    )
+
+
+@pytest.mark.anyio
+async def test_the_demo_cycles_store_halts_and_restrictions_at_their_own_pace(
+    tmp_path: Path,
+) -> None:
+    """The simulated market serves the halts feed and the Rule 201 files in their wire
+    formats; each cycle reads the feed when a minute of wall time has passed, never more."""
+    clock = FixedClock(datetime(2026, 11, 20, 10, 0, tzinfo=mh.ET))
+    wall = Wall(clock)
+    settings = Settings()
+    settings.options.enabled = False
+    settings.demo.size = 600
+    async with open_runtime(settings, demo_options(tmp_path / "d.db", wall)) as rt:
+        assert isinstance(rt.clock, FixedClock)
+        rt.clock.at = clock.at
+        wall.clock = rt.clock
+        engine = rt.engine
+        first = await engine.refresh(full=True)
+        assert first.status == "ok", first.lines()
+        assert engine.halt_step.polls == 1
+        again = await engine.refresh(full=False)  # the same wall minute: not read again
+        assert again.status == "ok" and engine.halt_step.polls == 1
+        for _ in range(10):
+            await wall.sleep(60)
+            report = await engine.refresh(full=False)
+            assert report.status == "ok", report.lines()
+        assert engine.halt_step.polls == 11
+        with Store(rt.db_path) as store:
+            today = queries.halts_on(store, DAY)
+            restricted = queries.restrictions_on(store, DAY)
+    assert today and all(h.reason for h in today)
+    assert any(h.resume_trade_at is not None for h in today)
+    assert restricted
+
+
+@pytest.mark.anyio
+async def test_a_halts_feed_that_fails_makes_a_cycle_partial_never_failed(
+    tmp_path: Path,
+) -> None:
+    clock = FixedClock(datetime(2026, 11, 20, 10, 0, tzinfo=mh.ET))
+    wall = Wall(clock)
+    settings = Settings()
+    settings.options.enabled = False
+    settings.demo.size = 600
+    async with open_runtime(settings, demo_options(tmp_path / "d.db", wall)) as rt:
+        feeds = FakeFeeds(
+            ServiceError("Nasdaq Trader halts: could not connect to www.nasdaqtrader.com.")
+        )
+        rt.engine.halt_step.client = feeds
+        report = await rt.engine.refresh(full=True)
+    assert report.status == "partial" and report.quotes == report.symbols
+    assert report.problem_lines() == [
+        "Nasdaq Trader halts (feed): could not connect to www.nasdaqtrader.com; the halts shown "
+        "are those of the last read",
+        "Nasdaq Trader short sale list (2026-11-20): no Rule 201 list for 2026-11-20 yet (HTML "
+        "answered); nor the day before's: no Rule 201 list for 2026-11-19 yet (HTML answered); "
+        "the restrictions shown are those of the last read",
+    ]
+
+
+@pytest.mark.anyio
+async def test_the_stream_favours_a_name_about_to_resume(tmp_path: Path) -> None:
+    clock = FixedClock(datetime(2026, 11, 20, 10, 0, tzinfo=mh.ET))
+    wall = Wall(clock)
+    settings = Settings()
+    settings.options.enabled = False
+    settings.demo.size = 600
+    options = demo_options(tmp_path / "d.db", wall, stream=True)
+    async with open_runtime(settings, options) as rt:
+        engine = rt.engine
+        engine.halt_step.client = None  # only the halts this test stores
+        await engine.refresh(full=True)
+        stream = engine.stream_step.stream
+        assert stream is not None
+        engine.stream_step.max_symbols = 3
+        await engine.stream_step.choose()
+        before = set(stream.wanted)
+        tickers = await engine.store.call(queries.universe_tickers)
+        soon, later = [t.symbol for t in tickers if t.symbol not in before][100:102]
+        now = rt.clock.now().timestamp()
+        await engine.store.call(
+            Store.store_halts,
+            [halt(soon, now - 60, resume=now + 240), halt(later, now - 60, "T1", now + 1500)],
+            seen_at=now,
+        )
+        await engine.stream_step.choose()
+        assert soon in stream.wanted and later not in stream.wanted
+        assert len(stream.wanted) == 3
+        # Resumed four minutes ago: past the tail, no longer favoured.
+        assert isinstance(rt.clock, FixedClock)
+        rt.clock.advance(480)
+        await engine.stream_step.choose()
+        assert soon not in stream.wanted

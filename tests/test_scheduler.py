@@ -472,3 +472,60 @@ def test_the_first_bound_is_in_market_seconds_on_a_fast_clock() -> None:
     real = StepContext(settings, None, SpeedClock(start, 1.0), "demo")  # type: ignore[arg-type]
     assert PriorityScheduler(fast)._cycle == 300.0
     assert PriorityScheduler(real)._cycle == 60.0
+
+
+@pytest.mark.parametrize("strategy", ["priority", "round_robin"])
+@pytest.mark.anyio
+async def test_a_halted_name_waits_for_its_resumption_and_then_goes_first(
+    tmp_path: Path, strategy: str
+) -> None:
+    """Quoted once after its halt began, a halted name is not quoted again (its price cannot
+    move) nor counted stale; from a minute before its resumption until three after, it is
+    quoted first, and `why` says so."""
+    from momoscan.halts import Halt
+
+    fake = FakeTime()
+    async with open_runtime(
+        settings_for(60, 300, strategy), run_options(tmp_path / "d.db", fake)
+    ) as rt:
+        assert isinstance(rt.clock, FixedClock)
+        await rt.engine.refresh(full=True)
+        scheduler = rt.engine.scheduler
+        tickers = await rt.engine.store.call(queries.universe_tickers)
+        symbol = tickers[150].symbol
+        others = [t.symbol for t in tickers if t.symbol != symbol]
+        t0 = rt.clock.now().timestamp()  # 10:00:00 ET
+        resume = t0 + 360  # a LULD pause from 10:00:30 to 10:06:00
+        await rt.engine.store.call(
+            Store.store_halts,
+            [Halt(symbol, DAY, t0 + 30, "LUDP", "NASDAQ", "", t0 + 30, resume)],
+            seen_at=t0 + 30,
+        )
+        rt.clock.advance(60)
+        # Last quoted before the halt began: its price at the halt is still to be had.
+        plan = await scheduler.plan(tickers, full=True, window=60)
+        assert symbol in plan.symbols and scheduler.halted() == frozenset()
+        scheduler.seen([symbol])
+        rt.clock.advance(60)
+        scheduler.seen(others)
+        plan = await scheduler.plan(tickers, full=True, window=60)
+        assert symbol not in plan.symbols and scheduler.halted() == {symbol}
+        assert scheduler.why(symbol) == (
+            "halted (LULD) since 10:00:30: its price cannot move, so it is not quoted again; "
+            "quoted first from a minute before it resumes at 10:06:00"
+        )
+        assert scheduler.stalest() == 0.0  # the others were just seen; the halted one is not stale
+        rt.clock.at = datetime.fromtimestamp(resume - 55, mh.ET)
+        plan = await scheduler.plan(tickers, full=False, window=60)
+        assert plan.symbols[0] == symbol and scheduler.resuming() == [symbol]
+        assert scheduler.why(symbol) == (
+            "halted (LULD), resumes at 10:06:00: quoted first around its resumption"
+        )
+        rt.clock.at = datetime.fromtimestamp(resume + 170, mh.ET)
+        plan = await scheduler.plan(tickers, full=False, window=60)
+        assert plan.symbols[0] == symbol
+        assert scheduler.why(symbol).startswith("resumed at 10:06:00 after a LULD halt")
+        rt.clock.at = datetime.fromtimestamp(resume + 200, mh.ET)
+        await scheduler.plan(tickers, full=False, window=60)
+        assert scheduler.resuming() == [] and scheduler.halted() == frozenset()
+        assert "halt" not in scheduler.why(symbol)

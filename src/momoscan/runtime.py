@@ -38,6 +38,7 @@ from .run_options import (
 )
 from .sources.cboe import CboeClient
 from .sources.key_ledger import KeyLedger
+from .sources.nasdaqtrader import NasdaqTraderClient
 from .sources.occ import OccClient
 from .sources.offload import Offloader
 from .sources.ratelimit import CreditBudget
@@ -68,6 +69,8 @@ __all__ = [
 
 USER_AGENT = f"momoscan/{__version__} (+https://github.com/momoscan/momoscan)"
 DEMO_KEY = "demo"
+#: Seconds one request to Nasdaq Trader may take in all (a feed of 100 items is some 60 kB).
+HALTS_TIMEOUT = 20.0
 CBOE_HEADERS = {"Origin": "https://www.cboe.com", "Referer": "https://www.cboe.com/"}
 
 
@@ -279,6 +282,14 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 follow_redirects=True,
                 timeout=httpx.Timeout(settings.occ.timeout, connect=10.0),
             ) as occ_http,
+            # Nasdaq Trader's halts feed and Rule 201 files: keyless, no credits (the http://
+            # form redirects to https, so redirects are followed).
+            httpx.AsyncClient(
+                transport=transport,
+                headers=headers,
+                follow_redirects=True,
+                timeout=httpx.Timeout(HALTS_TIMEOUT, connect=10.0),
+            ) as halts_http,
         ):
             stream = None
             if settings.stream.enabled and options.stream:
@@ -324,6 +335,12 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 wall=options.wall,
                 stream=stream,
                 stream_max=settings.stream.max_symbols,
+                halts=NasdaqTraderClient(
+                    halts_http,
+                    halts_url=settings.halts.halts_url,
+                    ssr_url=settings.halts.ssr_url,
+                    timeout=HALTS_TIMEOUT,
+                ),
             )
             _freeze_start_up()
             yield Runtime(engine, mode, db_path, clock, settings, market, transport, faults)

@@ -31,6 +31,7 @@ from ..sources.universe import UniverseSource
 from ..store import Store, StoreError
 from .alerts import AlertStep
 from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext, owned
+from .halts import HaltSource, HaltStep, SsrRule
 from .options import OptionsStep
 from .quotes import QuoteStep
 from .store_thread import StoreThread
@@ -73,10 +74,16 @@ class Engine:
         wall: Callable[[], float] = time.time,
         stream: PriceStream | None = None,
         stream_max: int = 0,
+        halts: HaltSource | None = None,
     ):
         self.ctx = StepContext(settings, store, clock, mode, wall)
         self.universe_step = UniverseStep(self.ctx, universe)
-        self.stream_step = StreamStep(self.ctx, stream, max_symbols=stream_max)
+        self.halt_step = HaltStep(self.ctx, halts, poll_seconds=settings.halts.poll_seconds)
+        #: Rule 201 by the rule, on the quotes the sweep and the stream bring.
+        self.ssr_rule = SsrRule(self.ctx)
+        self.stream_step = StreamStep(
+            self.ctx, stream, max_symbols=stream_max, ssr_rule=self.ssr_rule
+        )
         if stream is not None:
             stream.on_price = self.stream_step.on_price
         from .scheduler import make_scheduler  # numpy: with the engine, not the CLI
@@ -85,7 +92,9 @@ class Engine:
             settings.scan.scheduler, self.ctx, skip=self.stream_step.live
         )
         self.stream_step.favoured = self.scheduler.hottest
-        self.quote_step = QuoteStep(self.ctx, quotes, budget, self.scheduler)
+        self.quote_step = QuoteStep(
+            self.ctx, quotes, budget, self.scheduler, ssr_rule=self.ssr_rule
+        )
         self.options_step = OptionsStep(
             self.ctx, cboe, occ, option_products=option_products, offload=offload
         )
@@ -152,6 +161,11 @@ class Engine:
             tg.start_soon(self.alert_step.watch_stream)
             await self.stream_step.run()
             tg.cancel_scope.cancel()
+
+    async def run_halts(self) -> None:
+        """Poll the halts feed at its own pace until cancelled, beside the cycles (a
+        collector's task: see attach.py); returns at once when halts are not read."""
+        await self.halt_step.watch()
 
     # -- the watchlist -----------------------------------------------------------------------
 
@@ -293,6 +307,8 @@ class Engine:
             except RefreshFailed as exc:
                 report.fatal = str(exc)
             report.symbols = len(tickers)
+            # Halts before the quotes: a halted name is not quoted again until it resumes.
+            await self.halt_step.run(report)
             if tickers:
                 try:
                     await self.quote_step.run(

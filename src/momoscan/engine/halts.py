@@ -18,7 +18,7 @@ import math
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import anyio
 
@@ -31,7 +31,11 @@ from .context import Failure, RefreshReport, StepContext, owned
 
 log = logging.getLogger(__name__)
 
-SOURCE = "Nasdaq Trader"
+T = TypeVar("T")
+
+#: The two sources as a report names them (one line each; the client's own names).
+HALTS_SOURCE = "Nasdaq Trader halts"
+SSR_SOURCE = "Nasdaq Trader short sale list"
 #: Wall seconds between two reads of the day's Rule 201 list (it grows during the day and is
 #: complete at about 16:30 ET; public-feeds.md 2), and before another try after a failure.
 SSR_EVERY = 1800.0
@@ -175,24 +179,25 @@ class HaltStep:
         stored = False
         feed = await owned(
             report,
-            SOURCE,
-            "trade halts",
-            client.halts,
+            HALTS_SOURCE,
+            "feed",
+            lambda: _unprefixed(client.halts(), HALTS_SOURCE),
             then="the halts shown are those of the last read",
             side=True,
         )
         if feed is not None:
-            self._failures.pop((SOURCE, "trade halts"), None)
+            self._failures.pop((HALTS_SOURCE, "feed"), None)
             if feed.skipped:
                 log.info("trade halts: %d malformed items skipped", feed.skipped)
             await ctx.store.call(Store.store_halts, list(feed.halts), seen_at=now.timestamp())
             stored = True
             self._check_stale(feed.generated_at, now, report)
         if wall >= self._ssr_due:
+            today = mh.current_trading_day(now).isoformat()
             restrictions = await owned(
                 report,
-                SOURCE,
-                "Rule 201 list",
+                SSR_SOURCE,
+                today,
                 lambda: self._ssr_list(now),
                 then="the restrictions shown are those of the last read",
                 side=True,
@@ -200,7 +205,7 @@ class HaltStep:
             if restrictions is None:
                 self._ssr_due = wall + SSR_RETRY
             else:
-                self._failures.pop((SOURCE, "Rule 201 list"), None)
+                self._failures.pop((SSR_SOURCE, today), None)
                 self._ssr_due = wall + SSR_EVERY
                 await ctx.store.call(Store.store_restrictions, restrictions, seen_at=wall)
                 stored = True
@@ -225,8 +230,8 @@ class HaltStep:
                 answer = await self.client.ssr_list(before)
             except SourceError as second:
                 raise SourceError(
-                    f"the list of {today} could not be read ({str(first).rstrip('.')}), nor "
-                    f"that of {before} ({str(second).rstrip('.')})"
+                    f"{_words(first, SSR_SOURCE)}; nor the day before's: "
+                    f"{_words(second, SSR_SOURCE)}"
                 ) from None
         if answer.skipped:
             log.info("Rule 201 list of %s: %d rows skipped", answer.day, answer.skipped)
@@ -249,6 +254,22 @@ class HaltStep:
                 f"Nasdaq Trader's trade halts feed was generated {int(age // 60)} minutes ago "
                 "(it is regenerated every minute): halts since then may be missing."
             )
+
+
+def _words(exc: SourceError, source: str) -> str:
+    """The client's sentence without its leading name of the source (the report's line
+    names it), nor its full stop."""
+    text = str(exc).rstrip(".")
+    head, _, rest = text.partition(": ")
+    return rest if rest and head.startswith(source) else text
+
+
+async def _unprefixed(answer: Awaitable[T], source: str) -> T:
+    """`answer`, with a `SourceError`'s sentence said without the source's name."""
+    try:
+        return await answer
+    except SourceError as exc:
+        raise SourceError(_words(exc, source) + ".") from None
 
 
 class SsrRule:

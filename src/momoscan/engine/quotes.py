@@ -23,6 +23,8 @@ from ..store import Store
 from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext, owned
 
 if TYPE_CHECKING:
+    from .halts import SsrRule
+
     # numpy's (about 0.1 s): imported when the engine is built, not with the CLI.
     from .scheduler import Scheduler
 
@@ -38,11 +40,15 @@ class QuoteStep:
         client: TwelveDataClient,
         budget: CreditBudget,
         scheduler: Scheduler,
+        *,
+        ssr_rule: SsrRule | None = None,
     ):
         self.ctx = ctx
         self.client = client
         self.budget = budget
         self.scheduler = scheduler
+        #: Rule 201 found in the quotes as they land (None: not looked for).
+        self.ssr_rule = ssr_rule
         self.disabled = ""
         #: Why the plan gets no extended-hours prices ("" if it does; None: not read yet).
         self.no_extended: str | None = None
@@ -363,6 +369,8 @@ class QuoteStep:
                     credits_at=granted_at,
                     retry_grants=retries,
                 )
+                if self.ssr_rule is not None:
+                    await self.ssr_rule.record(self.ssr_rule.from_quotes(quotes))
                 # Asked, whatever the answer: a refused symbol waits its turn like the rest.
                 self.scheduler.seen(batch)
                 done += len(batch)

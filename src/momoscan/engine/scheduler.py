@@ -39,6 +39,12 @@ strategies (`[scan] scheduler`):
 
 Names streaming live (the hot set) are left out: the sweep polls the rest.
 
+A halted name (Nasdaq Trader's halts feed, as stored) is quoted once after its halt began and
+then not again while halted: its price cannot move, so credits spent on it buy nothing, and it
+is never the stalest. From `RESUME_LEAD` before its announced resumption until `RESUME_TAIL`
+after it, it is quoted first every cycle, ahead of the watchlist (a resumption is where a
+runner moves).
+
 Times are the market clock's (Unix seconds): when a symbol was last seen is when its quote
 was asked for, or its quote's own time when it came by the stream or the probe.
 """
@@ -62,6 +68,7 @@ from .. import queries
 from ..models import MoverRow, Session, Ticker
 from ..store import Store
 from .context import StepContext
+from .halts import RESUME_LEAD, RESUME_TAIL
 
 #: /market_movers: credits a request (TD-OAS x-api-credits-cost).
 PROBE_CREDITS = 100
@@ -172,6 +179,11 @@ class Coverage:
         return " · ".join(parts)
 
 
+def _clock(at: float) -> str:
+    """`10:37:05` ET, for Unix seconds."""
+    return datetime.fromtimestamp(at, mh.ET).strftime("%H:%M:%S")
+
+
 def _minutes(seconds: float) -> str:
     if seconds < 60:
         return f"{int(seconds)}s"
@@ -195,6 +207,12 @@ class Scheduler:
         # each second, and a walk of 8,000 names is milliseconds of the event loop's.
         self._oldest: tuple[tuple[int, frozenset[str]], float | None] | None = None
         self._changes = 0
+        #: The halts of the last plan: names halted or just resumed, those near their
+        #: resumption (quoted first, soonest first), and those quoted since their halt began
+        #: and still halted (not quoted again).
+        self._halts: dict[str, queries.HaltState] = {}
+        self._resuming: list[str] = []
+        self._frozen: frozenset[str] = frozenset()
 
     def now(self) -> float:
         return self.ctx.clock.now().timestamp()
@@ -225,6 +243,65 @@ class Scheduler:
 
     def why(self, symbol: str) -> str:
         """Why `symbol` has the priority it has, in words ("" when the strategy has none)."""
+        return self._halt_why(symbol)
+
+    async def _read_halts(self, now: float, symbols: Iterable[str]) -> None:
+        """The halts as stored now (market-clock seconds): which of `symbols` come first for
+        their resumption, and which are left out for being halted and quoted since."""
+        states = await self.ctx.store.call(queries.halt_states, now, recent=RESUME_TAIL)
+        known = set(symbols)
+        self._halts = states
+        near = [
+            st
+            for s, st in states.items()
+            if s in known and st.near_resumption(now, RESUME_LEAD, RESUME_TAIL)
+        ]
+        near.sort(key=lambda st: (st.resume_trade_at or now, st.symbol))
+        self._resuming = [st.symbol for st in near]
+        resuming = set(self._resuming)
+        frozen = frozenset(
+            s
+            for s, st in states.items()
+            if st.halted
+            and s in known
+            and s not in resuming
+            and self._seen.get(s, -math.inf) >= st.halted_at
+        )
+        if frozen != self._frozen:
+            self._frozen = frozen
+            self._changes += 1
+
+    def resuming(self) -> list[str]:
+        """The names the last plan put first for their resumption, soonest first."""
+        return list(self._resuming)
+
+    def halted(self) -> frozenset[str]:
+        """The names the last plan left out: halted, and quoted since the halt began."""
+        return self._frozen
+
+    def _halt_why(self, symbol: str) -> str:
+        """Why a halted or resuming name stands where it does ("" for any other)."""
+        state = self._halts.get(symbol)
+        if state is None:
+            return ""
+        label = state.short or state.reason
+        at = state.resume_trade_at
+        if symbol in self._resuming and at is not None:
+            if self.now() < at:
+                return (
+                    f"halted ({label}), resumes at {_clock(at)}: quoted first around its resumption"
+                )
+            return f"resumed at {_clock(at)} after a {label} halt: quoted first for a few minutes"
+        if symbol in self._frozen:
+            when = (
+                f"quoted first from a minute before it resumes at {_clock(at)}"
+                if at is not None
+                else "no resumption announced yet"
+            )
+            return (
+                f"halted ({label}) since {_clock(state.halted_at)}: its price cannot move, so "
+                f"it is not quoted again; {when}"
+            )
         return ""
 
     def bound(self) -> float:
@@ -246,7 +323,8 @@ class Scheduler:
         """Seconds since the least recently seen universe name was seen, None before any
         was. Live names are seen now; a name never quoted yet (first in the next sweep) is
         left out."""
-        live = frozenset(self._skip())
+        # A halted name quoted since its halt began is as fresh as its price can be.
+        live = frozenset(self._skip()) | self._frozen
         key = (self._changes, live)
         if self._oldest is None or self._oldest[0] != key:
             seen = self._seen
@@ -282,10 +360,15 @@ class RoundRobin(Scheduler):
     ) -> SweepPlan:
         ctx = self.ctx
         streaming = self._skip()
-        symbols = [t.symbol for t in tickers if t.symbol not in streaming]
         await self._load_seen([t.symbol for t in tickers])
+        await self._read_halts(self.now(), (t.symbol for t in tickers))
+        frozen = self._frozen
+        symbols = [
+            t.symbol for t in tickers if t.symbol not in streaming and t.symbol not in frozen
+        ]
         known = set(symbols)
-        hot = [s for s in ctx.watched() if s in known]
+        hot = [s for s in self._resuming if s in known]
+        hot += [s for s in ctx.watched() if s in known]
         hot += await ctx.store.call(
             queries.hot_symbols, ctx.settings.universe.cap_tiers, ctx.settings.universe.min_price
         )
@@ -411,6 +494,9 @@ class PriorityScheduler(Scheduler):
             return ""
         if symbol in self._skip():
             return "streaming live"
+        halted = self._halt_why(symbol)
+        if halted:
+            return halted
         if symbol in self._every_cycle:
             if symbol in self.ctx.watchlist:
                 return "on the watchlist"
@@ -658,10 +744,14 @@ class PriorityScheduler(Scheduler):
             i = self._index.get(symbol)
             if i is not None:
                 live[i] = True
+        await self._read_halts(now, self._symbols)
+        frozen = self._frozen
+        resuming = [s for s in self._resuming if s not in streaming]
         watch = [
             s
-            for s in ctx.watched()  # the watchlist (the database's), then alert rules' names
-            if s in self._index and s not in streaming
+            for s in dict.fromkeys([*resuming, *ctx.watched()])
+            # the watchlist (the database's), then alert rules' names
+            if s in self._index and s not in streaming and s not in frozen
         ]
         # The tables' top 10s are quoted every cycle, as in a round-robin sweep, while they
         # take a tenth of the window at most: a name that left the market's movers list keeps
@@ -669,7 +759,7 @@ class PriorityScheduler(Scheduler):
         screen = [
             s
             for s in dict.fromkeys(s for table in tables for s in table[:10])
-            if s in self._index and s not in streaming and s not in watch
+            if s in self._index and s not in streaming and s not in watch and s not in frozen
         ]
         if len(screen) > window // 10:
             screen = []
@@ -699,6 +789,7 @@ class PriorityScheduler(Scheduler):
         first = [self._index[s] for s in watch]
         pick = ~live
         pick[first] = False
+        pick[[self._index[s] for s in frozen if s in self._index]] = False
         candidates = np.flatnonzero(pick)
         due = (
             candidates

@@ -34,6 +34,7 @@ from ..models import Tick as Tick  # re-exported: the stream's ticks
 from ..sources.twelvedata_ws import HEARTBEAT_SECONDS, Listing, PriceEvent, PriceStream
 from ..store import Store, StoreError
 from .context import StepContext
+from .halts import RESUME_TAIL, STREAM_LEAD, SsrRule
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +119,19 @@ class StreamStep:
             server's refusals then say where the plan's limit is).
     """
 
-    def __init__(self, ctx: StepContext, stream: PriceStream | None, *, max_symbols: int = 0):
+    def __init__(
+        self,
+        ctx: StepContext,
+        stream: PriceStream | None,
+        *,
+        max_symbols: int = 0,
+        ssr_rule: SsrRule | None = None,
+    ):
         self.ctx = ctx
         self.stream = stream
         self.max_symbols = max_symbols
+        #: Rule 201 found in the ticks as they are stored (None: not looked for).
+        self.ssr_rule = ssr_rule
         self._prev_close: dict[str, float] = {}
         self._pending: dict[str, PriceEvent] = {}
         self._listeners: list[TicksCallback] = []
@@ -184,7 +194,7 @@ class StreamStep:
         current = self.stream.wanted
         state = self.stream.state
         wanted = choose_hot_set(
-            ctx.watched(),
+            [*ctx.watched(), *await self.resuming()],
             ranked,
             current,
             # Nor a name whose prices came from another listing: it is polled.
@@ -196,6 +206,16 @@ class StreamStep:
         # Only symbols with a stored quote: a tick needs its previous close to mean anything.
         kept = [s for s in wanted if s in closes]
         self.stream.want(await ctx.store.call(_listings, kept))
+
+    async def resuming(self) -> list[str]:
+        """Names halted with a resumption announced within `STREAM_LEAD` market seconds, or
+        resumed within `RESUME_TAIL`, soonest first: streamed right after the watchlist (a
+        resumption is where a runner moves, and the hot set is chosen once a cycle)."""
+        now = self.ctx.clock.now().timestamp()
+        states = await self.ctx.store.call(queries.halt_states, now, recent=RESUME_TAIL)
+        near = [s for s in states.values() if s.near_resumption(now, STREAM_LEAD, RESUME_TAIL)]
+        near.sort(key=lambda s: (abs((s.resume_trade_at or now) - now), s.symbol))
+        return [s.symbol for s in near]
 
     # -- running -----------------------------------------------------------------------------
 
@@ -238,6 +258,8 @@ class StreamStep:
         rows = [(t.symbol, t.price, t.change_pct, t.volume, t.ts) for t in ticks]
         await self.ctx.store.call(Store.store_stream_ticks, rows, self.ctx.wall())
         self.ticks_stored += len(ticks)
+        if self.ssr_rule is not None:
+            await self.ssr_rule.record(self.ssr_rule.from_ticks(ticks))
         for listener in self._listeners:
             listener(ticks)
         return ticks
