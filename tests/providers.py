@@ -19,6 +19,7 @@ from momoscan.simulated.market import SimMarket
 from momoscan.simulated.transport import SimServer
 
 TD, CBOE, OCC = "https://td.test", "https://cboe.test", "https://occ.test"
+HALTS = "https://halts.test"  # Nasdaq Trader's halts feed and Rule 201 files
 
 #: (request, status, headers, body) to the answer sent instead.
 Bend = Callable[[httpx.Request, int, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
@@ -32,6 +33,8 @@ def live_settings(key: str, **scan: object) -> Settings:
     settings.twelvedata.base_url = TD
     settings.cboe.base_url = CBOE
     settings.occ.base_url = OCC
+    settings.halts.halts_url = f"{HALTS}/rss.aspx?feed=tradehalts"
+    settings.halts.ssr_url = f"{HALTS}/dynamic/symdir/shorthalts/"
     settings.universe.source = "builtin"
     settings.cboe.requests_per_minute = 10_000
     settings.occ.requests_per_minute = 10_000
@@ -67,8 +70,8 @@ class Providers:
         return httpx.Response(status, headers=headers, content=body)
 
     def route(self, router: respx.MockRouter) -> None:
-        """Answer every request to the three base URLs on `router`."""
-        for base in (TD, CBOE, OCC):
+        """Answer every request to the providers' base URLs on `router`."""
+        for base in (TD, CBOE, OCC, HALTS):
             router.route(url__startswith=base).mock(side_effect=self.answer)
 
     def mock(self) -> respx.MockRouter:

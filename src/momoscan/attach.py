@@ -135,6 +135,8 @@ async def attach(
             try:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(collector.run)
+                    # The halts feed at its own pace, beside the cycles (a collector's alone).
+                    tg.start_soon(rt.engine.run_halts)
                     if followed is not None and followed.streaming:
                         tg.start_soon(_keep_streaming, rt.engine, followed.streaming)
                     outcome = await collect(collector)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .models import Progress
+from .push import Pusher
 from .role import CollectorLock, CollectorState, this_process, write_state
 from .store import Store
 
@@ -81,6 +82,12 @@ class Collector:
         self._refresh_now = anyio.Event()
         self._universe = 0
         rt.engine.stream_step.listen(self.on_ticks)
+        #: Pushes the alerts ([alerts] push; None without channels): the collector's, never a
+        #: viewer's, so one alert is one message. A cycle's go from `refresh`, the stream's here.
+        self.pusher = Pusher.from_settings(rt.settings)
+        if self.pusher is not None:
+            rt.engine.alert_step.listen(self.pusher.add)
+        rt.engine.halt_step.listen(self.changed)  # a poll of the halts stored something
 
     # -- what changes the state --------------------------------------------------------------
 
@@ -122,6 +129,8 @@ class Collector:
 
         self._refresh_now = anyio.Event()
         report = await self.rt.engine.refresh(both, **kwargs)
+        if self.pusher is not None:
+            self.pusher.add([*report.scanner, *report.alerts])  # never waits: a thread sends
         state = self.state
         state.cycles += 1
         state.refreshing = False
@@ -238,3 +247,5 @@ class Collector:
             except Exception as exc:
                 log.info("the collector's last state could not be written: %s", exc)
             self.lock.release()
+            if self.pusher is not None:
+                await self.pusher.aclose()  # what waits goes now (a --once exits next)

@@ -13,6 +13,7 @@ Exit codes: 0 ok; 1 the refresh failed; 2 usage or config error; 3 with
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sqlite3
 import sys
@@ -44,6 +45,8 @@ from .role import CollectorState
 from .runtime import RunOptions, Runtime
 from .store import Store, StoreError
 from .viewer import Viewer
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "EXIT_ALERT",
@@ -413,6 +416,16 @@ async def headless_loop(
     return await attach(settings, options, command=command, collect=collect, view=view)
 
 
+async def _seed_history(rt: Runtime) -> None:
+    """The demo's session so far, beside the first cycle (as the terminal app does): so that a
+    collector's viewers (serve's tabs, a TUI beside `momoscan collect`) see the day's path in
+    their sparklines and charts, not a point. Nothing in live mode."""
+    try:
+        await rt.seed_demo_history()
+    except Exception:
+        log.exception("the demo's session so far could not be written")
+
+
 async def _loop_collect(
     collector: Collector, settings: Settings, args: argparse.Namespace, err: Console
 ) -> int:
@@ -443,6 +456,7 @@ async def _loop_collect(
 
         rt.engine.alert_step.listen(on_alerts)
         tg.start_soon(rt.engine.run_stream)
+        tg.start_soon(_seed_history, rt)
         cycle = 0
         while True:
             cycle += 1

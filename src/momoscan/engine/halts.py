@@ -1,5 +1,6 @@
 """The halts step: Nasdaq Trader's trade halts feed, polled at its own pace (every
-`[halts] poll_seconds` of wall time, a minute at least: the feed's ttl), and its daily Rule 201
+`[halts] poll_seconds` of the feed's clock, a minute at least: the feed's ttl; the demo's
+market runs faster than the wall), and its daily Rule 201
 list (at the start, then about every `SSR_EVERY` seconds), both stored as they land and costing
 no credits; and Rule 201 found by the rule itself in the quotes momoscan receives (`SsrRule`).
 
@@ -8,7 +9,7 @@ thing, so a `--once` reads the feed once and the scheduler plans on fresh halts;
 also runs `watch` beside its cycles (attach.py), so the pace holds whatever a cycle's length.
 Each poll owns its failure: one `Failure` line a source, carried to the cycle's report (a
 poll between cycles hands it to the next one), never failing the cycle. Comparisons with "now"
-use the market clock (the simulated market's in the demo); the pace is the wall clock's.
+use the market clock (the simulated market's in the demo); the pace is kept in wall seconds.
 """
 
 from __future__ import annotations
@@ -129,8 +130,16 @@ class HaltStep:
         collector tells its viewers to read the tables again."""
         self._listeners.append(callback)
 
+    @property
+    def pace(self) -> float:
+        """Wall seconds between two polls: `poll_seconds` of the feed's own clock, which in
+        the demo is the simulated market's (at 5x, its minute is 12 wall seconds: a 5-minute
+        LULD pause is seen while it lasts, as it would be live)."""
+        speed = float(getattr(self.ctx.clock, "speed", 1.0) or 1.0)
+        return self.poll_seconds / max(1.0, speed)
+
     def due(self) -> bool:
-        return self.ctx.wall() - self._polled_at >= self.poll_seconds
+        return self.ctx.wall() - self._polled_at >= self.pace
 
     async def run(self, report: RefreshReport) -> None:
         """In the cycle: poll when due (first, so the quotes are planned on fresh halts), and
@@ -150,7 +159,7 @@ class HaltStep:
             self._notes.clear()
 
     async def watch(self) -> None:
-        """Until cancelled: poll every `poll_seconds` of wall time, beside the cycles. A
+        """Until cancelled: poll every `pace` wall seconds, beside the cycles. A
         database that cannot be written costs that poll (the cycle says why)."""
         if self.client is None:
             return
@@ -165,7 +174,7 @@ class HaltStep:
                     for failure in scratch.failures:
                         self._failures[(failure.source, failure.item)] = failure
                     self._notes.extend(scratch.messages)
-            wait = self._polled_at + self.poll_seconds - self.ctx.wall()
+            wait = self._polled_at + self.pace - self.ctx.wall()
             await self._sleep(max(1.0, wait))
 
     async def _poll(self, report: RefreshReport) -> None:

@@ -18,7 +18,8 @@ class HousekeepingMixin(StoreBase):
         their history, Cboe chains and their contracts; and every day from `today` on of
         OCC's files and the leaders (OCC publishes a day after it); the alerts that fired
         after `at`, and the rules' state from them (a rule that fired at a later time is armed
-        again). For a simulated clock started again from an earlier time. Returns the rows
+        again); the halts first seen or begun after `at`, and the restrictions triggered after
+        it. For a simulated clock started again from an earlier time. Returns the rows
         dropped."""
         key = today.isoformat()
         with self.transaction() as conn:
@@ -42,6 +43,14 @@ class HousekeepingMixin(StoreBase):
             dropped += conn.execute("DELETE FROM option_leaders WHERE day >= ?", (key,)).rowcount
             dropped += conn.execute("DELETE FROM alert_events WHERE at > ?", (at,)).rowcount
             dropped += conn.execute("DELETE FROM alert_state WHERE fired_at > ?", (at,)).rowcount
+            # Halts and restrictions the later clock saw (first_seen: the market clock's).
+            dropped += conn.execute(
+                "DELETE FROM halts WHERE first_seen > ? OR halted_at > ?", (at, at)
+            ).rowcount
+            dropped += conn.execute(
+                "DELETE FROM ssr WHERE trigger_day > ? OR triggered_at > ?",
+                (key, at),
+            ).rowcount
         return dropped
 
     def prune(self, today: date, *, history_days: int, contract_days: int) -> None:
