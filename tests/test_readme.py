@@ -316,3 +316,22 @@ def test_each_contributor_doc_says_what_it_is_for_and_links_back_to_the_readme()
         first = text.split("\n\n")[1]
         assert "(../README.md" in first, f"docs/{name}'s first paragraph has no link to README"
         assert f"(docs/{name}" in README, f"README.md does not link to docs/{name}"
+
+
+def test_the_readme_screen_is_the_80x24_snapshot() -> None:
+    """README says its 80x24 picture is what the snapshot test draws: it is, character for
+    character (`scripts/readme_screen.py --write` puts the snapshot's text there after a
+    deliberate change and `--snapshot-update`)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "readme_screen", ROOT / "scripts" / "readme_screen.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    drawn = module.screen_text(module.SNAPSHOT.read_text(encoding="utf-8"))
+    assert drawn.count("\n") == 23 and "DEMO" in drawn
+    assert module.readme_block(README) == drawn, (
+        "README's 80x24 picture differs from the snapshot: run scripts/readme_screen.py --write"
+    )
