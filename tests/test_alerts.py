@@ -61,6 +61,18 @@ def test_rules_are_parsed_with_their_symbols_in_momoscan_spelling() -> None:
     assert AlertRule(symbol="A", pct_above=1.0).key != AlertRule(symbol="A", pct_above=2.0).key
 
 
+def test_the_new_rule_kinds_are_parsed() -> None:
+    (speed, hod, halt) = rules_of(
+        "[[alerts.rules]]\npct_in_minutes = [-5, 15.0]\n\n"
+        "[[alerts.rules]]\nnew_high = true\nrvol_above = 3\n\n"
+        '[[alerts.rules]]\nsymbol = "NVDA"\nhalt = true\n'
+    )
+    assert speed.conditions == [("pct_in_minutes", (-5.0, 15))] and speed.event == ""
+    assert speed.key == "symbol=*;pct_in_minutes=(-5.0, 15)"
+    assert hod.conditions == [("rvol_above", 3.0), ("new_high", True)] and hod.event == "new_high"
+    assert halt.event == "halt" and halt.symbol == "NVDA"
+
+
 @pytest.mark.parametrize(
     ("text", "line", "key", "words"),
     [
@@ -124,6 +136,36 @@ def test_rules_are_parsed_with_their_symbols_in_momoscan_spelling() -> None:
             2,
             "[alerts] rules",
             "must be tables",
+        ),
+        (
+            "[[alerts.rules]]\npct_in_minutes = 5\n",
+            2,
+            "[[alerts.rules]] pct_in_minutes",
+            "must be [percent, minutes] such as [5, 10], not 5",
+        ),
+        (
+            "[[alerts.rules]]\npct_in_minutes = [5, 2]\n",
+            2,
+            "[[alerts.rules]] pct_in_minutes",
+            "the minutes must be a whole number from 5 to 960",
+        ),
+        (
+            "[[alerts.rules]]\npct_in_minutes = [0, 10]\n",
+            2,
+            "[[alerts.rules]] pct_in_minutes",
+            "the percent must be a number other than 0",
+        ),
+        (
+            "[[alerts.rules]]\nhalt = 'yes'\n",
+            2,
+            "[[alerts.rules]] halt",
+            "must be true or false, not 'yes'",
+        ),
+        (
+            "[[alerts.rules]]\nhalt = true\nresume = true\n",
+            3,
+            "[[alerts.rules]] resume",
+            "halt and resume are different events",
         ),
     ],
 )
@@ -374,6 +416,165 @@ def test_the_stream_path_looks_only_at_the_names_it_moved(db: Path) -> None:
     assert [e.symbol for e in evaluate(db, [rule])] == ["AAA"]
 
 
+def at(hh: int, mm: int) -> float:
+    return datetime(2026, 11, 20, hh, mm, tzinfo=mh.ET).timestamp()
+
+
+def path(db: Path, symbol: str, *points: tuple[float, float]) -> None:
+    """Stored 5-minute samples (bucket start, price) of `symbol`."""
+    with Store(db) as store:
+        store.add_history([(symbol, int(ts), price, 1000) for ts, price in points])
+
+
+def test_pct_in_minutes_up_from_the_windows_low_with_hysteresis(db: Path) -> None:
+    rule = AlertRule(name="Speed", pct_in_minutes=(5.0, 10))
+    # 11:10 is out of the 10 minutes (its bucket ended 15 minutes before 11:30): its 9.00
+    # would make +17.8%; of the rest, 11:20's 10.00 is the lowest.
+    path(db, "AAA", (at(11, 10), 9.0), (at(11, 15), 10.3), (at(11, 20), 10.0), (at(11, 25), 10.4))
+    put(db, quote("AAA", 10.45, 3.0))
+    assert evaluate(db, [rule]) == []  # +4.5%
+    put(db, quote("AAA", 10.6, 5.0))
+    (event,) = evaluate(db, [rule])
+    assert event.message == "AAA up 6.0% in 10 min, to $10.60 (from $10.00 at 11:20 ET)."
+    assert event.price == 10.6
+    # Percentage points of hysteresis: +4.5% holds it disarmed, +3.5% re-arms it.
+    put(db, quote("AAA", 10.45, 3.0))
+    assert evaluate(db, [rule]) == []
+    put(db, quote("AAA", 10.35, 2.0))
+    assert evaluate(db, [rule]) == []
+    put(db, quote("AAA", 10.55, 4.0))
+    assert [e.symbol for e in evaluate(db, [rule])] == ["AAA"]
+
+
+def test_pct_in_minutes_down_and_unknown_without_stored_prices(db: Path) -> None:
+    down = AlertRule(pct_in_minutes=(-5.0, 10))
+    path(db, "BBB", (at(11, 20), 20.0), (at(11, 25), 19.5))
+    put(db, quote("BBB", 18.8, -3.0), quote("AAA", 5.0, -20.0))  # AAA: no stored path
+    (event,) = evaluate(db, [down])
+    assert event.message == "BBB down 6.0% in 10 min, to $18.80 (from $20.00 at 11:20 ET)."
+    # A later look the same minute: disarmed.
+    assert evaluate(db, [down]) == []
+    # The up rule sees no rise from the window's low (the price is it).
+    assert evaluate(db, [AlertRule(pct_in_minutes=(5.0, 10))]) == []
+
+
+def test_halt_and_resume_rules_fire_once_a_halt_with_its_reason(db: Path) -> None:
+    from momoscan.halts import Halt, ShortSaleRestriction
+
+    rules = [AlertRule(name="Halted", halt=True), AlertRule(resume=True)]
+    put(db, quote("AAA", 10.0, 8.0, ts=at(11, 19)))
+    with Store(db) as store:
+        store.store_halts(
+            [
+                Halt("AAA", DAY, at(11, 20), "LUDP", "NASDAQ", "Alpha", at(11, 25), at(11, 25)),
+                # Halted before it traded today: no quote of the session, still told.
+                Halt("BBB", DAY, at(11, 21), "T1", "NYSE", "Beta"),
+                # Outside the cap tiers: a rule without a symbol does not look at it.
+                Halt("MEGA", DAY, at(11, 21), "T1", "NYSE", "Mega"),
+            ],
+            seen_at=at(11, 22),
+        )
+    fired = evaluate(db, rules, now=at(11, 22))
+    assert [(e.name, e.message) for e in fired] == [
+        ("Halted", "AAA halted 11:20 ET: LULD pause (LUDP), resumes 11:25 ET."),
+        ("Halted", "BBB halted 11:21 ET: news pending (T1), no resumption announced yet."),
+    ]
+    assert evaluate(db, rules, now=at(11, 23)) == []  # the same halts: never again
+    (resumed,) = evaluate(db, rules, now=at(11, 26))
+    assert resumed.message == ("AAA resumed 11:25 ET after a halt at 11:20 ET: LULD pause (LUDP).")
+    assert evaluate(db, rules, now=at(11, 27)) == []
+    # A second halt of the day is another event.
+    with Store(db) as store:
+        store.store_halts(
+            [Halt("AAA", DAY, at(11, 40), "LUDP", "NASDAQ", "Alpha", at(11, 45), at(11, 45))],
+            seen_at=at(11, 41),
+        )
+    assert [e.symbol for e in evaluate(db, rules, now=at(11, 41))] == ["AAA"]
+    # Rule 201: once when it comes into force, not again the next day it holds.
+    ssr = AlertRule(symbol="AAA", ssr=True)
+    with Store(db) as store:
+        store.store_restrictions(
+            [ShortSaleRestriction("AAA", DAY, at(11, 50), "rule")], seen_at=at(11, 50)
+        )
+    (event,) = evaluate(db, [ssr], now=at(11, 51))
+    assert event.message == "AAA short sale restricted (Rule 201) since 11:50 ET."
+    monday = datetime(2026, 11, 23, 9, 35, tzinfo=mh.ET).timestamp()
+    assert evaluate(db, [ssr], now=monday) == []
+
+
+@pytest.mark.anyio
+async def test_a_halts_read_between_cycles_fires_the_halt_rules(tmp_path: Path) -> None:
+    """The collector's halts poll (HaltStep.watch) hands over to the alerts step, which
+    tells its listeners; the next read of the same halt tells nothing."""
+    import anyio
+
+    from momoscan.clock import FixedClock
+    from momoscan.config import Settings
+    from momoscan.engine.alerts import AlertStep
+    from momoscan.engine.context import StepContext
+    from momoscan.engine.halts import HaltStep
+    from momoscan.engine.store_thread import StoreThread
+    from momoscan.halts import Halt, ShortSaleRestriction
+
+    class Feed:
+        generated_at = at(11, 30)
+        halts = [Halt("AAA", DAY, at(11, 28), "LUDP", "NASDAQ", "Alpha", None, at(11, 33))]
+        skipped = 0
+
+    class Lists:
+        day = DAY
+        complete = False
+        restrictions: list[ShortSaleRestriction] = []
+        skipped = 0
+
+    class Feeds:
+        reads = 0
+
+        async def halts(self, day: date | None = None) -> Feed:
+            self.reads += 1
+            return Feed()
+
+        async def ssr_list(self, day: date) -> Lists:
+            return Lists()
+
+    wall = [1_800_000_000.0]
+
+    async def sleep(seconds: float) -> None:
+        wall[0] += seconds
+        await anyio.sleep(0)
+
+    settings = Settings()
+    settings.alerts.rules = [AlertRule(halt=True), AlertRule(pct_above=50.0)]
+    store = StoreThread(tmp_path / "s.db")
+    await store.start()
+    try:
+        await store.call(Store.replace_universe, TICKERS, source="t", as_of=DAY, fetched_at=0.0)
+        ctx = StepContext(
+            settings,
+            store,
+            FixedClock(datetime(2026, 11, 20, 11, 30, tzinfo=mh.ET)),
+            "demo",
+            lambda: wall[0],
+        )
+        feeds = Feeds()
+        halts = HaltStep(ctx, feeds, poll_seconds=60.0, sleep=sleep)
+        step = AlertStep(ctx)
+        halts.after_poll(step.after_halts)
+        told: list[AlertEvent] = []
+        step.listen(told.extend)
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(halts.watch)
+                while feeds.reads < 3:
+                    await anyio.sleep(0)
+                tg.cancel_scope.cancel()
+    finally:
+        await store.close()
+    assert [e.message for e in told] == [
+        "AAA halted 11:28 ET: LULD pause (LUDP), resumes 11:33 ET."
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # The command line
 
@@ -423,6 +624,40 @@ def test_headless_once_prints_the_alert_and_exits_4_once_per_crossing(
     assert run_at("10:00", "--once", "--exit-code-on-alert") == EXIT_ALERT
     capsys.readouterr()
     assert run_at("10:05", "--once", "--exit-code-on-alert") == 0
+
+
+def test_headless_json_carries_a_pct_in_minutes_alert_from_the_simulated_market(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two cron runs ten simulated minutes apart on one database: the second sees the
+    first's prices within its window, and the demo's names move a few percent in minutes."""
+    rules = (
+        '[[alerts.rules]]\nname = "Up fast"\npct_in_minutes = [2, 10]\n\n'
+        '[[alerts.rules]]\nname = "Down fast"\npct_in_minutes = [-2, 10]\n'
+    )
+
+    def run_at(start: str) -> dict[str, object]:
+        config = tmp_path / f"config{start.replace(':', '')}.toml"
+        config.write_text(f'[demo]\ndate = "2026-11-20"\nstart = "{start}"\n\n{rules}')
+        db = str(tmp_path / "x.db")
+        code = main(["--config", str(config), "--db", db, "--demo-size", "60", "--once", "--json"])
+        assert code == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert isinstance(doc, dict)
+        return doc
+
+    assert run_at("10:00")["alerts"] == []  # one sample: nothing to move from
+    fired = run_at("10:10")["alerts"]
+    assert isinstance(fired, list) and fired, "no pct_in_minutes alert in the demo's 10 minutes"
+    for alert in fired:
+        assert alert["name"] in ("Up fast", "Down fast")
+        assert "pct_in_minutes=" in alert["rule"]
+        word = "up" if alert["name"] == "Up fast" else "down"
+        assert re.fullmatch(
+            rf"{alert['symbol']} {word} \d+\.\d% in 10 min, to \$[\d.,]+ "
+            r"\(from \$[\d.,]+ at 10:00 ET\)\.",
+            alert["message"],
+        ), alert["message"]
 
 
 def test_exit_code_on_alert_needs_once(capsys: pytest.CaptureFixture[str]) -> None:

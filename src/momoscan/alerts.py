@@ -7,9 +7,17 @@ threshold; percentage points for a % change), so a price hovering at the line fi
 at every tick. A condition whose value momoscan does not know (no quote of the latest session,
 a chain not fetched) neither fires nor re-arms.
 
-The state lives in the database (`alert_state`), and one evaluation reads, decides and writes
-in one transaction: a cron job running `--once` every five minutes fires once per crossing
-too, and the app and a cron job on one database never fire the same crossing twice.
+A rule with an event-like condition (`new_high`, `halt`, `resume`, `ssr`: `EVENT_CONDITIONS`)
+fires once per event instead: each new high of the day, each halt, each resumption, each
+restriction, while its other conditions hold, and never for the same event twice. An event is
+told while it is recent (`EVENT_FRESH`; a halt while it lasts, a restriction while in force),
+so a cron job or a collector that takes over tells the events it has not told yet.
+`pct_in_minutes` is a crossing like the others, with the hysteresis of a percent.
+
+The state lives in the database (`alert_state`, with the event last fired for), and one
+evaluation reads, decides and writes in one transaction: a cron job running `--once` every
+five minutes fires once per crossing too, and the app and a cron job on one database never
+fire the same crossing or event twice.
 
 Stdlib and the store only: no Textual (the headless path runs this).
 """
@@ -18,12 +26,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from . import format as fmt
 from . import market_hours as mh
 from . import queries
-from .config import AlertRule
+from .config import EVENT_CONDITIONS, HALT_CONDITIONS, AlertRule, Threshold
+from .halts import reason_text
 from .models import AlertEvent
 from .queries import Observation
 from .store import Store
@@ -32,6 +41,23 @@ log = logging.getLogger(__name__)
 
 FIRE = "fire"
 REARM = "rearm"
+
+#: A new high of the day is told for this many market seconds after it is made (a cron
+#: `--once` every five minutes tells those since the last run; a collector that starts late
+#: does not tell the morning's).
+EVENT_FRESH = 600.0
+
+
+def speed(threshold: tuple[float, int], obs: Observation) -> float | None:
+    """`pct_in_minutes` = (X, N)'s value: the percent from the lowest stored price of the
+    last N minutes to the price now (X > 0), or from the highest (X < 0); None when either
+    is unknown."""
+    pct, minutes = threshold
+    move = obs.moves.get(minutes)
+    if move is None or obs.price is None:
+        return None
+    base = move.low if pct > 0 else move.high
+    return (obs.price - base) / base * 100.0 if base > 0 else None
 
 
 def _value(name: str, obs: Observation) -> float | bool | None:
@@ -53,8 +79,14 @@ def _band(name: str, threshold: float, rearm_pct: float) -> float:
     return abs(threshold) * rearm_pct / 100.0
 
 
-def holds(name: str, threshold: float | bool, obs: Observation) -> bool | None:
-    """Whether the condition holds; None when its value is unknown."""
+def holds(name: str, threshold: Threshold, obs: Observation) -> bool | None:
+    """Whether the condition holds; None when its value is unknown. (An event-like
+    condition holds by `event_key`, not here.)"""
+    if isinstance(threshold, tuple):
+        moved = speed(threshold, obs)
+        if moved is None:
+            return None
+        return moved >= threshold[0] if threshold[0] > 0 else moved <= threshold[0]
     value = _value(name, obs)
     if value is None:
         return None
@@ -64,8 +96,15 @@ def holds(name: str, threshold: float | bool, obs: Observation) -> bool | None:
     return value >= threshold if name.endswith("_above") else value <= threshold
 
 
-def clearly_false(name: str, threshold: float | bool, obs: Observation, rearm_pct: float) -> bool:
+def clearly_false(name: str, threshold: Threshold, obs: Observation, rearm_pct: float) -> bool:
     """Whether the value is past the threshold's hysteresis band, the other way."""
+    if isinstance(threshold, tuple):
+        # pct_in_minutes: percentage points, as the change's thresholds.
+        moved = speed(threshold, obs)
+        if moved is None:
+            return False
+        pct = threshold[0]
+        return moved < pct - rearm_pct if pct > 0 else moved > pct + rearm_pct
     value = _value(name, obs)
     if value is None:
         return False
@@ -87,27 +126,133 @@ def decide(rule: AlertRule, obs: Observation, fired: bool, rearm_pct: float) -> 
     return None
 
 
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, mh.ET).date().isoformat()
+
+
+def event_key(name: str, obs: Observation, now: float) -> str | None:
+    """The event of the event-like condition `name` that `obs` shows at `now` (Unix seconds,
+    market clock), as a key that sorts later events after earlier ones; None when there is
+    none to tell: a new high older than `EVENT_FRESH` or not today's, a halt of before the
+    previous trading day (the feed keeps years-old ones of delisted names), a resumption past
+    `RECENT_RESUME`."""
+    if name == "new_high":
+        high = obs.high
+        if high is None or high.count <= 0 or now - high.at > EVENT_FRESH:
+            return None
+        return f"{_day(high.at)}#{high.count:06d}"
+    if name == "ssr":
+        return obs.ssr.trigger_day.isoformat() if obs.ssr is not None else None
+    halt = obs.halt
+    if halt is None:
+        return None
+    if name == "halt":
+        today = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET))
+        if not halt.halted or _day(halt.halted_at) < mh.previous_trading_day(today).isoformat():
+            return None
+    elif halt.resumed_at is None:
+        return None
+    return f"{halt.halted_at:015.3f}"
+
+
+def decide_event(rule: AlertRule, obs: Observation, last: str | None, now: float) -> str | None:
+    """For a rule with an event-like condition: the key of the event to fire for (one later
+    than `last`, the event it last fired for, while every other condition holds), or None."""
+    key = event_key(rule.event, obs, now)
+    if key is None or (last is not None and key <= last):
+        return None
+    others = [(n, t) for n, t in rule.conditions if n != rule.event]
+    return key if all(holds(n, t, obs) for n, t in others) else None
+
+
 def _money(value: float) -> str:
     """A threshold as the user wrote it: 200.00, 1,250.50, 0.5."""
     return f"{value:,.2f}" if value >= 1 else f"{value:g}"
 
 
-def describe(rule: AlertRule, obs: Observation) -> str:
-    """One sentence: what crossed, with the values.
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _clock(ts: float, day: date | None) -> str:
+    """`ts` (Unix seconds) as US/Eastern "10:01 ET", with its date when not `day`."""
+    at = datetime.fromtimestamp(ts, mh.ET)
+    when = at.strftime("%H:%M")
+    return f"{when} ET" if day is None or at.date() == day else f"{at:%b} {at.day} {when} ET"
+
+
+def _happened(name: str, threshold: Threshold, obs: Observation, day: date | None) -> str:
+    """What an event-like or speed condition says happened, as a predicate of the symbol."""
+    if isinstance(threshold, tuple):
+        pct, minutes = threshold
+        move = obs.moves.get(minutes)
+        moved = speed(threshold, obs)
+        if move is None or moved is None or obs.price is None:
+            return f"moved {pct:+g}% in {minutes} min"
+        base, at = (move.low, move.low_at) if pct > 0 else (move.high, move.high_at)
+        return (
+            f"{'up' if moved >= 0 else 'down'} {abs(moved):.1f}% in {minutes} min, to "
+            f"${fmt.price(obs.price)} (from ${fmt.price(base)} at {_clock(at, day)})"
+        )
+    if name == "new_high":
+        high = obs.high
+        if high is None:
+            return "made a new high of the day"
+        return (
+            f"new high of the day ${fmt.price(high.high)} at {_clock(high.at, day)} "
+            f"({_ordinal(high.count)} today)"
+        )
+    if name == "ssr":
+        ssr = obs.ssr
+        if ssr is None:
+            return "short sale restricted (Rule 201)"
+        since = (
+            _clock(ssr.triggered_at, day)
+            if ssr.triggered_at is not None
+            else f"{ssr.trigger_day:%b} {ssr.trigger_day.day}"
+        )
+        through = "" if ssr.trigger_day == day else " (through today)"
+        return f"short sale restricted (Rule 201) since {since}{through}"
+    halt = obs.halt
+    if halt is None:
+        return "halted" if name == "halt" else "resumed"
+    why = f"{reason_text(halt.reason)} ({halt.reason})"
+    if name == "halt":
+        resumes = (
+            f"resumes {_clock(halt.resume_trade_at, day)}"
+            if halt.resume_trade_at is not None
+            else "no resumption announced yet"
+        )
+        return f"halted {_clock(halt.halted_at, day)}: {why}, {resumes}"
+    resumed = halt.resumed_at if halt.resumed_at is not None else halt.halted_at
+    return f"resumed {_clock(resumed, day)} after a halt at {_clock(halt.halted_at, day)}: {why}"
+
+
+def describe(rule: AlertRule, obs: Observation, now: float | None = None) -> str:
+    """One sentence: what crossed, with the values (`now`: the market clock, Unix seconds;
+    times of another day than its get their date).
 
     `NVDA at $201.35 (+3.20%): price ≥ $200.00.`, `ZM at $90.63 (+9.36%): change ≥ +8%,
-    RVol 2.1x ≥ 2x.`, `SPX: options share 31.0% ≥ 25%.`
+    RVol 2.1x ≥ 2x.`, `SPX: options share 31.0% ≥ 25%.`; an event or a speed leads:
+    `NVDA halted 10:01 ET: LULD pause (LUDP), resumes 10:06 ET.`, `AAPL up 5.2% in 10 min,
+    to $196.83 (from $187.10 at 09:55 ET).`, `TSLA new high of the day $251.30 at 10:02 ET
+    (3rd today); at $251.30 (+6.10%): change ≥ +5%.`
     """
+    day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET)) if now else None
+    leads = []
     parts = []
     for name, threshold in rule.conditions:
-        if name == "price_above":
-            parts.append(f"price ≥ ${_money(float(threshold))}")
+        if name in EVENT_CONDITIONS or name == "pct_in_minutes":
+            leads.append(_happened(name, threshold, obs, day))
+        elif name == "price_above":
+            parts.append(f"price ≥ ${_money(float(threshold))}")  # type: ignore[arg-type]
         elif name == "price_below":
-            parts.append(f"price ≤ ${_money(float(threshold))}")
+            parts.append(f"price ≤ ${_money(float(threshold))}")  # type: ignore[arg-type]
         elif name == "pct_above":
-            parts.append(f"change ≥ {float(threshold):+g}%")
+            parts.append(f"change ≥ {float(threshold):+g}%")  # type: ignore[arg-type]
         elif name == "pct_below":
-            parts.append(f"change ≤ {float(threshold):+g}%")
+            parts.append(f"change ≤ {float(threshold):+g}%")  # type: ignore[arg-type]
         elif name == "rvol_above":
             parts.append(f"RVol {fmt.ratio(obs.rvol)} ≥ {threshold:g}x")
         elif name == "options_share_above":
@@ -120,7 +265,12 @@ def describe(rule: AlertRule, obs: Observation) -> str:
         where = f" at ${fmt.price(obs.price)}"
         if obs.change_pct is not None:
             where += f" ({fmt.pct(obs.change_pct)})"
-    return f"{obs.symbol}{where}: {', '.join(parts)}."
+    if not leads:
+        return f"{obs.symbol}{where}: {', '.join(parts)}."
+    said = f"{obs.symbol} {', '.join(leads)}"
+    if not parts:
+        return f"{said}."
+    return f"{said};{where}: {', '.join(parts)}."
 
 
 def evaluate(
@@ -146,17 +296,27 @@ def evaluate(
     if not rules:
         return []
     day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET))
+    conditions = {n for r in rules for n, _ in r.conditions}
+    windows = {t[1] for r in rules for _, t in r.conditions if isinstance(t, tuple)}
     events: list[AlertEvent] = []
     with store.transaction():
-        fired = store.alert_states([r.key for r in rules])
+        crossing = [r.key for r in rules if not r.event]
+        fired = store.alert_states(crossing) if crossing else set()
+        told = store.alert_event_keys([r.key for r in rules if r.event])
         pinned = [r.symbol for r in rules if r.symbol]
         every = len(pinned) < len(rules)
         wanted = (
             list(symbols) if symbols is not None else None if every else list(dict.fromkeys(pinned))
         )
-        observed = queries.alert_observations(
-            store, wanted, tiers=tiers, min_price=min_price, now=now
-        )
+        observe = {
+            "tiers": tiers,
+            "min_price": min_price,
+            "now": now,
+            "highs": "new_high" in conditions,
+            "halts": bool(conditions & set(HALT_CONDITIONS)),
+            "windows": windows,
+        }
+        observed = queries.alert_observations(store, wanted, **observe)  # type: ignore[arg-type]
         if symbols is None:
             # A pinned symbol outside the scan's filters, and a symbol a rule fired for that
             # has left them since (under the price floor, say): looked at too, so that the
@@ -166,49 +326,57 @@ def evaluate(
             ]
             if missing:
                 observed.update(
-                    queries.alert_observations(
-                        store, missing, tiers=tiers, min_price=min_price, now=now
-                    )
+                    queries.alert_observations(store, missing, **observe)  # type: ignore[arg-type]
                 )
         rows = []
         rearmed = []
+        marked = []
         for rule in rules:
             for symbol, obs in observed.items():
                 is_fired = (rule.key, symbol) in fired
                 if rule.symbol != symbol and (rule.symbol or not (obs.in_scan or is_fired)):
                     continue
-                verdict = decide(rule, obs, is_fired, rearm_pct)
-                if verdict == REARM:
-                    rearmed.append((rule.key, symbol))
-                elif verdict == FIRE:
+                if rule.event:
+                    key = decide_event(rule, obs, told.get((rule.key, symbol)), now)
+                    if key is None:
+                        continue
+                    told[(rule.key, symbol)] = key
+                    marked.append((key, rule.key, symbol))
+                else:
+                    verdict = decide(rule, obs, is_fired, rearm_pct)
+                    if verdict == REARM:
+                        rearmed.append((rule.key, symbol))
+                    if verdict != FIRE:
+                        continue
                     fired.add((rule.key, symbol))
-                    event = AlertEvent(
-                        rule=rule.key,
-                        name=rule.name,
-                        symbol=symbol,
-                        message=describe(rule, obs),
-                        at=now,
-                        day=day,
-                        price=obs.price,
-                        change_pct=obs.change_pct,
-                        rvol=obs.rvol,
-                        options_share=obs.options_share,
+                event = AlertEvent(
+                    rule=rule.key,
+                    name=rule.name,
+                    symbol=symbol,
+                    message=describe(rule, obs, now),
+                    at=now,
+                    day=day,
+                    price=obs.price,
+                    change_pct=obs.change_pct,
+                    rvol=obs.rvol,
+                    options_share=obs.options_share,
+                )
+                events.append(event)
+                rows.append(
+                    (
+                        day.isoformat(),
+                        event.rule,
+                        event.name,
+                        symbol,
+                        now,
+                        event.message,
+                        obs.price,
+                        obs.change_pct,
+                        obs.rvol,
+                        obs.options_share,
                     )
-                    events.append(event)
-                    rows.append(
-                        (
-                            day.isoformat(),
-                            event.rule,
-                            event.name,
-                            symbol,
-                            now,
-                            event.message,
-                            obs.price,
-                            obs.change_pct,
-                            obs.rvol,
-                            obs.options_share,
-                        )
-                    )
+                )
         if rows or rearmed:
             store.record_alerts(rows, rearmed)
+            store.set_alert_events(marked)
     return events

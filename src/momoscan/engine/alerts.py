@@ -1,7 +1,10 @@
 """The alerts step: evaluate the configured rules and look for the scanner's entries (a name
 entering the top movers or top volume, a new options top-10 entrant; `entrants.detect`) after
-each cycle, and between cycles on what the price stream moves; hand what fired to whoever
-listens (the app, the headless loop). Both come from the store's data, never from a screen.
+each cycle, and between cycles on what the price stream moves (new highs and speed among
+them: the stream's writes keep the highs of the day) and after each read of the halts feed
+(the halt, resume and ssr rules: `after_halts`, a collector's); hand what fired to whoever
+listens (the app, the headless loop, the pushes). All come from the store's data, never from
+a screen.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable, Sequence
 import anyio
 
 from .. import alerts, entrants, queries
-from ..config import QUOTE_CONDITIONS
+from ..config import HALT_CONDITIONS, QUOTE_CONDITIONS, AlertRule
 from ..models import AlertEvent
 from ..store import StoreError
 from .context import RefreshReport, StepContext, owned
@@ -53,12 +56,14 @@ class AlertStep:
         those of a cycle are on its report."""
         self._listeners.append(callback)
 
-    async def _evaluate(self, symbols: Sequence[str] | None) -> list[AlertEvent]:
+    async def _evaluate(
+        self, symbols: Sequence[str] | None, rules: Sequence[AlertRule] | None = None
+    ) -> list[AlertEvent]:
         ctx = self.ctx
         settings = ctx.settings
         return await ctx.store.call(
             alerts.evaluate,
-            settings.alerts.rules,
+            settings.alerts.rules if rules is None else rules,
             tiers=settings.universe.cap_tiers,
             min_price=settings.universe.min_price,
             rearm_pct=settings.alerts.rearm_pct,
@@ -121,6 +126,29 @@ class AlertStep:
             self._boards_moved = True
         if self.rules:
             self._moved.update(symbols)
+
+    async def after_halts(self) -> None:
+        """After a read of the halts feed between cycles (`HaltStep.after_poll`): evaluate
+        the rules with a halt, resume or ssr condition over every name, and tell the
+        listeners. A failure costs this evaluation only (the next cycle's looks again)."""
+        rules = [
+            r
+            for r in self.ctx.settings.alerts.rules
+            if any(n in HALT_CONDITIONS for n, _ in r.conditions)
+        ]
+        if not rules:
+            return
+        try:
+            fired = await self._evaluate(None, rules)
+        except (StoreError, sqlite3.Error) as exc:
+            log.info("evaluating halt rules after a halts read failed: %s", exc)
+            return
+        except Exception:
+            log.exception("evaluating halt rules after a halts read failed")
+            return
+        if fired:
+            for listener in self._listeners:
+                listener(fired)
 
     async def watch_stream(self) -> None:
         """Until cancelled: evaluate the rules on the streamed names and look at the boards,

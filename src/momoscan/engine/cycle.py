@@ -100,6 +100,7 @@ class Engine:
         )
         self.alert_step = AlertStep(self.ctx)
         self.stream_step.listen(lambda ticks: self.alert_step.moved([t.symbol for t in ticks]))
+        self.halt_step.after_poll(self.alert_step.after_halts)
         self._watchlist_seeded = False
         #: The last cycle could not write the database: the next one opens it afresh.
         self._store_failed = False

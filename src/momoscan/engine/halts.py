@@ -119,6 +119,7 @@ class HaltStep:
         self._failures: dict[tuple[str, str], Failure] = {}
         self._notes: list[str] = []
         self._listeners: list[Callable[[], None]] = []
+        self._after_poll: list[Callable[[], Awaitable[None]]] = []
         self.polls = 0
 
     @property
@@ -129,6 +130,12 @@ class HaltStep:
         """Call `callback` (on the event loop) after each poll that stored something: the
         collector tells its viewers to read the tables again."""
         self._listeners.append(callback)
+
+    def after_poll(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Await `hook` after each poll between cycles (`watch`) that stored something: the
+        alerts step evaluates the halt, resume and ssr rules then. (A cycle's own poll needs
+        none: the cycle evaluates every rule at its end.) The hook owns its failures."""
+        self._after_poll.append(hook)
 
     @property
     def pace(self) -> float:
@@ -164,20 +171,26 @@ class HaltStep:
         if self.client is None:
             return
         while True:
+            stored = False
             async with self._lock:
                 if self.due():
                     scratch = RefreshReport(run_id=0)
                     try:
-                        await self._poll(scratch)
+                        stored = await self._poll(scratch)
                     except (StoreError, sqlite3.Error) as exc:
                         log.info("halts not stored: %s", exc)
                     for failure in scratch.failures:
                         self._failures[(failure.source, failure.item)] = failure
                     self._notes.extend(scratch.messages)
+            if stored:
+                for hook in self._after_poll:
+                    await hook()
             wait = self._polled_at + self.pace - self.ctx.wall()
             await self._sleep(max(1.0, wait))
 
-    async def _poll(self, report: RefreshReport) -> None:
+    async def _poll(self, report: RefreshReport) -> bool:
+        """One read of the feed (and of the Rule 201 list when due); whether it stored
+        anything."""
         assert self.client is not None
         client = self.client
         ctx = self.ctx
@@ -221,6 +234,7 @@ class HaltStep:
         if stored:
             for listener in self._listeners:
                 listener()
+        return stored
 
     async def _ssr_list(self, now: datetime) -> list[ShortSaleRestriction]:
         """Today's list, else the previous trading day's (today's is not out yet early in

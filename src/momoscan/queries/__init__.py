@@ -18,6 +18,7 @@ By topic (every public name is re-exported here, so `queries.snapshot(...)` and
 - `alerts`: what alert rules observe, and what fired.
 - `halts`: who is halted or just resumed, the day's halts, Rule 201 restrictions in force, a
   market-wide circuit breaker.
+- `highs`: each name's high of the day and its count of new highs.
 - `snapshots`: `Snapshot`, everything one screen refresh shows, read in one transaction.
 """
 
@@ -34,6 +35,7 @@ from .halts import (
     market_wide_halt,
     restrictions_on,
 )
+from .highs import day_highs
 from .options import (
     MARKET_TOP,
     OTHERS,
@@ -108,6 +110,7 @@ __all__ = [
     "contract_days",
     "contracts",
     "daily_totals",
+    "day_highs",
     "gappers",
     "halt_states",
     "halts_on",

@@ -21,6 +21,7 @@ re-exported, so `from momoscan.store import Store, StoreError` reads as before):
 - `runs`: refresh runs, the process that owns each, and the abandoned ones.
 - `watch`: the watchlist, alert state and events.
 - `halts`: trading halts and Rule 201 restrictions.
+- `highs`: each name's high of the day and its count of new highs (written with the quotes).
 - `requests`: what viewers ask of the collector, and `data_version`.
 - `housekeeping`: forgetting after a clock goes back, and retention.
 """
@@ -31,6 +32,7 @@ from .connection import LOCK_WAIT, StoreBase, StoreError
 from .connection import _open_error as _open_error
 from .connection import _use_wal as _use_wal
 from .halts import HALTS_SEEN_AT, HaltsMixin
+from .highs import HighsMixin
 from .housekeeping import DAILY_RETENTION_DAYS, HousekeepingMixin
 from .options import OptionsMixin
 from .quotes import HISTORY_BUCKET_EXTENDED, HISTORY_BUCKET_OPEN, QuotesMixin
@@ -44,6 +46,7 @@ from .schema import _migration_3 as _migration_3
 from .schema import _migration_4 as _migration_4
 from .schema import _migration_clean_text as _migration_clean_text
 from .schema import _migration_collector_requests as _migration_collector_requests
+from .schema import _migration_day_highs as _migration_day_highs
 from .schema import _migration_halts as _migration_halts
 from .schema import _migration_run_owners as _migration_run_owners
 from .schema import _sqlite_utils as _sqlite_utils
@@ -58,6 +61,7 @@ class Store(
     RunsMixin,
     WatchMixin,
     HaltsMixin,
+    HighsMixin,
     RequestsMixin,
     HousekeepingMixin,
     StoreBase,

@@ -18,9 +18,9 @@ class HousekeepingMixin(StoreBase):
         their history, Cboe chains and their contracts; and every day from `today` on of
         OCC's files and the leaders (OCC publishes a day after it); the alerts that fired
         after `at`, and the rules' state from them (a rule that fired at a later time is armed
-        again); the halts first seen or begun after `at`, and the restrictions triggered after
-        it. For a simulated clock started again from an earlier time. Returns the rows
-        dropped."""
+        again); the halts first seen or begun after `at`, the restrictions triggered after
+        it, and the highs of the day made after it. For a simulated clock started again from
+        an earlier time. Returns the rows dropped."""
         key = today.isoformat()
         with self.transaction() as conn:
             dropped = conn.execute("DELETE FROM quotes WHERE quote_ts > ?", (at,)).rowcount
@@ -51,6 +51,8 @@ class HousekeepingMixin(StoreBase):
                 "DELETE FROM ssr WHERE trigger_day > ? OR triggered_at > ?",
                 (key, at),
             ).rowcount
+            # A high of the day made later: the name's next price starts its day afresh.
+            dropped += conn.execute("DELETE FROM day_highs WHERE at > ?", (at,)).rowcount
         return dropped
 
     def prune(self, today: date, *, history_days: int, contract_days: int) -> None:

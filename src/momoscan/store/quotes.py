@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..models import MoverRow, Quote, SymbolError
+from .highs import quote_highs, tick_highs, upsert_highs
 from .universe import UniverseMixin
 
 #: Intraday history resolution: one sample per symbol per bucket, the latest wins. Five minutes
@@ -30,7 +31,8 @@ class QuotesMixin(UniverseMixin):
         retry_grants: Sequence[tuple[float, int]] = (),
     ) -> None:
         """One quote batch, its refused symbols, the run's counters and the credits it took
-        (at `credits_at`), in one transaction."""
+        (at `credits_at`), and the highs of the day it makes (store/highs.py), in one
+        transaction."""
         # Tuples spelled out: attribute loads on the Struct build them in about a third of the
         # time an attrgetter's call and a tuple concatenation take.
         rows = [
@@ -55,6 +57,7 @@ class QuotesMixin(UniverseMixin):
             if unnamed
             else []
         )
+        highs = quote_highs(quotes)
         with self.transaction() as conn:
             # Relative volume is computed by SQLite from the two volumes bound for the row.
             conn.executemany(
@@ -79,6 +82,7 @@ class QuotesMixin(UniverseMixin):
                 "VALUES (?, ?, ?, ?)",
                 history,
             )
+            upsert_highs(conn, highs)
             # A universe without names (a plain list) takes each company's name, and a listing
             # without an exchange its exchange and MIC, from its quotes (for the tables and the
             # chart links); what the universe's source gave is never overwritten.
@@ -144,8 +148,8 @@ class QuotesMixin(UniverseMixin):
         """The stream's latest trade per symbol, (symbol, price, % change from the previous
         close, day volume in shares or None, the trade's Unix seconds), onto stored quotes in
         one transaction: a tick never creates a quote (its previous close, average volume and
-        listing come from a poll), and an older tick never overwrites a newer quote. Returns
-        how many quotes moved."""
+        listing come from a poll), and an older tick never overwrites a newer quote; the highs
+        of the day they make (store/highs.py) with them. Returns how many quotes moved."""
         rows = [
             (price, change, volume, ts, fetched_at, symbol)
             for symbol, price, change, volume, ts in ticks
@@ -154,6 +158,7 @@ class QuotesMixin(UniverseMixin):
             (symbol, ts - ts % HISTORY_BUCKET_OPEN, price, volume)
             for symbol, price, _, volume, ts in ticks
         ]
+        highs = tick_highs(ticks)
         with self.transaction() as conn:
             before = conn.total_changes
             conn.executemany(
@@ -172,6 +177,7 @@ class QuotesMixin(UniverseMixin):
                 "VALUES (?, ?, ?, ?)",
                 history,
             )
+            upsert_highs(conn, highs)
         return moved
 
     def store_movers(

@@ -315,6 +315,25 @@ def _migration_halts(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_day_highs(db: sqlite_utils.Database) -> None:
+    # Each name's high of the regular session (store/highs.py): one row a symbol, holding its
+    # latest session day (US/Eastern); a price of a later day starts the row afresh. And the
+    # event an event-like alert rule (new_high, halt, resume, ssr) last fired for, beside its
+    # state row (alerts.py): the same new high or halt never fires twice, across processes.
+    db.executescript(
+        """
+        CREATE TABLE day_highs (
+            symbol TEXT PRIMARY KEY,
+            day TEXT NOT NULL,
+            high REAL NOT NULL,
+            count INTEGER NOT NULL,
+            at REAL NOT NULL
+        ) WITHOUT ROWID;
+        ALTER TABLE alert_state ADD COLUMN event TEXT;
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -324,5 +343,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_run_owners,
     _migration_collector_requests,
     _migration_halts,
+    _migration_day_highs,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -79,6 +79,28 @@ class WatchMixin(StoreBase):
             )
         return out
 
+    def alert_event_keys(self, rules: Sequence[str]) -> dict[tuple[str, str], str]:
+        """For event-like rules (alerts.py): the event each (rule, symbol) last fired for,
+        for the given rule keys."""
+        out: dict[tuple[str, str], str] = {}
+        for i in range(0, len(rules), 500):
+            chunk = rules[i : i + 500]
+            marks = ",".join("?" for _ in chunk)
+            for rule, symbol, event in self.conn.execute(
+                f"SELECT rule, symbol, event FROM alert_state WHERE rule IN ({marks}) "
+                "AND event IS NOT NULL",
+                chunk,
+            ):
+                out[(rule, symbol)] = event
+        return out
+
+    def set_alert_events(self, events: Sequence[tuple[str, str, str]]) -> None:
+        """Inside a transaction, after `record_alerts` wrote their state rows: (event, rule,
+        symbol), the event each fired for."""
+        self.conn.executemany(
+            "UPDATE alert_state SET event = ? WHERE rule = ? AND symbol = ?", list(events)
+        )
+
     def record_alerts(
         self,
         fired: Sequence[tuple[str, str, str, str, float, str, Any, Any, Any, Any]],
