@@ -21,7 +21,8 @@ re-exported, so `from momoscan.store import Store, StoreError` reads as before):
 - `runs`: refresh runs, the process that owns each, and the abandoned ones.
 - `watch`: the watchlist, alert state and events.
 - `halts`: trading halts and Rule 201 restrictions.
-- `highs`: each name's high of the day and its count of new highs (written with the quotes).
+- `highs`: each name's high of the day and its count of new highs (written with the quotes:
+  `QuotesMixin` builds on `HighsMixin`).
 - `requests`: what viewers ask of the collector, and `data_version`.
 - `housekeeping`: forgetting after a clock goes back, and retention.
 """
@@ -32,7 +33,6 @@ from .connection import LOCK_WAIT, StoreBase, StoreError
 from .connection import _open_error as _open_error
 from .connection import _use_wal as _use_wal
 from .halts import HALTS_SEEN_AT, HaltsMixin
-from .highs import HighsMixin
 from .housekeeping import DAILY_RETENTION_DAYS, HousekeepingMixin
 from .options import OptionsMixin
 from .quotes import HISTORY_BUCKET_EXTENDED, HISTORY_BUCKET_OPEN, QuotesMixin
@@ -61,7 +61,6 @@ class Store(
     RunsMixin,
     WatchMixin,
     HaltsMixin,
-    HighsMixin,
     RequestsMixin,
     HousekeepingMixin,
     StoreBase,

@@ -74,6 +74,8 @@ class StoreBase:
         self.path = Path(path)
         # The universe's members without a name or listing (UniverseMixin), read on first use.
         self._unnamed: set[str] | None = None
+        # Each symbol's (ISO day, high of the day) as this connection last wrote it (HighsMixin).
+        self._high_floors: dict[str, tuple[str, float]] = {}
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif not self.path.exists():

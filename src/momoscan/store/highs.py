@@ -98,8 +98,35 @@ def upsert_highs(conn: sqlite3.Connection, rows: Sequence[HighRow]) -> None:
 
 
 class HighsMixin(StoreBase):
+    # `_high_floors` (StoreBase): each symbol's (day, high) as this connection last wrote it,
+    # a floor under what is stored (a stored high only rises within its day, and only the
+    # collector writes it), so a price at or under it is no new high and is not written: most
+    # of a sweep's quotes, which then cost a dict look-up instead of a statement. Emptied
+    # whenever highs are deleted (`forget_after`).
+
+    def _new_highs(self, rows: Sequence[HighRow]) -> list[HighRow]:
+        """Those of `rows` that may be new highs: above this connection's floor of their day."""
+        floors = self._high_floors
+        out = []
+        for row in rows:
+            floor = floors.get(row[0])
+            if floor is None or floor[0] != row[1] or row[2] > floor[1]:
+                out.append(row)
+        return out
+
+    def _wrote_highs(self, rows: Sequence[HighRow]) -> None:
+        """After the commit that wrote `rows`: raise the floors (never before: a rolled-back
+        write must leave them where the database is)."""
+        floors = self._high_floors
+        for symbol, day, high, _ in rows:
+            floor = floors.get(symbol)
+            if floor is None or floor[0] != day or high > floor[1]:
+                floors[symbol] = (day, high)
+
     def record_highs(self, rows: Sequence[HighRow]) -> None:
         """Prices (symbol, ISO day, dollars, Unix seconds) onto the stored highs, in one
         transaction (the quote and tick writes do this in their own)."""
+        rows = self._new_highs(rows)
         with self.transaction() as conn:
             upsert_highs(conn, rows)
+        self._wrote_highs(rows)

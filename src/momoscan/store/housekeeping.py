@@ -51,8 +51,10 @@ class HousekeepingMixin(StoreBase):
                 "DELETE FROM ssr WHERE trigger_day > ? OR triggered_at > ?",
                 (key, at),
             ).rowcount
-            # A high of the day made later: the name's next price starts its day afresh.
+            # A high of the day made later: the name's next price starts its day afresh (and
+            # the connection's floors under the stored highs go: HighsMixin).
             dropped += conn.execute("DELETE FROM day_highs WHERE at > ?", (at,)).rowcount
+            self._high_floors.clear()
         return dropped
 
     def prune(self, today: date, *, history_days: int, contract_days: int) -> None:

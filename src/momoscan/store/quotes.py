@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..models import MoverRow, Quote, SymbolError
-from .highs import quote_highs, tick_highs, upsert_highs
+from .highs import HighsMixin, quote_highs, tick_highs, upsert_highs
 from .universe import UniverseMixin
 
 #: Intraday history resolution: one sample per symbol per bucket, the latest wins. Five minutes
@@ -16,8 +16,9 @@ HISTORY_BUCKET_OPEN = 300
 HISTORY_BUCKET_EXTENDED = 1800
 
 
-class QuotesMixin(UniverseMixin):
-    """Quote writes (a universe mixin too: a batch fills in the names its universe lacks)."""
+class QuotesMixin(HighsMixin, UniverseMixin):
+    """Quote writes (a universe mixin too: a batch fills in the names its universe lacks; and
+    a highs one: a batch moves the highs of the day)."""
 
     def store_quotes(
         self,
@@ -57,7 +58,7 @@ class QuotesMixin(UniverseMixin):
             if unnamed
             else []
         )
-        highs = quote_highs(quotes)
+        highs = self._new_highs(quote_highs(quotes))
         with self.transaction() as conn:
             # Relative volume is computed by SQLite from the two volumes bound for the row.
             conn.executemany(
@@ -128,6 +129,7 @@ class QuotesMixin(UniverseMixin):
             if spent := [(at, credits) for at, credits in grants if credits]:
                 conn.executemany("INSERT INTO credit_ledger (ts, credits) VALUES (?, ?)", spent)
         unnamed.difference_update(row[3] for row in listed)
+        self._wrote_highs(highs)
 
     def add_history(self, rows: Sequence[tuple[str, float, float, int]]) -> int:
         """Intraday samples (symbol, bucket's Unix seconds, price, session volume in shares)
@@ -158,7 +160,7 @@ class QuotesMixin(UniverseMixin):
             (symbol, ts - ts % HISTORY_BUCKET_OPEN, price, volume)
             for symbol, price, _, volume, ts in ticks
         ]
-        highs = tick_highs(ticks)
+        highs = self._new_highs(tick_highs(ticks))
         with self.transaction() as conn:
             before = conn.total_changes
             conn.executemany(
@@ -178,6 +180,7 @@ class QuotesMixin(UniverseMixin):
                 history,
             )
             upsert_highs(conn, highs)
+        self._wrote_highs(highs)
         return moved
 
     def store_movers(
