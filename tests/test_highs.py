@@ -163,3 +163,48 @@ def test_a_demo_clock_started_again_forgets_the_later_highs(db: Path) -> None:
         # The replayed morning starts AAA's day afresh.
         store.store_quotes([quote("AAA", 10.2, et(DAY, 10, 1))], fetched_at=3.0)
         assert day_highs(store, DAY)["AAA"] == DayHigh("AAA", 10.2, 0, et(DAY, 10, 1))
+
+
+@pytest.mark.anyio
+async def test_streamed_trades_fire_the_new_high_rule_between_cycles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream's writes move the high, and the alerts step's look at the names it moved
+    tells the listeners (the headless loop, the app, the pushes)."""
+    import anyio
+
+    from momoscan.clock import FixedClock
+    from momoscan.config import Settings
+    from momoscan.engine import alerts as alert_step
+    from momoscan.engine.context import StepContext
+    from momoscan.engine.store_thread import StoreThread
+
+    monkeypatch.setattr(alert_step, "STREAM_EVERY", 0.0)
+    settings = Settings()
+    settings.alerts.rules = [AlertRule(name="HOD", new_high=True)]
+    store = StoreThread(tmp_path / "s.db")
+    await store.start()
+    told: list[AlertEvent] = []
+    try:
+        await store.call(
+            Store.replace_universe,
+            [Ticker("AAA", "Alpha", "NASDAQ", "XNGS", "small")],
+            source="t",
+            as_of=DAY,
+            fetched_at=0.0,
+        )
+        await store.call(Store.store_quotes, [quote("AAA", 10.0, et(DAY, 9, 31))], fetched_at=1.0)
+        clock = FixedClock(datetime(2026, 11, 20, 9, 41, 5, tzinfo=mh.ET))
+        step = alert_step.AlertStep(StepContext(settings, store, clock, "demo", lambda: 2.0))
+        step.listen(told.extend)
+        await store.call(Store.store_stream_ticks, [tick("AAA", 10.4, et(DAY, 9, 41))], 2.0)
+        step.moved(["AAA"])
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(step.watch_stream)
+                while not told:
+                    await anyio.sleep(0.01)
+                tg.cancel_scope.cancel()
+    finally:
+        await store.close()
+    assert [e.message for e in told] == ["AAA new high of the day $10.40 at 09:41 ET (1st today)."]

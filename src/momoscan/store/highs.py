@@ -122,11 +122,3 @@ class HighsMixin(StoreBase):
             floor = floors.get(symbol)
             if floor is None or floor[0] != day or high > floor[1]:
                 floors[symbol] = (day, high)
-
-    def record_highs(self, rows: Sequence[HighRow]) -> None:
-        """Prices (symbol, ISO day, dollars, Unix seconds) onto the stored highs, in one
-        transaction (the quote and tick writes do this in their own)."""
-        rows = self._new_highs(rows)
-        with self.transaction() as conn:
-            upsert_highs(conn, rows)
-        self._wrote_highs(rows)
