@@ -65,7 +65,8 @@ async def test_a_halted_name_says_halt_on_its_row_card_chart_and_the_halts_scree
         app.read_soon()
         await wait_for(pilot, lambda: any(m.kind == "halt" for m in movers.marks(halted)))
         assert "marks" in movers.shown_columns
-        assert movers.cell(halted, "marks").plain == "HALT LULD"
+        resumes = datetime.fromtimestamp(now + 180, mh.ET).strftime("%H:%M")
+        assert movers.cell(halted, "marks").plain == f"HALT LULD to {resumes}"
         assert movers.cell(resumed, "marks").plain.startswith("RESUMED 2m")
         assert movers.cell(restricted, "marks").plain == "SSR"
         status = str(app.query_one(StatusBar).render())
@@ -83,7 +84,7 @@ async def test_a_halted_name_says_halt_on_its_row_card_chart_and_the_halts_scree
         await pilot.press("escape")
 
         # The chart draws the halt as a band.
-        await pilot.press("c")
+        app.open_day_chart_soon(halted)
         await wait_for(pilot, lambda: isinstance(app.screen, ChartScreen))
         chart = app.screen
         assert isinstance(chart, ChartScreen)
@@ -154,7 +155,8 @@ def test_row_marks_order_and_freshness() -> None:
         "C": DayHigh("C", 5.0, 1, now - HOD_FRESH - 1),  # too long ago: no mark
     }
     a = row_marks("A", now, halts=halts, restrictions=restrictions, highs=highs)
-    assert [m.text for m in a] == ["HALT LULD", "SSR", "HOD 3"]
+    resumes = datetime.fromtimestamp(now + 240, mh.ET).strftime("%H:%M")
+    assert [m.text for m in a] == [f"HALT LULD to {resumes}", "SSR", "HOD 3"]
     assert a[0].alarm
     b = row_marks("B", now, halts=halts, restrictions=restrictions, highs=highs)
     assert [m.text for m in b] == ["RESUMED 2m"]
@@ -191,7 +193,7 @@ def test_headless_json_rows_carry_halt_ssr_and_high(tmp_path: Path) -> None:
         highs={"ABC": DayHigh("ABC", 10.5, 2, now - 30)},
     )
     rows = headless._scan_json(snap.movers, snap)
-    assert rows[0]["marks"] == ["HALT LULD", "SSR", "HOD 2"]
+    assert rows[0]["marks"] == ["HALT LULD to 10:09", "SSR", "HOD 2"]
     assert rows[0]["halt"]["reason"] == "LUDP" and rows[0]["halt"]["halted"] is True
     assert rows[0]["ssr"] == {
         "in_force": "2026-11-20",
@@ -207,5 +209,5 @@ def test_headless_json_rows_carry_halt_ssr_and_high(tmp_path: Path) -> None:
     console = Console(width=160, record=True, color_system=None)
     console.print(headless.render(snap, ctx, 160))
     text = console.export_text()
-    assert "Marks" in text and "HALT LULD SSR HOD 2" in text
+    assert "Marks" in text and "HALT LULD to 10:09 SSR HOD 2" in text
     assert "Halted now: ABC" in text

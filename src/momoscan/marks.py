@@ -1,4 +1,4 @@
-"""The marks a row carries: `HALT LULD`, `RESUMED 2m`, `SSR`, `HOD 3`.
+"""The marks a row carries: `HALT LULD to 10:06`, `RESUMED 2m`, `SSR`, `HOD 3`.
 
 One function says what a symbol's marks are at a moment, from what the snapshot read (halts,
 Rule 201 restrictions, new highs of the day); the terminal UI colours them, the headless text
@@ -45,7 +45,11 @@ def row_marks(
     halt = halts.get(symbol)
     if halt is not None:
         if halt.halted:
-            marks.append(Mark("halt", f"HALT {halt.short}", alarm=True))
+            text = f"HALT {halt.short}"
+            if halt.resume_trade_at is not None and halt.resume_trade_at > now:
+                # When trading resumes (ET), as the feed announces it: where a runner moves.
+                text += datetime.fromtimestamp(halt.resume_trade_at, mh.ET).strftime(" to %H:%M")
+            marks.append(Mark("halt", text, alarm=True))
         elif halt.resumed_at is not None:
             marks.append(Mark("resumed", f"RESUMED {fmt.age(max(0.0, now - halt.resumed_at))}"))
     if symbol in restrictions:
