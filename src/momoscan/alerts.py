@@ -270,7 +270,7 @@ def describe(rule: AlertRule, obs: Observation, now: float | None = None) -> str
     said = f"{obs.symbol} {', '.join(leads)}"
     if not parts:
         return f"{said}."
-    return f"{said};{where}: {', '.join(parts)}."
+    return f"{said};{where}: {', '.join(parts)}." if where else f"{said}; {', '.join(parts)}."
 
 
 def evaluate(
@@ -308,15 +308,20 @@ def evaluate(
         wanted = (
             list(symbols) if symbols is not None else None if every else list(dict.fromkeys(pinned))
         )
-        observe = {
-            "tiers": tiers,
-            "min_price": min_price,
-            "now": now,
-            "highs": "new_high" in conditions,
-            "halts": bool(conditions & set(HALT_CONDITIONS)),
-            "windows": windows,
-        }
-        observed = queries.alert_observations(store, wanted, **observe)  # type: ignore[arg-type]
+
+        def observe(names: Sequence[str] | None) -> dict[str, Observation]:
+            return queries.alert_observations(
+                store,
+                names,
+                tiers=tiers,
+                min_price=min_price,
+                now=now,
+                highs="new_high" in conditions,
+                halts=bool(conditions & set(HALT_CONDITIONS)),
+                windows=windows,
+            )
+
+        observed = observe(wanted)
         if symbols is None:
             # A pinned symbol outside the scan's filters, and a symbol a rule fired for that
             # has left them since (under the price floor, say): looked at too, so that the
@@ -325,9 +330,7 @@ def evaluate(
                 s for s in dict.fromkeys([*pinned, *(s for _, s in fired)]) if s not in observed
             ]
             if missing:
-                observed.update(
-                    queries.alert_observations(store, missing, **observe)  # type: ignore[arg-type]
-                )
+                observed.update(observe(missing))
         rows = []
         rearmed = []
         marked = []
