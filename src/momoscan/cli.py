@@ -17,7 +17,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -31,6 +31,7 @@ from .logs import setup_logging
 from .redact import Redactor
 from .run_options import RunOptions
 from .store import StoreError
+from .usage import Parser
 
 __all__ = ["EXIT_ALERT", "EXIT_FAILED", "EXIT_NEW_ENTRANT", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -38,14 +39,6 @@ __all__ = ["EXIT_ALERT", "EXIT_FAILED", "EXIT_NEW_ENTRANT", "EXIT_OK", "EXIT_USA
 BUILTIN_STOCKS = 630
 
 log = logging.getLogger(__name__)
-
-
-class Parser(argparse.ArgumentParser):
-    """Usage errors in one line that points to --help (argparse's own print the whole usage
-    block first)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def positive_number(text: str) -> float:
@@ -342,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["check"]:
         return check_main(argv[1:])
     if argv[:1] == ["alerts"]:
-        from .push import alerts_main  # `momoscan alerts test`: Apprise only on this path
+        from .alerts_cli import alerts_main  # `momoscan alerts test`: Apprise on this path
 
         return alerts_main(argv[1:])
     command = "momoscan"
