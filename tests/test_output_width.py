@@ -55,3 +55,22 @@ def test_width_needs_once(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--headless", "--width", "100"])
     assert info.value.code == 2 and "--width needs --once" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("columns", ["60", "50", "40"])
+def test_narrow_output_leaves_columns_out_and_never_cuts_a_number(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    columns: str,
+) -> None:
+    """At 60 columns and less (a narrow pane, COLUMNS=60 in cron) whole columns give way
+    (the rank, the age, RVol, volume), never a number: every cell with a digit is whole."""
+    monkeypatch.setenv("COLUMNS", columns)
+    lines = run(tmp_path, capsys)
+    assert max(len(line) for line in lines) <= int(columns)
+    cells = [cell.strip() for line in lines if line.startswith("│") for cell in line.split("│")]
+    cut = [c for c in cells if "…" in c and any(ch.isdigit() for ch in c)]
+    assert not cut, cut
+    header = next(line for line in lines if "Symbol" in line and "% Chg" in line)
+    assert "Price" in header  # the price and the change stay to the last

@@ -104,32 +104,47 @@ def fitted_table(
     *,
     flexible: str,
     min_flexible: int = 4,
+    drop: Sequence[str] = (),
 ) -> Table:
     """A table whose every column but `flexible` is as wide as its widest cell, so numbers are
     never cut; `flexible` (the name, or the share bar) takes what is left of `width` and is
-    cut with an ellipsis, or left out when less than `min_flexible` cells remain."""
+    cut with an ellipsis, or left out when less than `min_flexible` cells remain. Where even
+    the others do not fit, the columns named in `drop` are left out, in that order, until
+    they do (a number is shown whole or not at all)."""
     cells = [[c if isinstance(c, Text) else Text(c) for c in row] for row in rows]
-    widths = column_widths(columns, cells)
-    flex = [header for header, _ in columns].index(flexible)
-    # Each column costs its padding (1 + 1) and a border; the table one more border.
-    fixed = sum(w for i, w in enumerate(widths) if i != flex) + 3 * len(columns) + 1
-    room = width - fixed
-    keep = room >= min_flexible
+    natural = column_widths(columns, cells)
+    headers = [header for header, _ in columns]
+    flex = headers.index(flexible)
+    shown = list(range(len(columns)))
+
+    def fixed() -> int:
+        # Each column costs its padding (1 + 1) and a border; the table one more border.
+        return sum(natural[i] for i in shown if i != flex) + 3 * len(shown) + 1
+
+    for header in drop:
+        if fixed() - (3 if flex in shown else 0) <= width:
+            break
+        if header in headers and headers.index(header) in shown:
+            shown.remove(headers.index(header))
+    widths = list(natural)
+    room = width - fixed()
+    keep = room >= min_flexible and flex in shown
+    if not keep and flex in shown:
+        shown.remove(flex)
     if keep:
         widths[flex] = min(widths[flex], room)
         # As wide as the title where the width allows, so that the title is one line.
-        natural = sum(widths) + 3 * len(columns) + 1
-        if natural < title.cell_len + 2 <= width:
-            widths[flex] += title.cell_len + 2 - natural
+        total = sum(widths[i] for i in shown) + 3 * len(shown) + 1
+        if total < title.cell_len + 2 <= width:
+            widths[flex] += title.cell_len + 2 - total
     table = Table(title=title, title_justify="left", expand=False)
-    for i, (header, justify) in enumerate(columns):
-        if i == flex and not keep:
-            continue
+    for i in shown:
+        header, justify = columns[i]
         table.add_column(
             header, justify=justify, no_wrap=True, width=widths[i], overflow="ellipsis"
         )
     for row in cells:
-        table.add_row(*(cell for i, cell in enumerate(row) if keep or i != flex))
+        table.add_row(*(row[i] for i in shown))
     return table
 
 
@@ -156,7 +171,13 @@ def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, wi
     # The Marks column (HALT, RESUMED, SSR, HOD) only where a row carries one.
     columns = SCAN_COLUMNS if marks else tuple(c for c in SCAN_COLUMNS if c[0] != "Marks")
     table = fitted_table(
-        _title(name, ctx, snap), columns, body, width, flexible="Name", min_flexible=6
+        _title(name, ctx, snap),
+        columns,
+        body,
+        width,
+        flexible="Name",
+        min_flexible=6,
+        drop=("#", "Age", "RVol", "Volume"),
     )
     if not rows:
         table.caption = "No quotes yet."
@@ -200,6 +221,7 @@ def _gappers_table(rows: list[GapRow], ctx: Context, snap: Snapshot, width: int)
         width,
         flexible="Name",
         min_flexible=6,
+        drop=("#", "Age", "PM RVol", "PM vol", "Prev close"),
     )
 
 
@@ -274,7 +296,15 @@ def _shares_table(shares: list[ShareRow], ctx: Context, snap: Snapshot, width: i
             bar.append(fmt.share_bar((1 - calls_part) * s.share / top, cells), style="red")
         bar.append(" " * max(0, cells + 1 - bar.cell_len))
         row[1] = bar
-    table = fitted_table(title, SHARE_COLUMNS, body, width, flexible="Share", min_flexible=5)
+    table = fitted_table(
+        title,
+        SHARE_COLUMNS,
+        body,
+        width,
+        flexible="Share",
+        min_flexible=5,
+        drop=("Age", "Unusual", "Calls/Puts"),
+    )
     if not shares:
         table.caption = "No option chains yet."
     elif len(fresh) < len(shares):
@@ -308,7 +338,15 @@ def _leaders_table(leaders: list[Leader], snap: Snapshot, width: int) -> Table |
                 Text("NEW", style="bold black on magenta") if x.is_new else "",
             ]
         )
-    table = fitted_table(title, LEADER_COLUMNS, body, width, flexible="", min_flexible=0)
+    table = fitted_table(
+        title,
+        LEADER_COLUMNS,
+        body,
+        width,
+        flexible="",
+        min_flexible=0,
+        drop=("vs avg", "Streak", "Rank Δ", "Calls/Puts"),
+    )
     if not leaders:
         table.caption = "No daily leaders yet."
     return Group(table, *notes) if notes else table
