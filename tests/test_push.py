@@ -537,6 +537,8 @@ def test_a_collectors_alerts_are_pushed_once_as_one_message(
     capsys.readouterr()
     (push,) = receiver.wait_for(1)
     assert f"Test: {symbol} at $" in push.body["message"]
+    # The simulated market's alerts say so: never taken for the market's on a phone.
+    assert push.body["title"].startswith("momoscan DEMO (simulated market): ")
     # The next run: no new crossing, nothing pushed.
     assert main(flags) == 0
     assert len(receiver.got) == 1

@@ -84,7 +84,7 @@ class Collector:
         rt.engine.stream_step.listen(self.on_ticks)
         #: Pushes the alerts ([alerts] push; None without channels): the collector's, never a
         #: viewer's, so one alert is one message. A cycle's go from `refresh`, the stream's here.
-        self.pusher = Pusher.from_settings(rt.settings)
+        self.pusher = Pusher.from_settings(rt.settings, demo=rt.mode.demo)
         if self.pusher is not None:
             rt.engine.alert_step.listen(self.pusher.add)
         rt.engine.halt_step.listen(self.changed)  # a poll of the halts stored something

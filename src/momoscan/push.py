@@ -256,19 +256,27 @@ def alert_line(event: AlertEvent) -> str:
     return f"{clock} {named}{clean(event.message)}"
 
 
-def compose(events: Sequence[AlertEvent], *, max_lines: int = MAX_LINES) -> Message:
-    """The message for alerts that go together (at least one): the title says how many and of
-    what kind (`momoscan: 20 alerts: 12 Top movers, 8 Top volume`), the body lists the first
-    `max_lines` as they fired, then "and N more"."""
+#: Whose alerts a message carries, when they come from the simulated market: a trader trying
+#: the demo must never take its alerts on the phone for the market's.
+DEMO_ORIGIN = "momoscan DEMO (simulated market)"
+
+
+def compose(
+    events: Sequence[AlertEvent], *, max_lines: int = MAX_LINES, origin: str = "momoscan"
+) -> Message:
+    """The message for alerts that go together (at least one): the title says whose (`origin`:
+    `DEMO_ORIGIN` in the demo), how many and of what kind (`momoscan: 20 alerts: 12 Top
+    movers, 8 Top volume`), the body lists the first `max_lines` as they fired, then "and N
+    more"."""
     ordered = sorted(events, key=lambda e: e.at)
     if len(ordered) == 1:
         event = ordered[0]
-        title = f"momoscan: {clean(event.symbol)} ({_kind(event)})"
+        title = f"{origin}: {clean(event.symbol)} ({_kind(event)})"
     else:
         kinds = Counter(_kind(e) for e in ordered).most_common()
         shown = ", ".join(f"{n} {kind}" for kind, n in kinds[:3])
         more = ", …" if len(kinds) > 3 else ""
-        title = f"momoscan: {len(ordered)} alerts: {shown}{more}"
+        title = f"{origin}: {len(ordered)} alerts: {shown}{more}"
     lines = [alert_line(e) for e in ordered[:max_lines]]
     if len(ordered) > max_lines:
         lines.append(f"and {len(ordered) - max_lines} more")
@@ -284,9 +292,17 @@ class Batcher:
     `group_seconds` after the first alert it carries (unless forced).
     """
 
-    def __init__(self, per_minute: int, group_seconds: float, *, max_lines: int = MAX_LINES):
+    def __init__(
+        self,
+        per_minute: int,
+        group_seconds: float,
+        *,
+        max_lines: int = MAX_LINES,
+        origin: str = "momoscan",
+    ):
         if per_minute < 1:
             raise ValueError("per_minute must be at least 1")
+        self.origin = origin
         self.per_minute = per_minute
         self.group_seconds = max(0.0, group_seconds)
         self.max_lines = max_lines
@@ -317,7 +333,7 @@ class Batcher:
         due = self.due()
         if due is None or (now < due and not force):
             return None
-        message = compose(self.pending, max_lines=self.max_lines)
+        message = compose(self.pending, max_lines=self.max_lines, origin=self.origin)
         self.pending = []
         self._opened = None
         self._taken.append(now)
@@ -364,14 +380,21 @@ class Pusher:
         timeout: float = SEND_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
         max_lines: int = MAX_LINES,
+        demo: bool = False,
     ):
+        """`demo`: the alerts come from the simulated market, and every title says so."""
         self.channels = [
             Channel(url, number, timeout=timeout) for number, url in enumerate(urls, start=1)
         ]
         self.scanner = scanner
         self.timeout = timeout
         self.clock = clock
-        self.batcher = Batcher(per_minute, group_seconds, max_lines=max_lines)
+        self.batcher = Batcher(
+            per_minute,
+            group_seconds,
+            max_lines=max_lines,
+            origin=DEMO_ORIGIN if demo else "momoscan",
+        )
         #: Messages sent (to at least one channel) and sends that failed, for tests and status.
         self.sent = 0
         self.failed = 0
@@ -381,8 +404,9 @@ class Pusher:
         self._busy = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Pusher | None:
-        """The pusher `[alerts]` asks for, or None when it lists no channel."""
+    def from_settings(cls, settings: Settings, *, demo: bool = False) -> Pusher | None:
+        """The pusher `[alerts]` asks for, or None when it lists no channel; `demo`: the
+        simulated market's alerts, so titled."""
         alerts = settings.alerts
         if not alerts.push:
             return None
@@ -391,6 +415,7 @@ class Pusher:
             per_minute=alerts.push_per_minute,
             group_seconds=alerts.push_group_seconds,
             scanner=alerts.push_scanner,
+            demo=demo,
         )
 
     def __repr__(self) -> str:
