@@ -76,7 +76,7 @@ def test_the_status_line() -> None:
     hearing = StreamStatus(True, True, 48, 50, 0, "", last_message_age=9.0)
     assert hearing.line(8000) == "stream: 48 live · polling 7,952"
     quiet = StreamStatus(True, True, 48, 50, 0, "", last_message_age=22.4)
-    assert quiet.line(8000) == "stream: 48 live, silent 22s · polling 7,952"
+    assert quiet.line(8000) == "stream silent 22s (48 names) · polling 7,952"
     assert StreamStatus(True, True, 48, 50, 0, "").state == "live"
     assert StreamStatus(True, False, 0, 50, 0, "dropped").state == "reconnecting"
     assert StreamStatus(False, False, 0, 0, 0, "").state == "off"

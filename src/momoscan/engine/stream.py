@@ -97,14 +97,15 @@ class StreamStatus:
         elif self.problem and not self.connected:
             text = "stream down"
         else:
-            text = f"stream: {self.live} live"
-            if self.refused:
-                text += f" ({self.refused} refused)"
             age = self.last_message_age
             if self.connected and age is not None and age > QUIET_AFTER:
-                # Not yet past the stall bound, but a trader should not read "live" as fresh:
-                # the rows' own ages climb too.
-                text += f", silent {int(age)}s"
+                # Not yet past the stall bound, but a trader must not read "live" as fresh:
+                # silent, and how many names it holds (the rows' own ages climb too).
+                text = f"stream silent {int(age)}s ({self.live} names)"
+            else:
+                text = f"stream: {self.live} live"
+            if self.refused:
+                text += f" ({self.refused} refused)"
         if self.refused_events:
             text += f" · {self.refused_events:,} other-listing ticks refused"
         return f"{text} · polling {polled:,}"
