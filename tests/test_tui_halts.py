@@ -210,4 +210,4 @@ def test_headless_json_rows_carry_halt_ssr_and_high(tmp_path: Path) -> None:
     console.print(headless.render(snap, ctx, 160))
     text = console.export_text()
     assert "Marks" in text and "HALT LULD to 10:09 SSR HOD 2" in text
-    assert "Halted now: ABC" in text
+    assert "Halted now: ABC (LUDP LULD pause, resumes 10:09 ET)" in text

@@ -372,7 +372,17 @@ def render(snap: Snapshot, ctx: Context, width: int = 80) -> Group:
         )
     halted = halted_now(snap)
     if halted:
-        universe.append(f"\nHalted now: {', '.join(halted)}", style="bold red")
+        said = []
+        for symbol in halted:
+            halt = snap.halts[symbol]
+            resumes = halt.resume_trade_at
+            when = (
+                datetime.fromtimestamp(resumes, mh.ET).strftime(", resumes %H:%M ET")
+                if resumes is not None
+                else ""
+            )
+            said.append(f"{symbol} ({halt.reason} {halt.reason_text}{when})")
+        universe.append(f"\nHalted now: {'; '.join(said)}", style="bold red")
     parts: list[Any] = [
         universe,
         *([_gappers_table(snap.gappers, ctx, snap, width)] if snap.gappers else []),

@@ -68,6 +68,11 @@ def chart_title(ticker: Ticker | None, symbol: str, data: ChartData, row: ScanRo
         listing = " · ".join(x for x in (ticker.exchange, ticker.cap_tier) if x)
         if listing:
             text.append(f" · {listing}")
+    for halted, resumed in data.halts:
+        # The band's legend: the halt first, where a narrow title still shows it.
+        start = datetime.fromtimestamp(halted, mh.ET).strftime("%H:%M")
+        end = datetime.fromtimestamp(resumed, mh.ET).strftime("%H:%M") if resumed else "now"
+        text.append(f" HALTED {start}-{end} (the red band) ", style="bold white on #5f0000")
     points = len(data.prices)
     text.append(
         f" · {points} sample{'s' if points != 1 else ''} as stored (5 min in the session, "

@@ -97,7 +97,11 @@ class HaltsScreen(Screen[None]):
         halted = sum(1 for h in self.halts if h.halted(self.now))
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" Halts today ", style="bold reverse")
-        text.append(f" {self.day:%a %Y-%m-%d} · {len(self.halts)} halts · {halted} halted now")
+        count = len(self.halts)
+        text.append(
+            f" {self.day:%a %Y-%m-%d} · {count} halt{'s' if count != 1 else ''} · "
+            f"{halted} halted now"
+        )
         text.append("\n ")
         if self.polled_at is None:
             text.append("The halts feed has not been read yet.", style="yellow")

@@ -10,6 +10,7 @@ help screen (`?`) shows it wrapped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -192,13 +193,18 @@ def status_parts(state: StatusState, now: float) -> list[Part]:
     if state.stale:
         add(MUST, _t(" STALE ", "bold white on red"), badge=True)
     if state.error:
-        first = state.error.split("; ")[0]
-        # Said whole once the credits and the filter are on the bar; in full behind `?`.
+        # Said whole once the credits and the filter are on the bar; in full behind `?`; at
+        # its shortest, which sources fail ("failing: OCC, Cboe").
+        causes = state.error.split("; ")
+        sources = list(dict.fromkeys(re.split(r" \(|: ", c, maxsplit=1)[0] for c in causes))
         add(
             MUST,
             _t(state.error, "red"),
-            _t(_cut(first, 60), "red"),
-            _t(_cut(first, 34), "red"),
+            _t(
+                _cut(causes[0], 60) + (f" (+{len(causes) - 1} more)" if len(causes) > 1 else ""),
+                "red",
+            ),
+            _t(_cut("failing: " + ", ".join(sources), 34), "bold red"),
             grow=MID,
         )
     if state.stream:
@@ -221,7 +227,8 @@ def status_parts(state: StatusState, now: float) -> list[Part]:
     if state.refreshing and state.progress is not None:
         p = state.progress
         message = p.message or p.step
-        add(HIGH, _t(f"⟳ {message}", "cyan"), _t(f"⟳ {_cut(message, 24)}", "cyan"), _t("⟳", "cyan"))
+        # LOW: it comes and goes with each step, and must not push the rest about.
+        add(LOW, _t(f"⟳ {message}", "cyan"), _t(f"⟳ {_cut(message, 24)}", "cyan"), _t("⟳", "cyan"))
     if state.coverage:
         head, _, _rest = state.coverage.partition(" · ")
         add(HIGH, state.coverage, head, head.split(" (")[0])
