@@ -12,6 +12,7 @@ Keys never appear in a repr, an error or a log line (see `redact`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import re
@@ -247,6 +248,28 @@ class AlertRule:
     this (percent)."""
     new_options_entrant: bool = False
     """Fires when the symbol is a new entrant to the daily options top 10."""
+    new_high: bool = False
+    """Fires once for each new high of the day the symbol makes (regular session; the first
+    print of the day is not one); with pct_above or rvol_above: a new high made while the
+    change or RVol is at least that."""
+    pct_in_minutes: tuple[float, int] | None = None
+    """[X, N]: fires when the price has moved X percent or more within the last N minutes
+    (X > 0: up from the lowest price of those minutes; X < 0: down from the highest), N a
+    whole number of minutes from 5; measured on momoscan's 5-minute samples, so N holds to
+    within 5 minutes."""
+    halt: bool = False
+    """Fires once for each trading halt of the symbol (Nasdaq Trader's feed), with its reason
+    and resumption time."""
+    resume: bool = False
+    """Fires once when a halt of the symbol ends (trading resumes)."""
+    ssr: bool = False
+    """Fires once when a short-sale restriction (Rule 201) comes into force on the symbol."""
+
+    @property
+    def event(self) -> str:
+        """The rule's event-like condition (one of `EVENT_CONDITIONS`), "" when it has none:
+        such a rule fires once per event, not once per crossing."""
+        return next((n for n in EVENT_CONDITIONS if getattr(self, n)), "")
 
     @property
     def key(self) -> str:
@@ -260,9 +283,9 @@ class AlertRule:
         return ";".join(parts)
 
     @property
-    def conditions(self) -> list[tuple[str, float | bool]]:
+    def conditions(self) -> list[tuple[str, Threshold]]:
         """(key, threshold) of each condition the rule sets, in a fixed order."""
-        out: list[tuple[str, float | bool]] = []
+        out: list[tuple[str, Threshold]] = []
         for name in CONDITIONS:
             value = getattr(self, name)
             if value is not None and value is not False:
@@ -279,10 +302,36 @@ CONDITIONS = (
     "rvol_above",
     "options_share_above",
     "new_options_entrant",
+    "new_high",
+    "pct_in_minutes",
+    "halt",
+    "resume",
+    "ssr",
 )
 
-#: The conditions on a symbol's quote (the rest are on its options).
-QUOTE_CONDITIONS = ("price_above", "price_below", "pct_above", "pct_below", "rvol_above")
+#: The conditions on a symbol's quote (and its stored intraday path).
+QUOTE_CONDITIONS = (
+    "price_above",
+    "price_below",
+    "pct_above",
+    "pct_below",
+    "rvol_above",
+    "new_high",
+    "pct_in_minutes",
+)
+
+#: The event-like conditions: each fires once per event (a new high, a halt, a resumption, a
+#: restriction), remembered in the database; a rule holds at most one of them.
+EVENT_CONDITIONS = ("new_high", "halt", "resume", "ssr")
+
+#: The conditions on what the halts feed and the Rule 201 list say.
+HALT_CONDITIONS = ("halt", "resume", "ssr")
+
+#: A condition's threshold: a number, true, or pct_in_minutes' (percent, minutes).
+Threshold = float | bool | tuple[float, int]
+
+#: pct_in_minutes' N: from one history bucket (5 minutes) to a whole extended day (minutes).
+PCT_MINUTES = (5, 960)
 
 
 @dataclass
@@ -685,6 +734,27 @@ def _rule_number(value: Any) -> tuple[bool, float | None]:
     return False, None
 
 
+def _pct_in_minutes(raw: Any, fail: typing.Callable[[str], ConfigError]) -> tuple[float, int]:
+    """`pct_in_minutes = [X, N]` as (percent, whole minutes); `fail` builds the error."""
+    if not isinstance(raw, list) or len(raw) != 2:
+        raise fail(f"must be [percent, minutes] such as [5, 10], not {raw!r}")
+    ok, pct = _rule_number(raw[0])
+    if not ok or pct is None or pct == 0:
+        raise fail(
+            f"the percent must be a number other than 0 (5: up 5%, -5: down 5%), not {raw[0]!r}"
+        )
+    minutes = raw[1]
+    low, high = PCT_MINUTES
+    if isinstance(minutes, float) and minutes.is_integer():
+        minutes = int(minutes)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not low <= minutes <= high:
+        raise fail(
+            f"the minutes must be a whole number from {low} to {high} (momoscan keeps a price "
+            f"every {low} minutes), not {raw[1]!r}"
+        )
+    return pct, minutes
+
+
 def _alert_rules(value: Any, text: str, path: Path | None) -> list[AlertRule]:
     """`[[alerts.rules]]` tables as AlertRule objects.
 
@@ -722,10 +792,12 @@ def _alert_rules(value: Any, text: str, path: Path | None) -> list[AlertRule]:
                 if not isinstance(raw, str):
                     raise fail(f"must be a string, not {raw!r}", key)
                 fields[key] = raw.strip()
-            elif key == "new_options_entrant":
+            elif key in ("new_options_entrant", *EVENT_CONDITIONS):
                 if not isinstance(raw, bool):
                     raise fail(f"must be true or false, not {raw!r}", key)
                 fields[key] = raw
+            elif key == "pct_in_minutes":
+                fields[key] = _pct_in_minutes(raw, functools.partial(fail, key=key))
             else:
                 ok, number = _rule_number(raw)
                 if not ok:
@@ -751,6 +823,13 @@ def _alert_rules(value: Any, text: str, path: Path | None) -> list[AlertRule]:
             )
         if not rule.conditions:
             raise fail(f"needs a condition: one of {', '.join(CONDITIONS)}")
+        events = [n for n in EVENT_CONDITIONS if getattr(rule, n)]
+        if len(events) > 1:
+            raise fail(
+                f"{events[0]} and {events[1]} are different events, which never happen at "
+                "once; write a rule for each",
+                events[1],
+            )
         for low, high in (("price_below", "price_above"), ("pct_below", "pct_above")):
             below, above = getattr(rule, low), getattr(rule, high)
             if below is not None and above is not None and below < above:

@@ -13,6 +13,7 @@ from ..halts import Halt, ShortSaleRestriction
 from ..models import DayHigh, Leader, Session
 from ..store import Store
 from .halts import HaltState, halt_states, market_wide_halt, restrictions_on
+from .highs import day_highs
 from .options import (
     MarketShares,
     ShareRow,
@@ -195,6 +196,7 @@ def snapshot(
         today = datetime.fromtimestamp(market, mh.ET).date()
         restrictions = restrictions_on(store, today)
         market_halt = market_wide_halt(store, market)
+        highs = {s: h for s, h in day_highs(store, today).items() if h.count > 0}
         lines: dict[str, Spark] = {}
         if sparks:
             shown = [r.symbol for r in (*movers, *losers, *moves, *volume)]
@@ -226,4 +228,5 @@ def snapshot(
         halts=halts,
         restrictions=restrictions,
         market_halt=market_halt,
+        highs=highs,
     )
