@@ -10,6 +10,14 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries of the sources' HTTP clients without their waits."""
+    from momoscan.sources import http
+
+    monkeypatch.setattr(http, "backoff_delay", lambda *args, **kwargs: 0.0)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test reads the developer's config, keys or database, or writes to their home."""

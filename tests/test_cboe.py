@@ -23,7 +23,7 @@ import pytest
 import respx
 
 from momoscan.models import OptionChain, Right
-from momoscan.sources import cboe, http
+from momoscan.sources import cboe
 from momoscan.sources.cboe import (
     INDEX_SYMBOLS,
     CboeClient,
@@ -42,16 +42,6 @@ from momoscan.sources.errors import (
 FIXTURES = Path(__file__).parent / "fixtures" / "cboe"
 NY = ZoneInfo("America/New_York")
 BASE = "https://cdn.cboe.com/api/global/delayed_quotes/options"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http, "backoff_delay", lambda *args, **kwargs: 0.0)
 
 
 def ko_body() -> bytes:

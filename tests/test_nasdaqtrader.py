@@ -17,7 +17,6 @@ import pytest
 import respx
 
 from momoscan import market_hours as mh
-from momoscan.sources import http
 from momoscan.sources.errors import MalformedResponse, RateLimited, ServiceError, SourceError
 from momoscan.sources.nasdaqtrader import (
     NasdaqTraderClient,
@@ -30,16 +29,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "nasdaqtrader"
 HALTS_URL = "https://www.nasdaqtrader.com/rss.aspx?feed=tradehalts"
 SSR_URL = "https://www.nasdaqtrader.com/dynamic/symdir/shorthalts/"
 DAY = date(2026, 11, 17)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http, "backoff_delay", lambda *args, **kwargs: 0.0)
 
 
 def fixture(name: str) -> bytes:

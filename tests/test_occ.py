@@ -18,7 +18,7 @@ import pytest
 import respx
 
 from momoscan.models import UnderlyingVolume
-from momoscan.sources import http, occ
+from momoscan.sources import occ
 from momoscan.sources.errors import MalformedResponse, RateLimited, ServiceError, SourceError
 from momoscan.sources.occ import OCC_HEADER, OccClient, parse_volume_csv
 
@@ -30,16 +30,6 @@ EXPECTED_URL = (
     "&volumeQueryType=O&symbolType=ALL&symbol=&reportType=D&accountType=ALL"
     "&productKind=ALL&porc=BOTH"
 )
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http, "backoff_delay", lambda *args, **kwargs: 0.0)
 
 
 def fixture(name: str) -> bytes:

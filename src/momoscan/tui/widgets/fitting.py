@@ -1,7 +1,8 @@
 """Text made of parts that gives way whole: each part has a long form and shorter ones, and
-how much it matters; `fit` lays them on one or more lines of a width, shortening and then
-leaving out the least important parts first, never cutting one in the middle (a number is
-shown whole or not at all). The status bar and the panels' titles use it.
+how much it matters; `fit` lays them on one or more lines of a width, the most important first
+in their shortest forms, then the others where they fit, then each grown to its longest form
+that still fits, never cutting one in the middle (a number is shown whole or not at all). The
+status bar and the options panel's title use it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-#: How much a part matters: MUST parts are never dropped and are shortened last; the others
-#: are shortened, then dropped, least important first.
+#: How much a part matters: MUST parts are always placed (cut with an ellipsis only when even
+#: they do not fit); the others are placed rank by rank where they fit.
 MUST, HIGH, MID, LOW = 0, 1, 2, 3
 
 

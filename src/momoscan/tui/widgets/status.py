@@ -3,9 +3,10 @@
 Whatever the width, the bar shows first what a trader must not miss: DEMO or LIVE, the session
 and the clock, a failing source or a stalled stream (in colour); then the credits, the filter,
 the stalest name and the rest as room allows. Each part has a long form and shorter ones
-(`credits 547/610 this min`, `cr 547/610`); `fit` shortens the least important parts first,
-then drops them, and only then shortens the must-see ones. The whole text is one key away: the
-help screen (`?`) shows it wrapped.
+(`credits 547/610 this min`, `cr 547/610`); `fitting.fit` places the must-see parts in their
+shortest forms, then adds the others rank by rank where they fit and grows each to its longest
+form that still fits. The whole text is one key away: the help screen (`?`) shows every part,
+one a line.
 """
 
 from __future__ import annotations
