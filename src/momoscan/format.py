@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from .market_hours import ET
+
 
 def price(value: float | None) -> str:
     if value is None:
@@ -62,3 +66,8 @@ def share_bar(share: float, width: int) -> str:
     eighths = round(max(0.0, min(1.0, share)) * width * 8)
     full, rest = divmod(eighths, 8)
     return "█" * full + (" ▏▎▍▌▋▊▉"[rest] if rest else "")
+
+
+def et_time(at: float, *, seconds: bool = True) -> str:
+    """Unix seconds as the US/Eastern wall clock: `10:37:05`, or `10:37` without seconds."""
+    return datetime.fromtimestamp(at, ET).strftime("%H:%M:%S" if seconds else "%H:%M")

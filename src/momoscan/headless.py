@@ -366,7 +366,7 @@ def render(snap: Snapshot, ctx: Context, width: int = 80) -> Group:
         universe.append(f"\n{info.warning}", style="yellow")
     if snap.market_halt is not None:
         mwcb = snap.market_halt
-        since = datetime.fromtimestamp(mwcb.halted_at, mh.ET).strftime("%H:%M")
+        since = fmt.et_time(mwcb.halted_at, seconds=False)
         universe.append(
             f"\nMARKET-WIDE HALT since {since} ET: {reason_text(mwcb.reason)}", style="bold red"
         )
@@ -377,9 +377,7 @@ def render(snap: Snapshot, ctx: Context, width: int = 80) -> Group:
             halt = snap.halts[symbol]
             resumes = halt.resume_trade_at
             when = (
-                datetime.fromtimestamp(resumes, mh.ET).strftime(", resumes %H:%M ET")
-                if resumes is not None
-                else ""
+                f", resumes {fmt.et_time(resumes, seconds=False)} ET" if resumes is not None else ""
             )
             said.append(f"{symbol} ({halt.reason} {halt.reason_text}{when})")
         universe.append(f"\nHalted now: {'; '.join(said)}", style="bold red")

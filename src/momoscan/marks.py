@@ -48,7 +48,7 @@ def row_marks(
             text = f"HALT {halt.short}"
             if halt.resume_trade_at is not None and halt.resume_trade_at > now:
                 # When trading resumes (ET), as the feed announces it: where a runner moves.
-                text += datetime.fromtimestamp(halt.resume_trade_at, mh.ET).strftime(" to %H:%M")
+                text += f" to {fmt.et_time(halt.resume_trade_at, seconds=False)}"
             marks.append(Mark("halt", text, alarm=True))
         elif halt.resumed_at is not None:
             marks.append(Mark("resumed", f"RESUMED {fmt.age(max(0.0, now - halt.resumed_at))}"))

@@ -65,6 +65,7 @@ import numpy.ma
 
 from .. import market_hours as mh
 from .. import queries
+from ..format import et_time
 from ..models import MoverRow, Session, Ticker
 from ..store import Store
 from .context import StepContext
@@ -179,11 +180,6 @@ class Coverage:
         return " · ".join(parts)
 
 
-def _clock(at: float) -> str:
-    """`10:37:05` ET, for Unix seconds."""
-    return datetime.fromtimestamp(at, mh.ET).strftime("%H:%M:%S")
-
-
 def _minutes(seconds: float) -> str:
     if seconds < 60:
         return f"{int(seconds)}s"
@@ -289,17 +285,18 @@ class Scheduler:
         if symbol in self._resuming and at is not None:
             if self.now() < at:
                 return (
-                    f"halted ({label}), resumes at {_clock(at)}: quoted first around its resumption"
+                    f"halted ({label}), resumes at {et_time(at)}: "
+                    "quoted first around its resumption"
                 )
-            return f"resumed at {_clock(at)} after a {label} halt: quoted first for a few minutes"
+            return f"resumed at {et_time(at)} after a {label} halt: quoted first for a few minutes"
         if symbol in self._frozen:
             when = (
-                f"quoted first from a minute before it resumes at {_clock(at)}"
+                f"quoted first from a minute before it resumes at {et_time(at)}"
                 if at is not None
                 else "no resumption announced yet"
             )
             return (
-                f"halted ({label}) since {_clock(state.halted_at)}: its price cannot move, so "
+                f"halted ({label}) since {et_time(state.halted_at)}: its price cannot move, so "
                 f"it is not quoted again; {when}"
             )
         return ""

@@ -61,16 +61,14 @@ def card_context(snap: queries.Snapshot | None, symbol: str, now: float) -> list
         return []
     rows: list[tuple[str, Text]] = []
 
-    def clock(at: float) -> str:
-        return datetime.fromtimestamp(at, mh.ET).strftime("%H:%M:%S")
-
     halt = snap.halts.get(symbol)
     if halt is not None:
-        what = f"{halt.reason} {halt.reason_text}, halted {clock(halt.halted_at)} ET"
+        what = f"{halt.reason} {halt.reason_text}, halted {fmt.et_time(halt.halted_at)} ET"
         if halt.halted:
             text = Text("HALTED", style="bold white on red").append(f" {what}")
             if halt.resume_trade_at is not None:
-                text.append(f"; trading resumes {clock(halt.resume_trade_at)} ET", style="yellow")
+                resumes = fmt.et_time(halt.resume_trade_at)
+                text.append(f"; trading resumes {resumes} ET", style="yellow")
             else:
                 text.append("; no resumption time yet", style="yellow")
         else:
@@ -81,7 +79,7 @@ def card_context(snap: queries.Snapshot | None, symbol: str, now: float) -> list
     ssr = snap.restrictions.get(symbol)
     if ssr is not None:
         how = "Nasdaq Trader's list" if ssr.source == "list" else "a 10% fall seen in its quotes"
-        at = f" {clock(ssr.triggered_at)} ET" if ssr.triggered_at is not None else ""
+        at = f" {fmt.et_time(ssr.triggered_at)} ET" if ssr.triggered_at is not None else ""
         rows.append(
             (
                 "SSR",
@@ -94,7 +92,7 @@ def card_context(snap: queries.Snapshot | None, symbol: str, now: float) -> list
     if high is not None:
         text = Text(f"{fmt.price(high.high)}")
         if high.count:
-            text.append(f", {high.count} new highs today, the last at {clock(high.at)} ET")
+            text.append(f", {high.count} new highs today, the last at {fmt.et_time(high.at)} ET")
         rows.append(("High", text))
     return rows
 

@@ -70,8 +70,8 @@ def chart_title(ticker: Ticker | None, symbol: str, data: ChartData, row: ScanRo
             text.append(f" · {listing}")
     for halted, resumed in data.halts:
         # The band's legend: the halt first, where a narrow title still shows it.
-        start = datetime.fromtimestamp(halted, mh.ET).strftime("%H:%M")
-        end = datetime.fromtimestamp(resumed, mh.ET).strftime("%H:%M") if resumed else "now"
+        start = fmt.et_time(halted, seconds=False)
+        end = fmt.et_time(resumed, seconds=False) if resumed else "now"
         text.append(f" HALTED {start}-{end} (the red band) ", style="bold white on #5f0000")
     points = len(data.prices)
     text.append(

@@ -5,7 +5,7 @@ universe), and the Rule 201 short-sale restrictions in force today."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
@@ -15,7 +15,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ... import format as fmt
-from ... import market_hours as mh
 from ...halts import Halt, ShortSaleRestriction, reason_text
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def _clock(at: float | None) -> str:
-    return "" if at is None else datetime.fromtimestamp(at, mh.ET).strftime("%H:%M:%S")
+    return "" if at is None else fmt.et_time(at)
 
 
 def halt_state(halt: Halt, now: float) -> Text:

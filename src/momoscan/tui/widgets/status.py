@@ -178,7 +178,7 @@ def status_parts(state: StatusState, now: float) -> list[Part]:
     # refresh, a stalled stream.
     if snap is not None and snap.market_halt is not None:
         mwcb = snap.market_halt
-        since = datetime.fromtimestamp(mwcb.halted_at, mh.ET).strftime("%H:%M")
+        since = fmt.et_time(mwcb.halted_at, seconds=False)
         level = mwcb.reason[-1] if mwcb.reason[-1] in "123" else ""
         long = f" level {level}" if level else " (carried over)"
         add(
