@@ -75,3 +75,42 @@ class ShortVolume:
     @property
     def short_share(self) -> float | None:
         return self.short_volume / self.total_volume if self.total_volume else None
+
+
+#: `FloatFigure.float_basis` values: how `float_shares` was made.
+BASIS_FLOAT_AT_DATE = "public float / close on as-of date"
+BASIS_FLOAT_RECENT = "public float / recent close"
+BASIS_SHARES = "shares outstanding"
+BASIS_NONE = ""
+
+
+def estimate_float(
+    shares_outstanding: int | None,
+    public_float_usd: float | None,
+    *,
+    close_at_float_date: float | None = None,
+    recent_close: float | None = None,
+) -> tuple[int | None, str]:
+    """The float as a share count, and its basis (an ESTIMATE: filers report the public float
+    in US dollars, as of the end of their second fiscal quarter).
+
+    The public float divided by a close (dollars a share) on its as-of date when one is known,
+    else by a recent close; capped at the shares outstanding (the float is part of them).
+    Without a public float (or a price to divide it by), the shares outstanding stand for the
+    float. (None, "") when neither figure is known; never 0.
+    """
+    shares = shares_outstanding if shares_outstanding and shares_outstanding > 0 else None
+    if public_float_usd and public_float_usd > 0:
+        for price, basis in (
+            (close_at_float_date, BASIS_FLOAT_AT_DATE),
+            (recent_close, BASIS_FLOAT_RECENT),
+        ):
+            if price and price > 0:
+                estimate = round(public_float_usd / price)
+                if shares is not None:
+                    estimate = min(estimate, shares)
+                if estimate > 0:
+                    return estimate, basis
+    if shares is not None:
+        return shares, BASIS_SHARES
+    return None, BASIS_NONE
