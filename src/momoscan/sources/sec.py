@@ -63,6 +63,9 @@ PAGE_SIZE = 100
 #: What `[sec] user_agent` should look like, for the messages.
 UA_HINT = '[sec] user_agent = "Your Name you@example.com"'
 ATOM = "{http://www.w3.org/2005/Atom}"
+#: The demo's User-Agent: the simulated SEC, like the real one, wants a declared name and
+#: contact; the demo declares this one so that it shows filings without any setting.
+DEMO_USER_AGENT = "momoscan demo demo@momoscan.invalid"
 
 _TITLE = re.compile(r"^(?P<form>.+?) - (?P<name>.*) \((?P<cik>\d{1,10})\) \((?P<role>[^()]*)\)$")
 _ACCESSION = re.compile(r"(\d{10}-\d{2}-\d{6})")
@@ -250,6 +253,20 @@ class SecHttp:
                 raise SecNotFound(f"{what}: no such file (HTTP 404).")
             raise SourceError(f"{what}: answered HTTP {status}.")
         raise ServiceError(f"{what} failed after {self._attempts} tries: {why}.")
+
+
+def sec_user_agent(configured: str, *, demo: bool) -> tuple[str, str]:
+    """The User-Agent to declare and, when there is none, the one line saying how to set it.
+
+    The configured one when set; the demo's own (`DEMO_USER_AGENT`) in the demo, which talks
+    to the simulated SEC; else none ("", and the sentence for the log)."""
+    agent = configured.strip() or (DEMO_USER_AGENT if demo else "")
+    if agent:
+        return agent, ""
+    return "", (
+        f"{SEC} (filings, float) is off: the SEC refuses clients that do not declare who they "
+        f"are; set {UA_HINT} in the config file to turn it on."
+    )
 
 
 # -- the ticker map ---------------------------------------------------------------------------
