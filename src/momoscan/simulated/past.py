@@ -1,0 +1,504 @@
+"""The demo's past: a simulated month before the demo's first day, written into a new demo
+database so that the signals' track records (`momoscan.signals`) and the options-or-price
+lead marks (`momoscan.lead`) have a history from the first screen.
+
+Made where the simulated market runs (its own process, as `simulated.history` is), from the
+market's own generator: each past day's minute paths are `_day_paths` of that day's stories
+(`SimMarket.movers_for`), started from the day's seeded closes and scaled, as
+`SimMarket.session_before` does, so that each day closes where the next one opens and the last
+one closes at the demo's first day's previous closes (it is that day's `session_before`).
+
+What is written, labelled simulated as the whole demo is (rows in the demo database only):
+- the signals those days raised, as momoscan would have raised them from 5-minute looks (one
+  look per `BUCKET` minutes, at each bucket's last minute): top-10 entrants of the largest
+  moves and of share volume (a name in the top 10 now and not at the look before, not again
+  within 30 minutes), the top pre-market gappers at 09:25, trading halts, the daily options
+  top 10's NEW entrants (announced at the next session's open, at its opening price), and the
+  first unusual option contract of an options-led story (below);
+- the intraday history (`quote_history`, the regular session's 5-minute buckets, the price at
+  each bucket's last minute and the session's volume so far) of every name with a signal that
+  day, the day before or the day after: enough for every outcome horizon, the next close
+  included;
+- the daily options top 10 (`option_leaders`) of each past day, ranked as `leaders.rank_days`
+  ranks OCC's files (the engine ranks its own backfill the same way).
+
+Planted rates, so that a bench can compare the records it measures with the truth:
+- `NEW_RUN_RATE` of the NEW options entrants get a run the next session (a `RUNNER` story of
+  +7 to +30 % starting 09:35-10:30, the way their calls or puts pointed): "NEW options entrants
+  that run >= 5 % by the close: about 40 %" (the measured truth is in `PastTruth.rates`);
+- one options-led story a day: a mid or large cap with no other story runs +10 to +30 % from
+  10:00-14:00, its options activity (its first unusual contract) starting `LED_MINUTES` (20-40)
+  minutes before its run (`PlantedLead`). The past's watch set sees every name's chain; a live
+  run sees a chain only for the names in its options watch set.
+
+The columns cross the process boundary as `PastColumns` (the history as `history.Columns`,
+a few bytes a row). Measured on the 2-core machine (`tests/test_sim_past.py` keeps the sizes
+small; `docs/benchmarks.md` has the figures): see `bench/record.py --past`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import leaders as leader_rules
+from .. import market_hours as mh
+from .history import Columns
+from .market import (
+    OPEN_MINUTE,
+    RUNNER,
+    Mover,
+    SimMarket,
+    _day_bounds,
+    _day_paths,
+    _seed,
+    _tick_round,
+)
+
+if TYPE_CHECKING:
+    from ..models import Leader
+    from ..store import Store
+
+#: Trading days of the past (about a month).
+PAST_DAYS = 20
+#: Minutes between two of the past's looks: the store's history bucket in the session.
+BUCKET = 5
+#: A name on a board within this many minutes is not announced for it again (as
+#: `entrants.REANNOUNCE_AFTER`).
+REANNOUNCE_MINUTES = 30
+TOP = 10
+#: Gappers: the top `TOP` pre-market moves of at least this (a fraction) at 09:25.
+GAP_MIN = 0.03
+#: A run in price: a move from the previous close of at least this (a fraction).
+RUN_MOVE = 0.05
+#: Planted: the share of NEW options entrants given a run the next session.
+NEW_RUN_RATE = 0.4
+#: Planted: how many minutes an options-led story's options activity starts before its run.
+LED_MINUTES = (20, 40)
+#: The leaders' window (`[options] lookback_days`' default).
+LOOKBACK = 20
+SOURCE = "simulated past"
+GAP_MINUTE = 325  # 09:25 ET, minutes from 04:00
+
+#: (kind, symbol, at (Unix seconds), day ISO, price (dollars), direction, detail)
+SignalRow = tuple[str, str, float, str, float, int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class PlantedLead:
+    """An options-led story of the past: its options activity began at `options_at` (Unix
+    seconds, the first minute its unusual contracts traded) and its price ran at `price_at`
+    (the first minute its true path was `RUN_MOVE` from the previous close)."""
+
+    symbol: str
+    day: date
+    options_at: float
+    price_at: float
+
+    @property
+    def gap_s(self) -> float:
+        """Seconds from the options activity to the price run (positive: options first)."""
+        return self.price_at - self.options_at
+
+
+@dataclass
+class PastTruth:
+    """The past's ground truth, for tests and `bench/record.py` (never the engine): each
+    signalled name's minute path (`paths[(day, symbol)]`: float32 dollars, minute 0 at 04:00
+    ET, scaled as stored), the planted NEW runs (day, symbol) and the planted leads."""
+
+    paths: dict[tuple[date, str], np.ndarray] = field(default_factory=dict)
+    new_runs: set[tuple[date, str]] = field(default_factory=set)
+    leads: list[PlantedLead] = field(default_factory=list)
+
+
+@dataclass
+class PastColumns:
+    """What the market's process sends: `history` one `history.Columns` a day, `signals`
+    rows (`SignalRow`), `leaders` each day's top 10 (ISO day, leaders), `days` the past's
+    trading days (ISO, oldest first), `leads` the planted leads, `seconds` the time it took
+    to make."""
+
+    days: list[str]
+    history: list[Columns]
+    signals: list[SignalRow]
+    leaders: list[tuple[str, list[Leader]]]
+    leads: list[PlantedLead]
+    seconds: float = 0.0
+
+
+def _top(values: np.ndarray, eligible: np.ndarray, k: int = TOP) -> set[int]:
+    """Indexes of the `k` largest of `values` among `eligible` (ties: lower index)."""
+    idx = np.flatnonzero(eligible)
+    if idx.size == 0:
+        return set()
+    vals = values[idx]
+    if idx.size > k:
+        part = np.argpartition(-vals, k - 1)[:k]
+        return set(idx[part].tolist())
+    return set(idx.tolist())
+
+
+def _leaders_by_day(
+    market: SimMarket, days: Sequence[date], tiers_only: frozenset[str]
+) -> dict[date, list[Leader]]:
+    """Each of `days`' options top 10 from the market's daily volumes, ranked as the engine
+    ranks OCC's files (products excluded, the universe's names only)."""
+    span = mh.trading_days_before(days[0], LOOKBACK) + list(days)
+    history: dict[date, dict[str, tuple[int, int, int]]] = {}
+    products = frozenset(s.symbol for s in market.products)
+    for d in span:
+        totals, call_share = market.options_volumes(d)
+        calls = np.round(totals * call_share)
+        history[d] = {
+            market.securities[i].symbol: (int(totals[i]), int(calls[i]), int(totals[i] - calls[i]))
+            for i in np.flatnonzero(totals > 0).tolist()
+        }
+    return leader_rules.rank_days(days, history, products, tiers_only, LOOKBACK)
+
+
+def _led_story(market: SimMarket, day: date, taken: set[int]) -> tuple[Mover, int] | None:
+    """The day's planted options-led story: a mid or large cap with no other story that day
+    runs +10 to +30 % over 10-30 minutes from 10:00-14:00 ET, its options activity (its first
+    unusual contract) starting `LED_MINUTES` before the run starts; and those minutes. None
+    when no name fits. Drawn from a stream of its own: no other draw of the market changes."""
+    rng = np.random.default_rng(_seed(market.seed, day.toordinal(), "options-led"))
+    fits = [
+        i
+        for i, s in enumerate(market.stocks)
+        if s.cap_tier in ("mid", "large") and i not in taken and s.options_volume > 0
+    ]
+    if not fits:
+        return None
+    index = fits[int(rng.integers(0, len(fits)))]
+    taken.add(index)
+    story = Mover(
+        index,
+        math.log1p(float(rng.uniform(0.10, 0.30))),
+        int(rng.integers(360, 600)),
+        int(rng.integers(10, 31)),
+        0.0,
+        float(rng.uniform(4.0, 8.0)),
+        kind=RUNNER,
+    )
+    return story, int(rng.integers(LED_MINUTES[0], LED_MINUTES[1] + 1))
+
+
+def _new_runs(
+    market: SimMarket, day: date, entrants: Sequence[Leader], taken: set[int]
+) -> list[Mover]:
+    """The planted runs of `day` for yesterday's NEW options entrants: each gets one with
+    probability `NEW_RUN_RATE`, the way its calls or puts pointed."""
+    rng = np.random.default_rng(_seed(market.seed, day.toordinal(), "new-runs"))
+    out = []
+    for leader in entrants:
+        index = market.index.get(leader.underlying)
+        draw = rng.random()
+        size = float(rng.uniform(0.07, 0.30))
+        start = int(rng.integers(335, 390))
+        duration = int(rng.integers(15, 90))
+        if index is None or index in taken or draw >= NEW_RUN_RATE:
+            continue
+        up = leader.calls >= leader.puts
+        taken.add(index)
+        out.append(
+            Mover(
+                index,
+                math.log1p(size if up else -size * 0.8),
+                start,
+                duration,
+                0.0,
+                float(rng.uniform(3.0, 6.0)),
+                kind=RUNNER,
+            )
+        )
+    return out
+
+
+def _scaled_day(
+    market: SimMarket, day: date, movers: tuple[Mover, ...], target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, float]]]:
+    """`day`'s stocks' minute paths from its seeded closes, scaled to close at `target`
+    (float64 [stocks]): (price float32 [stocks x minutes], cumulative volume float32, the
+    scaled previous closes float64, halts as (symbol, Unix seconds))."""
+    n = len(market.stocks)
+    start = market._seeded_close(day)
+    _, close_minute, end_minute = _day_bounds(day)
+    halts: list = []  # type: ignore[type-arg]
+    price = np.empty((n, end_minute), dtype=np.float32)
+    volume = np.empty((n, end_minute), dtype=np.float32)
+    ratio = np.ones(n, dtype=np.float64)
+    for r0, r1, path, cum in _day_paths(
+        market, day, start, close_minute, end_minute, movers, halts=halts
+    ):
+        if r0 >= n:
+            continue
+        r1 = min(r1, n)
+        rows = path[: r1 - r0, :end_minute].astype(np.float64)
+        ratio[r0:r1] = target[r0:r1] / rows[:, close_minute - 1]
+        rows *= ratio[r0:r1, None]
+        rows += (target[r0:r1] - rows[:, close_minute - 1])[:, None]
+        price[r0:r1] = _tick_round(rows)
+        volume[r0:r1] = cum[: r1 - r0, :end_minute]
+    prev = start[:n] * ratio
+    stops = [(h.symbol, h.halted_at.timestamp()) for h in halts]
+    return price, volume, prev, stops
+
+
+def make_past(
+    market: SimMarket,
+    tiers: Sequence[str],
+    min_price: float,
+    *,
+    days: int = PAST_DAYS,
+    truth: PastTruth | None = None,
+) -> PastColumns:
+    """The `days` trading days before the market's first day, as columns (see the module's
+    docstring). `tiers` are the scan's cap tiers (`[universe] cap_tiers`) and `min_price` its
+    floor (dollars): the boards the signals are judged on. With `truth`, the ground truth is
+    filled in too (minute paths of every signalled name: for the bench, not the demo)."""
+    import time
+
+    began = time.perf_counter()
+    first = market.first_day
+    past = mh.trading_days_before(first, days)
+    stocks = market.stocks
+    n = len(stocks)
+    symbols = [s.symbol for s in stocks]
+    in_tiers = np.array([s.cap_tier in tiers for s in stocks])
+    universe = frozenset(symbols)
+    leaders = _leaders_by_day(market, past, universe)
+    new_by_day = {d: [x for x in rows if x.is_new] for d, rows in leaders.items()}
+
+    # Extra stories of each day: the planted runs of yesterday's NEW options entrants.
+    extras: dict[date, list[Mover]] = {}
+    planted_new: set[tuple[date, str]] = set()
+    led_by_day: dict[date, tuple[Mover, int]] = {}
+    for k, d in enumerate(past):
+        taken = {mv.index for mv in market.movers_for(d)}
+        runs = _new_runs(market, d, new_by_day.get(past[k - 1], []), taken) if k else []
+        planted_new.update((d, symbols[mv.index]) for mv in runs)
+        led = _led_story(market, d, taken)
+        if led is not None:
+            led_by_day[d] = led
+            runs.append(led[0])
+        extras[d] = runs
+
+    # Newest first: each day closes where the next one opened.
+    target = market._seeded_close(first)[:n]
+    by_day: dict[date, tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, float]]]] = {}
+    for d in reversed(past):
+        movers = market.movers_for(d) + tuple(extras.get(d, ()))
+        price, volume, prev, halts = _scaled_day(market, d, movers, target)
+        by_day[d] = (price, volume, prev, halts)
+        target = prev
+
+    signals: list[SignalRow] = []
+    signalled: dict[date, set[int]] = {d: set() for d in past}
+    planted_leads: list[PlantedLead] = []
+    for k, d in enumerate(past):
+        price, volume, prev, halts = by_day[d]
+        base, close_minute, _ = _day_bounds(d)
+        base_ts = base.timestamp()
+        key = d.isoformat()
+
+        def add(
+            kind: str,
+            i: int,
+            minute: int,
+            direction: int,
+            detail: str = "",
+            *,
+            price: np.ndarray = price,
+            base_ts: float = base_ts,
+            key: str = key,
+            mine: set[int] = signalled[d],
+        ) -> None:
+            at = base_ts + minute * 60.0
+            signals.append((kind, symbols[i], at, key, float(price[i, minute]), direction, detail))
+            mine.add(i)
+
+        change = price / prev[:, None].astype(np.float32) - 1.0
+        opened = volume[:, OPEN_MINUTE - 1]
+        looks = list(range(OPEN_MINUTE + BUCKET - 1, close_minute, BUCKET))
+        last_seen: dict[tuple[str, int], int] = {}
+        before: dict[str, set[int]] = {}
+        for minute in looks:
+            ok = in_tiers & (price[:, minute] >= min_price)
+            boards = {
+                "movers": _top(np.abs(change[:, minute]), ok),
+                "volume": _top(volume[:, minute] - opened, ok),
+            }
+            for board, now in boards.items():
+                if board in before:
+                    for i in sorted(now - before[board]):
+                        seen = last_seen.get((board, i))
+                        if seen is None or minute - seen >= REANNOUNCE_MINUTES:
+                            direction = 1 if change[i, minute] >= 0 else -1
+                            add(board, i, minute, direction)
+                for i in now:
+                    last_seen[(board, i)] = minute
+                before[board] = now
+        gap = change[:, GAP_MINUTE]
+        gap_ok = in_tiers & (price[:, GAP_MINUTE] >= min_price) & (np.abs(gap) >= GAP_MIN)
+        for i in sorted(_top(np.abs(gap), gap_ok)):
+            add("gapper", i, GAP_MINUTE, 1 if gap[i] >= 0 else -1)
+        index = {s: i for i, s in enumerate(symbols)}
+        for symbol, at in halts:
+            row = index.get(symbol)
+            if row is not None and in_tiers[row]:
+                minute = max(0, min(close_minute - 1, int((at - base_ts) // 60)))
+                add("halt", row, minute, 1 if change[row, minute] >= 0 else -1)
+        if k > 0:
+            for leader in new_by_day.get(past[k - 1], []):
+                row = index.get(leader.underlying)
+                if row is not None:
+                    way = 1 if leader.calls >= leader.puts else -1
+                    add("options_new", row, OPEN_MINUTE, way)
+        led = led_by_day.get(d)
+        if led is not None and in_tiers[led[0].index]:
+            mv, lead_minutes = led
+            i = mv.index
+            jump = mv.start - lead_minutes
+            # The first look after its first unusual contract traded.
+            look = next(m for m in looks if m >= jump)
+            add("unusual", i, look, 1, "options-led (planted)")
+            ran = _run_minute(change, i, close_minute)
+            if ran is not None:
+                planted_leads.append(
+                    PlantedLead(symbols[i], d, base_ts + jump * 60.0, base_ts + ran * 60.0)
+                )
+
+    history: list[Columns] = []
+    for k, d in enumerate(past):
+        names = set(signalled[d])
+        if k > 0:
+            names |= signalled[past[k - 1]]
+        if k + 1 < len(past):
+            names |= signalled[past[k + 1]]
+        price, volume, prev, _ = by_day[d]
+        history.append(_bucket_columns(d, sorted(names), symbols, price, volume))
+        if truth is not None:
+            for i in names:
+                truth.paths[(d, symbols[i])] = price[i].copy()
+    if truth is not None:
+        truth.new_runs |= planted_new
+        truth.leads.extend(planted_leads)
+    return PastColumns(
+        days=[d.isoformat() for d in past],
+        history=history,
+        signals=sorted(signals, key=lambda s: (s[2], s[0], s[1])),
+        leaders=[(d.isoformat(), rows) for d, rows in leaders.items()],
+        leads=planted_leads,
+        seconds=time.perf_counter() - began,
+    )
+
+
+def _run_minute(change: np.ndarray, i: int, close_minute: int) -> int | None:
+    """The first session minute name `i`'s true path was at least `RUN_MOVE` from the
+    previous close, either way; None if it never was."""
+    moved = np.flatnonzero(np.abs(change[i, OPEN_MINUTE:close_minute]) >= RUN_MOVE)
+    return OPEN_MINUTE + int(moved[0]) if moved.size else None
+
+
+def _bucket_columns(
+    day: date, rows: list[int], symbols: list[str], price: np.ndarray, volume: np.ndarray
+) -> Columns:
+    """`rows`' regular-session buckets of `day` as `history.Columns`: the price at each
+    bucket's last minute and the session's volume through it."""
+    if not rows:
+        return [], [], b"", b""
+    base, close_minute, _ = _day_bounds(day)
+    starts = range(OPEN_MINUTE, close_minute - BUCKET + 1, BUCKET)
+    ends = [s + BUCKET - 1 for s in starts]
+    stamps = [int((base + timedelta(minutes=s)).timestamp()) for s in starts]
+    sel = np.array(rows)
+    prices = np.ascontiguousarray(price[sel][:, ends].T, dtype=np.float32)
+    opened = volume[sel, OPEN_MINUTE - 1]
+    vols = (volume[sel][:, ends] - opened[:, None]).T.astype(np.int64)
+    names = [symbols[i] for i in rows]
+    return names, stamps, prices.tobytes(), np.ascontiguousarray(vols).tobytes()
+
+
+#: The `meta` key of a database whose past is written, and its value (`past_label`).
+PAST_META = "demo_past"
+
+
+def store_past(store: Store, past: PastColumns, label: str, *, now: float | None = None) -> int:
+    """Write `past` into `store` on the store's thread (the one writer), unless a past is
+    written already (`meta` `PAST_META`): the intraday history (what is stored wins), each
+    day's options top 10, the signals, then each day's `lead` signals
+    (`queries.lead.lead_signals`, read from what was just written), and last the mark
+    `label`. Each step is one transaction and each can be done again (rows are kept once), so
+    a run stopped half-way writes the rest next time. Returns the signals written (0 when a
+    past was there already)."""
+    from ..queries.lead import lead_signals
+    from ..signals import Signal
+    from .history import expand
+
+    if store.get_meta(PAST_META):
+        return 0
+    rows = [row for columns in past.history for row in expand(columns)]
+    store.add_history(rows)
+    for key, leaders in past.leaders:
+        store.store_leaders(date.fromisoformat(key), leaders)
+    signals = [
+        Signal(
+            kind=kind,
+            symbol=symbol,
+            at=at,
+            day=date.fromisoformat(key),
+            price=price,
+            direction=direction,
+            price_at=at,
+            source=SOURCE,
+            detail=detail,
+        )
+        for kind, symbol, at, key, price, direction, detail in past.signals
+    ]
+    with store.transaction():
+        written = store.record_signals(signals)
+    leads = [s for key in past.days for s in lead_signals(store, date.fromisoformat(key))]
+    with store.transaction():
+        written += store.record_signals([dataclasses.replace(s, source=SOURCE) for s in leads])
+    if now is not None:
+        measure_past(store, past, now)
+    store.set_meta(PAST_META, label)
+    return written
+
+
+def measure_past(store: Store, past: PastColumns, now: float) -> int:
+    """Measure the past's signals at once, as the collector's outcome job measures every
+    signal (`engine.outcomes.measure`, from the stored prices), at `now` (the market clock,
+    Unix seconds): the job looks back `engine.outcomes.OPEN_FOR` only, and the store's
+    retention (`[store] history_days`) drops the older days' prices at the next prune.
+    Returns the signals measured."""
+    from ..engine.outcomes import measure, window
+    from ..queries.signals import price_samples
+
+    if not past.days:
+        return 0
+    first = datetime.combine(date.fromisoformat(past.days[0]), mh.PRE_OPEN, tzinfo=mh.ET)
+    signals = [
+        s for s in store.open_signals(first.timestamp()) if s.source == SOURCE and s.at <= now
+    ]
+    outcomes = []
+    final = []
+    for signal in signals:
+        if signal.id is None:
+            continue
+        begin, end = window(signal)
+        samples = price_samples(store, signal.symbol, begin, min(end, now + 1))
+        measured, is_final = measure(signal, samples, now)
+        outcomes += measured
+        if is_final:
+            final.append(signal.id)
+    with store.transaction():
+        store.store_outcomes(outcomes, final)
+    return len(signals)
