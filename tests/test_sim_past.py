@@ -1,0 +1,98 @@
+"""The demo's past (simulated/past.py): a simulated month of signals, history and leaders,
+made from the market's own stories, with planted options-led stories that leads() finds."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from momoscan import market_hours as mh
+from momoscan.clock import FixedClock
+from momoscan.queries.lead import leads
+from momoscan.simulated.market import SimMarket
+from momoscan.simulated.past import (
+    BUCKET,
+    PAST_DAYS,
+    PAST_META,
+    PastColumns,
+    PastTruth,
+    make_past,
+    store_past,
+)
+from momoscan.store import Store
+
+FIRST = date(2026, 11, 20)
+TIERS = ["small", "mid", "large"]
+
+
+@pytest.fixture(scope="module")
+def made() -> tuple[SimMarket, PastColumns, PastTruth]:
+    clock = FixedClock(datetime(2026, 11, 20, 10, 0, tzinfo=mh.ET))
+    market = SimMarket(7, 0, clock, start_day=FIRST)
+    truth = PastTruth()
+    return market, make_past(market, TIERS, 1.0, truth=truth), truth
+
+
+def test_the_past_is_the_month_before_the_first_day(
+    made: tuple[SimMarket, PastColumns, PastTruth],
+) -> None:
+    market, past, _ = made
+    days = [date.fromisoformat(d) for d in past.days]
+    assert len(days) == PAST_DAYS and days[-1] == mh.previous_trading_day(FIRST)
+    kinds = Counter(s[0] for s in past.signals)
+    for kind in ("movers", "volume", "gapper", "options_new", "unusual"):
+        assert kinds[kind] > 0, kind
+    # The last past day closes where the first day opens (its previous closes).
+    last = days[-1]
+    prev = market.day_for(FIRST).prev_close
+    kept = [(sym, path) for (d, sym), path in made[2].paths.items() if d == last]
+    assert kept
+    base = datetime.combine(last, mh.PRE_OPEN, tzinfo=mh.ET)
+    minute = int((mh.session_bounds(last)[2] - base).total_seconds() // 60) - 1
+    for sym, path in kept:
+        i = market.index[sym]
+        assert float(path[minute]) == pytest.approx(float(prev[i]), abs=0.011)
+
+
+def test_every_signal_has_its_prices_stored(
+    made: tuple[SimMarket, PastColumns, PastTruth], tmp_path: Path
+) -> None:
+    _, past, _ = made
+    with Store(tmp_path / "past.db") as store:
+        written = store_past(store, past, "7:0:test")
+        assert written >= len(past.signals)
+        assert store.get_meta(PAST_META) == "7:0:test"
+        # Once: a database with a past gets none again.
+        assert store_past(store, past, "again") == 0
+        movers = [s for s in past.signals if s[0] == "movers"]
+        for _, symbol, at, _, price, _, _ in movers[:: max(1, len(movers) // 20)]:
+            bucket = int(at) - int(at) % (BUCKET * 60)
+            row = store.conn.execute(
+                "SELECT price FROM quote_history WHERE symbol = ? AND ts = ?", (symbol, bucket)
+            ).fetchone()
+            assert row is not None and row[0] == pytest.approx(price, abs=1e-4)
+        leaders_days = {r[0] for r in store.conn.execute("SELECT DISTINCT day FROM option_leaders")}
+        assert leaders_days == set(past.days)
+
+
+def test_leads_finds_the_planted_options_led_stories(
+    made: tuple[SimMarket, PastColumns, PastTruth], tmp_path: Path
+) -> None:
+    _, past, truth = made
+    led = [p for p in truth.leads if p.gap_s > 0]
+    assert len(led) >= PAST_DAYS // 2
+    with Store(tmp_path / "past.db") as store:
+        store_past(store, past, "7:0:test")
+        for planted in led:
+            found = leads(store, planted.day).get(planted.symbol)
+            assert found is not None, planted
+            assert found.first == "options", (planted, found)
+            # Within one quote interval (the stored prices' 5-minute bucket) of the truth.
+            assert abs(found.gap_s - planted.gap_s) <= BUCKET * 60, (planted, found)
+        lead_kinds = [
+            r[0] for r in store.conn.execute("SELECT symbol FROM signals WHERE kind = 'lead'")
+        ]
+        assert {p.symbol for p in led} <= set(lead_kinds)
