@@ -16,12 +16,7 @@ from momoscan import market_hours as mh
 from momoscan.clock import FixedClock
 from momoscan.config import Settings
 from momoscan.engine.context import RefreshReport, StepContext
-from momoscan.engine.fundamentals import (
-    FINRA_RETRY,
-    FundamentalsStep,
-    fetch_order,
-    short_volume_day,
-)
+from momoscan.engine.fundamentals import FINRA_RETRY, FundamentalsStep, fetch_order
 from momoscan.engine.store_thread import StoreThread
 from momoscan.fundamentals import (
     BASIS_FLOAT_AT_DATE,
@@ -35,7 +30,12 @@ from momoscan.fundamentals import (
 from momoscan.models import Ticker
 from momoscan.queries import fundamentals as fq
 from momoscan.sources.errors import MalformedResponse, ServiceError, SourceError
-from momoscan.sources.finra import FinraNotPublished, ShortInterestFile, ShortVolumeFile
+from momoscan.sources.finra import (
+    FinraNotPublished,
+    ShortInterestFile,
+    ShortVolumeFile,
+    short_volume_day,
+)
 from momoscan.sources.sec import SecBlocked, SecUserAgentMissing
 from momoscan.sources.sec_facts import CompanyFacts
 from momoscan.store import SCHEMA_VERSION, Store

@@ -31,7 +31,7 @@ import logging
 import math
 import sqlite3
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from datetime import date, datetime, time
+from datetime import date
 from typing import Protocol
 
 import anyio
@@ -41,6 +41,7 @@ from .. import queries
 from ..fundamentals import FloatFigure, ShortInterest, ShortVolume, estimate_float
 from ..queries import fundamentals as fq
 from ..sources.errors import SourceError
+from ..sources.finra import short_volume_day
 from ..store import SHORT_INTEREST_SETTLEMENT, SHORT_VOLUME_DAY, Store, StoreError
 from .context import Failure, RefreshReport, StepContext, owned
 
@@ -57,8 +58,6 @@ PER_SECOND = 2.0
 BACKGROUND_BATCH = 20
 #: Wall seconds the background task waits when nothing is due.
 IDLE_WAIT = 600.0
-#: FINRA posts the day's short volume file by about 18:00 ET (3rd-party, UNVERIFIED).
-SHORT_VOLUME_AT = time(18, 0)
 #: Wall seconds before FINRA is asked again after a failure or a missing file.
 FINRA_RETRY = 1800.0
 #: Wall seconds before probing again for a short interest file newer than the stored one.
@@ -127,16 +126,6 @@ def fetch_order(
     members = set(universe)
     first = [s for s in (*watchlist, *on_screen) if s in members]
     return list(dict.fromkeys([*first, *universe]))
-
-
-def short_volume_day(now: datetime) -> date:
-    """The trade date whose short volume file should be out at `now`: the day itself from
-    18:00 ET on a trading day, else the trading day before."""
-    local = now.astimezone(mh.ET)
-    today = local.date()
-    if mh.is_trading_day(today) and local.time() >= SHORT_VOLUME_AT:
-        return today
-    return mh.previous_trading_day(today)
 
 
 class FundamentalsStep:

@@ -40,7 +40,7 @@ import logging
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import httpx
 
@@ -79,6 +79,8 @@ SI_HEADER = (
 )
 SV_HEADER = ("date", "symbol", "shortvolume", "shortexemptvolume", "totalvolume", "market")
 
+#: FINRA posts the day's short volume file by about 18:00 ET (3rd-party, UNVERIFIED).
+SHORT_VOLUME_AT = time(18, 0)
 #: How many settlement dates back a probe for the newest short interest file goes.
 SETTLEMENT_CANDIDATES = 4
 #: How many trading days back a short volume read goes when a day's file is missing.
@@ -153,6 +155,16 @@ def settlement_dates(on_or_before: date, count: int) -> list[date]:
                 out.append(settled)
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     return sorted(out, reverse=True)
+
+
+def short_volume_day(now: datetime) -> date:
+    """The trade date whose short volume file should be out at `now`: the day itself from
+    18:00 ET on a trading day, else the trading day before."""
+    local = now.astimezone(mh.ET)
+    today = local.date()
+    if mh.is_trading_day(today) and local.time() >= SHORT_VOLUME_AT:
+        return today
+    return mh.previous_trading_day(today)
 
 
 def _looks_like_markup(text: str) -> bool:
