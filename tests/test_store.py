@@ -8,6 +8,7 @@ import pytest
 
 from momoscan import queries
 from momoscan.models import Quote, SymbolError, Ticker, UnderlyingVolume
+from momoscan.rvol import volume_share_by
 from momoscan.store import HISTORY_BUCKET_EXTENDED, SCHEMA_VERSION, Store, StoreError
 
 TICKERS = [
@@ -85,7 +86,10 @@ def test_movers_and_volume_respect_tiers_and_price_floor(store: Store) -> None:
     )
     movers = queries.top_movers(store, ["small", "mid", "large"], 1.0)
     assert [r.symbol for r in movers] == ["AAA", "BBB"]  # CCC is mega, PNY under $1
-    assert movers[0].rvol == pytest.approx(2.0)
+    # Twice the average day's volume by 11:00 ET: 2x the whole day's, and against the usual
+    # volume by 11:00 (the curve's share of a day, rvol.py) far more.
+    assert movers[0].rvol_day == pytest.approx(2.0)
+    assert movers[0].rvol == pytest.approx(2.0 / volume_share_by(90))
     volume = queries.top_volume(store, ["small", "mid", "large", "mega"], 1.0)
     assert [r.symbol for r in volume] == ["CCC", "BBB", "AAA"]
     # Lower the floor and the penny stock leads the movers.

@@ -34,6 +34,10 @@ class ScanRow:
     #: A pre-market or after-hours price; `regular_price` is then the regular session's close.
     extended: bool = False
     regular_price: float | None = None
+    #: The whole-day relative volume (volume / average daily volume); `rvol` is at the time
+    #: of day (rvol.py), `rvol_5m` the last five minutes' for names the stream carries.
+    rvol_day: float | None = None
+    rvol_5m: float | None = None
 
     @property
     def quoted_at(self) -> float:
@@ -49,7 +53,7 @@ class ScanRow:
 _SCAN_SELECT = (
     "SELECT q.symbol, t.name, t.exchange, t.mic, t.cap_tier, t.category, q.price, "
     "q.change_pct, q.volume, q.avg_volume, q.rvol, q.fetched_at, q.quote_ts, q.source, "
-    "q.extended, q.regular_price "
+    "q.extended, q.regular_price, q.rvol_day, q.rvol_5m "
     "FROM quotes q JOIN tickers t ON t.symbol = q.symbol"
 )
 #: A quote's time by the source's clock; momoscan's fetch time only where the source gave none.
@@ -89,6 +93,8 @@ def _scan_row(r: dict[str, Any], start: float | None = None) -> ScanRow:
         source=r["source"] or "poll",
         extended=bool(r["extended"]),
         regular_price=r["regular_price"],
+        rvol_day=r["rvol_day"],
+        rvol_5m=r["rvol_5m"],
     )
 
 

@@ -1,12 +1,20 @@
 """Quotes: a poll's batch (with its history, refused symbols, the run's counters and the
-credits it took), the stream's ticks, /market_movers rows, and the credit ledger."""
+credits it took), the stream's ticks, /market_movers rows, and the credit ledger.
+
+Each write sets the quote's three relative volumes (rvol.py): `rvol` at the time of day,
+`rvol_day` the whole day's, `rvol_5m` the last five minutes' (names the stream carries). Their
+usual volumes come from this connection's cache (store/profiles.py): a poll's are computed
+here, a tick's and a movers row's are bound as parts (the profile's figure, or the curve's
+share for SQLite to multiply by the stored average volume)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import rvol
 from ..models import MoverRow, Quote, SymbolError
 from .highs import HighsMixin, quote_highs, tick_highs, upsert_highs
+from .profiles import ProfilesMixin, RvolCache
 from .universe import UniverseMixin
 
 #: Intraday history resolution: one sample per symbol per bucket, the latest wins. Five minutes
@@ -16,9 +24,55 @@ HISTORY_BUCKET_OPEN = 300
 HISTORY_BUCKET_EXTENDED = 1800
 
 
-class QuotesMixin(HighsMixin, UniverseMixin):
-    """Quote writes (a universe mixin too: a batch fills in the names its universe lacks; and
-    a highs one: a batch moves the highs of the day)."""
+#: A tick's or movers row's relative volumes as bound: (the time-of-day usual from the
+#: profile or None, the curve's share or None before the open, the 5-minute window's shares
+#: or None, its usual from the profile or None, its curve share or None).
+RvolParts = tuple[float | None, float | None, float | None, float | None, float | None]
+_NO_PARTS: RvolParts = (None, None, None, None, None)
+
+#: SQL of the three figures from the bound parts (a: usual, b: share, c: 5-minute shares,
+#: d: its usual, e: its share) and the volume the row now holds.
+_RVOL_SET = (
+    "rvol = CAST({volume} AS REAL) / NULLIF(COALESCE({a}, avg_volume * {b}), 0), "
+    "rvol_day = CAST({volume} AS REAL) / NULLIF(avg_volume, 0), "
+    "rvol_5m = {c} / NULLIF(COALESCE({d}, avg_volume * {e}), 0)"
+)
+
+_TICK_RVOL = _RVOL_SET.format(
+    volume="COALESCE(?3, volume)", a="?7", b="?8", c="?9", d="?10", e="?11"
+)
+_MOVERS_RVOL = _RVOL_SET.format(
+    volume="COALESCE(?6, volume)", a="?10", b="?11", c="?12", d="?13", e="?14"
+)
+
+
+def _parts(
+    cache: RvolCache, symbol: str, volume: int | None, at: float, *, remember: bool
+) -> RvolParts:
+    """The parts of a tick's or movers row's figures (`RvolParts`); with `remember`, its
+    volume joins the stream's recent volumes for later windows."""
+    clock = cache.clock
+    minutes = rvol.minutes_at(at, clock)
+    if minutes is None:
+        return _NO_PARTS
+    profiles = cache.profiles
+    profile = None if profiles is None else profiles.get(symbol)
+    usual, share = rvol.usual_parts(minutes, profile, clock)
+    traded = usual5 = share5 = None
+    if volume is not None:
+        recent = cache.recent
+        window = rvol.window_5m(volume, at, recent.before(symbol, at), clock)
+        if window is not None:
+            start, end, traded = window
+            usual5, share5 = rvol.window_parts(start, end, profile, clock)
+        if remember and clock.in_session(at):
+            recent.add(symbol, at, volume)
+    return usual, share, traded, usual5, share5
+
+
+class QuotesMixin(HighsMixin, UniverseMixin, ProfilesMixin):
+    """Quote writes (a universe mixin too: a batch fills in the names its universe lacks; a
+    highs one: a batch moves the highs of the day; and a profiles one: the usual volumes)."""
 
     def store_quotes(
         self,
@@ -34,20 +88,49 @@ class QuotesMixin(HighsMixin, UniverseMixin):
         """One quote batch, its refused symbols, the run's counters and the credits it took
         (at `credits_at`), and the highs of the day it makes (store/highs.py), in one
         transaction."""
-        # Tuples spelled out: attribute loads on the Struct build them in about a third of the
-        # time an attrgetter's call and a tuple concatenation take.
-        rows = [
-            (q.symbol, q.price, q.open, q.high, q.low, q.prev_close, q.change_pct, q.volume,
-             q.avg_volume, q.market_open, q.quote_ts, q.source, q.extended, q.regular_price,
-             q.regular_change_pct, fetched_at)
-            for q in quotes
-        ]  # fmt: skip
         now = int(fetched_at)
+        cache = self.rvol_cache
+        clock, profiles, recent = cache.clock, cache.profiles or {}, cache.recent
+        # A batch's quotes mostly share a few times: each time's session facts once.
+        times: dict[int, tuple[float | None, float, bool, bool]] = {}
+        rows = []
         history = []
         for q in quotes:
             ts = now if q.quote_ts is None else q.quote_ts
-            size = HISTORY_BUCKET_OPEN if q.market_open else HISTORY_BUCKET_EXTENDED
-            history.append((q.symbol, ts - ts % size, q.price, q.volume))
+            at = times.get(ts)
+            if at is None:
+                minutes = rvol.minutes_at(ts, clock)
+                share = (
+                    0.0 if minutes is None else rvol.volume_share_by(clock.curve_minutes(minutes))
+                )
+                at = times[ts] = (minutes, share, clock.in_session(ts), clock.full)
+            minutes, share, in_session, full = at
+            volume, avg = q.volume, q.avg_volume
+            by_time = day = in_5m = None
+            if volume is not None:
+                if avg:
+                    day = volume / avg
+                if minutes is not None:
+                    profile = profiles.get(q.symbol)
+                    usual = rvol.usual_by(profile, minutes) if profile and full else None
+                    if usual is None and avg:
+                        usual = avg * share
+                    if usual:
+                        by_time = volume / usual
+                    if in_session and q.symbol in recent:
+                        before = recent.before(q.symbol, ts)
+                        in_5m = rvol.rvol_5m(volume, ts, before, avg, profile, clock=clock)
+            # Tuples spelled out: attribute loads on the Struct build them in about a third of
+            # the time an attrgetter's call and a tuple concatenation take.
+            rows.append(
+                (q.symbol, q.price, q.open, q.high, q.low, q.prev_close, q.change_pct, volume,
+                 avg, q.market_open, q.quote_ts, q.source, q.extended, q.regular_price,
+                 q.regular_change_pct, fetched_at, by_time, day, in_5m)
+            )  # fmt: skip
+            # The bucket by the quote's own time: a quote of the session after its close (its
+            # last minute's) is the session's last sample, not an after-hours one.
+            size = HISTORY_BUCKET_OPEN if in_session else HISTORY_BUCKET_EXTENDED
+            history.append((q.symbol, ts - ts % size, q.price, volume))
         unnamed = self._unnamed_symbols()
         listed = (
             [
@@ -60,18 +143,18 @@ class QuotesMixin(HighsMixin, UniverseMixin):
         )
         highs = self._new_highs(quote_highs(quotes))
         with self.transaction() as conn:
-            # Relative volume is computed by SQLite from the two volumes bound for the row.
             conn.executemany(
                 "INSERT INTO quotes (symbol, price, open, high, low, prev_close, change_pct, "
                 "volume, avg_volume, market_open, quote_ts, source, extended, regular_price, "
-                "regular_change_pct, fetched_at, rvol) "
+                "regular_change_pct, fetched_at, rvol, rvol_day, rvol_5m) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-                "?16, CASE WHEN ?9 > 0 THEN CAST(?8 AS REAL) / ?9 END) "
+                "?16, ?17, ?18, ?19) "
                 "ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, "
                 "open = excluded.open, high = excluded.high, low = excluded.low, "
                 "prev_close = excluded.prev_close, change_pct = excluded.change_pct, "
                 "volume = excluded.volume, avg_volume = excluded.avg_volume, "
-                "rvol = excluded.rvol, market_open = excluded.market_open, "
+                "rvol = excluded.rvol, rvol_day = excluded.rvol_day, "
+                "rvol_5m = excluded.rvol_5m, market_open = excluded.market_open, "
                 "quote_ts = excluded.quote_ts, source = excluded.source, "
                 "extended = excluded.extended, regular_price = excluded.regular_price, "
                 "regular_change_pct = excluded.regular_change_pct, "
@@ -152,10 +235,12 @@ class QuotesMixin(HighsMixin, UniverseMixin):
         one transaction: a tick never creates a quote (its previous close, average volume and
         listing come from a poll), and an older tick never overwrites a newer quote; the highs
         of the day they make (store/highs.py) with them. Returns how many quotes moved."""
+        cache = self.rvol_cache
         rows = [
-            (price, change, volume, ts, fetched_at, symbol)
+            (price, change, volume, ts, fetched_at, symbol,
+             *_parts(cache, symbol, volume, ts, remember=True))
             for symbol, price, change, volume, ts in ticks
-        ]
+        ]  # fmt: skip
         history = [
             (symbol, ts - ts % HISTORY_BUCKET_OPEN, price, volume)
             for symbol, price, _, volume, ts in ticks
@@ -165,9 +250,7 @@ class QuotesMixin(HighsMixin, UniverseMixin):
             before = conn.total_changes
             conn.executemany(
                 "UPDATE quotes SET price = ?1, change_pct = COALESCE(?2, change_pct), "
-                "volume = COALESCE(?3, volume), "
-                "rvol = CASE WHEN avg_volume > 0 THEN CAST(COALESCE(?3, volume) AS REAL) "
-                "/ avg_volume END, "
+                "volume = COALESCE(?3, volume), " + _TICK_RVOL + ", "
                 "high = MAX(COALESCE(high, ?1), ?1), low = MIN(COALESCE(low, ?1), ?1), "
                 "quote_ts = ?4, fetched_at = ?5, source = 'stream' "
                 "WHERE symbol = ?6 AND COALESCE(quote_ts, 0) <= ?4",
@@ -203,14 +286,14 @@ class QuotesMixin(HighsMixin, UniverseMixin):
         quotes it moved (the run counts them)."""
         moved: set[str] = set()
         history = []
+        cache = self.rvol_cache
         with self.transaction() as conn:
             for r in rows:
                 stamp = r.quote_ts
                 cursor = conn.execute(
                     "UPDATE quotes SET price = ?1, high = COALESCE(?2, high), "
                     "low = COALESCE(?3, low), prev_close = ?4, change_pct = ?5, "
-                    "volume = COALESCE(?6, volume), "
-                    "rvol = CAST(COALESCE(?6, volume) AS REAL) / avg_volume, market_open = 1, "
+                    "volume = COALESCE(?6, volume), " + _MOVERS_RVOL + ", market_open = 1, "
                     "quote_ts = ?7, fetched_at = ?8, source = 'movers', extended = 0, "
                     "regular_price = NULL, regular_change_pct = NULL "
                     "WHERE symbol = ?9 AND avg_volume > 0 "
@@ -225,6 +308,13 @@ class QuotesMixin(HighsMixin, UniverseMixin):
                         stamp,
                         fetched_at,
                         r.symbol,
+                        *_parts(
+                            cache,
+                            r.symbol,
+                            r.volume,
+                            fetched_at if stamp is None else stamp,
+                            remember=False,
+                        ),
                     ),
                 )
                 if cursor.rowcount:
