@@ -143,3 +143,76 @@ def test_halts_and_resumptions_become_signals(store: Store) -> None:
     got = {(s.kind, s.direction, s.price) for s in store.signals_of_day(DAY)}
     assert ("halt", 1, 12.0) in got  # up into the halt (10 -> 12)
     assert ("resume", 1, 13.0) in got  # reopened higher than it halted
+
+
+def test_a_signal_without_a_price_waits_for_one(store: Store) -> None:
+    event(store, "scanner", "Options top 10", "OPT", at(10, 1), None, 0.0)
+    update(store, now=at(10, 5), tiers=("large",), min_price=1.0)
+    assert store.signals_of_day(DAY) == []  # no price yet: not stored yet
+    history(store, "OPT", [(at(10, 10), 7.5)])
+    update(store, now=at(10, 35), tiers=("large",), min_price=1.0)
+    (sig,) = store.signals_of_day(DAY)
+    assert (sig.kind, sig.price, sig.price_at, sig.direction) == (
+        "options_new",
+        7.5,
+        at(10, 10),
+        1,
+    )
+
+
+def test_a_failing_source_costs_only_its_own_signals(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from momoscan.engine import signal_sources
+
+    def broken(*_args: object, **_kwargs: object) -> list[Signal]:
+        raise RuntimeError("a bug in one source")
+
+    monkeypatch.setattr(signal_sources, "from_halts", broken)
+    history(store, "AAA", [(at(10, 0), 10.0)])
+    event(store, "scanner", "Top movers", "AAA", at(10, 1), 10.0, 4.0)
+    new, _ = update(store, now=at(10, 5), tiers=("large",), min_price=1.0)
+    assert new == 1
+    assert "deriving the halts signals failed" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_the_step_runs_every_few_market_minutes_on_the_store_thread(tmp_path: Path) -> None:
+    from momoscan.clock import FixedClock
+    from momoscan.config import Settings
+    from momoscan.engine.context import RefreshReport, StepContext
+    from momoscan.engine.outcomes import EVERY, OutcomeStep
+    from momoscan.engine.store_thread import StoreThread
+
+    path = tmp_path / "m.db"
+    with Store(path) as store:
+        history(store, "AAA", [(at(10, 0), 10.0), (at(10, 15), 11.0)])
+        event(store, "scanner", "Top movers", "AAA", at(10, 1), 10.0, 4.0)
+    thread = StoreThread(path)
+    await thread.start()
+    clock = FixedClock(datetime.fromtimestamp(at(10, 5), mh.ET))
+    step = OutcomeStep(StepContext(Settings(), thread, clock, "demo", wall=lambda: 0.0))
+    try:
+        await step.run(RefreshReport(run_id=0, started=0.0))
+        event_late = at(10, 6)
+        with Store(path) as store:
+            event(store, "scanner", "Top volume", "AAA", event_late, 10.0, 4.0)
+        clock.advance(60)  # within EVERY of the last run: nothing is looked at
+        await step.run(RefreshReport(run_id=0, started=0.0))
+        kinds = await thread.call(lambda s: [x.kind for x in s.signals_of_day(DAY)])
+        assert kinds == ["movers"]
+        clock.advance(EVERY)  # 10:11: the +15 min horizon (10:16) is not due yet
+        await step.run(RefreshReport(run_id=0, started=0.0))
+        kinds = await thread.call(lambda s: sorted(x.kind for x in s.signals_of_day(DAY)))
+        assert kinds == ["movers", "volume"]
+        clock.advance(EVERY + 1200)  # 10:36: the 10:15 bucket holds +15 min
+        await step.run(RefreshReport(run_id=0, started=0.0))
+        moves = await thread.call(
+            lambda s: s.conn.execute(
+                "SELECT o.move_pct FROM signal_outcomes o JOIN signals x ON x.id = o.signal_id "
+                "WHERE x.kind = 'movers' AND o.horizon = '15m' AND o.status = 'measured'"
+            ).fetchall()
+        )
+        assert moves == [(pytest.approx(10.0),)]
+    finally:
+        await thread.close()

@@ -21,8 +21,10 @@ Which way each points (`direction`, +1 up, -1 down):
   a put down; a catalyst up, an offering down (dilution).
 
 The signal's price is the event's when it has one, else the newest stored price at most
-`PRICE_MAX_AGE` before it (none: the signal is stored unmeasurable). Runs on the store's
-thread; each source owns its failure (logged, the others go on).
+`PRICE_MAX_AGE` before it, else the first within `PRICE_MAX_AGE` after it (a halt's: only
+before it); a signal without one waits that long for it, then is stored unmeasurable.
+
+Runs on the store's thread; each source owns its failure (logged, the others go on).
 """
 
 from __future__ import annotations
@@ -63,8 +65,18 @@ def _sign(value: float | None) -> int:
     return -1 if value is not None and value < 0 else 1
 
 
-def _priced(store: Store, symbol: str, at: float) -> tuple[float | None, float | None]:
+def _priced(
+    store: Store, symbol: str, at: float, *, after: bool = True
+) -> tuple[float | None, float | None]:
+    """The signal's price: the newest stored at most `PRICE_MAX_AGE` before `at`, else (with
+    `after`) the first within `PRICE_MAX_AGE` after it (a filing before the pre-market's
+    first quote); (price, its bucket's start) or (None, None)."""
     seen = found.price_before(store, symbol, at, at - PRICE_MAX_AGE)
+    if seen is None and after:
+        later = found.price_samples(
+            store, symbol, at - at % HISTORY_BUCKET_OPEN, at + PRICE_MAX_AGE
+        )
+        seen = (later[0][1], later[0][0]) if later else None
     return (seen[0], seen[1]) if seen else (None, None)
 
 
@@ -113,7 +125,7 @@ def from_halts(store: Store, now: float) -> list[Signal]:
     for symbol, at, reason, resume in found.halts_since(store, now - LOOKBACK):
         if at > now:
             continue
-        price, price_at = _priced(store, symbol, at)
+        price, price_at = _priced(store, symbol, at, after=False)
         before = found.price_before(store, symbol, at - HALT_RUNUP, at - 2 * HALT_RUNUP)
         direction = 1 if price is None or before is None else _sign(price - before[0])
         out.append(
@@ -231,7 +243,8 @@ def derive(
     out: list[Signal] = []
     for name, source in sources:
         try:
-            out.extend(source())
+            # One without a price yet waits `PRICE_MAX_AGE` for one (stored then, priced or not).
+            out.extend(x for x in source() if x.price is not None or now >= x.at + PRICE_MAX_AGE)
         except sqlite3.Error:
             raise
         except Exception:
