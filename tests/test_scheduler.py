@@ -27,10 +27,10 @@ from momoscan.engine.scheduler import (
     PriorityScheduler,
     RoundRobin,
     _due,
-    volume_share_by,
 )
 from momoscan.models import Leader
 from momoscan.runtime import RunOptions, open_runtime
+from momoscan.rvol import volume_share_by
 from momoscan.simulated.market import SimMarket
 from momoscan.simulated.transport import SimServer, SimulatedMarketTransport
 from momoscan.store import Store

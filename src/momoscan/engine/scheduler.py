@@ -24,8 +24,11 @@ strategies (`[scan] scheduler`):
      against the usual pace for the time of day; how far it moved between its last two
      quotes; its pre-market gap; options activity (unusual contracts, a NEW entrant to the
      daily options top 10, a jump in its share of the watch set's volume); its sector among
-     the top movers more than its size makes likely; how volatile it is. Most names keep a
-     weight of 1 and are swept as a round-robin would.
+     the top movers more than its size makes likely; how volatile it is; and two free
+     signals (they cost no credits: SEC EDGAR's, as stored; see `weights.py`), a fresh
+     filing (a catalyst: an 8-K's results or news, a 6-K, a 13D; an offering less) and a
+     low float (more with a catalyst or heavy volume). Most names keep a weight of 1 and
+     are swept as a round-robin would.
 
   On plans that have it (Twelve Data's Pro plans and up), the market's own movers list
   (/market_movers/stocks: the day's 50 biggest gainers or losers for 100 credits, at most a
@@ -51,7 +54,6 @@ was asked for, or its quote's own time when it came by the stream or the probe.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -67,9 +69,20 @@ from .. import market_hours as mh
 from .. import queries
 from ..format import et_time
 from ..models import MoverRow, Session, Ticker
+from ..queries.filings import recent_filings
+from ..queries.fundamentals import floats
+from ..rvol import volume_share_by
 from ..store import Store
 from .context import StepContext
 from .halts import RESUME_LEAD, RESUME_TAIL
+from .weights import (
+    CATALYST_MINUTES,
+    Catalyst,
+    catalysts,
+    float_boosts,
+    float_shares,
+    float_words,
+)
 
 #: /market_movers: credits a request (TD-OAS x-api-credits-cost).
 PROBE_CREDITS = 100
@@ -95,25 +108,6 @@ TIER_DAILY_VOL = {
     "mega": 0.016,
 }
 SESSION_SECONDS = 23_400.0
-#: The usual share of a US stock's regular-session volume traded by each half hour from the
-#: open (a typical U shape: heavy first and last half hours): for the time-of-day pace.
-_VOLUME_CURVE = (
-    (0, 0.0),
-    (30, 0.13),
-    (60, 0.22),
-    (90, 0.30),
-    (120, 0.37),
-    (150, 0.43),
-    (180, 0.48),
-    (210, 0.53),
-    (240, 0.58),
-    (270, 0.63),
-    (300, 0.69),
-    (330, 0.76),
-    (360, 0.85),
-    (390, 1.0),
-)
-_CURVE_X = [x for x, _ in _VOLUME_CURVE]
 
 #: The parts of a weight, in the order `why` tells them, with the words the status bar uses
 #: for what the scheduler favours.
@@ -126,17 +120,9 @@ REASONS = {
     "options": "options activity",
     "sector": "hot sectors",
     "vol": "volatile names",
+    "catalyst": "fresh filings",
+    "float": "low floats",
 }
-
-
-def volume_share_by(minutes_since_open: float) -> float:
-    """The usual share of a day's regular-session volume traded by then (0..1)."""
-    m = min(max(minutes_since_open, 0.0), 390.0)
-    i = bisect.bisect_right(_CURVE_X, m) - 1
-    if i >= len(_VOLUME_CURVE) - 1:
-        return 1.0
-    (x0, y0), (x1, y1) = _VOLUME_CURVE[i], _VOLUME_CURVE[i + 1]
-    return y0 + (y1 - y0) * (m - x0) / (x1 - x0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,8 +381,13 @@ class PriorityScheduler(Scheduler):
 
     name = "priority"
 
-    def __init__(self, ctx: StepContext, skip: Callable[[], set[str]] = set):
+    def __init__(
+        self, ctx: StepContext, skip: Callable[[], set[str]] = set, *, free_signals: bool = True
+    ):
         super().__init__(ctx, skip)
+        #: Whether the free signals (a fresh filing, a low float: `weights.py`) are read and
+        #: weigh; `bench/detect.py` turns them off to measure what they bring.
+        self.free_signals = free_signals
         self._symbols: list[str] = []
         self._index: dict[str, int] = {}
         self._tickers: list[Ticker] = []
@@ -428,6 +419,8 @@ class PriorityScheduler(Scheduler):
         self._rank: dict[str, tuple[int, str]] = {}
         self._heat: dict[str, int] = {}
         self._signals: dict[str, queries.OptionsSignal] = {}
+        self._catalysts: dict[str, Catalyst] = {}
+        self._float = np.zeros(0)  # each name's float (shares), nan: no figure
         self._pace = np.zeros(0)
         self._vol = np.zeros(0)
         self._allocate(0)
@@ -547,6 +540,11 @@ class PriorityScheduler(Scheduler):
                 if signal is not None and signal.is_new:
                     bits.append("new in the daily options top 10")
                 text = ", ".join(bits) or "its options share jumped"
+            elif reason == "catalyst":
+                held = self._catalysts.get(symbol)
+                text = f"filed {held.text}" if held is not None else "a fresh filing"
+            elif reason == "float":
+                text = float_words(float(self._float[i]))
             elif reason == "sector":
                 sector = self._tickers[i].sector
                 text = f"{self._heat.get(sector, 0)} {sector} names among the top movers"
@@ -734,6 +732,7 @@ class PriorityScheduler(Scheduler):
             if settings.options.enabled
             else {}
         )
+        await self._read_free_signals(now)
         self._learn(rows)
         n = len(self._symbols)
         live = np.zeros(n, dtype=bool)
@@ -815,6 +814,19 @@ class PriorityScheduler(Scheduler):
             self._favouring = self._favoured(polled)
         return SweepPlan(ordered, quota, probes)
 
+    async def _read_free_signals(self, now: float) -> None:
+        """The filings of the last `CATALYST_MINUTES` and the floats, as stored (one query
+        each, once a plan); none while `free_signals` is off."""
+        if not self.free_signals:
+            self._catalysts = {}
+            self._float = np.full(len(self._symbols), np.nan)
+            return
+        store = self.ctx.store
+        recent = await store.call(recent_filings, now - CATALYST_MINUTES * 60.0)
+        self._catalysts = catalysts(recent, now)
+        figures = await store.call(floats, self._symbols)
+        self._float = float_shares(figures, self._symbols)
+
     def _score(self, now: float, minutes_open: float | None) -> None:
         """Every name's weight: 1 plus its boosts (the module's docstring), into
         `self._weight`, with the boosts kept (one column a reason) for `why`."""
@@ -875,6 +887,14 @@ class PriorityScheduler(Scheduler):
                 boost += 0.5
             self._share[symbol] = signal.share
             boosts[i, _COL["options"]] = min(1.5, boost)
+        for symbol, catalyst in self._catalysts.items():
+            i = self._index.get(symbol)
+            if i is not None:
+                boosts[i, _COL["catalyst"]] = catalyst.boost
+        if len(self._float) == n:
+            # A small float moves furthest on news or heavy volume: its part doubles then.
+            amplified = (boosts[:, _COL["catalyst"]] > 0) | (boosts[:, _COL["pace"]] > 0)
+            boosts[:, _COL["float"]] = float_boosts(self._float, amplified)
         self._boosts = boosts
         self._weight = 1.0 + boosts.sum(axis=1)
 
