@@ -11,9 +11,11 @@ from typing import cast
 
 import httpx
 import pytest
+import respx
 
 from momoscan import market_hours as mh
 from momoscan import queries
+from momoscan.check import Probe, probe_sec, run_checks
 from momoscan.clock import FixedClock
 from momoscan.config import Settings
 from momoscan.engine.context import RefreshReport, StepContext
@@ -298,3 +300,36 @@ def test_the_market_opens_after_the_first_filings() -> None:
     ]
     assert min(minutes) >= 120 and max(minutes) < 960
     assert any(m < OPEN_MINUTE for m in minutes) and any(m > OPEN_MINUTE for m in minutes)
+
+
+# -- momoscan check --------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_check_says_whether_the_user_agent_is_accepted() -> None:
+    clock = FixedClock(at(DAY, 11, 0))
+    market = demo_market(DAY, clock)
+    good = await probe_sec_via(SimulatedMarketTransport(market, latency=0), clock)
+    assert good.ok and good.reached
+    assert good.detail.startswith("SEC EDGAR: User-Agent accepted. Ticker map: 638 tickers")
+    assert good.data_age_seconds is not None and good.data_age_seconds < 3600
+    plan = FaultPlan.parse("sec_no_ua=1")
+    refused = await probe_sec_via(SimulatedMarketTransport(market, latency=0, faults=plan), clock)
+    assert not refused.ok and refused.reached
+    assert refused.detail.startswith("SEC EDGAR: User-Agent refused (403): set [sec] user_agent")
+
+
+@pytest.mark.anyio
+async def test_check_without_a_user_agent_asks_nothing() -> None:
+    with respx.mock(assert_all_called=False) as router:
+        route = router.route(host="www.sec.gov").respond(200)
+        async with httpx.AsyncClient() as http:
+            probe = await probe_sec(http, Settings(), demo=False, now=0.0)
+    assert probe.configured is False and route.call_count == 0
+    assert '[sec] user_agent = "Your Name you@example.com"' in probe.detail
+
+
+async def probe_sec_via(transport: httpx.AsyncBaseTransport, clock: FixedClock) -> Probe:
+    probes = await run_checks(Settings(), transport=transport, clock=clock, api_key="demo")
+    (probe,) = [p for p in probes if p.source == "SEC EDGAR"]
+    return probe
