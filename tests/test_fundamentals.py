@@ -16,7 +16,7 @@ from momoscan import market_hours as mh
 from momoscan.clock import FixedClock
 from momoscan.config import Settings
 from momoscan.engine.context import RefreshReport, StepContext
-from momoscan.engine.fundamentals import FINRA_RETRY, FundamentalsStep, fetch_order
+from momoscan.engine.fundamentals import FACTS_RETRY, FINRA_RETRY, FundamentalsStep, fetch_order
 from momoscan.engine.store_thread import StoreThread
 from momoscan.fundamentals import (
     BASIS_FLOAT_AT_DATE,
@@ -392,6 +392,10 @@ async def test_a_failure_costs_that_company_and_a_block_stops_the_rest(rig: Rig)
     await rig.step.run(report)
     assert report.status == "running" and report.errors == 0
     assert [f.item for f in report.failures] == ["AAA", "fair access"]
+    # One line a unit, the source named once: "SEC company facts (AAA): CIK 1: ...".
+    assert report.problem_lines()[0].startswith(
+        "SEC company facts (AAA): CIK 1: the answer is not whole JSON"
+    )
     assert all(f.side and f.source == "SEC company facts" for f in report.failures)
     assert report.settle() == "partial"
     assert rig.facts.asked == [1, 2]  # CCC not asked while blocked
@@ -402,7 +406,12 @@ async def test_a_failure_costs_that_company_and_a_block_stops_the_rest(rig: Rig)
     rig.facts.by_cik[2] = facts_of(2, 5)
     again = RefreshReport(run_id=3)
     await rig.step.run(again)
-    assert again.failures == [] and rig.facts.asked == [1, 2, 1, 2, 4]
+    # The block lifted: BBB and CCC; AAA's cut-off answer is asked again an hour on.
+    assert again.failures == [] and rig.facts.asked == [1, 2, 2, 4]
+    rig.wall.now += FACTS_RETRY - 601
+    await rig.step.run(RefreshReport(run_id=4))
+    assert rig.facts.asked == [1, 2, 2, 4, 1]
+    assert set(await rig.ctx.store.call(fq.floats)) == {"AAA", "BBB", "CCC"}
 
 
 @pytest.mark.anyio

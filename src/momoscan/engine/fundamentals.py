@@ -58,6 +58,8 @@ PER_SECOND = 2.0
 BACKGROUND_BATCH = 20
 #: Wall seconds the background task waits when nothing is due.
 IDLE_WAIT = 600.0
+#: Wall seconds before a company whose facts failed (cut off, 5xx) is asked again.
+FACTS_RETRY = 3600.0
 #: Wall seconds before FINRA is asked again after a failure or a missing file.
 FINRA_RETRY = 1800.0
 #: Wall seconds before probing again for a short interest file newer than the stored one.
@@ -167,6 +169,7 @@ class FundamentalsStep:
         self._off_reason = off_reason
         self._said_off = False
         self._inflight: set[int] = set()
+        self._failed: dict[int, float] = {}  # CIK -> wall seconds it may be asked again
         self._blocked_until = -math.inf  # wall seconds
         self._si_checked: date | None = None  # the ET day short interest was last probed
         self._si_due = -math.inf  # wall seconds
@@ -261,9 +264,12 @@ class FundamentalsStep:
         ciks = await self._ciks(stale)
         out: list[tuple[str, int]] = []
         seen: set[int] = set()
+        wall = self.ctx.wall()
         for symbol in stale:
             cik = ciks.get(symbol)
             if cik is None or cik in seen or cik in self._inflight:
+                continue
+            if self._failed.get(cik, -math.inf) > wall:
                 continue
             seen.add(cik)
             out.append((symbol, cik))
@@ -291,16 +297,18 @@ class FundamentalsStep:
                 answer = await facts.company(cik)
             except SecBlocked as exc:
                 self._blocked_until = self.ctx.wall() + exc.retry_after
-                report.fail(FACTS_SOURCE, "fair access", str(exc), side=True)
+                report.fail(FACTS_SOURCE, "fair access", _words(exc), side=True)
                 break
             except SecUserAgentMissing as exc:
                 self._blocked_until = math.inf
-                report.fail(FACTS_SOURCE, "User-Agent", str(exc), side=True)
+                report.fail(FACTS_SOURCE, "User-Agent", _words(exc), side=True)
                 break
             except SourceError as exc:
-                report.fail(FACTS_SOURCE, symbol, str(exc), side=True)
+                self._failed[cik] = self.ctx.wall() + FACTS_RETRY
+                report.fail(FACTS_SOURCE, symbol, _words(exc), side=True)
                 continue
             except Exception:
+                self._failed[cik] = self.ctx.wall() + FACTS_RETRY
                 log.exception("%s (%s) failed unexpectedly", FACTS_SOURCE, symbol)
                 report.fail(
                     FACTS_SOURCE,
@@ -312,6 +320,7 @@ class FundamentalsStep:
             finally:
                 self._inflight.discard(cik)
             got[cik] = answer
+            self._failed.pop(cik, None)
             self.fetched += 1
         if not got:
             return False
@@ -414,3 +423,11 @@ class FundamentalsStep:
             return
         self._si_checked = today
         await ctx.store.call(Store.store_short_interest, list(answer.rows))
+
+
+def _words(exc: Exception) -> str:
+    """The client's sentence without its leading name of the source (the report's line
+    names it): "CIK 320193: the answer is not whole JSON ..."."""
+    text = str(exc)
+    prefix = f"{FACTS_SOURCE} of "
+    return text[len(prefix) :] if text.startswith(prefix) else text
