@@ -49,6 +49,7 @@ from ..fundamentals import ShortInterest, ShortVolume
 from ..sanitize import clean
 from .errors import MalformedResponse, RateLimited, SourceError
 from .http import Reachability, get_with_retries
+from .offload import THREADS, Offloader
 
 log = logging.getLogger(__name__)
 
@@ -327,6 +328,7 @@ class FinraClient:
         user_agent: a descriptive User-Agent (the [sec] one when set; `DEFAULT_USER_AGENT`
             otherwise).
         timeout: seconds one request may take in all (a short interest file is ~2.5 MB).
+        offload: where the files are parsed (a worker process for the megabytes).
     """
 
     def __init__(
@@ -338,6 +340,7 @@ class FinraClient:
         user_agent: str = "",
         timeout: float = 60.0,
         attempts: int = 2,
+        offload: Offloader = THREADS,
     ) -> None:
         self._http = http
         self.short_interest_url = short_interest_url.rstrip("/") + "/"
@@ -345,6 +348,7 @@ class FinraClient:
         self.user_agent = user_agent.strip() or DEFAULT_USER_AGENT
         self._timeout = timeout
         self._attempts = attempts
+        self._offload = offload
         self.reach = Reachability()
 
     def short_interest_file_url(self, settlement: date) -> str:
@@ -383,7 +387,8 @@ class FinraClient:
             raise FinraNotPublished(f"{what}: not published (HTTP {response.status_code}).")
         if response.status_code != 200:
             raise SourceError(f"{what}: the file answered HTTP {response.status_code}.")
-        return parse_short_interest(response.content, settlement, universe)
+        wanted = None if universe is None else list(universe)
+        return await self._offload.run(parse_short_interest, response.content, settlement, wanted)
 
     async def short_interest(
         self,
@@ -443,7 +448,8 @@ class FinraClient:
                 continue
             if response.status_code != 200:
                 raise SourceError(f"{what}: the file answered HTTP {response.status_code}.")
-            return parse_short_volume(response.content, day, universe)
+            symbols = None if universe is None else list(universe)
+            return await self._offload.run(parse_short_volume, response.content, day, symbols)
         raise FinraNotPublished(
             f"{SHORT_VOLUME}: no file for {wanted} nor the {max(1, lookback) - 1} trading "
             "day(s) before (HTTP 404)."
