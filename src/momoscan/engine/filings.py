@@ -19,17 +19,20 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, time
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import anyio
 
 from .. import market_hours as mh
 from .. import queries
 from ..filings import Filing
+from ..sources.errors import SourceError
 from ..store import Store, StoreError
 from .context import Failure, RefreshReport, StepContext, owned
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: The source as a report names it (one line a unit: "current filings", "ticker map").
 SEC_SOURCE = "SEC EDGAR"
@@ -191,7 +194,7 @@ class FilingsStep:
             report,
             SEC_SOURCE,
             "current filings",
-            lambda: client.current_filings(tuple(self._seen), since=since),
+            lambda: _unprefixed(client.current_filings(tuple(self._seen), since=since)),
             then="the filings shown are those of the last read",
             side=True,
         )
@@ -228,7 +231,12 @@ class FilingsStep:
             else "filings are not mapped to symbols until it is read"
         )
         rows = await owned(
-            report, SEC_SOURCE, "ticker map", client.ticker_map, then=then, side=True
+            report,
+            SEC_SOURCE,
+            "ticker map",
+            lambda: _unprefixed(client.ticker_map()),
+            then=then,
+            side=True,
         )
         if rows is None:
             self._tickers_due = wall + TICKERS_RETRY
@@ -254,6 +262,17 @@ class FilingsStep:
         old = [a for a, at in self._seen.items() if at < now - REMEMBER]
         for accession in old:
             del self._seen[accession]
+
+
+async def _unprefixed(answer: Awaitable[T]) -> T:
+    """`answer`, with a `SourceError`'s sentence said without its leading "SEC EDGAR ...: "
+    (the report's line names the source and the unit)."""
+    try:
+        return await answer
+    except SourceError as exc:
+        text = str(exc)
+        head, _, rest = text.partition(": ")
+        raise SourceError(rest if rest and head.startswith(SEC_SOURCE) else text) from None
 
 
 def _universe_ciks(store: Store) -> dict[int, list[str]]:
