@@ -495,3 +495,24 @@ async def test_finra_failures_are_one_line_each_and_retried_later(rig: Rig) -> N
     assert [f.message for f in retried.failures] == [
         "FINRA short interest: no file published (HTTP 403)."
     ]
+
+
+@pytest.mark.anyio
+async def test_a_bug_in_the_background_fetch_never_ends_it(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[int] = []
+
+    async def broken(symbols: Sequence[str]) -> dict[str, int]:
+        calls.append(len(symbols))
+        raise RuntimeError("a bug")
+
+    rig.step._ciks = broken
+    with anyio.move_on_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(rig.step.watch)
+            while len(calls) < 3:
+                await anyio.sleep(0)
+            tg.cancel_scope.cancel()
+    assert len(calls) == 3 and rig.wall.slept[:2] == [600.0, 600.0]
+    assert "failed unexpectedly" in caplog.text

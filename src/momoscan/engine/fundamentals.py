@@ -235,6 +235,9 @@ class FundamentalsStep:
                         wait = 1.0 / self.per_second
             except (StoreError, sqlite3.Error) as exc:
                 log.info("facts not stored: %s", exc)
+            except Exception:
+                # A bug must not end the collector's task group: said in the log, tried later.
+                log.exception("%s: the background fetch failed unexpectedly", FACTS_SOURCE)
             await self._sleep(wait)
 
     # -- facts -------------------------------------------------------------------------------
