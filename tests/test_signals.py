@@ -7,6 +7,7 @@ import pytest
 
 from momoscan.config import AlertRule
 from momoscan.signals import (
+    SHORT,
     SIGNAL_KINDS,
     Record,
     badge,
@@ -43,6 +44,7 @@ def test_kinds_of_stored_alert_events() -> None:
     assert rule_kind(["rvol_above", "pct_above"]) == "rule:pct_above+rvol_above"
     assert short_label("rule:pct_above+rvol_above") == "CHG≥+RVOL"
     assert kind_words("rule:new_high") == "alert rule: new high of the day"
+    assert set(SHORT) == set(SIGNAL_KINDS)  # every kind has its badge's label
 
 
 def test_horizon_figures_and_direction() -> None:

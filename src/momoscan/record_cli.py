@@ -72,9 +72,9 @@ def text_report(
 ) -> str:
     """The terminal report: a block a kind (its words, figures a horizon, its badge or why
     none, a histogram of its moves to the close)."""
-    from .record_plot import text_histogram
-
     import textwrap
+
+    from .record_plot import text_histogram
 
     head = "momoscan record: what followed each signal, from this database's history"
     if simulated:

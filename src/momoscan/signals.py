@@ -36,6 +36,7 @@ SIGNAL_KINDS: dict[str, str] = {
     "resume": "trading resumed after a halt",
     "catalyst": "an SEC filing (results, material event, news, ownership, insider)",
     "offering": "an SEC offering filing (S-1, 424B, ...)",
+    "lead": "options activity led the price (opt→px)",
 }
 
 #: The short label a badge starts with.
@@ -49,6 +50,7 @@ SHORT: dict[str, str] = {
     "resume": "RESUME",
     "catalyst": "SEC",
     "offering": "OFFERING",
+    "lead": "LEAD",
 }
 
 #: Alert rule conditions (config.CONDITIONS): their short labels and words.
