@@ -112,7 +112,7 @@ def test_recent_volumes_keep_a_sample_about_every_spacing_and_forget_the_old() -
     t = et(DAY, 11, 0)
     for k in range(0, 600, 2):  # a tick every 2 s for 10 minutes, 100 shares each
         recent.add("AAA", t + k, 100.0 * k)
-    recent.add("AAA", t + 100, 1.0)  # older than the newest: ignored
+    recent.add("AAA", t + 400, 1.0)  # older than the newest: ignored
     now = t + 598
     found = recent.before("AAA", now)
     assert found is not None
@@ -121,6 +121,9 @@ def test_recent_volumes_keep_a_sample_about_every_spacing_and_forget_the_old() -
     assert now - 300 - 10 <= ts <= now - 300 and volume == 100.0 * (ts - t)
     assert recent.before("AAA", t + 2000) is None  # nothing within the slack of 5 minutes ago
     assert recent.before("BBB", now) is None and "BBB" not in recent and "AAA" in recent
+    # The clock going back by more than the memory keeps (a demo restarted earlier): afresh.
+    recent.add("AAA", t - 3600, 5.0)
+    assert recent.before("AAA", t - 3600 + 300) == (t - 3600, 5.0)
 
 
 def test_the_5_minute_rvol_is_the_last_five_minutes_against_their_usual_volume() -> None:

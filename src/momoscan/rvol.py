@@ -307,20 +307,24 @@ class RecentVolumes:
 
     __slots__ = ("_keep", "_samples", "_spacing")
 
-    def __init__(self, *, spacing: float = 10.0, keep: float = 480.0) -> None:
+    def __init__(self, *, spacing: float = 15.0, keep: float = 390.0) -> None:
         self._spacing = spacing
         self._keep = keep
         self._samples: dict[str, deque[tuple[float, float]]] = {}
 
     def add(self, symbol: str, at: float, volume: float) -> None:
-        """Remember `symbol`'s session `volume` at `at` (an older sample than the newest is
-        ignored; one within `spacing` of the one before it replaces the newest)."""
+        """Remember `symbol`'s session `volume` at `at` (a sample older than the newest is
+        ignored, unless by more than `keep`: the clock went back, and the memory starts
+        afresh; one within `spacing` of the sample before the newest replaces the newest)."""
         samples = self._samples.get(symbol)
         if samples is None:
             self._samples[symbol] = deque([(at, volume)])
             return
         last = samples[-1][0]
         if at < last:
+            if last - at > self._keep:  # the clock went back (a demo restarted): start afresh
+                samples.clear()
+                samples.append((at, volume))
             return
         if len(samples) > 1 and at - samples[-2][0] < self._spacing:
             samples[-1] = (at, volume)

@@ -28,6 +28,10 @@ from .. import market_hours as mh
 from .. import rvol
 from .connection import StoreBase
 
+#: A sample up to this long after a session's close (its first after-hours bucket) holds the
+#: session's final volume.
+_AFTER_CLOSE = 1800
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -72,7 +76,7 @@ class ProfilesMixin(StoreBase):
             values = array("f")
             values.frombytes(blob)
             if len(values) == rvol.GRID_POINTS:
-                out[symbol] = values.tolist()
+                out[symbol] = values
                 day = built_for
         return day, out
 
@@ -127,37 +131,47 @@ def _build(
 
     if not sessions:
         return {}
-    index: dict[str, int] = {}
-    per_session = []
-    step = rvol.GRID_MINUTES * 60
-    for opened, closed in sessions:
-        # Regular-session buckets, and the first after-hours one: a quote after the close
-        # carries the session's final volume (the grid's last point).
-        rows = conn.execute(
-            "SELECT symbol, ts, volume FROM quote_history WHERE ts >= ? AND ts < ? "
-            "AND volume IS NOT NULL ORDER BY symbol, ts",
-            (int(opened), int(closed) + 1800),
-        ).fetchall()
-        if not rows:
-            continue
-        symbols, stamps, volumes = zip(*rows, strict=True)
-        ids = np.fromiter(
-            (index.setdefault(s, len(index)) for s in symbols), dtype=np.int64, count=len(rows)
-        )
-        ts = np.asarray(stamps, dtype=np.float64)
-        point = np.minimum((ts - opened) // step + 1, rvol.GRID_POINTS - 1).astype(np.int64)
-        per_session.append((ids, point, np.asarray(volumes, dtype=np.float64)))
-    if not index:
+    # One pass over the history, SQLite joining each name's (seconds from the first open,
+    # volume) pairs into one text: 8,000 rows to Python rather than millions (a row each took
+    # 10 s for 8,000 names and four sessions; this takes about a tenth of that).
+    ordered = sorted(sessions)
+    base = int(ordered[0][0])
+    end = int(ordered[-1][1]) + _AFTER_CLOSE
+    names: list[str] = []
+    texts: list[str] = []
+    for symbol, text in conn.execute(
+        "SELECT symbol, group_concat((ts - ?1) || ',' || volume) FROM quote_history "
+        "WHERE ts >= ?1 AND ts < ?2 AND volume IS NOT NULL GROUP BY symbol",
+        (base, end),
+    ):
+        names.append(symbol)
+        texts.append(text)
+    if not names:
         return {}
-    n, k = len(index), rvol.GRID_POINTS
-    grids = np.full((len(per_session), n, k), np.nan)
-    for s, (ids, point, volume) in enumerate(per_session):
+    counts = np.fromiter((t.count(",") // 2 + 1 for t in texts), dtype=np.int64, count=len(texts))
+    numbers = np.fromstring(",".join(texts), dtype=np.float64, sep=",")
+    del texts
+    offset, volume = numbers[0::2], numbers[1::2]
+    ids = np.repeat(np.arange(len(names)), counts)
+    opens = np.array([o - base for o, _ in ordered])
+    closes = np.array([c - base for _, c in ordered])
+    session = np.searchsorted(opens, offset, side="right") - 1
+    # Regular-session buckets, and the first after-hours one: a quote after the close carries
+    # the session's final volume (the grid's last point). Anything else (pre-market, later
+    # after hours, a half day between the sessions) is left out.
+    inside = (session >= 0) & (offset < closes[np.maximum(session, 0)] + _AFTER_CLOSE)
+    ids, session, offset, volume = ids[inside], session[inside], offset[inside], volume[inside]
+    point = np.minimum(
+        (offset - opens[session]) // (rvol.GRID_MINUTES * 60) + 1, rvol.GRID_POINTS - 1
+    )
+    n, k = len(names), rvol.GRID_POINTS
+    grids = np.full((len(ordered), n, k), np.nan)
+    grids[session, ids, point.astype(np.int64)] = volume
+    present = np.zeros((len(ordered), n), dtype=bool)
+    present[session, ids] = True
+    for s in range(len(ordered)):
         grid = grids[s]
-        present = np.zeros(n, dtype=bool)
-        present[ids] = True
-        # In key order, so the latest sample of a point wins (an after-hours one at the end).
-        grid[ids, point] = volume
-        grid[present, 0] = 0.0  # the open: nothing traded yet
+        grid[present[s], 0] = 0.0  # the open: nothing traded yet
         grids[s] = _fill(grid, rvol.MAX_GAP_MINUTES // rvol.GRID_MINUTES)
     known = np.sum(~np.isnan(grids), axis=0)
     with warnings.catch_warnings():
@@ -165,7 +179,6 @@ def _build(
         usual = np.nanmedian(grids, axis=0)
     usual[known < rvol.MIN_SESSIONS] = np.nan
     keep = np.any(~np.isnan(usual[:, 1:]), axis=1)
-    names = list(index)
     out: dict[str, array[float]] = {}
     for i in np.flatnonzero(keep).tolist():
         values = array("f")

@@ -46,27 +46,48 @@ _MOVERS_RVOL = _RVOL_SET.format(
 )
 
 
-def _parts(
-    cache: RvolCache, symbol: str, volume: int | None, at: float, *, remember: bool
-) -> RvolParts:
-    """The parts of a tick's or movers row's figures (`RvolParts`); with `remember`, its
-    volume joins the stream's recent volumes for later windows."""
-    clock = cache.clock
+#: A quote time's session facts (`_facts`): minutes since the open for RVol (None before
+#: it), the curve's share by then, whether it is in the regular session, a full session.
+Facts = tuple[float | None, float, bool, bool]
+
+
+def _facts(clock: rvol.SessionClock, at: float) -> Facts:
     minutes = rvol.minutes_at(at, clock)
+    share = 0.0 if minutes is None else rvol.volume_share_by(clock.curve_minutes(minutes))
+    return minutes, share, clock.in_session(at), clock.full
+
+
+def _parts(
+    cache: RvolCache,
+    facts: dict[float, Facts],
+    symbol: str,
+    volume: int | None,
+    at: float,
+    *,
+    remember: bool,
+) -> RvolParts:
+    """The parts of a tick's or movers row's figures (`RvolParts`), with `facts` the batch's
+    session facts by time (filled as met: a batch's rows share a few times); with `remember`,
+    its volume joins the stream's recent volumes for later windows."""
+    known = facts.get(at)
+    if known is None:
+        known = facts[at] = _facts(cache.clock, at)
+    minutes, share, in_session, full = known
     if minutes is None:
         return _NO_PARTS
     profiles = cache.profiles
-    profile = None if profiles is None else profiles.get(symbol)
-    usual, share = rvol.usual_parts(minutes, profile, clock)
+    profile = profiles.get(symbol) if profiles else None
+    usual = rvol.usual_by(profile, minutes) if profile is not None and full else None
+    if volume is None or not in_session:
+        return usual, share, None, None, None
+    clock, recent = cache.clock, cache.recent
     traded = usual5 = share5 = None
-    if volume is not None:
-        recent = cache.recent
-        window = rvol.window_5m(volume, at, recent.before(symbol, at), clock)
-        if window is not None:
-            start, end, traded = window
-            usual5, share5 = rvol.window_parts(start, end, profile, clock)
-        if remember and clock.in_session(at):
-            recent.add(symbol, at, volume)
+    window = rvol.window_5m(volume, at, recent.before(symbol, at), clock)
+    if window is not None:
+        start, end, traded = window
+        usual5, share5 = rvol.window_parts(start, end, profile, clock)
+    if remember:
+        recent.add(symbol, at, volume)
     return usual, share, traded, usual5, share5
 
 
@@ -92,18 +113,14 @@ class QuotesMixin(HighsMixin, UniverseMixin, ProfilesMixin):
         cache = self.rvol_cache
         clock, profiles, recent = cache.clock, cache.profiles or {}, cache.recent
         # A batch's quotes mostly share a few times: each time's session facts once.
-        times: dict[int, tuple[float | None, float, bool, bool]] = {}
+        times: dict[float, Facts] = {}
         rows = []
         history = []
         for q in quotes:
             ts = now if q.quote_ts is None else q.quote_ts
             at = times.get(ts)
             if at is None:
-                minutes = rvol.minutes_at(ts, clock)
-                share = (
-                    0.0 if minutes is None else rvol.volume_share_by(clock.curve_minutes(minutes))
-                )
-                at = times[ts] = (minutes, share, clock.in_session(ts), clock.full)
+                at = times[ts] = _facts(clock, ts)
             minutes, share, in_session, full = at
             volume, avg = q.volume, q.avg_volume
             by_time = day = in_5m = None
@@ -236,9 +253,10 @@ class QuotesMixin(HighsMixin, UniverseMixin, ProfilesMixin):
         listing come from a poll), and an older tick never overwrites a newer quote; the highs
         of the day they make (store/highs.py) with them. Returns how many quotes moved."""
         cache = self.rvol_cache
+        facts: dict[float, Facts] = {}
         rows = [
             (price, change, volume, ts, fetched_at, symbol,
-             *_parts(cache, symbol, volume, ts, remember=True))
+             *_parts(cache, facts, symbol, volume, ts, remember=True))
             for symbol, price, change, volume, ts in ticks
         ]  # fmt: skip
         history = [
@@ -287,6 +305,7 @@ class QuotesMixin(HighsMixin, UniverseMixin, ProfilesMixin):
         moved: set[str] = set()
         history = []
         cache = self.rvol_cache
+        facts: dict[float, Facts] = {}
         with self.transaction() as conn:
             for r in rows:
                 stamp = r.quote_ts
@@ -310,6 +329,7 @@ class QuotesMixin(HighsMixin, UniverseMixin, ProfilesMixin):
                         r.symbol,
                         *_parts(
                             cache,
+                            facts,
                             r.symbol,
                             r.volume,
                             fetched_at if stamp is None else stamp,
