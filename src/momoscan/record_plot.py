@@ -31,7 +31,10 @@ def text_histogram(moves: Sequence[float], *, width: int = 60, height: int = 9) 
     fig.draw(fig.hist(list(moves), bins=bins_for(moves)))
     text: str = fig.build().string(colorless=True)
     fig.clear()
-    return "\n".join(line.rstrip() for line in text.splitlines())
+    lines = [line.rstrip() for line in text.splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)  # the title's row, empty: no title is set
+    return "\n".join(lines)
 
 
 def histogram(

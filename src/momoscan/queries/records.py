@@ -11,6 +11,7 @@ from ..signals import (
     HORIZONS,
     MEASURED,
     PENDING,
+    SIGNAL_KINDS,
     UNMEASURED,
     Record,
     Signal,
@@ -33,9 +34,9 @@ def records(
     since: date | None = None,
     kinds: frozenset[str] | None = None,
 ) -> dict[str, Record]:
-    """Every signal kind's record (by kind, in kind order), over the signals since `since`
-    (a trading day, all when None). Only measured horizons count; `Record.count` and its
-    figures are the close's."""
+    """Every signal kind's record (by kind: `SIGNAL_KINDS`' order, then the rules'), over
+    the signals since `since` (a trading day, all when None). Only measured horizons
+    count; `Record.count` and its figures are the close's."""
     params: list[object] = []
     where = ""
     if since is not None:
@@ -58,7 +59,8 @@ def records(
         elif horizon == "close":
             states[(kind, status)] += 1
     out: dict[str, Record] = {}
-    for kind in sorted(totals):
+    order = list(SIGNAL_KINDS)
+    for kind in sorted(totals, key=lambda k: (order.index(k) if k in order else len(order), k)):
         if kinds is not None and kind not in kinds:
             continue
         stats = {

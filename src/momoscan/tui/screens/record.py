@@ -23,6 +23,16 @@ def read_record(store: Store, move_pct: float) -> tuple[dict[str, Record], bool]
     return records(store, move_pct=move_pct), store.get_meta("mode") == "demo"
 
 
+#: The horizons' words, short enough for one line at 80 columns.
+_SHORT_HORIZON = {
+    "+15 min": "15m",
+    "+1 h": "1h",
+    "next close": "next",
+    "best to close": "best",
+    "worst to close": "worst",
+}
+
+
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:+.1f}%"
 
@@ -127,8 +137,12 @@ class RecordScreen(Screen[None]):
             f"badge: {shown}" if shown else f"no badge until {self.min_sample} are measured",
             style="green" if shown else "dim",
         )
-        moves = "  ".join(f"{h} {med}" for h, n, _, med, _, _ in horizon_rows(r) if n != "0")
-        text.append(f"\nmedian: {moves}" if moves else "\nnothing measured yet", style="dim")
+        moves = " · ".join(
+            f"{_SHORT_HORIZON.get(h, h)} {med}"
+            for h, n, _, med, _, _ in horizon_rows(r)
+            if n != "0"
+        )
+        text.append(f"\nmedian {moves}" if moves else "\nnothing measured yet", style="dim")
         if len(r.moves) >= PLOT_MIN:
             width = max(30, min(self.size.width - 2, 78))
             text.append("\nmoves to the close, % (signals a bin):", style="dim")
