@@ -1,8 +1,9 @@
 """Relative volume as traders mean it: today's volume against the usual volume by this time of day.
 
-Volume over the average daily volume reads 0.3x at 10:00 for a name trading at its usual
-pace, because most of a day's volume is still to come. RVol at the time of day divides instead
-by the volume the name usually has traded by this minute:
+Volume over the average daily volume (`rvol_day`, the whole-day figure) reads about 0.13 at
+10:00 for a name trading at its usual pace, and 0.26 at twice that pace, because most of a
+day's volume is still to come. RVol at the time of day (`rvol_at_time`) divides instead by the
+volume the name usually has traded by this minute, so that the same name reads 1x and 2x:
 
 - from the name's own stored intraday history when it has enough (`MIN_SESSIONS` earlier
   sessions with a sample near this minute), the median of those sessions' volume by then;
@@ -16,6 +17,13 @@ the regular session's volume in the first half hour, a sixth in the last one wit
 auction). The exact figures vary by name, by year and by day of the week; they were not
 checked against a data set here (a wire fact not confirmed), which is why a name's own history
 replaces the curve as soon as there is enough of it.
+
+Before the open RVol at the time of day is None (the quotes carry no volume of today's
+session); after the close it is the whole day against the usual whole day. A half day (13:00
+close) stretches its session onto the curve and never uses a profile. `rvol_5m` is the last
+five minutes' volume against the usual volume of those minutes, for the names the stream
+carries (`RecentVolumes` remembers their day volumes). store/quotes.py stores all three with
+every quote it writes.
 """
 
 from __future__ import annotations
@@ -84,8 +92,6 @@ WINDOW_SLACK_MINUTES = 1.0
 #: A window (or a time of day) shorter than this after the open says nothing yet.
 MIN_MINUTES = 1.0
 
-_NAN = float("nan")
-
 #: A name's usual regular-session volume (shares) by each point of the grid (minutes
 #: GRID_MINUTES * i since the open), NaN where its history says nothing. Built by
 #: `store/profiles.py` from `quote_history`, once a session.
@@ -117,7 +123,9 @@ class SessionClock:
 
     `minutes(at)` is None before the open (or on a closed day) and capped at the close; on a
     half day (13:00 close) `curve_minutes` stretches the 210-minute session onto the curve's
-    390, and `full` is False (a name's profile, built from full sessions, is not used)."""
+    390, and `full` is False (a name's profile, built from full sessions, is not used).
+    Not for sharing between threads: the store's writer has its own (store/profiles.py); the
+    functions here default to a module-wide one for callers on one thread."""
 
     __slots__ = ("_close", "_end", "_open", "_scale", "_start", "full")
 
