@@ -150,6 +150,9 @@ async def test_filings_and_floats_raise_a_names_priority_and_why_says_so(tmp_pat
         said = {s: scheduler.why(s) for s in (results, offering, small, plain)}
         assert "filed 8-K 2.02 4m ago" in said[results], said
         assert "filed S-1 4m ago" in said[offering], said
+        # A fresh, telling filing is quoted every cycle; an offering only weighs.
+        assert said[results].endswith("quoted every cycle while it is fresh"), said
+        assert said[offering].startswith("priority "), said
         assert "low float 3.0M shares" in said[small], said
         assert "filed" not in said[plain] and "float" not in said[plain]
         assert part(results, "catalyst") > part(offering, "catalyst") > 0

@@ -82,6 +82,7 @@ from .weights import (
     float_boosts,
     float_shares,
     float_words,
+    hot_catalysts,
 )
 
 #: /market_movers: credits a request (TD-OAS x-api-credits-cost).
@@ -420,6 +421,7 @@ class PriorityScheduler(Scheduler):
         self._heat: dict[str, int] = {}
         self._signals: dict[str, queries.OptionsSignal] = {}
         self._catalysts: dict[str, Catalyst] = {}
+        self._hot: list[str] = []  # the names a fresh filing quotes every cycle
         self._float = np.zeros(0)  # each name's float (shares), nan: no figure
         self._pace = np.zeros(0)
         self._vol = np.zeros(0)
@@ -492,6 +494,9 @@ class PriorityScheduler(Scheduler):
                 return "on the watchlist"
             if symbol in self.ctx.watched():
                 return "named by an alert rule"
+            held = self._catalysts.get(symbol)
+            if symbol in self._hot and held is not None:
+                return f"filed {held.text}: quoted every cycle while it is fresh"
             return "on screen: quoted every cycle"
         # Its age now, not at the last plan: the card asks every second, and the line moves on.
         seen = self._seen.get(symbol)
@@ -759,8 +764,15 @@ class PriorityScheduler(Scheduler):
         ]
         if len(screen) > window // 10:
             screen = []
-        self._every_cycle = set(watch) | set(screen)
-        watch = watch + screen
+        # A fresh, telling filing's name too, in another tenth of the window at most.
+        taken = set(watch) | set(screen)
+        self._hot = [
+            s
+            for s in hot_catalysts(self._catalysts)
+            if s in self._index and s not in streaming and s not in taken and s not in frozen
+        ][: window // 10]
+        self._every_cycle = taken | set(self._hot)
+        watch = watch + screen + self._hot
         # A universe the minute's credits cover whole learns nothing from a probe.
         wide = n - int(live.sum()) > window - len(watch)
         probes = self._choose_probes(window, session) if probe and wide and not full else ()

@@ -40,6 +40,10 @@ KIND_BOOST = {
     "insider": 0.5,  # Form 4
 }
 CATALYST_CAP = 3.0
+#: A catalyst weighing at least this (an 8-K's results, agreement or news, a 6-K, a 13D) is
+#: quoted every cycle while whole (`CATALYST_FULL_MINUTES`): the move on news comes within
+#: minutes, and a weight alone would wait for the name's turn in the sweep.
+HOT_BOOST = 2.0
 #: A float under this many shares is low, and weighs more the smaller it is.
 LOW_FLOAT = 50_000_000
 #: The float part at its most (with a catalyst or heavy volume), and without either.
@@ -49,11 +53,14 @@ FLOAT_ALONE = 0.5
 
 @dataclass(frozen=True, slots=True)
 class Catalyst:
-    """A name's catalyst part: its size (0..`CATALYST_CAP`) and the filing that made it, in
-    words ("8-K 2.02 4m ago")."""
+    """A name's catalyst part: its size (0..`CATALYST_CAP`), the filing that made it in
+    words ("8-K 2.02 4m ago"), when it was accepted (Unix seconds) and whether it is quoted
+    every cycle (`HOT_BOOST`)."""
 
     boost: float
     text: str
+    accepted_at: float = 0.0
+    hot: bool = False
 
 
 def catalyst_boost(f: Filing, now: float) -> float:
@@ -81,8 +88,17 @@ def catalysts(filings: Mapping[str, Sequence[Filing]], now: float) -> dict[str, 
         if best is not None:
             boost, f = best
             age = max(0.0, now - f.accepted_at)
-            out[symbol] = Catalyst(boost, f"{label(f)} {_ago(age)} ago")
+            hot = boost >= HOT_BOOST and age < CATALYST_FULL_MINUTES * 60.0
+            out[symbol] = Catalyst(boost, f"{label(f)} {_ago(age)} ago", f.accepted_at, hot)
     return out
+
+
+def hot_catalysts(made: Mapping[str, Catalyst]) -> list[str]:
+    """The names a fresh, telling filing puts in every cycle, the heaviest first, then the
+    newest."""
+    hot = [(s, c) for s, c in made.items() if c.hot]
+    hot.sort(key=lambda sc: (-sc[1].boost, -sc[1].accepted_at, sc[0]))
+    return [s for s, _ in hot]
 
 
 def float_shares(figures: Mapping[str, FloatFigure], symbols: Sequence[str]) -> np.ndarray:
