@@ -19,7 +19,9 @@ from momoscan.simulated.past import (
     PAST_META,
     PastColumns,
     PastTruth,
+    has_past,
     make_past,
+    past_steps,
     store_past,
 )
 from momoscan.store import Store
@@ -96,3 +98,30 @@ def test_leads_finds_the_planted_options_led_stories(
             r[0] for r in store.conn.execute("SELECT symbol FROM signals WHERE kind = 'lead'")
         ]
         assert {p.symbol for p in led} <= set(lead_kinds)
+
+
+def test_a_prune_between_the_steps_loses_no_measure(
+    made: tuple[SimMarket, PastColumns, PastTruth], tmp_path: Path
+) -> None:
+    """The store's retention may drop the older days' prices between two of the past's
+    steps (the first cycle prunes): each day's step writes again what it needs."""
+    _, past, _ = made
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=mh.ET).timestamp()
+    with Store(tmp_path / "past.db") as store:
+        steps = past_steps(past, "7:0:test", now=now)
+        half = len(steps) // 2
+        for step in steps[:half]:
+            step(store)
+        store.prune(FIRST, history_days=1, contract_days=1)
+        for step in steps[half:]:
+            step(store)
+        assert has_past(store)
+        statuses = Counter(
+            status
+            for (status,) in store.conn.execute(
+                "SELECT o.status FROM signal_outcomes o JOIN signals s ON s.id = o.signal_id "
+                "WHERE o.horizon = 'close'"
+            )
+        )
+        assert statuses["measured"] >= len(past.signals)
+        assert statuses["unmeasured"] == 0

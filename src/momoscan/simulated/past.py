@@ -39,10 +39,11 @@ small; `docs/benchmarks.md` has the figures): see `bench/record.py --past`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -431,63 +432,107 @@ PAST_META = "demo_past"
 
 
 def store_past(store: Store, past: PastColumns, label: str, *, now: float | None = None) -> int:
-    """Write `past` into `store` on the store's thread (the one writer), unless a past is
-    written already (`meta` `PAST_META`): the intraday history (what is stored wins), each
-    day's options top 10, the signals, then each day's `lead` signals
-    (`queries.lead.lead_signals`, read from what was just written), and last the mark
-    `label`. Each step is one transaction and each can be done again (rows are kept once), so
-    a run stopped half-way writes the rest next time. Returns the signals written (0 when a
-    past was there already)."""
+    """Write `past` into `store` (see `past_steps`) unless a past is written already (`meta`
+    `PAST_META`). Returns the signals written (0 when a past was there already)."""
+    if store.get_meta(PAST_META):
+        return 0
+    return sum(step(store) for step in past_steps(past, label, now=now))
+
+
+def has_past(store: Store) -> bool:
+    """Whether the database's past is written (`meta` `PAST_META`)."""
+    return bool(store.get_meta(PAST_META))
+
+
+def past_steps(
+    past: PastColumns, label: str, *, now: float | None = None
+) -> list[Callable[[Store], int]]:
+    """The writes of `past`, each a function of the store to run on its thread (the one
+    writer) and each short (tens of milliseconds), so that a cycle's writes go between them:
+    a day at a time, its prices (and those of the days beside it: the previous close and the
+    next close), its signals and its `lead` signals (`queries.lead.lead_signals`, read from
+    what was just written), measured at once at `now` (the market clock's Unix seconds; not
+    when None) as the outcome job measures (`measure_past`); last the daily options top 10
+    and the mark `label` in `meta`. Every step can be done again (rows are kept once), so a
+    run stopped half-way writes the rest next time. Each returns the signals it wrote."""
+    by_day: dict[str, list[SignalRow]] = {key: [] for key in past.days}
+    for row in past.signals:
+        by_day.setdefault(row[3], []).append(row)
+    steps: list[Callable[[Store], int]] = [
+        functools.partial(_store_day, past=past, k=k, signals=by_day[key], now=now)
+        for k, key in enumerate(past.days)
+    ]
+    steps.append(functools.partial(_store_end, past=past, label=label))
+    return steps
+
+
+def _store_day(
+    store: Store, *, past: PastColumns, k: int, signals: list[SignalRow], now: float | None
+) -> int:
     from ..queries.lead import lead_signals
     from ..signals import Signal
     from .history import expand
 
-    if store.get_meta(PAST_META):
-        return 0
-    rows = [row for columns in past.history for row in expand(columns)]
-    store.add_history(rows)
-    for key, leaders in past.leaders:
-        store.store_leaders(date.fromisoformat(key), leaders)
-    signals = [
+    # Each day's prices are written once, the day after's with each day; those of the day
+    # before and of this day again only if the store's retention pruned them in between.
+    history = past.history
+    first = max(0, k - 1)
+    if k > 0 and all(_stored(store, columns) for columns in history[first : k + 1]):
+        first = k + 1
+    near = history[first : k + 2]
+    store.add_history([row for columns in near for row in expand(columns)])
+    day = date.fromisoformat(past.days[k])
+    rows = [
         Signal(
             kind=kind,
             symbol=symbol,
             at=at,
-            day=date.fromisoformat(key),
+            day=day,
             price=price,
             direction=direction,
             price_at=at,
             source=SOURCE,
             detail=detail,
         )
-        for kind, symbol, at, key, price, direction, detail in past.signals
+        for kind, symbol, at, _, price, direction, detail in signals
     ]
     with store.transaction():
-        written = store.record_signals(signals)
-    leads = [s for key in past.days for s in lead_signals(store, date.fromisoformat(key))]
+        written = store.record_signals(rows)
+    leads = [dataclasses.replace(s, source=SOURCE) for s in lead_signals(store, day)]
     with store.transaction():
-        written += store.record_signals([dataclasses.replace(s, source=SOURCE) for s in leads])
+        written += store.record_signals(leads)
     if now is not None:
-        measure_past(store, past, now)
-    store.set_meta(PAST_META, label)
+        measure_past(store, day, now)
     return written
 
 
-def measure_past(store: Store, past: PastColumns, now: float) -> int:
-    """Measure the past's signals at once, as the collector's outcome job measures every
-    signal (`engine.outcomes.measure`, from the stored prices), at `now` (the market clock,
-    Unix seconds): the job looks back `engine.outcomes.OPEN_FOR` only, and the store's
-    retention (`[store] history_days`) drops the older days' prices at the next prune.
-    Returns the signals measured."""
+def _stored(store: Store, columns: Columns) -> bool:
+    """Whether the first row of `columns` is in the store (the day was not pruned)."""
+    from ..queries.signals import price_before
+
+    symbols, stamps, _, _ = columns
+    if not symbols:
+        return True
+    return price_before(store, symbols[0], stamps[0], stamps[0] - 1) is not None
+
+
+def _store_end(store: Store, *, past: PastColumns, label: str) -> int:
+    for key, leaders in past.leaders:
+        store.store_leaders(date.fromisoformat(key), leaders)
+    store.set_meta(PAST_META, label)
+    return 0
+
+
+def measure_past(store: Store, day: date, now: float) -> int:
+    """Measure the past's signals of `day` at once, as the collector's outcome job measures
+    every signal (`engine.outcomes.measure`, from the stored prices), at `now` (the market
+    clock, Unix seconds): the job looks back `engine.outcomes.OPEN_FOR` only, and the
+    store's retention (`[store] history_days`) drops the older days' prices at its next
+    prune. Returns the signals measured."""
     from ..engine.outcomes import measure, window
     from ..queries.signals import price_samples
 
-    if not past.days:
-        return 0
-    first = datetime.combine(date.fromisoformat(past.days[0]), mh.PRE_OPEN, tzinfo=mh.ET)
-    signals = [
-        s for s in store.open_signals(first.timestamp()) if s.source == SOURCE and s.at <= now
-    ]
+    signals = [s for s in store.signals_of_day(day) if s.source == SOURCE and s.at <= now]
     outcomes = []
     final = []
     for signal in signals:
