@@ -110,9 +110,9 @@ class PlantedLead:
 
 @dataclass
 class PastTruth:
-    """The past's ground truth, for tests and `bench/record.py` (never the engine): each
-    signalled name's minute path (`paths[(day, symbol)]`: float32 dollars, minute 0 at 04:00
-    ET, scaled as stored), the planted NEW runs (day, symbol) and the planted leads."""
+    """The past's ground truth, for tests and `bench/record.py` (never the engine): every
+    stock's minute path (`paths[(day, symbol)]`: float32 dollars, minute 0 at 04:00 ET, scaled
+    as stored), the planted NEW runs (day, symbol) and the planted leads."""
 
     paths: dict[tuple[date, str], np.ndarray] = field(default_factory=dict)
     new_runs: set[tuple[date, str]] = field(default_factory=set)
@@ -291,20 +291,24 @@ def make_past(
             runs.append(led[0])
         extras[d] = runs
 
-    # Newest first: each day closes where the next one opened.
-    target = market._seeded_close(first)[:n]
-    by_day: dict[date, tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, float]]]] = {}
-    for d in reversed(past):
-        movers = market.movers_for(d) + tuple(extras.get(d, ()))
-        price, volume, prev, halts = _scaled_day(market, d, movers, target)
-        by_day[d] = (price, volume, prev, halts)
-        target = prev
-
     signals: list[SignalRow] = []
     signalled: dict[date, set[int]] = {d: set() for d in past}
     planted_leads: list[PlantedLead] = []
-    for k, d in enumerate(past):
-        price, volume, prev, halts = by_day[d]
+    # Each day's 5-minute buckets (prices, session volumes: [stocks x buckets]); a day's
+    # minute paths are dropped once its signals are found (20 days of 8,000 names' paths
+    # would be 1.2 GB), kept for the truth only.
+    buckets: dict[date, tuple[np.ndarray, np.ndarray]] = {}
+    # Newest first: each day closes where the next one opened.
+    target = market._seeded_close(first)[:n]
+    for k in reversed(range(len(past))):
+        d = past[k]
+        movers = market.movers_for(d) + tuple(extras.get(d, ()))
+        price, volume, prev, halts = _scaled_day(market, d, movers, target)
+        target = prev
+        buckets[d] = _buckets(d, price, volume)
+        if truth is not None:
+            for i in range(n):
+                truth.paths[(d, symbols[i])] = price[i]
         base, close_minute, _ = _day_bounds(d)
         base_ts = base.timestamp()
         key = d.isoformat()
@@ -376,6 +380,7 @@ def make_past(
                     PlantedLead(symbols[i], d, base_ts + jump * 60.0, base_ts + ran * 60.0)
                 )
 
+        del price, volume, change
     history: list[Columns] = []
     for k, d in enumerate(past):
         names = set(signalled[d])
@@ -383,11 +388,7 @@ def make_past(
             names |= signalled[past[k - 1]]
         if k + 1 < len(past):
             names |= signalled[past[k + 1]]
-        price, volume, prev, _ = by_day[d]
-        history.append(_bucket_columns(d, sorted(names), symbols, price, volume))
-        if truth is not None:
-            for i in names:
-                truth.paths[(d, symbols[i])] = price[i].copy()
+        history.append(_bucket_columns(d, sorted(names), symbols, *buckets[d]))
     if truth is not None:
         truth.new_runs |= planted_new
         truth.leads.extend(planted_leads)
@@ -408,23 +409,35 @@ def _run_minute(change: np.ndarray, i: int, close_minute: int) -> int | None:
     return OPEN_MINUTE + int(moved[0]) if moved.size else None
 
 
+def _bucket_starts(day: date) -> range:
+    """The minutes (from 04:00) each regular-session bucket of `day` starts at."""
+    _, close_minute, _ = _day_bounds(day)
+    return range(OPEN_MINUTE, close_minute - BUCKET + 1, BUCKET)
+
+
+def _buckets(day: date, price: np.ndarray, volume: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every stock's regular-session buckets of `day`: the price at each bucket's last
+    minute (float32 dollars) and the session's volume through it (int64 shares), each
+    [stocks x buckets]."""
+    ends = [s + BUCKET - 1 for s in _bucket_starts(day)]
+    opened = volume[:, OPEN_MINUTE - 1]
+    volumes = (volume[:, ends] - opened[:, None]).astype(np.int64)
+    return price[:, ends].astype(np.float32), volumes
+
+
 def _bucket_columns(
-    day: date, rows: list[int], symbols: list[str], price: np.ndarray, volume: np.ndarray
+    day: date, rows: list[int], symbols: list[str], prices: np.ndarray, volumes: np.ndarray
 ) -> Columns:
-    """`rows`' regular-session buckets of `day` as `history.Columns`: the price at each
-    bucket's last minute and the session's volume through it."""
+    """`rows`' regular-session buckets of `day` (`_buckets`) as `history.Columns`."""
     if not rows:
         return [], [], b"", b""
-    base, close_minute, _ = _day_bounds(day)
-    starts = range(OPEN_MINUTE, close_minute - BUCKET + 1, BUCKET)
-    ends = [s + BUCKET - 1 for s in starts]
-    stamps = [int((base + timedelta(minutes=s)).timestamp()) for s in starts]
+    base, _, _ = _day_bounds(day)
+    stamps = [int((base + timedelta(minutes=s)).timestamp()) for s in _bucket_starts(day)]
     sel = np.array(rows)
-    prices = np.ascontiguousarray(price[sel][:, ends].T, dtype=np.float32)
-    opened = volume[sel, OPEN_MINUTE - 1]
-    vols = (volume[sel][:, ends] - opened[:, None]).T.astype(np.int64)
+    by_bucket = np.ascontiguousarray(prices[sel].T, dtype=np.float32)
+    vols = np.ascontiguousarray(volumes[sel].T, dtype=np.int64)
     names = [symbols[i] for i in rows]
-    return names, stamps, prices.tobytes(), np.ascontiguousarray(vols).tobytes()
+    return names, stamps, by_bucket.tobytes(), vols.tobytes()
 
 
 #: The `meta` key of a database whose past is written, and its value (`past_label`).
