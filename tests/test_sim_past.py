@@ -3,6 +3,7 @@ made from the market's own stories, with planted options-led stories that leads(
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from momoscan import market_hours as mh
 from momoscan.clock import FixedClock
 from momoscan.queries.lead import leads
+from momoscan.queries.options import leaders_history
 from momoscan.simulated.market import SimMarket
 from momoscan.simulated.past import (
     BUCKET,
@@ -125,3 +127,17 @@ def test_a_prune_between_the_steps_loses_no_measure(
         )
         assert statuses["measured"] >= len(past.signals)
         assert statuses["unmeasured"] == 0
+
+
+def test_a_day_the_engine_ranked_keeps_its_ranking(
+    made: tuple[SimMarket, PastColumns, PastTruth], tmp_path: Path
+) -> None:
+    _, past, _ = made
+    last = date.fromisoformat(past.days[-1])
+    mine = dataclasses.replace(past.leaders[-1][1][0], underlying="SPY", is_new=False)
+    with Store(tmp_path / "past.db") as store:
+        store.store_leaders(last, [mine])
+        store_past(store, past, "7:0:test")
+        assert leaders_history(store, 1) == {last: [mine]}
+        earlier = date.fromisoformat(past.days[-2])
+        assert len(leaders_history(store, 2)[earlier]) == 10
