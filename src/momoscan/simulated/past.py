@@ -54,6 +54,7 @@ import numpy as np
 
 from .. import leaders as leader_rules
 from .. import market_hours as mh
+from .halts import SimHalt
 from .history import Columns
 from .market import (
     OPEN_MINUTE,
@@ -154,7 +155,7 @@ def _leaders_by_day(
     market: SimMarket, days: Sequence[date], tiers_only: frozenset[str]
 ) -> dict[date, list[Leader]]:
     """Each of `days`' options top 10 from the market's daily volumes, ranked as the engine
-    ranks OCC's files (products excluded, the universe's names only)."""
+    ranks OCC's files by default (`[options] include_etfs` off: ETFs and indexes left out)."""
     span = mh.trading_days_before(days[0], LOOKBACK) + list(days)
     history: dict[date, dict[str, tuple[int, int, int]]] = {}
     products = frozenset(s.symbol for s in market.products)
@@ -235,7 +236,7 @@ def _scaled_day(
     n = len(market.stocks)
     start = market._seeded_close(day)
     _, close_minute, end_minute = _day_bounds(day)
-    halts: list = []  # type: ignore[type-arg]
+    halts: list[SimHalt] = []
     price = np.empty((n, end_minute), dtype=np.float32)
     volume = np.empty((n, end_minute), dtype=np.float32)
     ratio = np.ones(n, dtype=np.float64)
@@ -267,7 +268,7 @@ def make_past(
     """The `days` trading days before the market's first day, as columns (see the module's
     docstring). `tiers` are the scan's cap tiers (`[universe] cap_tiers`) and `min_price` its
     floor (dollars): the boards the signals are judged on. With `truth`, the ground truth is
-    filled in too (minute paths of every signalled name: for the bench, not the demo)."""
+    filled in too (every stock's minute paths: for the bench, not the demo)."""
     import time
 
     began = time.perf_counter()
@@ -377,7 +378,7 @@ def make_past(
             jump = mv.start - lead_minutes
             # The first look after its first unusual contract traded.
             look = next(m for m in looks if m >= jump)
-            add("unusual", i, look, 1, "options-led (planted)")
+            add("unusual", i, look, 1, "options-led (simulated)")
             ran = _run_minute(change, i, close_minute)
             if ran is not None:
                 planted_leads.append(
