@@ -81,11 +81,13 @@ class SecUserAgentMissing(SourceError):
 
 class SecBlocked(RateLimited):
     """EDGAR refused for fair access (429, or a 403 with a web page). `retry_after`: seconds
-    before anything is sent again (at least `BLOCK_SECONDS`)."""
+    before anything is sent again (at least `BLOCK_SECONDS`); `status` the HTTP status that
+    started the back-off (403 or 429)."""
 
-    def __init__(self, message: str, *, retry_after: float):
+    def __init__(self, message: str, *, retry_after: float, status: int = 0):
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status
 
 
 class SecNotFound(SourceError):
@@ -176,6 +178,7 @@ class SecHttp:
         self._sleep = sleep
         self._blocked_until = -math.inf
         self._blocked_why = ""
+        self._blocked_status = 0
         self.requests = 0
 
     @property
@@ -183,12 +186,15 @@ class SecHttp:
         """Seconds left of a fair-access back-off (0 when none)."""
         return max(0.0, self._blocked_until - self._clock())
 
-    def _block(self, why: str, retry_after: float) -> SecBlocked:
+    def _block(self, why: str, retry_after: float, status: int) -> SecBlocked:
         wait = max(BLOCK_SECONDS, retry_after)
         self._blocked_until = self._clock() + wait
         self._blocked_why = why
+        self._blocked_status = status
         return SecBlocked(
-            f"{why}; no request for {math.ceil(wait / 60)} minutes.", retry_after=wait
+            f"{why}; no request for {math.ceil(wait / 60)} minutes.",
+            retry_after=wait,
+            status=status,
         )
 
     async def get(self, url: str, *, what: str) -> httpx.Response:
@@ -212,6 +218,7 @@ class SecHttp:
                 f"{self._blocked_why}; no request for another "
                 f"{math.ceil(self.blocked_for / 60)} minutes.",
                 retry_after=self.blocked_for,
+                status=self._blocked_status,
             )
         headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
         why = ""
@@ -239,7 +246,7 @@ class SecHttp:
             body = response.content[:2048]
             if status == 429:
                 raise self._block(
-                    f"{what}: refused for too many requests (HTTP 429)", _retry_after(response)
+                    f"{what}: refused for too many requests (HTTP 429)", _retry_after(response), 429
                 )
             if status == 403 and b"AccessDenied" in body and b"<Error>" in body:
                 raise SecNotFound(f"{what}: no such file (HTTP 403 AccessDenied).")
@@ -248,6 +255,7 @@ class SecHttp:
                     f"{what}: refused (HTTP 403); the SEC wants a declared User-Agent with a "
                     f"contact, at most 10 requests a second: check {UA_HINT}",
                     _retry_after(response),
+                    403,
                 )
             if status == 404:
                 raise SecNotFound(f"{what}: no such file (HTTP 404).")
