@@ -222,7 +222,7 @@ class FakeFacts:
 class FakeFinra:
     settlements: dict[date, list[ShortInterest]] = field(default_factory=dict)
     volumes: dict[date, list[ShortVolume]] = field(default_factory=dict)
-    error: SourceError | None = None
+    error: Exception | None = None
     calls: list[tuple[str, date, date | None]] = field(default_factory=list)
 
     async def short_interest(
@@ -516,3 +516,17 @@ async def test_a_bug_in_the_background_fetch_never_ends_it(
             tg.cancel_scope.cancel()
     assert len(calls) == 3 and rig.wall.slept[:2] == [600.0, 600.0]
     assert "failed unexpectedly" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_an_answer_nobody_foresaw_costs_finra_alone(rig: Rig) -> None:
+    rig.step.facts = None
+    rig.finra.error = AssertionError("RESPX: not mocked!")
+    report = RefreshReport(run_id=1)
+    await rig.step.run(report)  # never raises
+    assert [(f.source, f.side) for f in report.failures] == [
+        ("FINRA short interest", True),
+        ("FINRA short volume", True),
+    ]
+    assert all("failed unexpectedly" in f.message for f in report.failures)
+    assert report.settle() == "partial"

@@ -424,6 +424,13 @@ class FundamentalsStep:
             report.fail(SI_SOURCE, "newest settlement", message, side=True)
             self._si_due = wall + FINRA_RETRY
             return
+        except Exception:
+            # An answer nobody foresaw costs this source alone, never the cycle.
+            log.exception("%s failed unexpectedly", SI_SOURCE)
+            message = "failed unexpectedly; the log file has the details"
+            report.fail(SI_SOURCE, "newest settlement", message, side=True)
+            self._si_due = wall + FINRA_RETRY
+            return
         self._si_checked = today
         await ctx.store.call(Store.store_short_interest, list(answer.rows))
 
