@@ -172,6 +172,18 @@ def test_latest_settlement_and_trade_date_per_symbol(store: Store) -> None:
     assert store.get_meta("short_volume_day") == DAY.isoformat()
 
 
+def test_old_files_are_forgotten(store: Store) -> None:
+    store.store_short_volume([ShortVolume("OLD", date(2026, 9, 30), 1.0, 2.0)])
+    store.store_short_interest([ShortInterest("OLD", date(2025, 9, 30), 1, None, None, None)])
+    store.store_short_volume([ShortVolume("KVRA", DAY, 1.0, 2.0)])
+    store.store_short_interest([ShortInterest("KVRA", date(2026, 11, 30), 5, 4, 1, 5.0)])
+    assert set(fq.short_volume(store)) == {"KVRA"}  # 65 days before the newest: gone
+    assert set(fq.short_interest(store)) == {"KVRA"}
+    # Within the kept span: kept.
+    store.store_short_volume([ShortVolume("NEAR", date(2026, 10, 5), 1.0, 2.0)])
+    assert set(fq.short_volume(store)) == {"KVRA", "NEAR"}
+
+
 def test_closes_for_the_float_estimate(store: Store) -> None:
     as_of = date(2025, 6, 27)
     store.conn.executemany(

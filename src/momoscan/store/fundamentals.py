@@ -7,6 +7,7 @@ Dates are ISO `YYYY-MM-DD`; `fetched_at` Unix seconds (the wall clock of the fet
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from ..fundamentals import FloatFigure, ShortInterest, ShortVolume
 from .connection import StoreBase
@@ -15,6 +16,14 @@ from .connection import StoreBase
 #: of short volume stored (ISO), so a restart does not fetch them again.
 SHORT_INTEREST_SETTLEMENT = "short_interest_settlement"
 SHORT_VOLUME_DAY = "short_volume_day"
+#: Days of history kept before the newest file's date: short volume (a file a trading day, a
+#: row a listed name) for two months, short interest (two files a month) for a year.
+SHORT_VOLUME_KEEP_DAYS = 62
+SHORT_INTEREST_KEEP_DAYS = 400
+
+
+def _before(newest: str, days: int) -> str:
+    return (date.fromisoformat(newest) - timedelta(days=days)).isoformat()
 
 
 def _positive(value: float | None) -> float | None:
@@ -50,7 +59,9 @@ class FundamentalsMixin(StoreBase):
 
     def store_short_interest(self, rows: Sequence[ShortInterest]) -> int:
         """One settlement's short interest, in one transaction (a revised row replaces the
-        one before), and the newest settlement stored. Returns how many rows were written."""
+        one before), and the newest settlement stored; settlements more than
+        `SHORT_INTEREST_KEEP_DAYS` before the newest are forgotten. Returns how many rows were
+        written."""
         values = [
             (
                 r.symbol,
@@ -71,11 +82,16 @@ class FundamentalsMixin(StoreBase):
             newest = max((r.settlement.isoformat() for r in rows), default="")
             if newest > (self.get_meta(SHORT_INTEREST_SETTLEMENT) or ""):
                 self._set_meta(SHORT_INTEREST_SETTLEMENT, newest)
+                conn.execute(
+                    "DELETE FROM short_interest WHERE settlement < ?",
+                    (_before(newest, SHORT_INTEREST_KEEP_DAYS),),
+                )
         return len(values)
 
     def store_short_volume(self, rows: Sequence[ShortVolume]) -> int:
         """One trade date's short sale volume, in one transaction, and the newest trade date
-        stored. Returns how many rows were written."""
+        stored; days more than `SHORT_VOLUME_KEEP_DAYS` before the newest are forgotten.
+        Returns how many rows were written."""
         values = [(r.symbol, r.day.isoformat(), r.short_volume, r.total_volume) for r in rows]
         with self.transaction() as conn:
             conn.executemany(
@@ -86,4 +102,8 @@ class FundamentalsMixin(StoreBase):
             newest = max((r.day.isoformat() for r in rows), default="")
             if newest > (self.get_meta(SHORT_VOLUME_DAY) or ""):
                 self._set_meta(SHORT_VOLUME_DAY, newest)
+                conn.execute(
+                    "DELETE FROM short_volume WHERE day < ?",
+                    (_before(newest, SHORT_VOLUME_KEEP_DAYS),),
+                )
         return len(values)
