@@ -184,6 +184,17 @@ def test_old_files_are_forgotten(store: Store) -> None:
     assert set(fq.short_volume(store)) == {"KVRA", "NEAR"}
 
 
+def test_a_demo_clock_started_again_forgets_the_later_files(store: Store) -> None:
+    store.store_short_volume(
+        [ShortVolume("KVRA", date(2026, 12, 3), 1.0, 2.0), ShortVolume("KVRA", DAY, 1.0, 2.0)]
+    )
+    store.store_short_interest([ShortInterest("KVRA", date(2026, 11, 30), 5, 4, 1, 5.0)])
+    store.forget_after(et(date(2026, 11, 25), 10), date(2026, 11, 25))
+    assert fq.short_volume(store) == {} and fq.short_interest(store) == {}
+    assert store.get_meta("short_volume_day") is None
+    assert store.get_meta("short_interest_settlement") is None
+
+
 def test_closes_for_the_float_estimate(store: Store) -> None:
     as_of = date(2025, 6, 27)
     store.conn.executemany(
