@@ -20,6 +20,7 @@ from momoscan.engine.profiles import ProfileStep
 from momoscan.engine.store_thread import StoreThread
 from momoscan.models import MoverRow, Quote, Ticker
 from momoscan.rvol import RecentVolumes, SessionClock, rvol_5m, rvol_at_time, volume_share_by
+from momoscan.sources.offload import Offloader
 from momoscan.store import Store
 
 DAY = date(2026, 11, 20)  # a Friday
@@ -331,8 +332,10 @@ async def test_the_step_builds_the_profiles_once_a_trading_day(tmp_path: Path) -
     clock = FixedClock(datetime(2026, 11, 20, 4, 5, tzinfo=mh.ET))
     thread = StoreThread(path)
     await thread.start()
+    # Built in a worker process, as the engine does, which reads the file itself.
+    offload = Offloader(processes=True)
     try:
-        step = ProfileStep(StepContext(Settings(), thread, clock, "demo"))
+        step = ProfileStep(StepContext(Settings(), thread, clock, "demo"), offload=offload)
         report = RefreshReport(run_id=0)
         await step.run(report)
         assert step.day == DAY and step.names == 1 and not report.failures
@@ -348,6 +351,7 @@ async def test_the_step_builds_the_profiles_once_a_trading_day(tmp_path: Path) -
         assert step.day == date(2026, 11, 23)
         assert await thread.call(Store.volume_profiles_day) == "2026-11-23"
     finally:
+        await offload.aclose()
         await thread.close()
 
 

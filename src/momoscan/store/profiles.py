@@ -92,25 +92,52 @@ class ProfilesMixin(StoreBase):
 
     def refresh_volume_profiles(self, day: date) -> int:
         """Build every name's profile from the earlier full sessions before trading day `day`
-        in `quote_history`, replace the table's with them (one transaction) and this
-        connection's cache. Returns how many names have one."""
-        sessions = _earlier_sessions(day)
-        built = _build(self.conn, sessions)
+        in `quote_history` on this connection's thread (tests; the engine builds them in a
+        worker process: `build_volume_profiles`), and store them (`put_volume_profiles`).
+        Returns how many names have one."""
+        sessions = earlier_sessions(day)
+        return self.put_volume_profiles(day, len(sessions), _blobs(_build(self.conn, sessions)))
+
+    def put_volume_profiles(
+        self, day: date, sessions: int, rows: Sequence[tuple[str, bytes]]
+    ) -> int:
+        """Replace the stored profiles with `rows` (symbol, float32 grid as bytes) built for
+        trading day `day` from `sessions` earlier sessions, in one transaction, and this
+        connection's cache with them. Returns how many names have one."""
         key = day.isoformat()
         with self.transaction() as conn:
             conn.execute("DELETE FROM volume_profiles")
             conn.executemany(
                 "INSERT INTO volume_profiles (symbol, day, sessions, volumes) VALUES (?, ?, ?, ?)",
-                [(s, key, len(sessions), v.tobytes()) for s, v in built.items()],
+                [(symbol, key, sessions, blob) for symbol, blob in rows],
             )
         cache = self._rvol_cache
         if cache is None:
             cache = self._rvol_cache = RvolCache()
         cache.day, cache.profiles = self._read_profiles()
-        return len(built)
+        return len(cache.profiles)
 
 
-def _earlier_sessions(day: date) -> list[tuple[float, float]]:
+def build_volume_profiles(
+    path: str, sessions: Sequence[tuple[float, float]]
+) -> list[tuple[str, bytes]]:
+    """Every name's profile (symbol, float32 grid as bytes) from the history of `sessions`
+    ((open, close) Unix seconds, `earlier_sessions`) in the database at `path`, read on a
+    read-only connection of its own: for a worker process (2 s of numpy and SQLite at 8,000
+    names and four sessions of 5-minute samples, which in a thread would make the event loop
+    stutter). Raises sqlite3.Error when the file cannot be read."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return _blobs(_build(conn, sessions))
+    finally:
+        conn.close()
+
+
+def _blobs(built: dict[str, array[float]]) -> list[tuple[str, bytes]]:
+    return [(symbol, values.tobytes()) for symbol, values in built.items()]
+
+
+def earlier_sessions(day: date) -> list[tuple[float, float]]:
     """(open, close) Unix seconds of the full sessions before `day`, newest first."""
     out = []
     for d in reversed(mh.trading_days_before(day, rvol.PROFILE_SESSIONS * 2)):
