@@ -8,7 +8,9 @@ from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
+import anyio
 import pytest
+from anyio import create_task_group as anyio_task_group
 
 from momoscan import market_hours as mh
 from momoscan.clock import FixedClock
@@ -141,3 +143,34 @@ def test_a_day_the_engine_ranked_keeps_its_ranking(
         assert leaders_history(store, 1) == {last: [mine]}
         earlier = date.fromisoformat(past.days[-2])
         assert len(leaders_history(store, 2)[earlier]) == 10
+
+
+@pytest.mark.anyio
+async def test_the_markets_process_makes_the_same_past_and_serves_meanwhile() -> None:
+    """The past made on a thread of the market's own process is the one made here, and the
+    process answers requests while it is being made."""
+    import httpx
+
+    from momoscan.simulated.transport import ProcessMarketTransport, SimulatedMarketTransport
+
+    clock = FixedClock(datetime(2026, 11, 20, 10, 0, tzinfo=mh.ET))
+    process = ProcessMarketTransport(seed=7, size=300, clock=clock, first_day=FIRST, latency=0)
+    local = SimulatedMarketTransport(SimMarket(7, 300, clock, start_day=FIRST), latency=0)
+    order: list[str] = []
+    async with httpx.AsyncClient(transport=process) as there:
+
+        async def ask() -> None:
+            await anyio.sleep(0.3)  # once the past is being made
+            reply = await there.get(
+                "https://api.twelvedata.com/api_usage", headers={"authorization": "apikey demo"}
+            )
+            order.append(f"answered {reply.status_code}")
+
+        async with anyio_task_group() as tg:
+            tg.start_soon(ask)
+            made = await process.past_columns(TIERS, 1.0)
+            order.append("past made")
+        mine = await local.past_columns(TIERS, 1.0)
+    assert order == ["answered 200", "past made"]
+    assert made.days == mine.days and made.signals == mine.signals
+    assert made.history == mine.history
