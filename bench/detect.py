@@ -1,26 +1,37 @@
-"""Time to detect a runner (issue 12): how long after a planted story could first stand in the
-top 10 does momoscan show it there, sweeping round-robin against the priority scheduler, on
-the same plan, the same simulated session and the same credits.
+"""Time to detect a runner (issues 12 and 27): how long after a planted story could first
+stand in the top 10 does momoscan show it there, sweeping round-robin against the priority
+scheduler, on the same plan, the same simulated session and the same credits.
 
-One accelerated session of the simulated market over 8,000 names (every cap tier), for plans
-of 55, 610 and 1,597 credits a minute: the real engine (`open_runtime` in demo, the market in
-this process), one `refresh(full=False)` per simulated minute, the market's clock a minute on
-per cycle and the credits counted on a fake wall clock that moves when the budget waits (so a
-session's credits pass in no time, and no 429 is ever earned), the top-10 movers and losers
-read from the database after each cycle.
+One accelerated session of the simulated market over 8,000 names: the real engine
+(`open_runtime` in demo, the market in this process, its SEC feed and company facts read by
+the engine's own steps), one `refresh(full=False)` per simulated minute, the market's clock a
+minute on per cycle and the credits (and the SEC's request pace) counted on a fake wall clock
+that moves when a budget waits (so a session's credits pass in no time, and no 429 is ever
+earned), the top-10 movers and losers read from the database after each cycle. Three cases
+(`--case`, all by default):
+
+- all: every cap tier is the universe (plans of 55, 610 and 1,597 credits), so the market's
+  movers list (the probe) is drawn from the universe's own names;
+- default: the user's default, the config's default cap tiers (small to large caps) inside
+  the whole simulated market, whose movers list is drawn from every stock, micro caps
+  included, which crowd it (plans of 55 and 610): the probe's advantage where it is smallest;
+- catalyst: the stories the market planted a filing before (`simulated.sec.planted_filings`),
+  the scheduler's free signals (filings, floats) on and off, on the default case with mixed
+  runners: "catalyst on: median X, off: Y".
 
 The ground truth comes from the market (`SimMarket.planted`, never seen by the engine). A
 story's start is the first minute its move from the previous close passes the threshold
-(|move| >= 5 %) and it would stand in the top 10 (gainers in the movers table, fallers in the
-losers table) if every quote were fresh: before that, no scanner could show it. Its delay is
-from then to the first cycle whose table shows it; a miss is a story never shown before the
-session ends. Stories already rankable when the run starts (the warm-up sweep saw them) are
-left out. Staleness is the age of the least recently quoted name, by the quotes' own times.
+(|move| >= 5 %) and it would stand in the universe's top 10 (gainers in the movers table,
+fallers in the losers table) if every quote were fresh: before that, no scanner could show
+it. Its delay is from then to the first cycle whose table shows it; a miss is a story never
+shown before the session ends. Stories already rankable when the run starts (the warm-up
+sweep saw them) are left out. Staleness is the age of the least recently quoted name, by the
+quotes' own times.
 
-    .venv/bin/python bench/detect.py              # all three plans, mixed and surprise runners
+    .venv/bin/python bench/detect.py              # every case, mixed and surprise runners
     .venv/bin/python bench/detect.py --json       # the same as one JSON object
     .venv/bin/python bench/detect.py --quick      # 45 minutes on 1,500 names (CI smoke)
-    .venv/bin/python bench/detect.py --plans 610 --runners mixed
+    .venv/bin/python bench/detect.py --case default --plans 610 --runners mixed
     .venv/bin/python bench/detect.py --seeds 7,11,13 --jobs 2   # three sessions' stories pooled
 """
 
@@ -48,14 +59,25 @@ from momoscan import market_hours as mh
 from momoscan import queries
 from momoscan.clock import FixedClock
 from momoscan.config import Settings
+from momoscan.engine.scheduler import PriorityScheduler
 from momoscan.models import CAP_TIERS
 from momoscan.runtime import RunOptions, open_runtime
 from momoscan.simulated.market import SimMarket
+from momoscan.simulated.sec import planted_filings
 from momoscan.store import Store
 
 DAY = date(2026, 11, 20)
 PLANS = (55, 610, 1597)
+#: The plans of the user's default case and of the catalyst stories (issue 27's targets).
+CASE_PLANS = (55, 610)
 STRATEGIES = ("round_robin", "priority")
+#: What is measured: "all" every tier as the universe (the market's movers list drawn from
+#: the same names); "default" the default cap tiers inside the whole market, whose movers
+#: list the micro caps crowd; "catalyst" the stories with a filing planted before them, the
+#: scheduler's free signals (filings, floats) on and off, on the default case.
+CASES = ("all", "default", "catalyst")
+#: The universe's cap tiers: every one, or the config's defaults (small to large caps).
+TIERS = {"all": tuple(CAP_TIERS), "default": tuple(Settings().universe.cap_tiers)}
 #: A story counts once its move from the previous close is at least this (a fraction).
 THRESHOLD = 0.05
 TOP = 10
@@ -83,6 +105,19 @@ class Story:
     direction: int
     start: float  # Unix seconds: first minute it could stand in the top 10
     shown: float | None = None
+    catalyst: bool = False  # a filing was planted on the name before it
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One session: the universe's tiers ("all" or "default"), the runners mode, the plan,
+    the strategy, and whether the scheduler reads its free signals (filings, floats)."""
+
+    tiers: str
+    runners: str
+    plan: int
+    strategy: str
+    signals: bool = True
 
 
 @dataclass
@@ -90,6 +125,8 @@ class Run:
     plan: int
     strategy: str
     runners: str
+    tiers: str = "all"
+    signals: bool = True
     stories: list[Story] = field(default_factory=list)
     credits: int = 0
     max_staleness_s: float = 0.0
@@ -97,14 +134,16 @@ class Run:
     probes: int = 0
     cycles: int = 0
 
-    def summary(self) -> dict[str, Any]:
-        delays = sorted(s.shown - s.start for s in self.stories if s.shown is not None)
-        misses = sum(1 for s in self.stories if s.shown is None)
+    def summary(self, stories: Sequence[Story] | None = None) -> dict[str, Any]:
+        """Its figures, over `stories` (default: all of its stories)."""
+        told = self.stories if stories is None else stories
+        delays = sorted(s.shown - s.start for s in told if s.shown is not None)
+        misses = sum(1 for s in told if s.shown is None)
         return {
             "median_s": round(statistics.median(delays), 1) if delays else None,
             "p90_s": round(_quantile(delays, 0.9), 1) if delays else None,
             "misses": misses,
-            "runners": len(self.stories),
+            "runners": len(told),
             "max_staleness_s": round(self.max_staleness_s, 1),
             "credits": self.credits,
         }
@@ -165,6 +204,8 @@ async def run_session(
     strategy: str,
     runners: str,
     *,
+    tiers: str = "all",
+    signals: bool = True,
     size: int,
     seed: int,
     day: date,
@@ -173,16 +214,19 @@ async def run_session(
     measure_from: dtime,
     probe: bool = True,
 ) -> Run:
-    """One session of one strategy on one plan (`probe`: the scheduler may ask the market
-    movers list where the plan has it)."""
+    """One session of one strategy on one plan, the universe `tiers` ("all" or "default":
+    `TIERS`) inside the whole simulated market (`probe`: the scheduler may ask the market
+    movers list where the plan has it; `signals`: it reads its free signals)."""
     began = time.perf_counter()
-    tiers = list(CAP_TIERS)
+    universe = list(TIERS[tiers])
     settings = Settings()
     settings.demo.size = size
     settings.demo.seed = seed
     settings.demo.plan_limit = plan
     settings.demo.runners = runners
-    settings.universe.cap_tiers = tiers  # the whole market: 8,000 names swept
+    # The universe: every tier (the whole market, 8,000 names swept) or the default tiers;
+    # the market's movers list is drawn from every listing either way.
+    settings.universe.cap_tiers = universe
     settings.universe.min_price = MIN_PRICE
     settings.options.enabled = False
     settings.scan.scheduler = strategy
@@ -193,7 +237,7 @@ async def run_session(
     at = datetime.combine(day, start, tzinfo=mh.ET)
     closes = datetime.combine(day, end, tzinfo=mh.ET)
     fake = FakeTime(1_800_000_000.0)
-    run = Run(plan, strategy, runners)
+    run = Run(plan, strategy, runners, tiers, signals)
     with tempfile.TemporaryDirectory() as tmp:
         options = RunOptions(
             db=str(Path(tmp) / "detect.db"),
@@ -203,35 +247,57 @@ async def run_session(
             offload_processes=False,
             credit_clock=fake,
             credit_sleep=fake.sleep,
+            wall=fake,
         )
         async with open_runtime(settings, options) as rt:
             clock = rt.clock
             assert isinstance(clock, FixedClock) and isinstance(rt.market, SimMarket)
             market = rt.market
+            scheduler = rt.engine.scheduler
+            if isinstance(scheduler, PriorityScheduler):
+                scheduler.free_signals = signals
             base = datetime.combine(day, mh.PRE_OPEN, tzinfo=mh.ET)
             measured = datetime.combine(day, measure_from, tzinfo=mh.ET)
             first = int((measured - base).total_seconds() // 60)
             last = int((closes - base).total_seconds() // 60)
-            run.stories = oracle_stories(market, day, first, last, tiers)
+            run.stories = oracle_stories(market, day, first, last, universe)
+            # The filings the market planted before its stories (the engine reads them from
+            # its SEC feed, as it does every filing).
+            filed: dict[str, float] = {}
+            for planted in planted_filings(market, day):
+                filed.setdefault(planted.symbol, planted.accepted_at.timestamp())
+            for story in run.stories:
+                filed_at = filed.get(story.symbol)
+                story.catalyst = filed_at is not None and filed_at <= story.start
             pending = {(s.symbol, s.direction): s for s in run.stories}
             warm = await rt.engine.refresh(full=True)  # every name seen once
-            assert warm.status == "ok", warm.lines()
+            # Every name quoted (a keyless source's failure, as the SEC's in demo, is not
+            # this bench's concern).
+            assert warm.quotes == warm.symbols, warm.lines()
             reader = Store(rt.db_path)
+            tick = fake.now
             try:
                 while clock.now() < closes:
                     clock.advance(60)
+                    # The wall clock moves a minute a cycle too (at least: a budget waiting
+                    # for credits moves it itself), so that the steps paced in wall seconds
+                    # (the SEC's filings, the halts feed) read their feeds once a minute, as
+                    # they would live: on real time, a session's 390 cycles took a few
+                    # minutes and the filings were read a handful of times.
+                    tick = max(fake.now, tick + 60.0)
+                    fake.now = tick
                     report = await rt.engine.refresh(full=False)
                     run.cycles += 1
                     run.credits += report.credits_used
                     now = clock.now().timestamp()
                     start_ts = queries.session_start(reader, now)
-                    movers = queries.top_movers(reader, tiers, MIN_PRICE, TOP, start=start_ts)
-                    losers = queries.top_losers(reader, tiers, MIN_PRICE, TOP, start=start_ts)
+                    movers = queries.top_movers(reader, universe, MIN_PRICE, TOP, start=start_ts)
+                    losers = queries.top_losers(reader, universe, MIN_PRICE, TOP, start=start_ts)
                     for rows, direction in ((movers, 1), (losers, -1)):
                         for row in rows:
-                            story = pending.get((row.symbol, direction))
-                            if story is not None and story.start <= now:
-                                story.shown = now
+                            told = pending.get((row.symbol, direction))
+                            if told is not None and told.start <= now:
+                                told.shown = now
                                 del pending[(row.symbol, direction)]
                     oldest = reader.conn.execute(
                         "SELECT MIN(COALESCE(quote_ts, fetched_at)) FROM quotes"
@@ -240,24 +306,32 @@ async def run_session(
                         run.max_staleness_s = max(run.max_staleness_s, now - oldest)
             finally:
                 reader.close()
-            scheduler = rt.engine.scheduler
             run.probes = getattr(scheduler, "probes_total", 0)
     run.seconds = time.perf_counter() - began
     return run
 
 
-def _one(args: tuple[int, str, str, dict[str, Any]]) -> Run:
-    plan, strategy, runners, kw = args
-    return asyncio.run(run_session(plan, strategy, runners, **kw))
+def _one(args: tuple[Spec, dict[str, Any]]) -> Run:
+    spec, kw = args
+    return asyncio.run(
+        run_session(
+            spec.plan,
+            spec.strategy,
+            spec.runners,
+            tiers=spec.tiers,
+            signals=spec.signals,
+            **kw,
+        )
+    )
 
 
 def pool(runs: Sequence[Run]) -> list[Run]:
-    """One run per (runners, plan, strategy), the sessions of several seeds together: their
-    stories side by side (a median of 14 stories moves a whole minute at a time), credits and
-    cycles summed, the worst staleness."""
-    out: dict[tuple[str, int, str], Run] = {}
+    """One run per (tiers, signals, runners, plan, strategy), the sessions of several seeds
+    together: their stories side by side (a median of 14 stories moves a whole minute at a
+    time), credits and cycles summed, the worst staleness."""
+    out: dict[tuple[str, bool, str, int, str], Run] = {}
     for run in runs:
-        key = (run.runners, run.plan, run.strategy)
+        key = (run.tiers, run.signals, run.runners, run.plan, run.strategy)
         held = out.get(key)
         if held is None:
             out[key] = replace(run, stories=list(run.stories))
@@ -269,6 +343,33 @@ def pool(runs: Sequence[Run]) -> list[Run]:
         held.probes += run.probes
         held.cycles += run.cycles
     return list(out.values())
+
+
+def specs(
+    cases: Sequence[str],
+    plans: Sequence[int],
+    case_plans: Sequence[int],
+    modes: Sequence[str],
+    *,
+    signals: bool = True,
+    strategies: Sequence[str] = STRATEGIES,
+) -> list[Spec]:
+    """The sessions the cases need, each once: "all" on `plans`, "default" and "catalyst" on
+    `case_plans` (the catalyst stories' "on" figures are the default case's mixed runs).
+    `signals` False: the scheduler of the "all" and "default" cases without its free
+    signals (the scheduler as it was before them). `strategies`: those of the "all" and
+    "default" cases."""
+    out: list[Spec] = []
+    if "all" in cases:
+        out += [Spec("all", m, p, s, signals) for m in modes for p in plans for s in strategies]
+    if "default" in cases:
+        out += [
+            Spec("default", m, p, s, signals) for m in modes for p in case_plans for s in strategies
+        ]
+    if "catalyst" in cases:
+        for p in case_plans:
+            out += [Spec("default", "mixed", p, "priority", on) for on in (True, False)]
+    return list(dict.fromkeys(out))
 
 
 def measure(
@@ -284,8 +385,34 @@ def measure(
     jobs: int = 1,
     probe: bool = True,
 ) -> list[Run]:
-    """Every (runners, plan, strategy) session, for each seed; several seeds' sessions are
-    pooled (`pool`)."""
+    """Every (runners, plan, strategy) session with every tier as the universe (the "all"
+    case, as `bench/run.py` asks it), for each seed; several seeds' sessions are pooled."""
+    return measure_specs(
+        specs(["all"], plans, plans, modes),
+        size=size,
+        seed=seed,
+        day=day,
+        start=start,
+        end=end,
+        measure_from=measure_from,
+        jobs=jobs,
+        probe=probe,
+    )
+
+
+def measure_specs(
+    work: Sequence[Spec],
+    *,
+    size: int,
+    seed: int | Sequence[int],
+    day: date,
+    start: dtime,
+    end: dtime,
+    measure_from: dtime,
+    jobs: int = 1,
+    probe: bool = True,
+) -> list[Run]:
+    """Every session of `work`, for each seed; several seeds' sessions are pooled (`pool`)."""
     seeds = [seed] if isinstance(seed, int) else list(seed)
     common = {
         "size": size,
@@ -295,38 +422,64 @@ def measure(
         "measure_from": measure_from,
         "probe": probe,
     }
-    work = [
-        (p, s, m, {**common, "seed": sd})
-        for sd in seeds
-        for m in modes
-        for p in plans
-        for s in STRATEGIES
-    ]
+    jobs_list = [(spec, {**common, "seed": sd}) for sd in seeds for spec in work]
     if jobs <= 1:
-        runs = [_one(w) for w in work]
+        runs = [_one(w) for w in jobs_list]
     else:
         with ProcessPoolExecutor(jobs) as executor:
-            runs = list(executor.map(_one, work))
+            runs = list(executor.map(_one, jobs_list))
     return pool(runs) if len(seeds) > 1 else runs
 
 
-def to_json(runs: Sequence[Run], meta: dict[str, Any]) -> dict[str, Any]:
-    """`{"plans": {"610": {"round_robin": {...}, "scheduler": {...}}}, "surprise": {"plans":
-    ...}}`: the mixed runners' figures under "plans", the surprise knob's beside them."""
-    out: dict[str, Any] = {**meta}
-    for mode in ("mixed", "surprise"):
-        plans: dict[str, Any] = {}
-        for run in runs:
-            if run.runners != mode:
-                continue
-            key = "round_robin" if run.strategy == "round_robin" else "scheduler"
-            plans.setdefault(str(run.plan), {})[key] = run.summary()
-        if not plans:
+def _plans(runs: Sequence[Run], tiers: str, mode: str, signals: bool) -> dict[str, Any]:
+    """`{"610": {"round_robin": {...}, "scheduler": {...}}}` of the runs with the free
+    signals as asked (round-robin has none)."""
+    plans: dict[str, Any] = {}
+    for run in runs:
+        if run.tiers != tiers or run.runners != mode:
             continue
-        if mode == "mixed":
-            out["plans"] = plans
-        else:
-            out["surprise"] = {"plans": plans}
+        if run.strategy != "round_robin" and run.signals != signals:
+            continue
+        key = "round_robin" if run.strategy == "round_robin" else "scheduler"
+        plans.setdefault(str(run.plan), {})[key] = run.summary()
+    return plans
+
+
+def catalyst_figures(runs: Sequence[Run]) -> dict[str, Any]:
+    """`{"610": {"on": {...}, "off": {...}}}`: the scheduler's figures over the stories with
+    a filing planted before them, its free signals on and off (default case, mixed runners)."""
+    out: dict[str, Any] = {}
+    for run in runs:
+        if run.tiers != "default" or run.runners != "mixed" or run.strategy != "priority":
+            continue
+        told = [s for s in run.stories if s.catalyst]
+        key = "on" if run.signals else "off"
+        out.setdefault(str(run.plan), {})[key] = run.summary(told)
+    return {plan: pair for plan, pair in out.items() if len(pair) == 2}
+
+
+def to_json(
+    runs: Sequence[Run], meta: dict[str, Any], cases: Sequence[str] = CASES, signals: bool = True
+) -> dict[str, Any]:
+    """Every tier's figures as before (`{"plans": {"610": {"round_robin": {...},
+    "scheduler": {...}}}, "surprise": {"plans": ...}}`), the default case's beside them
+    (`"default": {"plans": ..., "surprise": {"plans": ...}}`) and the catalyst stories'
+    (`"catalyst": {"610": {"on": {...}, "off": {...}}}`)."""
+    out: dict[str, Any] = {**meta}
+    for tiers in ("all", "default"):
+        if tiers not in cases:
+            continue
+        into = out if tiers == "all" else out.setdefault("default", {})
+        for mode in ("mixed", "surprise"):
+            plans = _plans(runs, tiers, mode, signals)
+            if not plans:
+                continue
+            if mode == "mixed":
+                into["plans"] = plans
+            else:
+                into["surprise"] = {"plans": plans}
+    if "catalyst" in cases:
+        out["catalyst"] = catalyst_figures(runs)
     return out
 
 
@@ -341,9 +494,14 @@ def print_table(doc: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
+    default = doc.get("default", {})
+    every = "every tier"
+    tiers = "default tiers in the whole market"
     for title, plans in (
-        ("mixed runners", doc.get("plans", {})),
-        ("surprise runners (no prior signal)", doc.get("surprise", {}).get("plans", {})),
+        (f"mixed runners, {every}", doc.get("plans", {})),
+        (f"surprise runners (no prior signal), {every}", doc.get("surprise", {}).get("plans", {})),
+        (f"mixed runners, {tiers}", default.get("plans", {})),
+        (f"surprise runners, {tiers}", default.get("surprise", {}).get("plans", {})),
     ):
         if not plans:
             continue
@@ -380,18 +538,39 @@ def print_table(doc: dict[str, Any]) -> None:
                 p90 = sc["p90_s"] / rr["p90_s"] if rr["p90_s"] else float("nan")
                 table.add_row("", "ratio", f"{ratio:.2f}", f"{p90:.2f}", "", "", "", "")
         console.print(table)
+    for line in catalyst_lines(doc):
+        console.print(line, markup=False, highlight=False)
     console.print(f"{doc['seconds']:.0f} s in all")
+
+
+def catalyst_lines(doc: dict[str, Any]) -> list[str]:
+    """One line a plan: "catalyst on: median 0 s, off: 2.0 min (610 credits, 9 stories
+    with a filing before them; misses 0 and 1)"."""
+    out = []
+    for plan, pair in doc.get("catalyst", {}).items():
+        on, off = pair["on"], pair["off"]
+        out.append(
+            f"catalyst on: median {_fmt(on['median_s'])}, off: {_fmt(off['median_s'])} "
+            f"({plan} credits, default tiers, {on['runners']} stories with a filing before "
+            f"them; p90 {_fmt(on['p90_s'])} and {_fmt(off['p90_s'])}, misses {on['misses']} "
+            f"and {off['misses']})"
+        )
+    if "catalyst" in doc and not doc["catalyst"]:
+        out.append("catalyst: no story had a filing planted before it")
+    return out
 
 
 def print_stories(runs: Sequence[Run]) -> None:
     """Each story's delay under each strategy, plan by plan (stderr)."""
-    table: dict[tuple[str, int], dict[tuple[str, int], dict[str, Story]]] = {}
+    table: dict[tuple[str, str, int], dict[tuple[str, int], dict[str, Story]]] = {}
     for run in runs:
+        name = run.strategy if run.signals else f"{run.strategy}-nosig"
         for story in run.stories:
             key = (story.symbol, story.direction)
-            table.setdefault((run.runners, run.plan), {}).setdefault(key, {})[run.strategy] = story
-    for (mode, plan), stories in table.items():
-        print(f"{mode} {plan}:", file=sys.stderr)
+            where = (run.tiers, run.runners, run.plan)
+            table.setdefault(where, {}).setdefault(key, {})[name] = story
+    for (tiers, mode, plan), stories in table.items():
+        print(f"{tiers} {mode} {plan}:", file=sys.stderr)
         for (symbol, _), by in sorted(
             stories.items(), key=lambda kv: min(s.start for s in kv[1].values())
         ):
@@ -401,14 +580,26 @@ def print_stories(runs: Sequence[Run]) -> None:
                 f"{name[:5]} {_fmt(s.shown - s.start) if s.shown else 'MISS':>9}"
                 for name, s in sorted(by.items())
             )
-            print(f"  {symbol:6} {any_story.kind:12} {at}  {delays}", file=sys.stderr)
+            mark = "filed" if any_story.catalyst else ""
+            print(f"  {symbol:6} {any_story.kind:12} {mark:5} {at}  {delays}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--quick", action="store_true", help="45 minutes on 1,500 names")
-    parser.add_argument("--plans", default=",".join(map(str, PLANS)))
+    parser.add_argument(
+        "--case",
+        default=",".join(CASES),
+        help="what to measure, comma-separated: all (every tier), default (the default tiers "
+        "in the whole market), catalyst (filings before stories, free signals on and off)",
+    )
+    parser.add_argument(
+        "--plans",
+        default="",
+        help=f"credit plans (default: {','.join(map(str, PLANS))} for every tier, "
+        f"{','.join(map(str, CASE_PLANS))} for the default and catalyst cases)",
+    )
     parser.add_argument("--runners", choices=("mixed", "surprise", "both"), default="both")
     parser.add_argument("--size", type=int, default=8000)
     parser.add_argument(
@@ -425,8 +616,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-probe", action="store_true", help="the scheduler without the market movers probe"
     )
+    parser.add_argument(
+        "--strategies",
+        default=",".join(STRATEGIES),
+        help="the strategies of the all and default cases, comma-separated",
+    )
+    parser.add_argument(
+        "--no-signals",
+        action="store_true",
+        help="the scheduler without its free signals (filings, floats) in the all and "
+        "default cases",
+    )
     args = parser.parse_args(argv)
-    plans = [int(p) for p in args.plans.split(",") if p]
+    cases = [c for c in args.case.split(",") if c]
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        parser.error(f"--case: unknown {', '.join(unknown)} (one of {', '.join(CASES)})")
+    chosen = [int(p) for p in args.plans.split(",") if p]
+    plans, case_plans = (chosen, chosen) if chosen else (list(PLANS), list(CASE_PLANS))
     modes = ("mixed", "surprise") if args.runners == "both" else (args.runners,)
     size, end = args.size, args.end
     if args.quick:
@@ -434,9 +641,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     day = date.fromisoformat(args.date)
     seeds = [int(x) for x in args.seeds.split(",") if x]
     began = time.perf_counter()
-    runs = measure(
-        plans,
-        modes,
+    runs = measure_specs(
+        specs(
+            cases,
+            plans,
+            case_plans,
+            modes,
+            signals=not args.no_signals,
+            strategies=[s for s in args.strategies.split(",") if s],
+        ),
         size=size,
         seed=seeds,
         day=day,
@@ -452,9 +665,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "session": f"{day} {args.measure_from}-{end} ET",
         "threshold_pct": THRESHOLD * 100,
         "probe": not args.no_probe,
+        "free_signals": not args.no_signals,
+        "default_tiers": list(TIERS["default"]),
         "seconds": round(time.perf_counter() - began, 1),
     }
-    doc = to_json(runs, meta)
+    doc = to_json(runs, meta, cases, not args.no_signals)
     if args.stories:
         print_stories(runs)
     if args.json:
@@ -462,9 +677,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print_table(doc)
         for run in runs:
+            signals = "" if run.signals else " (free signals off)"
             print(
-                f"  {run.runners} {run.plan} {run.strategy}: {run.cycles} cycles, "
-                f"{run.seconds:.0f} s",
+                f"  {run.tiers} {run.runners} {run.plan} {run.strategy}{signals}: "
+                f"{run.cycles} cycles, {run.seconds:.0f} s",
                 file=sys.stderr,
             )
     return 0

@@ -836,7 +836,7 @@ class PriorityScheduler(Scheduler):
         store = self.ctx.store
         recent = await store.call(recent_filings, now - CATALYST_MINUTES * 60.0)
         self._catalysts = catalysts(recent, now)
-        figures = await store.call(floats, self._symbols)
+        figures = await store.call(floats)  # every stored figure: one query
         self._float = float_shares(figures, self._symbols)
 
     def _score(self, now: float, minutes_open: float | None) -> None:
