@@ -11,7 +11,9 @@ strategies (`[scan] scheduler`):
 
   1. the watchlist, and the tables' top 10s while they take a tenth of the minute at most
      (a name that fell out of the market's movers keeps a stale quote on screen until asked
-     again, and would hide a real entrant);
+     again, and would hide a real entrant); then the names of a fresh, telling SEC filing
+     (an 8-K's results, agreement or news, a 6-K, a 13D: its first 15 minutes, in another
+     tenth at most; `weights.py`), as a move on news comes within minutes of it;
   2. the names whose deadline needs them now: no name goes unseen longer than the bound,
      `BOUND_FACTOR` times a full sweep at the credits left for the rest (`Coverage.bound_s`),
      and served earliest deadline first a name starts early enough when many fall due
