@@ -8,7 +8,10 @@ once per (kind, symbol, at)):
 - the pre-market's top gappers (`queries.gappers`), once a symbol a day, while it is
   pre-market;
 - the day's first unusual option contract of each name (`queries.unusual_contracts`);
-- SEC filings (`filings`, once that table exists): "catalyst", or "offering" for one.
+- SEC filings (`filings`, once that table exists): "catalyst", or "offering" for one;
+- the day's options-led names (`queries.lead.lead_signals`): "lead", once a name a day, at
+  its price run (the later of the two signals; read from what is stored, so the job after
+  the one that stored its options signal and its run records it).
 
 Which way each points (`direction`, +1 up, -1 down):
 - an entrant, and a rule whose conditions say no way (RVol, options share, halt, resume):
@@ -18,7 +21,7 @@ Which way each points (`direction`, +1 up, -1 down):
 - a NEW options entrant: up when its calls are at least its puts in the daily leaders;
 - a halt: the way the price moved in the 15 minutes before it; a resumption: from the
   halt's price to the first after it; a gapper: its gap's; an unusual contract: a call up,
-  a put down; a catalyst up, an offering down (dilution).
+  a put down; a catalyst up, an offering down (dilution); a lead: the way its price ran.
 
 The signal's price is the event's when it has one, else the newest stored price at most
 `PRICE_MAX_AGE` before it, else the first within `PRICE_MAX_AGE` after it (a halt's: only
@@ -36,8 +39,10 @@ from datetime import date, datetime
 
 from .. import market_hours as mh
 from .. import queries
+from ..lead import LEAD_KIND
 from ..models import Session
 from ..queries import signals as found
+from ..queries.lead import lead_signals
 from ..signals import Signal, kind_of_event, rule_conditions
 from ..store import HISTORY_BUCKET_OPEN, Store
 
@@ -216,6 +221,16 @@ def from_unusual(store: Store, now: float, *, ratio: float, min_volume: int) -> 
     return out
 
 
+def from_leads(store: Store, now: float) -> list[Signal]:
+    """The day's options-led names known by `now`, once a name a day: a lead found again
+    later (an earlier stored price of its run, say) keeps the first recorded."""
+    day = _day(now)
+    seen = store.signal_keys([LEAD_KIND], day)
+    return [
+        s for s in lead_signals(store, day) if s.at <= now and (LEAD_KIND, s.symbol) not in seen
+    ]
+
+
 def derive(
     store: Store,
     now: float,
@@ -239,6 +254,7 @@ def derive(
             "unusual",
             lambda: from_unusual(store, now, ratio=unusual_ratio, min_volume=unusual_min_volume),
         ),
+        ("lead", lambda: from_leads(store, now)),
     ]
     out: list[Signal] = []
     for name, source in sources:

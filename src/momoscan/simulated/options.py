@@ -4,6 +4,11 @@ A chain's layout (expiries, strikes, how volume and open interest spread over th
 unusual blocks) is fixed per underlying and day; the clock only decides how much of the day's
 volume has traded. Volume concentrates near the money and in the front expiries; a few blocks a
 day land far above a contract's open interest.
+
+The market's first day (the demo's live day) has one options-led story (`options_led_story`):
+one of yesterday's options leaders whose calls trade far above their open interest at 09:45,
+which Cboe's delayed chain shows at 10:00 (the demo's default start), 15-20 minutes before its
+price runs 5 %; `live_lead` tells its truth to tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import numpy as np
 import orjson
 
 from .. import market_hours as mh
-from .market import OPEN_MINUTE, AnyDay, SimMarket, _seed, options_fraction
+from ..models import DEFAULT_CAP_TIERS
+from .market import OPEN_MINUTE, RUNNER, AnyDay, Mover, SimMarket, _seed, options_fraction
 
 RISK_FREE = 0.04
 CBOE_DELAY_MINUTES = 15
@@ -257,6 +263,22 @@ def build_layout(market: SimMarket, sim_day: AnyDay, index: int) -> ChainLayout:
                 size = int(max(600, min(25_000, open_interest[pick] * rng.uniform(2.0, 10.0))))
                 minute = int(rng.integers(OPEN_MINUTE + 10, sim_day.close_minute - 20))
                 blocks.append((pick, minute, size))
+    led = next(
+        (mv for mv in market.movers_for(day) if mv.index == index and mv.options_minute >= 0),
+        None,
+    )
+    if led is not None:
+        blocks = _led_blocks(
+            market,
+            day,
+            sec.symbol,
+            led.options_minute,
+            blocks,
+            days_left,
+            is_call,
+            moneyness,
+            open_interest,
+        )
 
     return ChainLayout(
         symbols=np.array(symbols, dtype=np.bytes_),
@@ -270,6 +292,151 @@ def build_layout(market: SimMarket, sim_day: AnyDay, index: int) -> ChainLayout:
         blocks=blocks,
         trade_offset=rng.random(n),
         base_iv=base_iv,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The live day's options-led story: the demo's first day gets one, as `simulated.past` plants
+# one a day in the simulated month before it, so that the lead mark (`momoscan.lead`) can show
+# in the live session too, and early in it.
+
+#: The minute (from 04:00 ET) its unusual contracts trade: 09:45, so that Cboe's chain,
+#: `CBOE_DELAY_MINUTES` behind, first shows them at 10:00, the demo's default start.
+LED_TRADE_MINUTE = OPEN_MINUTE + 15
+#: Minutes from when the chain shows them to when the price is `LED_RUN_PCT` up (aimed at;
+#: the true minute depends on the day's path: `live_lead` reads it).
+LED_SHOWN_BEFORE_RUN = (15, 20)
+#: The move that counts as the run (percent from the previous close, `lead.RUN_MOVE_PCT`).
+LED_RUN_PCT = 5.0
+#: The run's size (a fraction) and how long it takes (minutes): long enough that no 5 minutes
+#: of it pass a large cap's 5 % LULD band (`simulated.halts`).
+LED_SIZE = (0.08, 0.12)
+LED_DURATION = (32, 40)
+#: The leaders it is picked from must beat the 11th's volume by this much (a fraction), so
+#: that the engine's own ranking of OCC's file has it in the top 10 too.
+LED_MARGIN = 0.01
+
+
+def _yesterdays_leaders(market: SimMarket, day: date) -> list[int]:
+    """The stocks in the options top 10 of the trading day before `day` (by OCC's volume, as
+    the engine ranks it with `[options] include_etfs` off: index products left out), clear of
+    the 11th by `LED_MARGIN`: indexes into the securities, most traded first."""
+    totals, _ = market.options_volumes(mh.previous_trading_day(day))
+    stocks = totals[: len(market.stocks)]
+    order = np.argsort(-stocks, kind="stable")
+    eleventh = float(stocks[order[10]]) if order.size > 10 else 0.0
+    return [int(i) for i in order[:10] if stocks[i] > eleventh * (1.0 + LED_MARGIN)]
+
+
+def options_led_story(market: SimMarket, day: date, taken: set[int]) -> Mover | None:
+    """The live day's options-led story (`SimMarket.movers_for` adds it on the market's first
+    day): one of yesterday's options leaders in the default cap tiers (so in the engine's
+    options watch set from its first cycle, and quoted by its sweeps) with no other story
+    today, whose out-of-the-money calls trade far above their open interest at
+    `LED_TRADE_MINUTE` (`Mover.options_minute`; the chain's blocks are `_led_blocks`) and
+    whose price runs +8 to +12 % about `LED_SHOWN_BEFORE_RUN` minutes after the chain shows
+    them. None when no leader fits. Drawn from a stream of its own: no other draw changes."""
+    rng = np.random.default_rng(_seed(market.seed, day.toordinal(), "live-options-led"))
+    pick = float(rng.random())
+    size = float(rng.uniform(*LED_SIZE))
+    duration = int(rng.integers(LED_DURATION[0], LED_DURATION[1] + 1))
+    shown_before = int(rng.integers(LED_SHOWN_BEFORE_RUN[0], LED_SHOWN_BEFORE_RUN[1] + 1))
+    rvol = float(rng.uniform(2.0, 3.0))
+    fits = [
+        i
+        for i in _yesterdays_leaders(market, day)
+        if i not in taken and market.securities[i].cap_tier in DEFAULT_CAP_TIERS
+    ]
+    if not fits:
+        return None
+    index = fits[int(pick * len(fits))]
+    move = math.log1p(size)
+    # The sigmoid leg (`market._leg`) reaches the run's share of the move this long after
+    # its start, on a flat path: the start is set back by that from the aimed minute.
+    share = math.log1p(LED_RUN_PCT / 100.0) / move
+    reach = duration / 2 - duration / 8 * math.log(1.0 / share - 1.0)
+    run_minute = LED_TRADE_MINUTE + CBOE_DELAY_MINUTES + shown_before
+    return Mover(
+        index,
+        move,
+        max(LED_TRADE_MINUTE + 1, round(run_minute - reach)),
+        duration,
+        0.0,
+        rvol,
+        kind=RUNNER,
+        options_minute=LED_TRADE_MINUTE,
+    )
+
+
+def _led_blocks(
+    market: SimMarket,
+    day: date,
+    symbol: str,
+    minute: int,
+    blocks: list[tuple[int, int, int]],
+    days_left: np.ndarray,
+    is_call: np.ndarray,
+    moneyness: np.ndarray,
+    open_interest: np.ndarray,
+) -> list[tuple[int, int, int]]:
+    """An options-led story's chain blocks: its usual ones from `minute` on (none before:
+    its first unusual contracts are the planted ones), and two or three planted ones at
+    `minute`: calls 3-12 % out of the money in the front expiries (2-45 days), each 3-6
+    times its open interest and at least 600 contracts. From a stream of its own."""
+    rng = np.random.default_rng(_seed(market.seed, day.toordinal(), "led-blocks", symbol))
+    kept = [b for b in blocks if b[1] >= minute]
+    candidates = np.flatnonzero(
+        is_call & (days_left >= 2) & (days_left <= 45) & (moneyness > 0.03) & (moneyness < 0.12)
+    )
+    if not candidates.size:
+        candidates = np.flatnonzero(is_call & (moneyness > 0.0))
+    count = min(candidates.size, int(rng.integers(2, 4)))
+    for pick in rng.choice(candidates, size=count, replace=False).tolist():
+        size = int(max(600, open_interest[pick] * rng.uniform(3.0, 6.0)))
+        kept.append((pick, minute, size))
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class LiveLead:
+    """The ground truth of the live day's options-led story, for tests and benchmarks (never
+    the engine): `traded_at` when its unusual contracts traded, `shown_at` when Cboe's
+    delayed chain first shows them (`CBOE_DELAY_MINUTES` later), `ran_at` the first minute
+    its true path was `LED_RUN_PCT` or more from the previous close (either way), all aware
+    datetimes (ET); `gap_s` the seconds from `shown_at` to `ran_at`, what a scanner reading
+    the chains could at best see as the lead."""
+
+    symbol: str
+    day: date
+    traded_at: datetime
+    shown_at: datetime
+    ran_at: datetime | None
+
+    @property
+    def gap_s(self) -> float | None:
+        if self.ran_at is None:
+            return None
+        return (self.ran_at - self.shown_at).total_seconds()
+
+
+def live_lead(market: SimMarket, day: date) -> LiveLead | None:
+    """The options-led story planted on `day` (the market's first day only), or None;
+    builds the day's paths if need be (they give `ran_at`)."""
+    led = next((mv for mv in market.movers_for(day) if mv.options_minute >= 0), None)
+    if led is None:
+        return None
+    sim_day = market.day_for(day)
+    path = sim_day.price[led.index, OPEN_MINUTE : sim_day.close_minute].astype(np.float64)
+    prev = float(sim_day.prev_close[led.index])
+    moved = np.flatnonzero(np.abs(path / prev - 1.0) * 100.0 >= LED_RUN_PCT)
+    ran = sim_day.at_minute(OPEN_MINUTE + int(moved[0])) if moved.size else None
+    traded = sim_day.at_minute(led.options_minute)
+    return LiveLead(
+        market.securities[led.index].symbol,
+        day,
+        traded,
+        traded + timedelta(minutes=CBOE_DELAY_MINUTES),
+        ran,
     )
 
 
