@@ -20,6 +20,7 @@ from momoscan.simulated.transport import SimServer
 
 TD, CBOE, OCC = "https://td.test", "https://cboe.test", "https://occ.test"
 HALTS = "https://halts.test"  # Nasdaq Trader's halts feed and Rule 201 files
+FINRA = "https://finra.test"  # FINRA's short interest and short volume files
 
 #: (request, status, headers, body) to the answer sent instead.
 Bend = Callable[[httpx.Request, int, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
@@ -35,6 +36,8 @@ def live_settings(key: str, **scan: object) -> Settings:
     settings.occ.base_url = OCC
     settings.halts.halts_url = f"{HALTS}/rss.aspx?feed=tradehalts"
     settings.halts.ssr_url = f"{HALTS}/dynamic/symdir/shorthalts/"
+    settings.finra.short_interest_url = f"{FINRA}/equity/otcmarket/biweekly/"
+    settings.finra.short_volume_url = f"{FINRA}/equity/regsho/daily/"
     settings.universe.source = "builtin"
     settings.cboe.requests_per_minute = 10_000
     settings.occ.requests_per_minute = 10_000
@@ -71,7 +74,7 @@ class Providers:
 
     def route(self, router: respx.MockRouter) -> None:
         """Answer every request to the providers' base URLs on `router`."""
-        for base in (TD, CBOE, OCC, HALTS):
+        for base in (TD, CBOE, OCC, HALTS, FINRA):
             router.route(url__startswith=base).mock(side_effect=self.answer)
 
     def mock(self) -> respx.MockRouter:

@@ -34,10 +34,31 @@ def config(tmp_path: Path, watchlist: str = "") -> Path:
     return path
 
 
+FINRA = "https://cdn.finra.org/equity/"
+#: FINRA's files at NOW: the short interest of 2026-10-30 (that of 11-13 not out yet), the
+#: short volume of 2026-11-19 (the 20th's is posted at 18:00 ET).
+FINRA_FILES = {
+    "otcmarket/biweekly/shrt20261030.csv": (
+        "accountingYearMonthNumber|symbolCode|issueName|issuerServicesGroupExchangeCode|"
+        "marketClassCode|currentShortPositionQuantity|previousShortPositionQuantity|"
+        "stockSplitFlag|averageDailyVolumeQuantity|daysToCoverQuantity|revisionFlag|"
+        "changePercent|changePreviousNumber|settlementDate\n"
+        "20261030|KVRA|Kavora Inc|A|NNM|4120553|3877012||1030138|4.00||6.28|243541|2026-10-30\n"
+    ),
+    "regsho/daily/CNMSshvol20261119.txt": (
+        "Date|Symbol|ShortVolume|ShortExemptVolume|TotalVolume|Market\n"
+        "20261119|KVRA|812305.125000|1200|1630021.500000|B,Q,N\n"
+    ),
+}
+
+
 def serve(router: respx.MockRouter, bend: Bend | None = None) -> list[httpx.Request]:
     stand_ins = Providers(FixedClock(NOW), bend, plan_limit=1597)
     stand_ins.route(router)
     router.route(url__startswith=NT).mock(side_effect=stand_ins.answer)
+    for path, body in FINRA_FILES.items():
+        router.get(FINRA + path).respond(200, text=body)
+    router.route(url__startswith=FINRA).respond(403)
     return stand_ins.requests
 
 
@@ -92,6 +113,10 @@ def test_every_source_answers_well(
     assert re.fullmatch(
         r"The Rule 201 list of 2026-11-20: \d+ rows, complete\.", str(ssr["detail"])
     )
+    # FINRA: the newest short interest probed back from 11-13 (403) to 10-30; short volume.
+    assert sources["FINRA short interest"]["detail"] == "Settlement 2026-10-30: 1 symbols."
+    assert sources["FINRA short volume"]["detail"] == "Trade date 2026-11-19: 1 symbols."
+    assert sources["SEC company facts"]["configured"] is False  # no User-Agent: nothing sent
 
 
 def test_a_rejected_key_and_tolerated_shapes_are_reported(

@@ -49,6 +49,8 @@ def config(tmp_path: Path, server: ProviderServer) -> Path:
         '[universe]\nsource = "builtin"\n[options]\nwatch_size = 12\n'
         f'[halts]\nhalts_url = "{url}/rss.aspx?feed=tradehalts"\n'
         f'ssr_url = "{url}/dynamic/symdir/shorthalts/"\n'
+        f'[finra]\nshort_interest_url = "{url}/equity/otcmarket/biweekly/"\n'
+        f'short_volume_url = "{url}/equity/regsho/daily/"\n'
     )
     return path
 
@@ -82,4 +84,12 @@ def test_check_over_a_real_socket(
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["ok"]
     configured = [s["source"] for s in doc["sources"] if s["configured"]]
-    assert configured == ["Twelve Data", "Cboe", "OCC", "Nasdaq halts", "Nasdaq SSR list"]
+    assert configured == [
+        "Twelve Data",
+        "Cboe",
+        "OCC",
+        "Nasdaq halts",
+        "Nasdaq SSR list",
+        "FINRA short interest",
+        "FINRA short volume",
+    ]

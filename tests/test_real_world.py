@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from providers import CBOE, HALTS, OCC, TD, Bend, Providers, options
+from providers import CBOE, FINRA, HALTS, OCC, TD, Bend, Providers, options
 from providers import live_settings as settings_for
 from rich.console import Console
 
@@ -103,6 +103,8 @@ def test_headless_once_exits_0_on_a_partial_cycle_and_names_what_failed(
         f'[occ]\nbase_url = "{OCC}"\n[universe]\nsource = "builtin"\n'
         f'[halts]\nhalts_url = "{HALTS}/rss.aspx?feed=tradehalts"\n'
         f'ssr_url = "{HALTS}/dynamic/symdir/shorthalts/"\n'
+        f'[finra]\nshort_interest_url = "{FINRA}/equity/otcmarket/biweekly/"\n'
+        f'short_volume_url = "{FINRA}/equity/regsho/daily/"\n'
     )
     monkeypatch.setenv("TWELVEDATA_API_KEY", KEY)
     with providers.mock():

@@ -7,9 +7,10 @@ threshold; percentage points for a % change), so a price hovering at the line fi
 at every tick. A condition whose value momoscan does not know (no quote of the latest session,
 a chain not fetched) neither fires nor re-arms.
 
-A rule with an event-like condition (`new_high`, `halt`, `resume`, `ssr`: `EVENT_CONDITIONS`)
-fires once per event instead: each new high of the day, each halt, each resumption, each
-restriction, while its other conditions hold, and never for the same event twice. An event is
+A rule with an event-like condition (`new_high`, `halt`, `resume`, `ssr`, `lead`:
+`EVENT_CONDITIONS`) fires once per event instead: each new high of the day, each halt, each
+resumption, each restriction, a name's options-led run once a day, while its other conditions
+hold, and never for the same event twice. An event is
 told while it is recent (`EVENT_FRESH`; a halt while it lasts, a restriction while in force),
 so a cron job or a collector that takes over tells the events it has not told yet.
 `pct_in_minutes` is a crossing like the others, with the hysteresis of a percent.
@@ -25,7 +26,7 @@ Stdlib and the store only: no Textual (the headless path runs this).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from . import format as fmt
@@ -33,8 +34,10 @@ from . import market_hours as mh
 from . import queries
 from .config import EVENT_CONDITIONS, HALT_CONDITIONS, AlertRule, Threshold
 from .halts import reason_text
+from .lead import Lead
 from .models import AlertEvent
 from .queries import Observation
+from .queries import lead as lead_queries
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,9 @@ REARM = "rearm"
 #: `--once` every five minutes tells those since the last run; a collector that starts late
 #: does not tell the morning's).
 EVENT_FRESH = 600.0
+#: An options-led run is told for this many market seconds after it is known (its signals
+#: are recorded by the outcome job, every five minutes of the market clock).
+LEAD_FRESH = 1800.0
 
 
 def speed(threshold: tuple[float, int], obs: Observation) -> float | None:
@@ -130,12 +136,20 @@ def _day(ts: float) -> str:
     return datetime.fromtimestamp(ts, mh.ET).date().isoformat()
 
 
-def event_key(name: str, obs: Observation, now: float) -> str | None:
+def event_key(
+    name: str, obs: Observation, now: float, leads: Mapping[str, Lead] | None = None
+) -> str | None:
     """The event of the event-like condition `name` that `obs` shows at `now` (Unix seconds,
     market clock), as a key that sorts later events after earlier ones; None when there is
     none to tell: a new high older than `EVENT_FRESH` or not today's, a halt of before the
     previous trading day (the feed keeps years-old ones of delisted names), a resumption past
-    `RECENT_RESUME`."""
+    `RECENT_RESUME`, a lead (`leads`: today's, by symbol) that is price-led or older than
+    `LEAD_FRESH`."""
+    if name == "lead":
+        lead = (leads or {}).get(obs.symbol)
+        if lead is None or not lead.options_led or now - lead.at > LEAD_FRESH:
+            return None
+        return f"{_day(lead.at)}#lead"
     if name == "new_high":
         high = obs.high
         if high is None or high.count <= 0 or now - high.at > EVENT_FRESH:
@@ -155,10 +169,16 @@ def event_key(name: str, obs: Observation, now: float) -> str | None:
     return f"{halt.halted_at:015.3f}"
 
 
-def decide_event(rule: AlertRule, obs: Observation, last: str | None, now: float) -> str | None:
+def decide_event(
+    rule: AlertRule,
+    obs: Observation,
+    last: str | None,
+    now: float,
+    leads: Mapping[str, Lead] | None = None,
+) -> str | None:
     """For a rule with an event-like condition: the key of the event to fire for (one later
     than `last`, the event it last fired for, while every other condition holds), or None."""
-    key = event_key(rule.event, obs, now)
+    key = event_key(rule.event, obs, now, leads)
     if key is None or (last is not None and key <= last):
         return None
     others = [(n, t) for n, t in rule.conditions if n != rule.event]
@@ -182,8 +202,22 @@ def _clock(ts: float, day: date | None) -> str:
     return f"{when} ET" if day is None or at.date() == day else f"{at:%b} {at.day} {when} ET"
 
 
-def _happened(name: str, threshold: Threshold, obs: Observation, day: date | None) -> str:
+def _happened(
+    name: str,
+    threshold: Threshold,
+    obs: Observation,
+    day: date | None,
+    leads: Mapping[str, Lead] | None = None,
+) -> str:
     """What an event-like or speed condition says happened, as a predicate of the symbol."""
+    if name == "lead":
+        lead = (leads or {}).get(obs.symbol)
+        if lead is None:
+            return "ran in price after its options activity"
+        return (
+            f"ran in price after its options activity ({lead.text}: options "
+            f"{_clock(lead.options_at, day)}, price {_clock(lead.price_at, day)})"
+        )
     if isinstance(threshold, tuple):
         pct, minutes = threshold
         move = obs.moves.get(minutes)
@@ -229,7 +263,12 @@ def _happened(name: str, threshold: Threshold, obs: Observation, day: date | Non
     return f"resumed {_clock(resumed, day)} after a halt at {_clock(halt.halted_at, day)}: {why}"
 
 
-def describe(rule: AlertRule, obs: Observation, now: float | None = None) -> str:
+def describe(
+    rule: AlertRule,
+    obs: Observation,
+    now: float | None = None,
+    leads: Mapping[str, Lead] | None = None,
+) -> str:
     """One sentence: what crossed, with the values (`now`: the market clock, Unix seconds;
     times of another day than its get their date).
 
@@ -240,11 +279,11 @@ def describe(rule: AlertRule, obs: Observation, now: float | None = None) -> str
     (3rd today); at $251.30 (+6.10%): change ≥ +5%.`
     """
     day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET)) if now else None
-    leads = []
+    said = []
     parts = []
     for name, threshold in rule.conditions:
         if name in EVENT_CONDITIONS or name == "pct_in_minutes":
-            leads.append(_happened(name, threshold, obs, day))
+            said.append(_happened(name, threshold, obs, day, leads))
         elif name == "price_above":
             parts.append(f"price ≥ ${_money(float(threshold))}")  # type: ignore[arg-type]
         elif name == "price_below":
@@ -265,12 +304,12 @@ def describe(rule: AlertRule, obs: Observation, now: float | None = None) -> str
         where = f" at ${fmt.price(obs.price)}"
         if obs.change_pct is not None:
             where += f" ({fmt.pct(obs.change_pct)})"
-    if not leads:
+    if not said:
         return f"{obs.symbol}{where}: {', '.join(parts)}."
-    said = f"{obs.symbol} {', '.join(leads)}"
+    lead = f"{obs.symbol} {', '.join(said)}"
     if not parts:
-        return f"{said}."
-    return f"{said};{where}: {', '.join(parts)}." if where else f"{said}; {', '.join(parts)}."
+        return f"{lead}."
+    return f"{lead};{where}: {', '.join(parts)}." if where else f"{lead}; {', '.join(parts)}."
 
 
 def evaluate(
@@ -322,6 +361,7 @@ def evaluate(
             )
 
         observed = observe(wanted)
+        leads = lead_queries.leads(store, day) if "lead" in conditions else {}
         if symbols is None:
             # A pinned symbol outside the scan's filters, and a symbol a rule fired for that
             # has left them since (under the price floor, say): looked at too, so that the
@@ -340,7 +380,7 @@ def evaluate(
                 if rule.symbol != symbol and (rule.symbol or not (obs.in_scan or is_fired)):
                     continue
                 if rule.event:
-                    key = decide_event(rule, obs, told.get((rule.key, symbol)), now)
+                    key = decide_event(rule, obs, told.get((rule.key, symbol)), now, leads)
                     if key is None:
                         continue
                     told[(rule.key, symbol)] = key
@@ -356,7 +396,7 @@ def evaluate(
                     rule=rule.key,
                     name=rule.name,
                     symbol=symbol,
-                    message=describe(rule, obs, now),
+                    message=describe(rule, obs, now, leads),
                     at=now,
                     day=day,
                     price=obs.price,

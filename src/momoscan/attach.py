@@ -137,6 +137,8 @@ async def attach(
                     tg.start_soon(collector.run)
                     # The halts feed at its own pace, beside the cycles (a collector's alone).
                     tg.start_soon(rt.engine.run_halts)
+                    tg.start_soon(rt.engine.run_filings)
+                    tg.start_soon(rt.engine.run_fundamentals)
                     if followed is not None and followed.streaming:
                         tg.start_soon(_keep_streaming, rt.engine, followed.streaming)
                     outcome = await collect(collector)

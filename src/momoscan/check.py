@@ -6,7 +6,10 @@ the answer parsed (fields momoscan reads that were missing, fields nobody docume
 or date formats the parser had to tolerate) and the age of the data by the source's own clock.
 Cost: Twelve Data 2 credits (`/api_usage` and a one-symbol `/quote`), one Nasdaq Data Link page
 of 5 rows, one Cboe chain, one OCC day file, one read of Nasdaq Trader's halts feed and one or
-two of its Rule 201 files (today's, else the previous trading day's); the last two are keyless.
+two of its Rule 201 files (today's, else the previous trading day's), and SEC EDGAR's ticker
+map, one page of its current filings and one company's facts (with the declared User-Agent:
+`[sec] user_agent`), and FINRA's newest short interest and short volume files; the last five
+are keyless.
 
 Exit status: 0 when every configured source answered well, 1 otherwise. `--json` prints the
 same as one object, for bug reports. Keys never appear: they travel in headers, and the output
@@ -35,9 +38,12 @@ from .redact import Redactor
 from .sanitize import clean
 from .sources.cboe import CboeClient, chain_field_report, parse_chain
 from .sources.errors import AuthError, PermissionDenied, ServiceError, SourceError
+from .sources.finra import FinraClient, FinraNotPublished, short_volume_day
 from .sources.http import get_with_retries
 from .sources.nasdaqtrader import NasdaqTraderClient, SsrListMissing
 from .sources.occ import OccClient, OccStatus, parse_day
+from .sources.sec import UA_HINT, SecBlocked, SecClient, SecHttp, sec_user_agent
+from .sources.sec_facts import SecFactsClient
 from .sources.twelvedata import TwelveDataClient, quote_field_report
 from .symbols import INDEX_ROOTS
 
@@ -292,6 +298,141 @@ async def probe_ssr(http: httpx.AsyncClient, settings: Settings, clock: MarketCl
     return await _guard(probe, work)
 
 
+async def probe_sec(
+    http: httpx.AsyncClient, settings: Settings, *, demo: bool, now: float
+) -> Probe:
+    """SEC EDGAR: the ticker map and one page of the current-filings feed, with the declared
+    User-Agent; says whether the SEC accepted it. Without one, not configured (nothing sent)."""
+    agent, off = sec_user_agent(settings.sec.user_agent, demo=demo)
+    if not agent:
+        return Probe("SEC EDGAR", configured=False, detail=off)
+    probe = Probe("SEC EDGAR")
+    client = SecClient(
+        SecHttp(http, user_agent=agent, attempts=1),
+        tickers_url=settings.sec.tickers_url,
+        current_url=settings.sec.current_url,
+    )
+
+    async def work() -> None:
+        try:
+            rows = await client.ticker_map()
+        except SecBlocked as exc:
+            probe.reached, probe.ok = True, False
+            if exc.status == 403:
+                probe.detail = (
+                    f"SEC EDGAR: User-Agent refused (403): set {UA_HINT} (your name and a "
+                    "contact address the SEC accepts)."
+                )
+            else:
+                probe.detail = f"SEC EDGAR: {exc}"
+            return
+        probe.reached = True
+        page = await client.current_filings(max_pages=1)
+        companies = len({r[0] for r in rows})
+        newest = max((f.accepted_at for f in page.filings), default=None)
+        _age(probe, newest, now)
+        if page.skipped:
+            probe.tolerated.append(f"{page.skipped} malformed feed entries skipped")
+        probe.ok = True
+        probe.detail = (
+            f"SEC EDGAR: User-Agent accepted. Ticker map: {len(rows)} tickers of {companies} "
+            f"companies; current filings: {len(page.filings)} on the first page."
+        )
+
+    return await _guard(probe, work)
+
+
+#: The company facts probed live: Apple Inc.'s CIK (SEC's ticker map; public-feeds.md 3.5).
+FACTS_CIK = 320193
+FACTS_TICKER = "AAPL"
+
+
+async def probe_sec_facts(
+    http: httpx.AsyncClient, settings: Settings, *, demo: bool, now: float
+) -> Probe:
+    """SEC company facts of one known company (Apple; in the demo, the simulated map's AAPL):
+    its shares outstanding and public float with their as-of dates."""
+    agent, off = sec_user_agent(settings.sec.user_agent, demo=demo)
+    if not agent:
+        return Probe("SEC company facts", configured=False, detail=off)
+    probe = Probe("SEC company facts")
+    sec = SecHttp(http, user_agent=agent, attempts=1)
+    facts = SecFactsClient(sec, facts_url=settings.sec.facts_url)
+
+    async def work() -> None:
+        cik = FACTS_CIK
+        if demo:
+            client = SecClient(sec, tickers_url=settings.sec.tickers_url)
+            found = [r[0] for r in await client.ticker_map() if r[1] == FACTS_TICKER]
+            cik = found[0] if found else cik
+        got = await facts.company(cik)
+        probe.reached = True
+        if not got.found:
+            probe.detail = f"No company facts for CIK {cik} (HTTP 404)."
+            return
+        probe.ok = True  # read and parsed; a figure the filer lacks is said, not a failure
+        shares = (
+            f"{got.shares_outstanding:,} shares outstanding as of {got.shares_as_of}"
+            if got.shares_outstanding is not None
+            else "no shares outstanding figure"
+        )
+        public = (
+            f"public float ${got.public_float_usd:,.0f} as of {got.float_as_of}"
+            if got.public_float_usd is not None
+            else "no public float"
+        )
+        probe.detail = f"{got.name or f'CIK {cik}'}: {shares}; {public}."
+
+    return await _guard(probe, work)
+
+
+async def probe_finra(
+    http: httpx.AsyncClient, settings: Settings, clock: MarketClock
+) -> list[Probe]:
+    """FINRA's newest short interest file (its settlement date) and the newest short volume
+    file (the trade day's, else the days before)."""
+    client = FinraClient(
+        http,
+        short_interest_url=settings.finra.short_interest_url,
+        short_volume_url=settings.finra.short_volume_url,
+        user_agent=settings.sec.user_agent,
+        attempts=1,
+    )
+    now = clock.now()
+    today = now.astimezone(mh.ET).date()
+    interest = Probe("FINRA short interest")
+    volume = Probe("FINRA short volume")
+
+    async def short_interest() -> None:
+        try:
+            got = await client.short_interest(today)
+        except FinraNotPublished as exc:
+            interest.reached = True
+            interest.detail = str(exc)
+            return
+        interest.reached = interest.ok = True
+        if got.skipped:
+            interest.tolerated.append(f"{got.skipped} malformed rows skipped")
+        interest.detail = f"Settlement {got.settlement}: {len(got.rows)} symbols."
+        _age(
+            interest, datetime.combine(got.settlement, mh.CLOSE, mh.ET).timestamp(), now.timestamp()
+        )
+
+    async def short_volume() -> None:
+        try:
+            got = await client.short_volume(short_volume_day(now))
+        except FinraNotPublished as exc:
+            volume.reached = True
+            volume.detail = str(exc)
+            return
+        volume.reached = volume.ok = True
+        if got.skipped:
+            volume.tolerated.append(f"{got.skipped} non-data lines skipped")
+        volume.detail = f"Trade date {got.day}: {len(got.rows)} symbols."
+
+    return [await _guard(interest, short_interest), await _guard(volume, short_volume)]
+
+
 async def run_checks(
     settings: Settings,
     *,
@@ -335,6 +476,9 @@ async def run_checks(
             probes.append(await probe_occ(http, settings, clock, now))
         probes.append(await probe_halts(http, settings, clock, now))
         probes.append(await probe_ssr(http, settings, clock))
+        probes.append(await probe_sec(http, settings, demo=transport is not None, now=now))
+        probes.append(await probe_sec_facts(http, settings, demo=transport is not None, now=now))
+        probes.extend(await probe_finra(http, settings, clock))
     # Each source redacts what it raises; this catches the rest (a URL, a sample of rows), and
     # the key check itself was sent (`api_key`, the demo's) besides the configured ones.
     redact = Redactor([*settings.secrets, key])
@@ -366,8 +510,10 @@ def print_checks(console: Console, probes: list[Probe], *, simulated: bool) -> N
                 style="yellow",
             )
         )
+    # The verdicts in one column, past the longest name ("FINRA short interest").
+    width = max([17, *(len(p.source) + 2 for p in probes)])
     for probe in probes:
-        head = Text(f"{probe.source:<17}", style="bold")
+        head = Text(f"{probe.source:<{width}}", style="bold")
         if not probe.configured:
             head.append("not configured", style="dim")
         elif probe.ok:

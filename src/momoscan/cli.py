@@ -75,8 +75,9 @@ def build_parser(*, collect: bool = False) -> argparse.ArgumentParser:
             "4 an alert rule fired (with --exit-code-on-alert). "
             "`momoscan collect` runs the headless loop as a service would (`momoscan collect "
             "--help`). "
-            "`momoscan serve --help`, `momoscan check --help` and `momoscan alerts test "
-            "--help` (push channels) for the other commands."
+            "`momoscan serve --help`, `momoscan check --help`, `momoscan alerts test "
+            "--help` (push channels) and `momoscan record --help` (signals' track records) "
+            "for the other commands."
         ),
     )
     parser.add_argument(
@@ -338,6 +339,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .alerts_cli import alerts_main  # `momoscan alerts test`: Apprise on this path
 
         return alerts_main(argv[1:])
+    if argv[:1] == ["record"]:
+        from .record_cli import record_main  # `momoscan record`: plotext on this path
+
+        return record_main(argv[1:])
     command = "momoscan"
     collect = argv[:1] == ["collect"]
     if collect:

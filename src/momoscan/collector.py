@@ -88,6 +88,8 @@ class Collector:
         if self.pusher is not None:
             rt.engine.alert_step.listen(self.pusher.add)
         rt.engine.halt_step.listen(self.changed)  # a poll of the halts stored something
+        rt.engine.fundamentals_step.listen(self.changed)  # floats fetched beside the cycles
+        rt.engine.filings_step.listen(self.changed)  # ... or new SEC filings
 
     # -- what changes the state --------------------------------------------------------------
 

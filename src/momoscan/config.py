@@ -167,6 +167,34 @@ class HaltsSettings:
 
 
 @dataclass
+class SecSettings:
+    user_agent: str = ""
+    """Who momoscan tells the SEC it is, "Your Name you@example.com": the SEC asks every
+    automated client to declare a name and a contact and refuses undeclared traffic (403).
+    Empty: SEC EDGAR (filings, float) stays off and says once how to set it."""
+    tickers_url: str = "https://www.sec.gov/files/company_tickers_exchange.json"
+    """The SEC's ticker -> CIK map (keyless; read once a day)."""
+    current_url: str = "https://www.sec.gov/cgi-bin/browse-edgar?action=getcurrent"
+    """EDGAR's current-filings feed (the Atom output; keyless)."""
+    facts_url: str = "https://data.sec.gov/api/xbrl/companyfacts/"
+    """Folder of EDGAR's XBRL company facts, CIK##########.json (shares outstanding and
+    public float; keyless)."""
+    facts_refresh_days: float = 7.0
+    """Days before a company's facts are read again (they change with each 10-Q or 10-K)."""
+    poll_seconds: float = 60.0
+    """Seconds between reads of the current-filings feed (04:00-20:00 ET); at least 10."""
+
+
+@dataclass
+class FinraSettings:
+    short_interest_url: str = "https://cdn.finra.org/equity/otcmarket/biweekly/"
+    """Folder of FINRA's twice-monthly short interest files, shrt{YYYYMMDD}.csv (keyless)."""
+    short_volume_url: str = "https://cdn.finra.org/equity/regsho/daily/"
+    """Folder of FINRA's daily consolidated short sale volume files,
+    CNMSshvol{YYYYMMDD}.txt (keyless)."""
+
+
+@dataclass
 class OptionsSettings:
     enabled: bool = True
     """Fetch options volume (OCC daily leaders and Cboe intraday chains)."""
@@ -264,6 +292,10 @@ class AlertRule:
     """Fires once when a halt of the symbol ends (trading resumes)."""
     ssr: bool = False
     """Fires once when a short-sale restriction (Rule 201) comes into force on the symbol."""
+    lead: bool = False
+    """Fires once a day when the symbol becomes options-led: its options activity (a NEW
+    entrant of the daily options top 10, a first unusual contract) came before its price run,
+    within two hours (`momoscan.lead`)."""
 
     @property
     def event(self) -> str:
@@ -307,6 +339,7 @@ CONDITIONS = (
     "halt",
     "resume",
     "ssr",
+    "lead",
 )
 
 #: The conditions on a symbol's quote (and its stored intraday path).
@@ -321,8 +354,8 @@ QUOTE_CONDITIONS = (
 )
 
 #: The event-like conditions: each fires once per event (a new high, a halt, a resumption, a
-#: restriction), remembered in the database; a rule holds at most one of them.
-EVENT_CONDITIONS = ("new_high", "halt", "resume", "ssr")
+#: restriction, an options-led run), remembered in the database; a rule holds at most one.
+EVENT_CONDITIONS = ("new_high", "halt", "resume", "ssr", "lead")
 
 #: The conditions on what the halts feed and the Rule 201 list say.
 HALT_CONDITIONS = ("halt", "resume", "ssr")
@@ -362,6 +395,15 @@ class AlertSettings:
 
 
 @dataclass
+class RecordSettings:
+    move_pct: float = 5.0
+    """A signal's record counts those that moved at least this percent its way by the close
+    (the badge's "≥5% by close")."""
+    min_sample: int = 10
+    """No badge for a signal kind with fewer measured signals than this."""
+
+
+@dataclass
 class ServeSettings:
     max_sessions: int = 5
     """Browser tabs `momoscan serve` runs at once, each a viewer of serve's one collector (about
@@ -379,11 +421,14 @@ class Settings:
     cboe: CboeSettings = field(default_factory=CboeSettings)
     occ: OccSettings = field(default_factory=OccSettings)
     halts: HaltsSettings = field(default_factory=HaltsSettings)
+    sec: SecSettings = field(default_factory=SecSettings)
+    finra: FinraSettings = field(default_factory=FinraSettings)
     options: OptionsSettings = field(default_factory=OptionsSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    record: RecordSettings = field(default_factory=RecordSettings)
     source_path: Path | None = None
     """The file these settings came from, or None for defaults."""
 
@@ -455,6 +500,10 @@ def _at_least_a_minute(value: Any) -> str | None:
     return None if value >= 60 else "must be 60 or more (the feed changes at most once a minute)"
 
 
+def _at_least_ten(value: Any) -> str | None:
+    return None if value >= 10 else "must be 10 or more (seconds)"
+
+
 def _batch(value: Any) -> str | None:
     return None if 1 <= value <= 120 else "must be between 1 and 120"
 
@@ -518,6 +567,13 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("halts", "halts_url"): _url,
     ("halts", "ssr_url"): _url,
     ("halts", "poll_seconds"): _at_least_a_minute,
+    ("sec", "tickers_url"): _url,
+    ("sec", "current_url"): _url,
+    ("sec", "facts_url"): _url,
+    ("sec", "facts_refresh_days"): _positive,
+    ("sec", "poll_seconds"): _at_least_ten,
+    ("finra", "short_interest_url"): _url,
+    ("finra", "short_volume_url"): _url,
     ("options", "watch_size"): _non_negative,
     ("options", "lookback_days"): _positive,
     ("options", "unusual_volume_oi"): _positive,
@@ -538,6 +594,8 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("alerts", "push_group_seconds"): _non_negative,
     ("demo", "runners"): _check_choice(("mixed", "surprise")),
     ("serve", "max_sessions"): _positive,
+    ("record", "move_pct"): _positive,
+    ("record", "min_sample"): _positive,
 }
 
 

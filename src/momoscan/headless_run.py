@@ -189,13 +189,17 @@ async def _once_collect(
     if rt.mode.demo:
         _demo_notice(err, rt)
     try:
-        report = await collector.refresh(
-            progress,
-            full=args.full,
-            force=args.force,
-            refresh_universe=args.refresh_universe,
-            now_only=not args.full,
-        )
+        async with anyio.create_task_group() as tg:
+            # A new demo database's simulated past, beside the cycle (made where the market
+            # runs, written between the cycle's writes): the records show in this output.
+            tg.start_soon(_seed_past, rt)
+            report = await collector.refresh(
+                progress,
+                full=args.full,
+                force=args.force,
+                refresh_universe=args.refresh_universe,
+                now_only=not args.full,
+            )
     finally:
         progress.stop()
     ctx = _run_context(rt, settings)
@@ -414,6 +418,14 @@ async def headless_loop(
         )
 
     return await attach(settings, options, command=command, collect=collect, view=view)
+
+
+async def _seed_past(rt: Runtime) -> None:
+    """The demo's simulated past, into a database that has none yet (nothing in live mode)."""
+    try:
+        await rt.seed_demo_past()
+    except Exception:
+        log.exception("the demo's simulated past could not be written")
 
 
 async def _seed_history(rt: Runtime) -> None:

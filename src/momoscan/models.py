@@ -82,11 +82,18 @@ class Quote(msgspec.Struct, gc=False):
     regular_change_pct: float | None = None
 
     @property
-    def rvol(self) -> float | None:
-        """Relative volume: today's volume over the average daily volume."""
+    def rvol_day(self) -> float | None:
+        """The whole-day relative volume: today's volume over the average daily volume (at
+        10:00 a name trading at its usual pace reads about 0.13). RVol at the time of day,
+        what `quotes.rvol` holds, needs the usual volume by then: `momoscan.rvol`."""
         if self.volume is None or not self.avg_volume:
             return None
         return self.volume / self.avg_volume
+
+    @property
+    def rvol(self) -> float | None:
+        """The whole-day figure, `rvol_day` (kept for callers of the old name)."""
+        return self.rvol_day
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,11 +37,14 @@ from .run_options import (
     demo_session,
 )
 from .sources.cboe import CboeClient
+from .sources.finra import FinraClient
 from .sources.key_ledger import KeyLedger
 from .sources.nasdaqtrader import NasdaqTraderClient
 from .sources.occ import OccClient
 from .sources.offload import Offloader
 from .sources.ratelimit import CreditBudget
+from .sources.sec import SecClient, SecHttp, sec_user_agent
+from .sources.sec_facts import SecFactsClient
 from .sources.twelvedata import TwelveDataClient
 from .sources.twelvedata_ws import PriceStream
 from .sources.universe import FileUniverse, UniverseSource
@@ -108,7 +111,37 @@ class Runtime:
         rows = await session_rows(self.settings.universe.cap_tiers)
         added: int = await self.engine.store.call(store_history, rows)
         log.info("demo: %d intraday samples of the session so far", added)
+        try:
+            await self.seed_demo_past()
+        except Exception:
+            # The past is extra: its failure costs the records' history, not the session's.
+            log.exception("the demo's simulated past could not be written")
         return added
+
+    async def seed_demo_past(self) -> int:
+        """In the demo, into a database that has none yet: the simulated month before the
+        first day (`momoscan.simulated.past`), made where the market runs and written through
+        the store's writer. Returns the signals written (0 in live mode or when a past is
+        there already)."""
+        past_columns = getattr(self.transport, "past_columns", None)
+        if not self.mode.demo or past_columns is None:
+            return 0
+        from .simulated.past import has_past, past_steps
+
+        store = self.engine.store
+        if await store.call(has_past):
+            return 0
+        universe = self.settings.universe
+        past = await past_columns(universe.cap_tiers, universe.min_price)
+        demo = self.settings.demo
+        label = f"{demo.seed}:{demo.size}:{past.days[-1] if past.days else ''}"
+        # A day a call: the store's thread takes the cycle's writes between them.
+        now = self.clock.now().timestamp()
+        written = 0
+        for step in past_steps(past, label, now=now):
+            written += await store.call(step)
+        log.info("demo: a simulated past of %d signals (made in %.2f s)", written, past.seconds)
+        return written
 
 
 def demo_clock(settings: Settings, options: RunOptions) -> MarketClock:
@@ -290,6 +323,12 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 follow_redirects=True,
                 timeout=httpx.Timeout(HALTS_TIMEOUT, connect=10.0),
             ) as halts_http,
+            # SEC EDGAR: keyless; SecHttp puts the declared User-Agent on every request.
+            httpx.AsyncClient(
+                transport=transport,
+                follow_redirects=True,
+                timeout=httpx.Timeout(HALTS_TIMEOUT, connect=10.0),
+            ) as sec_http,
         ):
             stream = None
             if settings.stream.enabled and options.stream:
@@ -297,6 +336,17 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                 if transport is not None and hasattr(transport, "stream_url"):
                     stream_url = await transport.stream_url(clock)
                 stream = PriceStream(stream_url, api_key, lambda _event: None)
+            # One SecHttp for every SEC request of the process (one fair-access pace).
+            sec_agent, sec_off = sec_user_agent(settings.sec.user_agent, demo=mode.demo)
+            sec = SecHttp(
+                sec_http,
+                user_agent=sec_agent,
+                timeout=HALTS_TIMEOUT,
+                # Paced on the credits' clock: a bench's fake one passes the SEC's pace in
+                # no real time (bench/detect.py reads every name's facts each session).
+                clock=options.credit_clock or wallclock.monotonic,
+                sleep=credit_sleep,
+            )
             engine = Engine(
                 settings,
                 store=store,
@@ -340,6 +390,26 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                     halts_url=settings.halts.halts_url,
                     ssr_url=settings.halts.ssr_url,
                     timeout=HALTS_TIMEOUT,
+                ),
+                filings=SecClient(
+                    sec,
+                    tickers_url=settings.sec.tickers_url,
+                    current_url=settings.sec.current_url,
+                )
+                if sec_agent
+                else None,
+                filings_off=sec_off,
+                # Company facts share the one SecHttp (its pace holds for both).
+                facts=SecFactsClient(sec, facts_url=settings.sec.facts_url, offload=offload)
+                if sec_agent
+                else None,
+                # FINRA's files: keyless, on the halts' client (FinraClient sends its own UA).
+                finra=FinraClient(
+                    halts_http,
+                    short_interest_url=settings.finra.short_interest_url,
+                    short_volume_url=settings.finra.short_volume_url,
+                    user_agent=settings.sec.user_agent,
+                    offload=offload,
                 ),
             )
             _freeze_start_up()

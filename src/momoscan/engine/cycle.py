@@ -31,8 +31,12 @@ from ..sources.universe import UniverseSource
 from ..store import Store, StoreError
 from .alerts import AlertStep
 from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext, owned
+from .filings import FilingsSource, FilingsStep
+from .fundamentals import FactsSource, FinraSource, FundamentalsStep
 from .halts import HaltSource, HaltStep, SsrRule
 from .options import OptionsStep
+from .outcomes import OutcomeStep
+from .profiles import ProfileStep
 from .quotes import QuoteStep
 from .store_thread import StoreThread
 from .stream import StreamStep
@@ -75,10 +79,23 @@ class Engine:
         stream: PriceStream | None = None,
         stream_max: int = 0,
         halts: HaltSource | None = None,
+        filings: FilingsSource | None = None,
+        filings_off: str = "",
+        facts: FactsSource | None = None,
+        finra: FinraSource | None = None,
     ):
         self.ctx = StepContext(settings, store, clock, mode, wall)
         self.universe_step = UniverseStep(self.ctx, universe)
         self.halt_step = HaltStep(self.ctx, halts, poll_seconds=settings.halts.poll_seconds)
+        #: SEC EDGAR's current filings (off, said once, without a User-Agent).
+        self.filings_step = FilingsStep(
+            self.ctx, filings, poll_seconds=settings.sec.poll_seconds, off_reason=filings_off
+        )
+        #: Float and shares outstanding (SEC company facts), short interest and short volume
+        #: (FINRA); after the quotes, so the names on screen come first.
+        self.fundamentals_step = FundamentalsStep(
+            self.ctx, facts, finra, refresh_days=settings.sec.facts_refresh_days
+        )
         #: Rule 201 by the rule, on the quotes the sweep and the stream bring.
         self.ssr_rule = SsrRule(self.ctx)
         self.stream_step = StreamStep(
@@ -99,6 +116,9 @@ class Engine:
             self.ctx, cboe, occ, option_products=option_products, offload=offload
         )
         self.alert_step = AlertStep(self.ctx)
+        self.profile_step = ProfileStep(self.ctx, offload=offload)
+        #: Signals and what followed them (the records), every few market minutes.
+        self.outcome_step = OutcomeStep(self.ctx)
         self.stream_step.listen(lambda ticks: self.alert_step.moved([t.symbol for t in ticks]))
         self.halt_step.after_poll(self.alert_step.after_halts)
         self._watchlist_seeded = False
@@ -167,6 +187,17 @@ class Engine:
         """Poll the halts feed at its own pace until cancelled, beside the cycles (a
         collector's task: see attach.py); returns at once when halts are not read."""
         await self.halt_step.watch()
+
+    async def run_filings(self) -> None:
+        """Poll SEC EDGAR's current filings at their own pace until cancelled, beside the
+        cycles (a collector's task: see attach.py); returns at once when the SEC is not read."""
+        await self.filings_step.watch()
+
+    async def run_fundamentals(self) -> None:
+        """Fetch the rest of the universe's company facts at their own pace until cancelled,
+        beside the cycles (a collector's task: see attach.py); returns at once when the SEC is
+        not read."""
+        await self.fundamentals_step.watch()
 
     # -- the watchlist -----------------------------------------------------------------------
 
@@ -308,8 +339,12 @@ class Engine:
             except RefreshFailed as exc:
                 report.fatal = str(exc)
             report.symbols = len(tickers)
+            # The day's usual volumes before its first quotes (RVol at the time of day).
+            await self.profile_step.run(report)
             # Halts before the quotes: a halted name is not quoted again until it resumes.
             await self.halt_step.run(report)
+            # Filings too: the scheduler weighs a fresh one.
+            await self.filings_step.run(report)
             if tickers:
                 try:
                     await self.quote_step.run(
@@ -317,9 +352,12 @@ class Engine:
                     )
                 except RefreshFailed as exc:
                     report.fatal = str(exc)
+            # Floats and short interest of the names now on screen (and FINRA's files).
+            await self.fundamentals_step.run(report)
             if ctx.settings.options.enabled:
                 await self.options_step.run(report, progress)
             await self.alert_step.run(report)
+            await self.outcome_step.run(report)
             # What the tables show now decides what streams until the next cycle.
             await owned(report, "stream", "hot set", self.stream_step.choose)
         except Exception as exc:

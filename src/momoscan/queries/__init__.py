@@ -19,6 +19,12 @@ By topic (every public name is re-exported here, so `queries.snapshot(...)` and
 - `halts`: who is halted or just resumed, the day's halts, Rule 201 restrictions in force, a
   market-wide circuit breaker.
 - `highs`: each name's high of the day and its count of new highs.
+- `filings`: SEC filings by universe symbol (a day's, or since a moment) and symbol -> CIK.
+- `fundamentals`: float (with its as-of date and basis), short interest (latest settlement)
+  and short sale volume (latest trade date) per symbol (read as `queries.fundamentals.floats`).
+- `records`: signals' track records by kind (`queries.records.records`) and the badges of a
+  day's signals (`signal_badges`).
+- `signals`: what the outcome job derives signals from and measures them on.
 - `snapshots`: `Snapshot`, everything one screen refresh shows, read in one transaction.
 """
 
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 from .alerts import Observation, alert_observations, alerts_after, alerts_on, last_alert_id
 from .entrants import announced_since, sampled_before, scanner_boards, session_coverage
+from .filings import cik_map, filings_on, recent_filings
 from .halts import (
     RECENT_RESUME,
     HaltState,
@@ -64,6 +71,7 @@ from .planning import (
     stream_candidates,
     sweep_state,
 )
+from .records import signal_badges, signals_on
 from .scan import (
     RANKINGS,
     TOP_N,
@@ -107,10 +115,12 @@ __all__ = [
     "alerts_after",
     "alerts_on",
     "announced_since",
+    "cik_map",
     "contract_days",
     "contracts",
     "daily_totals",
     "day_highs",
+    "filings_on",
     "gappers",
     "halt_states",
     "halts_on",
@@ -131,12 +141,15 @@ __all__ = [
     "options_signals",
     "previous_closes",
     "realised_variance",
+    "recent_filings",
     "restrictions_on",
     "sampled_before",
     "scan_row",
     "scanner_boards",
     "session_coverage",
     "session_start",
+    "signal_badges",
+    "signals_on",
     "snapshot",
     "sparklines",
     "stream_candidates",

@@ -43,8 +43,9 @@ def price_runs(
     """Each symbol's first run in price on trading day `day`: (Unix seconds, direction +1/-1),
     the earlier of its first "movers" signal and its first stored price of the regular session
     at least `lead.RUN_MOVE_PCT` from the previous close (the newest stored price before the
-    day; as of the bucket's sample, `SAMPLE_OFFSET_S` after the bucket's start). With
-    `symbols`, only those."""
+    day, else the previous close of its latest quote when that quote is of the day: a
+    database started today has no price before it; as of the bucket's sample,
+    `SAMPLE_OFFSET_S` after the bucket's start). With `symbols`, only those."""
     wanted = None if symbols is None else set(symbols)
     out: dict[str, tuple[float, int]] = {}
     for s in store.signals_of_day(day):
@@ -53,6 +54,7 @@ def price_runs(
         if s.symbol not in out or s.at < out[s.symbol][0]:
             out[s.symbol] = (s.at, s.direction)
     pre, opens, closes = _session(day)
+    ends = mh.session_bounds(day)[3].timestamp()
     names = sorted(wanted) if wanted is not None else _history_names(store, opens, closes)
     since = (datetime.fromtimestamp(pre, mh.ET) - timedelta(days=PREV_CLOSE_DAYS)).timestamp()
     for symbol in names:
@@ -61,6 +63,11 @@ def price_runs(
             "ORDER BY ts DESC LIMIT 1",
             (symbol, pre, since),
         ).fetchone()
+        if not prev or not prev[0]:
+            prev = store.conn.execute(
+                "SELECT prev_close FROM quotes WHERE symbol = ? AND quote_ts >= ? AND quote_ts < ?",
+                (symbol, pre, ends),
+            ).fetchone()
         if not prev or not prev[0]:
             continue
         base = float(prev[0])

@@ -101,6 +101,31 @@ fault was recorded):
         since (a feed stuck behind a cache).
     ssr_html (0.1): HTTP 200 with a web page instead of the day's shorthalts file (section 2:
         "200 + HTML trap").
+
+SEC EDGAR, the ticker map and the current-filings feed (simulated/sec.py; section 3 of
+reference/public-feeds.md; at most one of these a request; a request with no User-Agent, or a
+library's default one, is refused with the 403 page whatever the plan, as the SEC does):
+    sec_no_ua (0.02): HTTP 403 with the SEC's "declare your traffic" HTML page (Reference ID
+        included) to a declared User-Agent too, as when the edge refuses a contact it does not
+        accept (3.1: the page's wording is the SEC's; that a declared agent gets it is an
+        imitation, one crate's unconfirmed report of noreply@ addresses).
+    sec_429 (0.02): HTTP 429 with Retry-After 600 and an HTML page (3.1: some clients report
+        429; unconfirmed).
+    sec_503 (0.03): HTTP 503 with the "SEC.gov | File Unavailable" page from AkamaiNetStorage
+        (recorded for a page of the feed too deep; here for any request).
+    sec_truncated (0.1): the ticker map's JSON cut off part way (the feed is never cut).
+
+SEC company facts (simulated/facts.py; section 3.5; the sec_no_ua, sec_429 and sec_503
+faults above answer these requests too, drawn with facts_truncated):
+    facts_truncated (0.05): a company's facts JSON cut off part way (3.7 MB answers; the
+        reader must fail that company only).
+    facts_no_shares (0.05 of the companies, each for good): the company's facts hold no dei
+        concepts (no shares outstanding, no public float), as small and foreign filers' do.
+
+FINRA's files (simulated/finra.py; section 4):
+    finra_403 (0.3): the short interest file answers 403 with S3's AccessDenied XML, FINRA's
+        answer for a file not published.
+    finra_404 (0.3): the daily short volume file answers 404, as on a day without one.
 """
 
 from __future__ import annotations
@@ -160,6 +185,14 @@ FAULTS: dict[str, _Kind] = {
     "halts_repeat": _Kind("halts", 0.05, "request"),
     "halts_stale": _Kind("halts", 0.03, "request"),
     "ssr_html": _Kind("ssr", 0.1, "request"),
+    "sec_no_ua": _Kind("sec", 0.02, "request"),
+    "sec_429": _Kind("sec", 0.02, "request"),
+    "sec_503": _Kind("sec", 0.03, "request"),
+    "sec_truncated": _Kind("sec", 0.1, "request"),
+    "facts_truncated": _Kind("facts", 0.05, "request"),
+    "facts_no_shares": _Kind("facts", 0.05, "symbol"),
+    "finra_403": _Kind("finra", 0.3, "request"),
+    "finra_404": _Kind("finra", 0.3, "request"),
 }
 #: Names that stand for a fault too.
 ALIASES = {"stale_quotes": "td_stale", "stale_chains": "cboe_stale"}
@@ -168,7 +201,7 @@ GROUPS = {
     "all": tuple(FAULTS),
     **{
         p: tuple(n for n, k in FAULTS.items() if k.provider == p)
-        for p in ("td", "cboe", "occ", "ws", "halts", "ssr")
+        for p in ("td", "cboe", "occ", "ws", "halts", "ssr", "sec", "facts", "finra")
     },
 }
 _OPTIONS = ("seed", "trickle_delay", "trickle_seconds")
@@ -185,6 +218,8 @@ CBOE_REQUEST = (
 )
 OCC_REQUEST = ("occ_5xx", "occ_no_record", "occ_late", "occ_too_old", "occ_truncated")
 HALTS_REQUEST = ("halts_empty", "halts_malformed", "halts_prev_day", "halts_repeat", "halts_stale")
+SEC_REQUEST = ("sec_no_ua", "sec_429", "sec_503", "sec_truncated")
+FACTS_REQUEST = ("sec_no_ua", "sec_429", "sec_503", "facts_truncated")
 
 
 def _valid_names() -> str:
@@ -251,6 +286,14 @@ class FaultPlan:
     halts_repeat: float = 0.0
     halts_stale: float = 0.0
     ssr_html: float = 0.0
+    sec_no_ua: float = 0.0
+    sec_429: float = 0.0
+    sec_503: float = 0.0
+    sec_truncated: float = 0.0
+    facts_truncated: float = 0.0
+    facts_no_shares: float = 0.0
+    finra_403: float = 0.0
+    finra_404: float = 0.0
     seed: int = 0
     trickle_delay: float = 0.5
     trickle_seconds: float = 40.0

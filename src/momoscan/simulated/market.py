@@ -114,6 +114,9 @@ class Mover:
     second_duration: int = 0
     precursor: bool = True
     leader: int = -1  # a sympathy move's leader (an index into the securities), else -1
+    #: An options-led story's: the minute its unusual option contracts trade, before the
+    #: move (`simulated.options.options_led_story`); else -1.
+    options_minute: int = -1
 
     @property
     def peak_log_move(self) -> float:
@@ -775,6 +778,14 @@ class SimMarket:
                         leader=leader.index,
                     )
                 )
+        if day == self.first_day:
+            # The live day's options-led story, from a stream of its own (no draw above
+            # changes). Imported here: `simulated.options` imports this module.
+            from .options import options_led_story
+
+            led = options_led_story(self, day, taken)
+            if led is not None:
+                movers.append(led)
         return tuple(movers)
 
     def _story(self, kind: str, index: int, rng: np.random.Generator) -> Mover:

@@ -4,9 +4,12 @@ Mounted under the real clients, it makes the demo exercise the same code as live
 Data's /quote batches and /api_usage (numbers as strings, per-symbol errors, credit headers, an
 in-body 429 when the plan's credits for the minute are spent), /market_movers/stocks (numbers
 as numbers, 100 credits, Pro plans only), Cboe's delayed-quotes option
-chains, OCC's daily volume CSV, and Nasdaq Trader's halts RSS and Rule 201 files
-(`simulated.halts`). Requests are routed by path, whatever the host, so a user's configured base
-URLs keep working in demo.
+chains, OCC's daily volume CSV, Nasdaq Trader's halts RSS and Rule 201 files
+(`simulated.halts`), SEC EDGAR's ticker map and current-filings feed (`simulated.sec`) and
+company facts (`simulated.facts`), and FINRA's short interest and short volume files
+(`simulated.finra`).
+Requests are routed by path, whatever the host, so a user's configured base URLs keep working
+in demo.
 
 The simulated universe reaches the app as listings, not through a wire format (it stands in for
 nasdaq-data-link, which has no transport to mount): `tickers()` is where those become `Ticker`s,
@@ -17,6 +20,7 @@ escape sequences in some names).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import math
 import random
@@ -40,12 +44,15 @@ from ..clock import MarketClock
 from ..models import Session, Ticker
 from ..processes import shutdown_pool, spawn_importing
 from ..sanitize import clean
+from .facts import facts_answer, is_facts_path
 from .faults import (
     CBOE_REQUEST,
+    FACTS_REQUEST,
     HALTS_REQUEST,
     OCC_NO_RECORD,
     OCC_REQUEST,
     OCC_TOO_OLD,
+    SEC_REQUEST,
     TD_REQUEST,
     FaultDice,
     FaultPlan,
@@ -66,16 +73,22 @@ from .faults import (
     twelvedata_gateway_error,
     twelvedata_maintenance,
 )
+from .finra import finra_answer, is_finra_path
 from .halts import feed_answer, ssr_answer
 from .history import Columns
 from .market import OPEN_MINUTE, AnyDay, SimMarket
 from .options import ChainFactory, occ_csv
+from .sec import is_sec_path, sec_answer
 
 if TYPE_CHECKING:
+    from .past import PastColumns
+
     # Imported where a stream starts: websockets is 5 MB the market's process seldom needs.
     from .stream_server import SimStreamServer
 
 MAX_SYMBOLS = 120
+#: Seconds between two asks whether the demo's past is made (`past_columns`).
+PAST_POLL = 0.2
 #: /market_movers: credits a request, and the smallest plan that has it. Twelve Data sells it
 #: from its Pro plans (TD-OAS x-starting-plan "Pro"); Pro's smallest is 610 credits a minute,
 #: Grow's largest 377 (../shared/reference/market-data-apis.md 1.4).
@@ -389,6 +402,12 @@ class SimServer:
             return Reply(*feed_answer(self.market, dict(parsed.params), self.market.clock.now()))
         if "/shorthalts/" in path:
             return Reply(*ssr_answer(self.market, path, self.market.clock.now()))
+        if is_sec_path(path):
+            return Reply(*sec_answer(self.market, parsed, headers, self.market.clock.now()))
+        if is_facts_path(path):
+            return Reply(*facts_answer(self.market, path, headers, self.market.clock.now()))
+        if is_finra_path(path):
+            return Reply(*finra_answer(self.market, path, self.market.clock.now()))
         return Reply(404, {"content-type": "text/plain"}, b"Not Found")
 
     # -- Twelve Data -------------------------------------------------------------------------
@@ -629,6 +648,32 @@ class SimServer:
             html = rng.random() < plan.ssr_html
             dice.count("ssr_html", int(html))
             return Reply(*ssr_answer(self.market, path, self.market.clock.now(), html=html))
+        if is_sec_path(path):
+            rng = dice.request(url.raw_path.decode("ascii"), minute)
+            kind = plan.pick(SEC_REQUEST, rng.random())
+            if kind == "sec_truncated" and not path.endswith(".json"):
+                kind = None  # only the ticker map is cut short
+            if kind is not None:
+                dice.count(kind)
+            now = self.market.clock.now()
+            return Reply(*sec_answer(self.market, url, headers, now, kind, rng))
+        if is_facts_path(path):
+            rng = dice.request(path, minute)
+            kind = plan.pick(FACTS_REQUEST, rng.random())
+            dice.count(kind or "", int(kind is not None))
+            # A company without its dei concepts stays so (per company, for good).
+            no_shares = dice.unit("facts_no_shares", path) < plan.facts_no_shares
+            dice.count("facts_no_shares", int(no_shares))
+            now = self.market.clock.now()
+            answer = facts_answer(self.market, path, headers, now, kind, rng, no_shares=no_shares)
+            return Reply(*answer)
+        if is_finra_path(path):
+            rng = dice.request(path, minute)
+            name = "finra_403" if path.endswith(".csv") else "finra_404"
+            hit = rng.random() < plan.rate(name)
+            dice.count(name, int(hit))
+            now = self.market.clock.now()
+            return Reply(*finra_answer(self.market, path, now, name if hit else None))
         return Reply(404, {"content-type": "text/plain"}, b"Not Found")
 
     def _td_faulty(
@@ -846,6 +891,12 @@ class SimulatedMarketTransport(httpx.AsyncBaseTransport):
 
         return await anyio.to_thread.run_sync(session_rows, self.market, list(tiers))
 
+    async def past_columns(self, tiers: Sequence[str], min_price: float) -> PastColumns:
+        """The simulated month before the market's first day (`simulated.past.make_past`)."""
+        from .past import make_past
+
+        return await anyio.to_thread.run_sync(make_past, self.market, list(tiers), min_price)
+
 
 # -- the market in a process of its own ------------------------------------------------------
 
@@ -993,6 +1044,42 @@ def _session_columns(tiers: list[str], now: datetime, step: int) -> Columns:
     return session_columns(market, tiers, step)
 
 
+#: The demo's past being made on a thread of the market's process (`_past_start`).
+_PAST: concurrent.futures.Future[PastColumns] | None = None
+
+
+def _past_start(tiers: list[str], min_price: float) -> None:
+    """Start making the demo's past (`simulated.past.make_past`) on a thread of the market's
+    process, and return at once: its second or two of numpy then runs beside the requests
+    this process serves (one at a time) instead of holding them up."""
+    global _PAST
+    if _PAST is not None:
+        return
+    from .past import make_past
+
+    future: concurrent.futures.Future[PastColumns] = concurrent.futures.Future()
+
+    def make() -> None:
+        try:
+            future.set_result(make_past(_server().market, tiers, min_price))
+        except BaseException as exc:  # handed to the app's side by `_past_take`
+            future.set_exception(exc)
+
+    _PAST = future
+    threading.Thread(target=make, name="momoscan-sim-past", daemon=True).start()
+
+
+def _past_take() -> PastColumns | None:
+    """The past once made (then forgotten here), None while it is being made; its error
+    raised here."""
+    global _PAST
+    future = _PAST
+    if future is None or not future.done():
+        return None
+    _PAST = None
+    return future.result()
+
+
 def _stream_url(clock: MarketClock, tick: float) -> str:
     """Start the price stream in the market's process, on the app's clock (a SpeedClock runs
     the same in both processes: it reads the one wall clock), and say where it listens."""
@@ -1092,6 +1179,17 @@ class ProcessMarketTransport(httpx.AsyncBaseTransport):
         )
         # Up to 400,000 rows late in the session: built on a worker thread, not the loop.
         return await anyio.to_thread.run_sync(expand, columns)
+
+    async def past_columns(self, tiers: Sequence[str], min_price: float) -> PastColumns:
+        """The simulated month before the market's first day, made in the market's process
+        (`simulated.past.make_past`) and sent as columns."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._pool, _past_start, list(tiers), min_price)
+        while True:
+            past = await loop.run_in_executor(self._pool, _past_take)
+            if past is not None:
+                return past
+            await anyio.sleep(PAST_POLL)
 
     async def stream_url(self, clock: MarketClock, *, tick: float = 1.0) -> str:
         """The simulated price stream's URL, its server started in the market's process."""

@@ -21,8 +21,12 @@ re-exported, so `from momoscan.store import Store, StoreError` reads as before):
 - `runs`: refresh runs, the process that owns each, and the abandoned ones.
 - `watch`: the watchlist, alert state and events.
 - `halts`: trading halts and Rule 201 restrictions.
+- `filings`: SEC filings of universe companies and the SEC's ticker map.
+- `fundamentals`: float and shares outstanding (SEC company facts), short interest and short
+  sale volume (FINRA).
 - `highs`: each name's high of the day and its count of new highs (written with the quotes:
   `QuotesMixin` builds on `HighsMixin`).
+- `signals`: signals momoscan raised and their outcomes (signals.py).
 - `requests`: what viewers ask of the collector, and `data_version`.
 - `housekeeping`: forgetting after a clock goes back, and retention.
 """
@@ -32,6 +36,8 @@ from __future__ import annotations
 from .connection import LOCK_WAIT, StoreBase, StoreError
 from .connection import _open_error as _open_error
 from .connection import _use_wal as _use_wal
+from .filings import FILINGS_SEEN_AT, FilingsMixin
+from .fundamentals import SHORT_INTEREST_SETTLEMENT, SHORT_VOLUME_DAY, FundamentalsMixin
 from .halts import HALTS_SEEN_AT, HaltsMixin
 from .housekeeping import DAILY_RETENTION_DAYS, HousekeepingMixin
 from .options import OptionsMixin
@@ -47,9 +53,12 @@ from .schema import _migration_4 as _migration_4
 from .schema import _migration_clean_text as _migration_clean_text
 from .schema import _migration_collector_requests as _migration_collector_requests
 from .schema import _migration_day_highs as _migration_day_highs
+from .schema import _migration_filings as _migration_filings
 from .schema import _migration_halts as _migration_halts
 from .schema import _migration_run_owners as _migration_run_owners
+from .schema import _migration_signals as _migration_signals
 from .schema import _sqlite_utils as _sqlite_utils
+from .signals import SignalsMixin
 from .universe import UniverseMixin
 from .watch import WatchMixin
 
@@ -61,6 +70,9 @@ class Store(
     RunsMixin,
     WatchMixin,
     HaltsMixin,
+    FilingsMixin,
+    SignalsMixin,
+    FundamentalsMixin,
     RequestsMixin,
     HousekeepingMixin,
     StoreBase,
@@ -71,6 +83,7 @@ class Store(
 __all__ = [
     "ABANDONED_UNOWNED_AFTER",
     "DAILY_RETENTION_DAYS",
+    "FILINGS_SEEN_AT",
     "HALTS_SEEN_AT",
     "HISTORY_BUCKET_EXTENDED",
     "HISTORY_BUCKET_OPEN",
@@ -78,6 +91,8 @@ __all__ = [
     "MIGRATIONS",
     "OUTSIDE_TEXT",
     "SCHEMA_VERSION",
+    "SHORT_INTEREST_SETTLEMENT",
+    "SHORT_VOLUME_DAY",
     "RunOwner",
     "RunSummary",
     "Store",

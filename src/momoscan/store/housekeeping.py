@@ -19,8 +19,9 @@ class HousekeepingMixin(StoreBase):
         OCC's files and the leaders (OCC publishes a day after it); the alerts that fired
         after `at`, and the rules' state from them (a rule that fired at a later time is armed
         again); the halts first seen or begun after `at`, the restrictions triggered after
-        it, and the highs of the day made after it. For a simulated clock started again from
-        an earlier time. Returns the rows dropped."""
+        it, the highs of the day made after it, and FINRA's short volume from `today` on and
+        short interest settled after it. For a simulated clock started again from an earlier
+        time. Returns the rows dropped."""
         key = today.isoformat()
         with self.transaction() as conn:
             dropped = conn.execute("DELETE FROM quotes WHERE quote_ts > ?", (at,)).rowcount
@@ -55,6 +56,15 @@ class HousekeepingMixin(StoreBase):
             # the connection's floors under the stored highs go: HighsMixin).
             dropped += conn.execute("DELETE FROM day_highs WHERE at > ?", (at,)).rowcount
             self._high_floors.clear()
+            # FINRA's files of days the clock has not reached (short volume: today's is
+            # posted at 18:00 ET), and the newest dates kept of them, read again.
+            dropped += conn.execute("DELETE FROM short_volume WHERE day >= ?", (key,)).rowcount
+            dropped += conn.execute(
+                "DELETE FROM short_interest WHERE settlement > ?", (key,)
+            ).rowcount
+            conn.execute(
+                "DELETE FROM meta WHERE key IN ('short_volume_day', 'short_interest_settlement')"
+            )
         return dropped
 
     def prune(self, today: date, *, history_days: int, contract_days: int) -> None:

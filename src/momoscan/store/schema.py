@@ -334,6 +334,134 @@ def _migration_day_highs(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_fundamentals(db: sqlite_utils.Database) -> None:
+    # Float and short interest (store/fundamentals.py): one row a symbol of what SEC's company
+    # facts say (shares outstanding and public float, each with its as-of date, and the float
+    # as a share count the engine estimated, with its basis); FINRA's short interest a symbol
+    # and settlement date; FINRA's consolidated short sale volume a symbol and trade date.
+    # Unknown figures are NULL, never 0; dates ISO YYYY-MM-DD.
+    db.executescript(
+        """
+        CREATE TABLE floats (
+            symbol TEXT PRIMARY KEY,
+            cik INTEGER,
+            shares_outstanding INTEGER,
+            shares_as_of TEXT,
+            public_float_usd REAL,
+            float_as_of TEXT,
+            float_shares INTEGER,
+            float_basis TEXT,
+            fetched_at REAL
+        );
+        CREATE TABLE short_interest (
+            symbol TEXT NOT NULL,
+            settlement TEXT NOT NULL,
+            short_shares INTEGER,
+            previous_shares INTEGER,
+            avg_daily_volume INTEGER,
+            days_to_cover REAL,
+            PRIMARY KEY (symbol, settlement)
+        ) WITHOUT ROWID;
+        CREATE TABLE short_volume (
+            symbol TEXT NOT NULL,
+            day TEXT NOT NULL,
+            short_volume REAL,
+            total_volume REAL,
+            PRIMARY KEY (symbol, day)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+def _migration_signals(db: sqlite_utils.Database) -> None:
+    # Every signal momoscan raised (signals.py), once per (kind, symbol, at), and what followed
+    # it at each horizon (engine/outcomes.py): the records beside the signals read these.
+    # `final` is set once no horizon is pending any more (the job never looks at it again).
+    db.executescript(
+        """
+        CREATE TABLE signals (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            day TEXT NOT NULL,
+            at REAL NOT NULL,
+            price REAL,
+            price_at REAL,
+            direction INTEGER NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '',
+            final INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (kind, symbol, at)
+        );
+        CREATE INDEX signals_day ON signals (day, kind);
+        CREATE INDEX signals_open ON signals (at) WHERE final = 0;
+        CREATE TABLE signal_outcomes (
+            signal_id INTEGER NOT NULL,
+            horizon TEXT NOT NULL,
+            status TEXT NOT NULL,
+            move_pct REAL,
+            price REAL,
+            price_at REAL,
+            age REAL,
+            PRIMARY KEY (signal_id, horizon)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+def _migration_filings(db: sqlite_utils.Database) -> None:
+    # SEC EDGAR (store/filings.py): the SEC's ticker map as last read whole (one row a ticker
+    # as the SEC writes it, BRK-B), and the filings of universe companies, one row an
+    # accession; items comma-joined ("2.02,9.01"), accepted_at Unix seconds. Outside text is
+    # cleaned by the parser.
+    db.executescript(
+        """
+        CREATE TABLE sec_tickers (
+            ticker TEXT PRIMARY KEY,
+            cik INTEGER NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            exchange TEXT NOT NULL DEFAULT '',
+            fetched_at REAL
+        ) WITHOUT ROWID;
+        CREATE INDEX sec_tickers_cik ON sec_tickers (cik);
+        CREATE TABLE filings (
+            accession TEXT PRIMARY KEY,
+            cik INTEGER NOT NULL,
+            symbol TEXT NOT NULL DEFAULT '',
+            form TEXT NOT NULL,
+            items TEXT NOT NULL DEFAULT '',
+            accepted_at REAL NOT NULL,
+            company TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT 'other'
+        ) WITHOUT ROWID;
+        CREATE INDEX filings_accepted ON filings (accepted_at);
+        CREATE INDEX filings_cik ON filings (cik, accepted_at);
+        """
+    )
+
+
+def _migration_rvol(db: sqlite_utils.Database) -> None:
+    # RVol as traders mean it (rvol.py): quotes.rvol is now at the time of day; the whole-day
+    # figure (volume / average daily volume) moves to rvol_day, and the stream's hot set gets
+    # a 5-minute figure. volume_profiles: each name's usual regular-session volume by each
+    # 5 minutes from the open (store/profiles.py), rebuilt once a session from quote_history;
+    # `volumes` is float32 in native byte order, NaN where history says nothing.
+    db.executescript(
+        """
+        ALTER TABLE quotes ADD COLUMN rvol_day REAL;
+        ALTER TABLE quotes ADD COLUMN rvol_5m REAL;
+        UPDATE quotes SET rvol_day = rvol;
+        CREATE TABLE volume_profiles (
+            symbol TEXT PRIMARY KEY,
+            day TEXT NOT NULL,
+            sessions INTEGER NOT NULL,
+            volumes BLOB NOT NULL
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -344,5 +472,9 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_collector_requests,
     _migration_halts,
     _migration_day_highs,
+    _migration_fundamentals,
+    _migration_filings,
+    _migration_rvol,
+    _migration_signals,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

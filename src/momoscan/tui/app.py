@@ -55,6 +55,7 @@ from .screens.dialogs import HelpScreen, SymbolScreen, help_rows
 from .screens.halts import HaltsScreen
 from .screens.history import HistoryScreen
 from .screens.main import MainScreen
+from .screens.record import RecordScreen, read_record
 from .screens.watchlist import WatchlistScreen
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ SCREEN_TITLES = {
     AlertsScreen: "Alerts today",
     HaltsScreen: "Halts today",
     WatchlistScreen: "Your watchlist",
+    RecordScreen: "Signals' track records",
 }
 
 
@@ -113,6 +115,14 @@ class MomoscanApp(ScreenOpeners):
         Binding("question_mark", "help", "Help", id="help", tooltip="the keys of this screen"),
         Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
         Binding("ctrl+c", "quit", "Quit", id="interrupt", show=False, tooltip="quit"),
+        Binding(
+            "R",
+            "record",
+            "Record",
+            id="record",
+            show=False,
+            tooltip="each signal's track record: what followed it before",
+        ),
     ]
 
     def __init__(
@@ -531,6 +541,26 @@ class MomoscanApp(ScreenOpeners):
         self._tick()
         self.notify(f"Cap tiers: {', '.join(self.current_tiers)}", timeout=3, markup=False)
         self.read_soon()
+
+    def action_record(self) -> None:
+        if not isinstance(self.screen, RecordScreen):
+            self.run_worker(self._open_record(), group="record", exit_on_error=False)
+
+    async def _open_record(self) -> None:
+        if self.reader is None:
+            self.notify("The records open once the database is open.", markup=False)
+            return
+        record = self.settings.record
+        found, simulated = await self.reader.call(read_record, record.move_pct)
+        if not isinstance(self.screen, RecordScreen):
+            await self.push_screen(
+                RecordScreen(
+                    found,
+                    move_pct=record.move_pct,
+                    min_sample=record.min_sample,
+                    simulated=simulated,
+                )
+            )
 
     def action_help(self) -> None:
         screen = self.screen
