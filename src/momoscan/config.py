@@ -74,6 +74,17 @@ class ScanSettings:
     """How each cycle spends the minute's credits: "priority" (on the symbols most likely to
     be moving, each seen within a bound; see the README) or "round_robin" (the symbols on
     screen, then the rest stalest first)."""
+    max_float: float | None = None
+    """Leave out of the tables (and their entrants) the names whose float is above this many
+    shares (e.g. 20e6 or 20_000_000), beside the cap tiers; names without a float figure
+    stay (unknown is not large)."""
+    min_float: float | None = None
+    """Leave out of the tables the names whose float is below this many shares."""
+
+    @property
+    def float_bounds(self) -> tuple[float | None, float | None]:
+        """(min_float, max_float): the tables' float filter, shares."""
+        return (self.min_float, self.max_float)
 
 
 @dataclass
@@ -545,6 +556,8 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("scan", "refresh_interval"): _positive,
     ("scan", "movers"): _check_choice(("moves", "gainers", "losers")),
     ("scan", "scheduler"): _check_choice(("priority", "round_robin")),
+    ("scan", "max_float"): _positive,
+    ("scan", "min_float"): _positive,
     ("universe", "source"): _check_choice(("auto", "nasdaq", "file", "builtin", "demo")),
     ("universe", "cap_tiers"): _non_empty_tiers,
     ("universe", "min_price"): _non_negative,
@@ -603,7 +616,17 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
 # Loading.
 
 
+def _optional(tp: Any) -> Any:
+    """The inner type of `X | None`, else None."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
+        return next(a for a in args if a is not type(None))
+    return None
+
+
 def _type_name(tp: Any) -> str:
+    if _optional(tp) is not None:
+        return _type_name(_optional(tp))
     if tp is float:
         return "a number"
     if tp is int:
@@ -617,6 +640,9 @@ def _type_name(tp: Any) -> str:
 
 def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
     """Whether `value` from TOML fits the field type `tp`, and the value to store."""
+    if _optional(tp) is not None:
+        # TOML has no null: an optional setting is either set to a value or left out.
+        return _coerce(value, _optional(tp))
     if tp is bool:
         return isinstance(value, bool), value
     if tp is int:
@@ -1003,6 +1029,10 @@ EXAMPLE_HEADER = """\
 """
 
 
+#: What config.toml.example suggests for a setting that is unset by default.
+UNSET_EXAMPLES = {("scan", "max_float"): "20_000_000", ("scan", "min_float"): "1_000_000"}
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -1026,7 +1056,13 @@ def example_toml() -> str:
         lines.append(f"[{section}]")
         for key, doc in keys.items():
             lines.append(f"# {doc}")
-            lines.append(f"# {key} = {_toml_value(getattr(getattr(defaults, section), key))}")
+            value = getattr(getattr(defaults, section), key)
+            if value is None:
+                # Unset by default, and TOML has no null: an example value to set it to.
+                example = UNSET_EXAMPLES.get((section, key), "1")
+                lines.append(f"# {key} = {example}  # unset by default")
+                continue
+            lines.append(f"# {key} = {_toml_value(value)}")
             if (section, key) == ("alerts", "rules"):
                 lines.extend(_rules_example())
         lines.append("")

@@ -40,6 +40,7 @@ from . import market_hours as mh
 from . import queries
 from .models import AlertEvent
 from .queries import TOP_N, ScanRow
+from .queries.scan import NO_FLOAT_BOUNDS, FloatBounds
 from .store import Store
 
 #: The `rule` of the scanner's own alerts in `alert_events` (the rules' are their keys).
@@ -92,6 +93,7 @@ def detect(
     tiers: Sequence[str],
     min_price: float,
     now: float,
+    floats: FloatBounds = NO_FLOAT_BOUNDS,
 ) -> list[AlertEvent]:
     """Look at the boards and the newest daily leaders, announce what entered since the last
     look, and record the look; in one transaction. Runs on the store's thread.
@@ -99,6 +101,7 @@ def detect(
     Args:
         tiers: the cap tiers of the scan (`[universe] cap_tiers`), not a screen's filter.
         min_price: the price floor (dollars).
+        floats: the float bounds (shares; `[scan] min_float`, `max_float`).
         now: the market clock (Unix seconds): the events' time and trading day.
 
     Returns:
@@ -107,7 +110,7 @@ def detect(
     day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET))
     events: list[AlertEvent] = []
     with store.transaction():
-        start, boards = queries.scanner_boards(store, tiers, min_price, now, TOP_N)
+        start, boards = queries.scanner_boards(store, tiers, min_price, now, TOP_N, floats)
         # A halted name is no mover on its pre-halt price: it neither enters nor counts as
         # on a board while halted (so it can enter once it trades again).
         halted = {s for s, h in queries.halt_states(store, now).items() if h.halted}
@@ -123,6 +126,7 @@ def detect(
             and int(before.get("covered", covered)) >= COVERAGE_FLOOR * covered
             and list(before.get("tiers", [])) == list(tiers)
             and before.get("min_price") == min_price
+            and list(before.get("floats", [None, None])) == list(floats)
             and 0 <= now - float(before.get("at", -1e18)) <= BASELINE_MAX_AGE
         )
         if comparable and start is not None:
@@ -169,6 +173,7 @@ def detect(
                         "at": now,
                         "tiers": list(tiers),
                         "min_price": min_price,
+                        "floats": list(floats),
                         "covered": covered,
                         "tops": {b: [r.symbol for r in rows] for b, rows in boards.items()},
                     }

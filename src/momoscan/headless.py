@@ -6,7 +6,7 @@ Never imports Textual (a test proves it): this is the path cron runs.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,8 @@ from .halts import reason_text
 from .marks import halt_json, halted_now, high_json, marks_text, snapshot_marks, ssr_json
 from .models import AlertEvent, Leader
 from .queries import GapRow, ScanRow, ShareRow, Snapshot
+from .rowfacts import filings_json, float_json, lead_json, short_json, snapshot_facts
+from .signals import kind_of_event
 
 if TYPE_CHECKING:
     from .engine.scheduler import Coverage
@@ -38,6 +40,21 @@ class Context:
     cap_tiers: list[str]
     min_price: float
     universe_description: str
+    #: The tables' float filter (`[scan] min_float`, `max_float`), shares; None: no bound.
+    min_float: float | None = None
+    max_float: float | None = None
+
+    @property
+    def float_filter(self) -> str:
+        """`float ≤ 20.0M`, `float 1.00M-20.0M`, or "" without a bound."""
+        low, high = self.min_float, self.max_float
+        if low is not None and high is not None:
+            return f"float {fmt.count(low)}-{fmt.count(high)}"
+        if high is not None:
+            return f"float ≤ {fmt.count(high)}"
+        if low is not None:
+            return f"float ≥ {fmt.count(low)}"
+        return ""
 
 
 SCAN_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
@@ -49,6 +66,9 @@ SCAN_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("% Chg", "right"),
     ("Volume", "right"),
     ("RVol", "right"),
+    ("Float", "right"),
+    ("Rot.", "right"),
+    ("SI%", "right"),
     ("Age", "right"),
 )
 LEADER_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
@@ -151,7 +171,9 @@ def fitted_table(
 def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, width: int) -> Table:
     body: list[list[Cell]] = []
     marks = snapshot_marks(snap, [r.symbol for r in rows])
+    facts = snapshot_facts(snap, rows)
     for i, r in enumerate(rows, start=1):
+        f = facts[r.symbol]
         change_style = (
             "green" if (r.change_pct or 0) > 0 else "red" if (r.change_pct or 0) < 0 else ""
         )
@@ -165,6 +187,9 @@ def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, wi
                 Text(fmt.pct(r.change_pct), style=change_style),
                 fmt.count(r.volume),
                 fmt.ratio(r.rvol),
+                f.float_text,
+                f.rotation_text,
+                f.si_text,
                 fmt.age(r.age(snap.market_now)),
             ]
         )
@@ -177,7 +202,7 @@ def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, wi
         width,
         flexible="Name",
         min_flexible=6,
-        drop=("#", "Age", "RVol", "Volume"),
+        drop=("#", "SI%", "Rot.", "Age", "Volume", "Float", "RVol"),
     )
     if not rows:
         table.caption = "No quotes yet."
@@ -359,7 +384,8 @@ def render(snap: Snapshot, ctx: Context, width: int = 80) -> Group:
     universe = Text(
         f"Universe: {info.size} symbols from {ctx.universe_description}"
         f"{f' ({info.as_of})' if info.as_of else ''} · tiers {', '.join(ctx.cap_tiers)} · "
-        f"price ≥ ${ctx.min_price:g} · fresh quotes {snap.fresh}/{info.size}",
+        f"price ≥ ${ctx.min_price:g}{f' · {ctx.float_filter}' if ctx.float_filter else ''} · "
+        f"fresh quotes {snap.fresh}/{info.size}",
         style="dim",
     )
     if info.warning:
@@ -410,6 +436,7 @@ def _scan_json(
     now = snap.market_now
     day = datetime.fromtimestamp(now, mh.ET).date()
     marks = snapshot_marks(snap, [r.symbol for r in rows])
+    facts = snapshot_facts(snap, rows)
     return [
         {
             "rank": i,
@@ -423,7 +450,24 @@ def _scan_json(
             "change_pct": None if r.change_pct is None else round(r.change_pct, 4),
             "volume": r.volume,
             "avg_volume": r.avg_volume,
+            # RVol at the time of day, and the whole day's (volume / average daily volume).
             "rvol": None if r.rvol is None else round(r.rvol, 3),
+            "rvol_day": None if r.rvol_day is None else round(r.rvol_day, 3),
+            "rvol_5m": None if r.rvol_5m is None else round(r.rvol_5m, 3),
+            "float": float_json(snap.floats.get(r.symbol)),
+            "float_rotation": None
+            if facts[r.symbol].float_rotation is None
+            else round(facts[r.symbol].float_rotation or 0.0, 3),
+            "short": short_json(
+                snap.short_interest.get(r.symbol),
+                snap.short_volume.get(r.symbol),
+                facts[r.symbol],
+            ),
+            "filings": filings_json(
+                [f for f in snap.filings.get(r.symbol, ()) if f.accepted_at <= now]
+            ),
+            "lead": lead_json(snap.leads.get(r.symbol)),
+            "badges": snap.symbol_badges(r.symbol),
             "age_seconds": round(r.age(now), 1),
             "quote_time": datetime.fromtimestamp(r.quoted_at, UTC).isoformat(),
             "fetched_at": datetime.fromtimestamp(r.fetched_at, UTC).isoformat(),
@@ -485,9 +529,14 @@ def alert_line(event: AlertEvent) -> str:
     return f"ALERT {clock} {named}{event.message}"
 
 
-def alert_json(event: AlertEvent) -> dict[str, Any]:
+def alert_json(
+    event: AlertEvent, badges: Mapping[tuple[str, str], str] | None = None
+) -> dict[str, Any]:
     """An alert for --json: `kind` is "rule" (an `[[alerts.rules]]` rule's, `rule` its key) or
-    "scanner" (the scanner's own entries: `name` says which board)."""
+    "scanner" (the scanner's own entries: `name` says which board); `signal` its signal kind
+    (`signals.SIGNAL_KINDS`, "rule:..." for a rule) and `badge` that kind's track record
+    ("NEW · 9/21 ≥5% by close", null below the minimum sample; from `badges`)."""
+    signal = kind_of_event(event.rule, event.name)
     return {
         "kind": "scanner" if event.rule == SCANNER else "rule",
         "rule": event.rule,
@@ -500,6 +549,8 @@ def alert_json(event: AlertEvent) -> dict[str, Any]:
         "change_pct": event.change_pct,
         "rvol": None if event.rvol is None else round(event.rvol, 3),
         "options_share_pct": None if event.options_share is None else round(event.options_share, 2),
+        "signal": signal,
+        "badge": (badges or {}).get((signal, event.symbol)),
     }
 
 
@@ -556,7 +607,12 @@ def to_json(
         "market_time": ctx.market_time.isoformat(),
         "session": ctx.session,
         "data_age_seconds": None if snap.oldest_row_age is None else round(snap.oldest_row_age, 1),
-        "filters": {"cap_tiers": ctx.cap_tiers, "min_price": ctx.min_price},
+        "filters": {
+            "cap_tiers": ctx.cap_tiers,
+            "min_price": ctx.min_price,
+            "min_float": ctx.min_float,
+            "max_float": ctx.max_float,
+        },
         "universe": {
             "source": info.source,
             "description": ctx.universe_description,
@@ -567,10 +623,10 @@ def to_json(
             "warning": info.warning,
         },
         "refresh": report,
-        "alerts": [alert_json(e) for e in alerts],
-        "scanner_alerts": [alert_json(e) for e in scanner],
+        "alerts": [alert_json(e, snap.badges) for e in alerts],
+        "scanner_alerts": [alert_json(e, snap.badges) for e in scanner],
         **(
-            {"alerts_today": [alert_json(e) for e in alerts_today]}
+            {"alerts_today": [alert_json(e, snap.badges) for e in alerts_today]}
             if alerts_today is not None
             else {}
         ),

@@ -69,6 +69,8 @@ def _context(now: datetime, mode: str, universe: str, settings: Settings) -> hea
         cap_tiers=list(settings.universe.cap_tiers),
         min_price=settings.universe.min_price,
         universe_description=universe,
+        min_float=settings.scan.min_float,
+        max_float=settings.scan.max_float,
     )
 
 
@@ -91,6 +93,9 @@ def read_snapshot(
             unusual_min_volume=settings.options.unusual_min_volume,
             market_now=market_now,
             chain_max_age=settings.options.chain_max_age,
+            floats=settings.scan.float_bounds,
+            move_pct=settings.record.move_pct,
+            min_sample=settings.record.min_sample,
         )
 
 

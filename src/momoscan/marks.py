@@ -1,8 +1,10 @@
-"""The marks a row carries: `HALT LULD to 10:06`, `RESUMED 2m`, `SSR`, `HOD 3`.
+"""The marks a row carries: `HALT LULD to 10:06`, `RESUMED 2m`, `SSR`, `HOD 3`, `8-K 2.02 · 14m`,
+`opt→px 35m`.
 
 One function says what a symbol's marks are at a moment, from what the snapshot read (halts,
-Rule 201 restrictions, new highs of the day); the terminal UI colours them, the headless text
-prints them and the JSON carries their fields. Stdlib only: no Textual, no SQL.
+Rule 201 restrictions, new highs of the day, the day's SEC filings); the terminal UI colours
+them, the headless text prints them and the JSON carries their fields. Stdlib only: no
+Textual, no SQL.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from datetime import date, datetime
 
 from . import format as fmt
 from . import market_hours as mh
+from .filings import Filing, catalyst_text
 from .halts import ShortSaleRestriction
+from .lead import Lead
 from .models import DayHigh
 from .queries.halts import HaltState
 from .queries.snapshots import Snapshot
@@ -24,8 +28,8 @@ HOD_FRESH = 300.0
 
 @dataclass(frozen=True, slots=True)
 class Mark:
-    """One mark: `kind` is halt, resumed, ssr or hod; `text` what a row shows; `alarm` True
-    for what a trader must see at once (a halt)."""
+    """One mark: `kind` is halt, resumed, ssr, hod, catalyst or lead; `text` what a row shows;
+    `alarm` True for what a trader must see at once (a halt)."""
 
     kind: str
     text: str
@@ -39,8 +43,12 @@ def row_marks(
     halts: Mapping[str, HaltState],
     restrictions: Mapping[str, ShortSaleRestriction],
     highs: Mapping[str, DayHigh],
+    filings: Mapping[str, Sequence[Filing]] | None = None,
+    leads: Mapping[str, Lead] | None = None,
 ) -> list[Mark]:
-    """`symbol`'s marks at `now` (Unix seconds, market clock), most urgent first."""
+    """`symbol`'s marks at `now` (Unix seconds, market clock), most urgent first; the
+    catalyst mark is the day's newest filing accepted by `now` (`filings`: newest first);
+    the lead mark says whether options activity led the price run or followed it."""
     marks: list[Mark] = []
     halt = halts.get(symbol)
     if halt is not None:
@@ -57,7 +65,19 @@ def row_marks(
     high = highs.get(symbol)
     if high is not None and high.count > 0 and now - high.at <= HOD_FRESH:
         marks.append(Mark("hod", f"HOD {high.count}" if high.count > 1 else "HOD"))
+    filing = catalyst(symbol, now, filings or {})
+    if filing is not None:
+        marks.append(Mark("catalyst", catalyst_text(filing, now)))
+    lead = (leads or {}).get(symbol)
+    if lead is not None and lead.at <= now:
+        marks.append(Mark("lead", lead.text))
     return marks
+
+
+def catalyst(symbol: str, now: float, filings: Mapping[str, Sequence[Filing]]) -> Filing | None:
+    """The newest of `symbol`'s filings accepted by `now` (a replayed or simulated clock must
+    not show a filing from its future), or None."""
+    return next((f for f in filings.get(symbol, ()) if f.accepted_at <= now), None)
 
 
 def snapshot_marks(snap: Snapshot, symbols: Sequence[str]) -> dict[str, list[Mark]]:
@@ -71,6 +91,8 @@ def snapshot_marks(snap: Snapshot, symbols: Sequence[str]) -> dict[str, list[Mar
             halts=snap.halts,
             restrictions=snap.restrictions,
             highs=snap.highs,
+            filings=snap.filings,
+            leads=snap.leads,
         )
         if marks:
             out[symbol] = marks

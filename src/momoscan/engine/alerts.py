@@ -81,6 +81,7 @@ class AlertStep:
             tiers=settings.universe.cap_tiers,
             min_price=settings.universe.min_price,
             now=ctx.clock.now().timestamp(),
+            floats=settings.scan.float_bounds,
         )
 
     async def run(self, report: RefreshReport) -> None:

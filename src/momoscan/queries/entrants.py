@@ -6,21 +6,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..store import Store
-from .scan import _QUOTED_AT, TOP_N, ScanRow, _scan, session_start
+from .scan import _QUOTED_AT, NO_FLOAT_BOUNDS, TOP_N, FloatBounds, ScanRow, _scan, session_start
 
 
 def scanner_boards(
-    store: Store, tiers: Sequence[str], min_price: float, now: float, limit: int = TOP_N
+    store: Store,
+    tiers: Sequence[str],
+    min_price: float,
+    now: float,
+    limit: int = TOP_N,
+    floats: FloatBounds = NO_FLOAT_BOUNDS,
 ) -> tuple[float | None, dict[str, list[ScanRow]]]:
     """The rankings the scanner's entries are judged on (`entrants.detect`): the session's
     start (Unix seconds; None with no quotes) and the top `limit` of the largest moves either
     way ("moves") and of share volume ("volume"), within `tiers` and above `min_price`
-    (dollars). `now` is the market clock (Unix seconds)."""
+    (dollars), within the float bounds (shares). `now` is the market clock (Unix seconds)."""
     start = session_start(store, now)
     if start is None:
         return None, {}
     return start, {
-        board: _scan(store, board, tiers, min_price, limit, start) for board in ("moves", "volume")
+        board: _scan(store, board, tiers, min_price, limit, start, floats)
+        for board in ("moves", "volume")
     }
 
 

@@ -11,6 +11,8 @@ from ..store import Store
 from .options import latest_cboe_day, latest_leaders, option_shares
 from .scan import (
     _QUOTED_AT,
+    NO_FLOAT_BOUNDS,
+    FloatBounds,
     _scan,
     largest_moves,
     session_start,
@@ -130,12 +132,14 @@ def mover_symbols(store: Store, tiers: Sequence[str], min_price: float) -> list[
     return [r.symbol for r in largest_moves(store, tiers, min_price)]
 
 
-def hot_symbols(store: Store, tiers: Sequence[str], min_price: float) -> list[str]:
+def hot_symbols(
+    store: Store, tiers: Sequence[str], min_price: float, floats: FloatBounds = NO_FLOAT_BOUNDS
+) -> list[str]:
     """The symbols on screen now (gainers, losers, volume): refreshed first in every sweep."""
     start = session_start(store)
     rows = [
-        *top_movers(store, tiers, min_price, start=start),
-        *top_losers(store, tiers, min_price, start=start),
-        *top_volume(store, tiers, min_price, start=start),
+        *top_movers(store, tiers, min_price, start=start, floats=floats),
+        *top_losers(store, tiers, min_price, start=start, floats=floats),
+        *top_volume(store, tiers, min_price, start=start, floats=floats),
     ]
     return list(dict.fromkeys(r.symbol for r in rows))

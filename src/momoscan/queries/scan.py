@@ -12,6 +12,9 @@ from .. import market_hours as mh
 from ..store import Store
 
 TOP_N = 10
+#: The float filter (`[scan] min_float`, `max_float`): shares, None for no bound.
+FloatBounds = tuple[float | None, float | None]
+NO_FLOAT_BOUNDS: FloatBounds = (None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +119,28 @@ def _scan(
     min_price: float,
     limit: int,
     start: float | None = None,
+    floats: FloatBounds = NO_FLOAT_BOUNDS,
 ) -> list[ScanRow]:
     """The top `limit` by `ranking` (a key of RANKINGS), among quotes of the latest session
-    (`start`; found when not given)."""
+    (`start`; found when not given), within the float bounds (shares; a name without a float
+    figure is kept: unknown is not large or small)."""
     if start is None:
         start = session_start(store)
     where, order = RANKINGS[ranking]
     marks = ",".join("?" for _ in tiers)
+    low, high = floats
+    join = where_float = ""
+    bounds: tuple[float, ...] = ()
+    if low is not None or high is not None:
+        join = " LEFT JOIN floats f ON f.symbol = q.symbol"
+        where_float = " AND (f.float_shares IS NULL OR f.float_shares BETWEEN ? AND ?)"
+        bounds = (low if low is not None else 0.0, high if high is not None else float("inf"))
     rows = store.rows(
-        f"{_SCAN_SELECT} "
+        f"{_SCAN_SELECT}{join} "
         f"WHERE (t.cap_tier IN ({marks}) OR t.cap_tier = '' OR t.cap_tier IS NULL) "
-        f"AND q.price >= ? AND {_QUOTED_AT} >= ? AND {where} "
+        f"AND q.price >= ? AND {_QUOTED_AT} >= ? AND {where}{where_float} "
         f"ORDER BY {order}, q.symbol LIMIT ?",
-        (*tiers, min_price, start or 0.0, limit),
+        (*tiers, min_price, start or 0.0, *bounds, limit),
     )
     return [_scan_row(r) for r in rows]
 
@@ -147,10 +159,11 @@ def top_movers(
     limit: int = TOP_N,
     *,
     start: float | None = None,
+    floats: FloatBounds = NO_FLOAT_BOUNDS,
 ) -> list[ScanRow]:
     """The biggest gainers (% change above 0) of the latest session, within the tiers and
     above the price floor."""
-    return _scan(store, "gainers", tiers, min_price, limit, start)
+    return _scan(store, "gainers", tiers, min_price, limit, start, floats)
 
 
 def top_losers(
@@ -160,9 +173,10 @@ def top_losers(
     limit: int = TOP_N,
     *,
     start: float | None = None,
+    floats: FloatBounds = NO_FLOAT_BOUNDS,
 ) -> list[ScanRow]:
     """The biggest fallers (% change below 0, most first) of the latest session."""
-    return _scan(store, "losers", tiers, min_price, limit, start)
+    return _scan(store, "losers", tiers, min_price, limit, start, floats)
 
 
 def largest_moves(
@@ -172,9 +186,10 @@ def largest_moves(
     limit: int = TOP_N,
     *,
     start: float | None = None,
+    floats: FloatBounds = NO_FLOAT_BOUNDS,
 ) -> list[ScanRow]:
     """The largest moves either way (by the size of the % change) of the latest session."""
-    return _scan(store, "moves", tiers, min_price, limit, start)
+    return _scan(store, "moves", tiers, min_price, limit, start, floats)
 
 
 def top_volume(
@@ -184,10 +199,11 @@ def top_volume(
     limit: int = TOP_N,
     *,
     start: float | None = None,
+    floats: FloatBounds = NO_FLOAT_BOUNDS,
 ) -> list[ScanRow]:
     """The most traded by share volume in the latest session, within the tiers and above the
     price floor."""
-    return _scan(store, "volume", tiers, min_price, limit, start)
+    return _scan(store, "volume", tiers, min_price, limit, start, floats)
 
 
 @dataclass(frozen=True, slots=True)

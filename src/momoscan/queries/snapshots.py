@@ -9,11 +9,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from .. import market_hours as mh
+from ..filings import Filing
+from ..fundamentals import FloatFigure, ShortInterest, ShortVolume
 from ..halts import Halt, ShortSaleRestriction
+from ..lead import Lead
 from ..models import DayHigh, Leader, Session
 from ..store import Store
+from .filings import filings_on
+from .fundamentals import floats as float_figures
+from .fundamentals import short_interest, short_volume
 from .halts import HaltState, halt_states, market_wide_halt, restrictions_on
 from .highs import day_highs
+from .lead import leads as read_leads
 from .options import (
     MarketShares,
     ShareRow,
@@ -22,9 +29,12 @@ from .options import (
     market_shares,
     option_shares,
 )
+from .records import MIN_SAMPLE, MOVE_PCT, signal_badges
 from .scan import (
     _QUOTED_AT,
+    NO_FLOAT_BOUNDS,
     TOP_N,
+    FloatBounds,
     GapRow,
     ScanRow,
     gappers,
@@ -91,6 +101,22 @@ class Snapshot:
     market_halt: Halt | None = None
     #: Today's highs of the day, by symbol (only names that made one: `day_highs`).
     highs: dict[str, DayHigh] = field(default_factory=dict)
+    #: The trading day's SEC filings on universe names, by symbol, newest first.
+    filings: dict[str, list[Filing]] = field(default_factory=dict)
+    #: The float figures, the latest short interest and short sale volume of the names in the
+    #: tables, by symbol (names without a figure are absent).
+    floats: dict[str, FloatFigure] = field(default_factory=dict)
+    short_interest: dict[str, ShortInterest] = field(default_factory=dict)
+    short_volume: dict[str, ShortVolume] = field(default_factory=dict)
+    #: Today's signals' track-record badges, (kind, symbol) -> "NEW · 9/21 ≥5% by close"
+    #: (`queries.records.signal_badges`; none below the minimum sample).
+    badges: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: Today's options-led or price-led names (`queries.lead.leads`), by symbol.
+    leads: dict[str, Lead] = field(default_factory=dict)
+
+    def symbol_badges(self, symbol: str) -> list[str]:
+        """`symbol`'s badges of today's signals, in kind order."""
+        return [b for (_, s), b in sorted(self.badges.items()) if s == symbol]
 
     def movers_by(self, mode: str) -> list[ScanRow]:
         """The movers table for `mode`: "gainers", "losers" or "moves" (either way)."""
@@ -146,6 +172,9 @@ def snapshot(
     limit: int = TOP_N,
     chain_max_age: float | None = None,
     sparks: bool = False,
+    floats: FloatBounds = NO_FLOAT_BOUNDS,
+    move_pct: float = MOVE_PCT,
+    min_sample: int = MIN_SAMPLE,
 ) -> Snapshot:
     """Everything a screen shows, consistent because it is read in one transaction.
 
@@ -156,15 +185,18 @@ def snapshot(
         limit: rows of each table (gainers, losers, largest moves, volume).
         chain_max_age: seconds after which a chain is stale (see `option_shares`).
         sparks: also read the sparkline of every row of the tables (`sparklines`).
+        floats: the tables' float bounds (shares; `[scan] min_float`, `max_float`).
+        move_pct, min_sample: the badges' hit threshold (percent) and minimum sample
+            (`[record]`).
     """
     read_at = time.time() if now is None else now
     market = read_at if market_now is None else market_now
     with store.snapshot():
         start = session_start(store, market)
-        movers = top_movers(store, tiers, min_price, limit, start=start)
-        losers = top_losers(store, tiers, min_price, limit, start=start)
-        moves = largest_moves(store, tiers, min_price, limit, start=start)
-        volume = top_volume(store, tiers, min_price, limit, start=start)
+        movers = top_movers(store, tiers, min_price, limit, start=start, floats=floats)
+        losers = top_losers(store, tiers, min_price, limit, start=start, floats=floats)
+        moves = largest_moves(store, tiers, min_price, limit, start=start, floats=floats)
+        volume = top_volume(store, tiers, min_price, limit, start=start, floats=floats)
         premarket = mh.session_at(datetime.fromtimestamp(market, mh.ET)) is Session.PRE
         gaps = gappers(store, tiers, min_price, limit, now=market) if premarket else []
         day = latest_cboe_day(store)
@@ -197,11 +229,17 @@ def snapshot(
         restrictions = restrictions_on(store, today)
         market_halt = market_wide_halt(store, market)
         highs = {s: h for s, h in day_highs(store, today).items() if h.count > 0}
+        shown = [r.symbol for r in (*movers, *losers, *moves, *volume)]
+        shown = list(dict.fromkeys([*shown, *(g.row.symbol for g in gaps)]))
         lines: dict[str, Spark] = {}
         if sparks:
-            shown = [r.symbol for r in (*movers, *losers, *moves, *volume)]
-            shown += [g.row.symbol for g in gaps]
-            lines = sparklines(store, list(dict.fromkeys(shown)), start=start)
+            lines = sparklines(store, shown, start=start)
+        day_filings = filings_on(store, today)
+        figures = float_figures(store, shown)
+        interest = short_interest(store, shown)
+        short_sales = short_volume(store, shown)
+        badges = signal_badges(store, today, move_pct=move_pct, min_sample=min_sample)
+        day_leads = read_leads(store, today)
     return Snapshot(
         movers=movers,
         volume=volume,
@@ -229,4 +267,10 @@ def snapshot(
         restrictions=restrictions,
         market_halt=market_halt,
         highs=highs,
+        filings=day_filings,
+        floats=figures,
+        short_interest=interest,
+        short_volume=short_sales,
+        badges=badges,
+        leads=day_leads,
     )

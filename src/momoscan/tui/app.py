@@ -51,7 +51,7 @@ from .openers import ScreenOpeners
 from .screens.alerts import AlertsScreen
 from .screens.chart import ChartScreen
 from .screens.contracts import ContractsScreen
-from .screens.dialogs import HelpScreen, SymbolScreen, help_rows
+from .screens.dialogs import COLUMN_LEGEND, HelpScreen, SymbolScreen, help_rows
 from .screens.halts import HaltsScreen
 from .screens.history import HistoryScreen
 from .screens.main import MainScreen
@@ -459,6 +459,9 @@ class MomoscanApp(ScreenOpeners):
                     limit=max(queries.TOP_N, self.main.table_rows),
                     chain_max_age=opts.chain_max_age,
                     sparks=self.SPARKLINES,
+                    floats=self.settings.scan.float_bounds,
+                    move_pct=self.settings.record.move_pct,
+                    min_sample=self.settings.record.min_sample,
                 )
                 self.show_snapshot(snap)
                 if not self._read_again:
@@ -568,7 +571,8 @@ class MomoscanApp(ScreenOpeners):
             return
         title = SCREEN_TITLES.get(type(screen), "momoscan")
         status = self.main.status.full_text() if screen is self.main else None
-        self.push_screen(HelpScreen(title, help_rows(screen, self.BINDINGS), status))
+        columns = COLUMN_LEGEND if screen is self.main else ()
+        self.push_screen(HelpScreen(title, help_rows(screen, self.BINDINGS), status, columns))
 
 
 def run_app(settings: Settings, options: RunOptions, *, force: bool = False) -> int:

@@ -9,6 +9,7 @@ of its own beyond what the app declares here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,13 @@ from .. import listings, queries
 from .. import market_hours as mh
 from ..config import Settings
 from ..engine.store_thread import StoreThread
+from ..filings import Filing
+from ..fundamentals import FloatFigure, ShortInterest, ShortVolume
 from ..halts import Halt, ShortSaleRestriction
 from ..links import NoChart, chart_url
 from ..models import AlertEvent, Ticker
+from ..queries import ScanRow, fundamentals
+from ..rowfacts import float_line, row_facts, short_line
 from ..store import Store
 from ..viewer import Viewer
 from .messages import ChartRequested
@@ -54,12 +59,65 @@ def load_contracts(
     return ContractData(rows)
 
 
-def card_context(snap: queries.Snapshot | None, symbol: str, now: float) -> list[tuple[str, Text]]:
+@dataclass(frozen=True, slots=True)
+class CardFacts:
+    """What the card reads of a symbol when it opens (it may not be in the tables): its float
+    figures, latest short interest and short sale volume."""
+
+    figure: FloatFigure | None = None
+    interest: ShortInterest | None = None
+    volume: ShortVolume | None = None
+
+
+def read_card_facts(store: Store, symbol: str) -> CardFacts:
+    """`symbol`'s float and short figures (on the reader's thread)."""
+    return CardFacts(
+        fundamentals.floats(store, [symbol]).get(symbol),
+        fundamentals.short_interest(store, [symbol]).get(symbol),
+        fundamentals.short_volume(store, [symbol]).get(symbol),
+    )
+
+
+def card_context(
+    snap: queries.Snapshot | None,
+    symbol: str,
+    now: float,
+    facts: CardFacts | None = None,
+    row: ScanRow | None = None,
+) -> list[tuple[str, Text]]:
     """The card's rows of `symbol`'s halt, Rule 201 restriction and high of the day, from the
-    latest read, at market-clock `now` (Unix seconds)."""
-    if snap is None:
-        return []
+    latest read, and of its float and short interest (`facts`, with `row`'s volume for the
+    float rotation), at market-clock `now` (Unix seconds)."""
     rows: list[tuple[str, Text]] = []
+    if facts is not None:
+        volume = row.volume if row is not None else None
+        figures = row_facts(
+            symbol,
+            volume,
+            {symbol: facts.figure} if facts.figure else {},
+            {symbol: facts.interest} if facts.interest else {},
+        )
+        line = float_line(facts.figure, figures)
+        rows.append(("Float", Text(line) if line else Text("-", style="dim")))
+        line = short_line(facts.interest, facts.volume, figures)
+        rows.append(("Short", Text(line) if line else Text("-", style="dim")))
+    if snap is None:
+        return rows
+    lead = snap.leads.get(symbol)
+    if lead is not None and lead.at <= now:
+        first, then = ("options", "price") if lead.options_led else ("price", "options")
+        rows.append(
+            (
+                "Lead",
+                Text(lead.text, style="bold blue").append(
+                    f": {first} activity came first, {then} followed"
+                ),
+            )
+        )
+    badges = snap.symbol_badges(symbol)
+    if badges:
+        # Each badge is "NEW · 9/21 ≥5% by close": several are set apart by semicolons.
+        rows.append(("Record", Text("; ".join(badges))))
 
     halt = snap.halts.get(symbol)
     if halt is not None:
@@ -153,6 +211,20 @@ class ScreenOpeners(App[int]):
         self.open_url(url)
         # Also shown, for users on SSH whose browser cannot open here.
         self.notify(url, title=f"Chart: {symbol}", markup=False, timeout=10)
+
+    def _open_link(self, url: str, title: str) -> None:
+        """Open `url` in the browser, and show it (for users on SSH)."""
+        self.opened_urls.append(url)
+        self.open_url(url)
+        self.notify(url, title=title, markup=False, timeout=10)
+
+    def _card_filings(self, symbol: str) -> list[Filing]:
+        """`symbol`'s filings of the day accepted by the market clock's now, newest first."""
+        snap = self.snapshot
+        if snap is None:
+            return []
+        now = self.market_epoch()
+        return [f for f in snap.filings.get(symbol, ()) if f.accepted_at <= now]
 
     def open_contracts_soon(self, underlying: str, *, day: date | None = None) -> None:
         self.run_worker(self.open_contracts(underlying, day), group="drill", exit_on_error=False)
@@ -255,22 +327,35 @@ class ScreenOpeners(App[int]):
     def open_alerts_soon(self) -> None:
         self.run_worker(self.open_alerts(), group="alerts", exit_on_error=False)
 
-    async def _alerts_today(self) -> tuple[date, list[AlertEvent]]:
+    async def _alerts_today(
+        self,
+    ) -> tuple[date, list[AlertEvent], dict[tuple[str, str], str]]:
+        """Today's alerts, and the track-record badges of today's signals."""
         now = self.market_epoch()
         day = mh.current_trading_day(datetime.fromtimestamp(now, mh.ET))
         stored: list[AlertEvent] = []
+        badges: dict[tuple[str, str], str] = {}
         if self.reader is not None:
             stored = await self.reader.call(queries.alerts_on, day)
-        return day, stored
+            record = self.settings.record
+            badges = await self.reader.call(
+                queries.signal_badges,
+                day,
+                move_pct=record.move_pct,
+                min_sample=record.min_sample,
+            )
+        return day, stored, badges
 
     async def open_alerts(self) -> None:
-        day, events = await self._alerts_today()
-        await self.push_screen(AlertsScreen(day, events, rules=len(self.settings.alerts.rules)))
+        day, events, badges = await self._alerts_today()
+        await self.push_screen(
+            AlertsScreen(day, events, rules=len(self.settings.alerts.rules), badges=badges)
+        )
 
     async def _reload_alerts(self) -> None:
-        _, events = await self._alerts_today()
+        _, events, badges = await self._alerts_today()
         if isinstance(self.screen, AlertsScreen):
-            self.screen.show(events)
+            self.screen.show(events, badges)
 
     def open_halts_soon(self) -> None:
         self.run_worker(self.open_halts(), group="halts", exit_on_error=False)
@@ -370,6 +455,7 @@ class ScreenOpeners(App[int]):
                 (s.total for s in self.snapshot.shares if s.underlying == symbol), None
             )
         series = await self.reader.call(queries.intraday_series, symbol, self.market_epoch())
+        facts = await self.reader.call(read_card_facts, symbol)
         rt = self.runtime
         scheduler = rt.engine.scheduler if rt is not None else None
         choice = await self.push_screen_wait(
@@ -381,7 +467,11 @@ class ScreenOpeners(App[int]):
                 chart=chart_data(series),
                 why=(lambda: scheduler.why(symbol)) if scheduler is not None else None,
                 no_quote=lambda: self._why_no_quote(ticker),
-                context=lambda: card_context(self.snapshot, symbol, self.market_epoch()),
+                context=lambda: card_context(
+                    self.snapshot, symbol, self.market_epoch(), facts, row
+                ),
+                filings=lambda: self._card_filings(symbol),
+                open_url=self._open_link,
             )
         )
         if choice == "chart":

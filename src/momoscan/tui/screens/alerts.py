@@ -1,10 +1,11 @@
 """The alerts screen (`a`): what fired today, newest first: your rules' alerts and the
 scanner's own (a symbol entering the top movers or top volume, a new options top-10 entrant),
-all kept in the database, so a cron job's and an earlier run's are here too."""
+all kept in the database, so a cron job's and an earlier run's are here too; each with its
+signal kind's track record (`NEW · 9/21 ≥5% by close`) once the kind has enough history."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, cast
 
@@ -17,6 +18,7 @@ from textual.widgets import DataTable, Footer, Static
 from ... import market_hours as mh
 from ...entrants import SCANNER
 from ...models import AlertEvent
+from ...signals import kind_of_event
 
 if TYPE_CHECKING:
     from ..app import MomoscanApp
@@ -32,12 +34,21 @@ class AlertsScreen(Screen[None]):
     ]
     HELP_EXTRA = (("↑ ↓", "another alert"),)
 
-    def __init__(self, day: date, events: Sequence[AlertEvent], *, rules: int) -> None:
-        """`rules`: how many alert rules the config has."""
+    def __init__(
+        self,
+        day: date,
+        events: Sequence[AlertEvent],
+        *,
+        rules: int,
+        badges: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
+        """`rules`: how many alert rules the config has; `badges` each of today's signals'
+        track record, (kind, symbol) -> "NEW · 9/21 ≥5% by close" (`queries.signal_badges`)."""
         super().__init__()
         self.day = day
         self.events = list(events)
         self.rules = rules
+        self.badges = dict(badges or {})
 
     @property
     def momo(self) -> MomoscanApp:
@@ -52,6 +63,7 @@ class AlertsScreen(Screen[None]):
         table = self.query_one(DataTable)
         for key, label in (("time", "Time ET"), ("alert", "Alert"), ("symbol", "Symbol")):
             table.add_column(label, key=key)
+        table.add_column("Record", key="record")
         table.add_column("What crossed", key="what")
         self._fill()
         table.focus()
@@ -84,18 +96,26 @@ class AlertsScreen(Screen[None]):
             clock = datetime.fromtimestamp(event.at, mh.ET).strftime("%H:%M:%S")
             kind = event.name or ("rule" if event.rule != SCANNER else "scanner")
             style = "bold" if event.rule != SCANNER else "dim"
+            badge = self.badges.get((kind_of_event(event.rule, event.name), event.symbol), "")
             table.add_row(
                 Text(clock, style="dim"),
                 Text(kind, style=style),
                 Text(event.symbol, style="bold"),
+                Text(badge, style="cyan"),
                 Text(event.message),
                 key=str(n),
             )
         if not self.events:
-            table.add_row(Text(""), Text("nothing has fired today", style="dim"), "", "")
+            table.add_row(Text(""), Text("nothing has fired today", style="dim"), "", "", "")
 
-    def show(self, events: Sequence[AlertEvent]) -> None:
+    def show(
+        self,
+        events: Sequence[AlertEvent],
+        badges: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
         """New alerts fired while the screen is up: shown at once, the cursor kept."""
+        if badges is not None:
+            self.badges = dict(badges)
         table = self.query_one(DataTable)
         row = table.cursor_row
         before = len(self.events)

@@ -14,8 +14,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
 from ... import format as fmt
+from ...filings import Filing, catalyst_text, label
 from ...models import Ticker
 from ...queries import ScanRow
+from ...rowfacts import filing_words
 from ..widgets.chart import ChartData, DayChart
 
 
@@ -53,6 +55,16 @@ def _declared(screen: Screen[Any]) -> list[Binding]:
     return [b for b in getattr(type(screen), "BINDINGS", []) if isinstance(b, Binding)]
 
 
+#: What the movers and volume tables' columns mean (the help's legend).
+COLUMN_LEGEND = (
+    ("RVol", "today's volume against the usual volume by this time of day (1.0x: a usual day)"),
+    ("Float", "float shares (an estimate from SEC filings; - where none is reported)"),
+    ("Rot.", "float rotation: today's volume / float (1.0x: the float traded once)"),
+    ("SI%", "short interest (FINRA, as of its settlement date) / float"),
+    ("!", "marks: HALT, RESUMED, SSR, HOD (new highs), the day's newest SEC filing"),
+)
+
+
 class HelpScreen(ModalScreen[None]):
     """The keys of the screen it was opened from: its bindings and the app's; from the main
     screen, the status bar's whole text first (the bar shortens it to fit its width)."""
@@ -64,12 +76,18 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def __init__(
-        self, title: str, rows: Sequence[tuple[str, str]], status: Text | None = None
+        self,
+        title: str,
+        rows: Sequence[tuple[str, str]],
+        status: Text | None = None,
+        columns: Sequence[tuple[str, str]] = (),
     ) -> None:
+        """`columns`: what the tables' columns mean (from the main screen)."""
         super().__init__()
         self.title_text = title
         self.rows = list(rows)
         self.status = status
+        self.columns = list(columns)
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
@@ -84,6 +102,14 @@ class HelpScreen(ModalScreen[None]):
                 status = Text("Status\n", style="bold").append_text(self.status).append("\n")
                 yield Static(status, markup=False, id="help-status")
             yield Static(table, markup=False)
+            if self.columns:
+                legend = Table.grid(padding=(0, 2))
+                legend.add_column(style="bold", justify="right", no_wrap=True)
+                legend.add_column()
+                for name, what in self.columns:
+                    legend.add_row(name, what)
+                yield Static(Text("\nColumns", style="bold"), markup=False)
+                yield Static(legend, markup=False)
             yield Static(
                 Text(
                     "\nThe mouse works too: click a row to select it, a symbol to chart it."
@@ -130,6 +156,11 @@ class SymbolScreen(ModalScreen[str | None]):
             tooltip="the symbol's option contracts today (when it is in the watch set)",
         ),
         Binding("c", "choose('day')", "Day chart", tooltip="the chart screen: the symbol's day"),
+        Binding("f", "filing(1)", "Filing", tooltip="open the newest filing on sec.gov"),
+        *(
+            Binding(str(n), f"filing({n})", f"Filing {n}", show=False, tooltip=f"open filing {n}")
+            for n in range(1, 6)
+        ),
     ]
 
     def __init__(
@@ -144,14 +175,18 @@ class SymbolScreen(ModalScreen[str | None]):
         why: Callable[[], str] | None = None,
         no_quote: Callable[[], str] | None = None,
         context: Callable[[], list[tuple[str, Text]]] | None = None,
+        filings: Callable[[], list[Filing]] | None = None,
+        open_url: Callable[[str, str], None] | None = None,
     ) -> None:
         """`clock` is the market clock (Unix seconds) the quote's age is measured against;
         `no_contracts` says why Enter has no contracts to open, when it has none; `chart` is
         the symbol's day, drawn under the quote when there are samples; `why` gives the
         scheduler's reason for the symbol's priority and `no_quote` why it has no quote and
         when it will (both asked again at every tick, so they move on with the clock);
-        `context` gives the rows of its halt, Rule 201 restriction and high of the day
-        (asked at every tick too)."""
+        `context` gives the rows of its halt, Rule 201 restriction, high of the day, float
+        and short interest (asked at every tick too); `filings` the day's SEC filings on it,
+        newest first, numbered on the card for the keys 1-5 (f: the newest) that open them
+        with `open_url(url, title)`."""
         super().__init__()
         self.chart = chart
         self.ticker = ticker
@@ -165,6 +200,8 @@ class SymbolScreen(ModalScreen[str | None]):
         self.why = why or (lambda: "")
         self.no_quote = no_quote or (lambda: "none yet")
         self.context = context or (lambda: [])
+        self.filings = filings or (lambda: [])
+        self.open_url = open_url
 
     def _grid(self) -> Table:
         t = self.ticker
@@ -193,8 +230,10 @@ class SymbolScreen(ModalScreen[str | None]):
             grid.add_row(
                 "Volume",
                 Text(
-                    f"{fmt.count(r.volume)} (avg {fmt.count(r.avg_volume)}, "
-                    f"RVol {fmt.ratio(r.rvol)})"
+                    f"{fmt.count(r.volume)} (avg {fmt.count(r.avg_volume)}) · "
+                    f"RVol {fmt.ratio(r.rvol)} at this time of day, "
+                    f"{fmt.ratio(r.rvol_day)} of a whole day"
+                    + (f", {fmt.ratio(r.rvol_5m)} over 5 min" if r.rvol_5m is not None else "")
                 ),
             )
             self.shown_age = fmt.age(r.age(self.clock()))
@@ -205,8 +244,14 @@ class SymbolScreen(ModalScreen[str | None]):
             grid.add_row("Age", age)
         else:
             grid.add_row("Quote", Text(self.no_quote(), style="yellow"))
-        for label, text in self.context():
-            grid.add_row(label, text)
+        for name, text in self.context():
+            grid.add_row(name, text)
+        now = self.clock()
+        for n, filing in enumerate(self.filings()[:5], 1):
+            line = Text(f"{n} ", style="bold")
+            line.append(catalyst_text(filing, now), style="bold magenta")
+            line.append(f"  {filing_words(filing)}, {fmt.et_time(filing.accepted_at)} ET")
+            grid.add_row("Filings" if n == 1 else "", line)
         if self.options_volume:
             grid.add_row(
                 "Options today", Text(f"{fmt.count(self.options_volume)} contracts (Enter)")
@@ -217,11 +262,12 @@ class SymbolScreen(ModalScreen[str | None]):
         return grid
 
     def compose(self) -> ComposeResult:
-        hint = (
-            "c day chart · o TradingView · Enter contracts · Escape close"
-            if self.options_volume
-            else ("c day chart · o TradingView · Escape close")
-        )
+        hint = "c day chart · o TradingView · "
+        if self.options_volume:
+            hint += "Enter contracts · "
+        if self.filings():
+            hint += "f/1-5 filings · "
+        hint += "Escape close"
         with Vertical(id="symbol-box"):
             yield Static(Text(f" {self.ticker.symbol} ", style="bold reverse"), markup=False)
             yield Static(self._grid(), id="symbol-grid", markup=False)
@@ -243,6 +289,21 @@ class SymbolScreen(ModalScreen[str | None]):
             self.notify(self.no_contracts, severity="warning", markup=False)
             return
         self.dismiss(what)
+
+    def action_filing(self, n: int) -> None:
+        filings = self.filings()
+        if not 1 <= n <= len(filings[:5]):
+            self.notify(
+                f"No filing {n} on {self.ticker.symbol} today."
+                if filings
+                else f"No SEC filing on {self.ticker.symbol} today.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        filing = filings[n - 1]
+        if self.open_url is not None:
+            self.open_url(filing.url, f"{self.ticker.symbol}: {label(filing)}")
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)

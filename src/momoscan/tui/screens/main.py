@@ -27,6 +27,7 @@ from ...entrants import BOARDS, SCANNER
 from ...marks import snapshot_marks
 from ...models import AlertEvent, Tick
 from ...queries import OTHERS, TOP_N, ShareRow, Snapshot
+from ...rowfacts import snapshot_facts
 from ..widgets import set_border_title
 from ..widgets.fast_table import FastTable
 from ..widgets.fitting import HIGH, LOW, MID, MUST, Part, fit_line
@@ -281,9 +282,16 @@ class MainScreen(Screen[None]):
         )
         shown = [*rows[: self.table_rows], *snap.volume[: self.table_rows]]
         marks = snapshot_marks(snap, [r.symbol for r in shown])
-        movers.update_rows(rows[: self.table_rows], stale=stale, sparks=snap.sparks, marks=marks)
+        facts = snapshot_facts(snap, shown)
+        movers.update_rows(
+            rows[: self.table_rows], stale=stale, sparks=snap.sparks, marks=marks, facts=facts
+        )
         self.query_one("#volume", ScanTable).update_rows(
-            snap.volume[: self.table_rows], stale=stale, sparks=snap.sparks, marks=marks
+            snap.volume[: self.table_rows],
+            stale=stale,
+            sparks=snap.sparks,
+            marks=marks,
+            facts=facts,
         )
 
     def _show_options(self, snap: Snapshot) -> None:

@@ -18,6 +18,7 @@ from ... import format as fmt
 from ... import listings, queries
 from ...models import Tick
 from ...queries import Spark, WatchRow
+from ...rowfacts import scaled_rvol
 from ...store import Store
 from ...symbols import INDEX_ROOTS
 from ..widgets.fast_table import Column, FastTable
@@ -138,7 +139,10 @@ class WatchTable(FastTable):
                     price=tick.price,
                     change_pct=tick.change_pct if tick.change_pct is not None else w.row.change_pct,
                     volume=volume,
-                    rvol=volume / w.row.avg_volume if volume and w.row.avg_volume else w.row.rvol,
+                    rvol=scaled_rvol(w.row.rvol, w.row.volume, volume),
+                    rvol_day=volume / w.row.avg_volume
+                    if volume and w.row.avg_volume
+                    else w.row.rvol_day,
                     quote_ts=tick.ts,
                     current=True,
                 )

@@ -22,6 +22,7 @@ from ... import format as fmt
 from ...marks import Mark
 from ...models import Tick
 from ...queries import ScanRow, Spark
+from ...rowfacts import RowFacts, scaled_rvol
 from ..messages import ChartRequested
 from .fast_table import Column, FastTable
 from .spark import SPARK_WIDTH, SparkData, spark_text
@@ -33,24 +34,33 @@ MARK_STYLES = {
     "resumed": "bold green",
     "ssr": "bold yellow",
     "hod": "bold cyan",
+    "catalyst": "bold magenta",
+    "lead": "bold blue",
 }
 #: Left out from the lowest priority up when the table is too narrow: the rank first, then
-#: the name, the day's sparkline, the age, RVol, volume, the marks (HALT, SSR, HOD), price;
-#: % change and the symbol last.
+#: SI%, float rotation, volume (RVol and float rotation say more of it), the name, the day's
+#: sparkline, the age, float, RVol, the marks (HALT, SSR, HOD, 8-K), price; % change and the
+#: symbol last. A left-out column comes back where it fits.
 #: The name and the sparkline share the width the others leave (the sparkline up to
 #: `SPARK_WIDTH`), so that at 120 columns, side by side, both still show.
 COLUMNS = (
     Column("rank", "#", 2, "right", priority=0),
-    Column("symbol", "Symbol", 6, priority=9),
-    Column("name", "Name", 6, flex=True, priority=1),
-    Column("trend", "Today", 5, flex=True, priority=2, most=SPARK_WIDTH),
+    Column("symbol", "Symbol", 6, priority=12),
+    Column("name", "Name", 6, flex=True, priority=4),
+    Column("trend", "Today", 5, flex=True, priority=5, most=SPARK_WIDTH),
     # "!" and not "Marks": two cells that let names and marks share 120 columns side by side.
-    Column("marks", "!", 3, priority=6, hide_empty=True),
-    Column("price", "Price", 5, "right", priority=7),
-    Column("change", "% Chg", 7, "right", priority=8),
-    Column("volume", "Volume", 6, "right", priority=5),
-    Column("rvol", "RVol", 5, "right", priority=4),
-    Column("age", "Age", 3, "right", priority=3),
+    Column("marks", "!", 3, priority=9, hide_empty=True),
+    Column("price", "Price", 5, "right", priority=10),
+    Column("change", "% Chg", 7, "right", priority=11),
+    Column("volume", "Volume", 6, "right", priority=3),
+    # RVol at the time of day (rvol.py): today's volume against the usual volume by now.
+    Column("rvol", "RVol", 5, "right", priority=8),
+    # The float (shares), float rotation (today's volume / float) and short interest / float:
+    # "-" where no figure is known, never 0.
+    Column("float", "Float", 5, "right", priority=7),
+    Column("rotation", "Rot.", 4, "right", priority=2),
+    Column("si", "SI%", 4, "right", priority=1),
+    Column("age", "Age", 3, "right", priority=6),
 )
 
 
@@ -78,8 +88,10 @@ class ScanTable(FastTable):
         self.stale = False
         #: Cells of the sparklines drawn (the Today column's width).
         self._spark_width = SPARK_WIDTH
-        #: Each row's marks (HALT, RESUMED, SSR, HOD), by symbol.
+        #: Each row's marks (HALT, RESUMED, SSR, HOD, 8-K), by symbol.
         self._marks: dict[str, list[Mark]] = {}
+        #: Each row's float, float rotation and SI%, by symbol.
+        self._facts: dict[str, RowFacts] = {}
 
     def mark_entered(self, symbols: Sequence[str]) -> None:
         """Highlight `symbols` for `HIGHLIGHT_SECONDS`: the engine found them entering the top
@@ -143,7 +155,19 @@ class ScanTable(FastTable):
             Text(fmt.pct(r.change_pct), style=f"{colour} {dim}".strip()),
             Text(fmt.count(r.volume), style=dim),
             Text(fmt.ratio(r.rvol), style="bold" if (r.rvol or 0) >= 5 else dim),
+            *self._fact_cells(r.symbol, dim),
             self._age_cell(r, market_now),
+        ]
+
+    def _fact_cells(self, symbol: str, dim: str) -> list[Text]:
+        facts = self._facts.get(symbol) or RowFacts()
+        return [
+            Text(facts.float_text, style=dim),
+            Text(
+                facts.rotation_text,
+                style="bold" if (facts.float_rotation or 0) >= 1 else dim,
+            ),
+            Text(facts.si_text, style="bold" if (facts.si_pct or 0) >= 20 else dim),
         ]
 
     def update_rows(
@@ -153,11 +177,14 @@ class ScanTable(FastTable):
         stale: bool = False,
         sparks: Mapping[str, Spark] | None = None,
         marks: Mapping[str, list[Mark]] | None = None,
+        facts: Mapping[str, RowFacts] | None = None,
     ) -> None:
-        """Show `rows` (in rank order), each with its sparkline from `sparks` and its marks
-        from `marks` (None: those drawn already)."""
+        """Show `rows` (in rank order), each with its sparkline from `sparks`, its marks from
+        `marks` and its float figures from `facts` (None: those drawn already)."""
         if marks is not None:
             self._marks = {r.symbol: list(m) for r in rows if (m := marks.get(r.symbol))}
+        if facts is not None:
+            self._facts = {r.symbol: f for r in rows if (f := facts.get(r.symbol))}
         now = self._clock()
         market_now = self._market_clock()
         self.stale = stale
@@ -189,17 +216,23 @@ class ScanTable(FastTable):
                 price=tick.price,
                 change_pct=tick.change_pct if tick.change_pct is not None else old.change_pct,
                 volume=volume,
-                rvol=volume / old.avg_volume if volume and old.avg_volume else old.rvol,
+                rvol=scaled_rvol(old.rvol, old.volume, volume),
+                rvol_day=volume / old.avg_volume if volume and old.avg_volume else old.rvol_day,
                 quote_ts=tick.ts,
                 source="stream",
                 current=True,
             )
             self._rows[index] = new
+            facts = self._facts.get(new.symbol)
+            if facts is not None and facts.float_shares and volume is not None:
+                self._facts[new.symbol] = dataclasses.replace(
+                    facts, float_rotation=volume / facts.float_shares
+                )
             spark = self._sparks.get(new.symbol)
             if spark is not None:
                 self._sparks[new.symbol] = spark.with_trade(tick.price, tick.ts)
             cells = self._row_cells(index + 1, new, self._clock(), market_now)
-            for column in ("trend", "price", "change", "volume", "rvol", "age"):
+            for column in ("trend", "price", "change", "volume", "rvol", "rotation", "age"):
                 self.update_cell(new.symbol, column, cells[COLUMN_INDEX[column]])
 
     def tick(self, market_now: float) -> None:
