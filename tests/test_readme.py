@@ -134,6 +134,7 @@ def _screens() -> dict[str, object]:
     from momoscan.tui.screens.dialogs import SymbolScreen
     from momoscan.tui.screens.history import HistoryScreen
     from momoscan.tui.screens.main import MainScreen
+    from momoscan.tui.screens.record import RecordScreen
     from momoscan.tui.screens.watchlist import WatchlistScreen
     from momoscan.tui.widgets.chart import ChartData
     from momoscan.tui.widgets.contract_table import ContractData
@@ -148,6 +149,7 @@ def _screens() -> dict[str, object]:
         "Chart screen": ChartScreen("AAPL", None, ChartData((), (), (), None, None), None),
         "Alerts": AlertsScreen(date(2026, 11, 20), [], rules=0),
         "Watchlist": WatchlistScreen([], {}, 0.0),
+        "Record": RecordScreen({}, move_pct=5.0, min_sample=10, simulated=True),
     }
 
 
@@ -155,7 +157,7 @@ def test_the_key_tables_are_read_as_written() -> None:
     listed = _screen_keys()
     assert listed["Main screen"] >= {"r", "Enter", "Tab", "Shift+Tab"}
     assert listed["Drill-down (contracts)"] == {"s", "S", "o", "Escape"}
-    assert listed["Everywhere"] == {"?", "q", "Ctrl+C"}
+    assert listed["Everywhere"] == {"?", "R", "q", "Ctrl+C"}
 
 
 def test_every_key_of_every_screen_is_in_its_readme_table_and_its_help() -> None:
