@@ -53,7 +53,9 @@ def test_leads_read_the_signals_and_the_stored_prices(tmp_path: Path) -> None:
             store.record_signals(
                 [
                     _signal("unusual", "OPT", _at(10, 0)),
-                    _signal("options_new", "PX", _at(10, 0)),
+                    _signal("unusual", "PX", _at(10, 0)),
+                    # The day before's options volume, announced at 10:00: no timing.
+                    _signal("options_new", "NEW", _at(10, 0)),
                     _signal("movers", "QUIET", _at(10, 0)),
                 ]
             )

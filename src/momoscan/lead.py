@@ -4,9 +4,10 @@ one trading day, which came first and by how long.
 - **Ran in price**: the first time momoscan saw the name enter the top 10 movers (a "movers"
   signal) or stored a price of it at least `RUN_MOVE_PCT` from the previous close, either way
   (`queries.lead.price_runs`).
-- **Led in options activity**: the first options signal momoscan raised for it that day: a
-  NEW entrant of the daily options top 10 (announced when OCC's file for the day before
-  arrives, so in the morning), or its first unusual contract of the day (`OPTIONS_KINDS`).
+- **Led in options activity**: the first options signal momoscan raised for it that day from
+  the intraday chains: its first unusual contract of the day (`OPTIONS_KINDS`). A NEW entrant
+  of the daily options top 10 is not one: it is the day before's volume, announced whenever
+  OCC's file is read (at start, in the demo), so its time says nothing of which came first.
 - **Paired** when the two are at most `WINDOW_S` (two hours) apart; farther apart they are
   two unrelated events and no lead is told.
 
@@ -28,7 +29,7 @@ WINDOW_S = 7200.0
 #: A stored price at least this far from the previous close (percent, either way) is a run.
 RUN_MOVE_PCT = 5.0
 #: The signal kinds (`signals.SIGNAL_KINDS`) that are options activity.
-OPTIONS_KINDS = ("options_new", "unusual")
+OPTIONS_KINDS = ("unusual",)
 #: The signal kind of a name that became options-led (for its track record).
 LEAD_KIND = "lead"
 OPTIONS = "options"

@@ -42,7 +42,7 @@ from .. import queries
 from ..lead import LEAD_KIND
 from ..models import Session
 from ..queries import signals as found
-from ..queries.lead import lead_signals
+from ..queries.lead import lead_signals, unusual_first_look_key
 from ..signals import Signal, kind_of_event, rule_conditions
 from ..store import HISTORY_BUCKET_OPEN, Store
 
@@ -207,6 +207,11 @@ def from_unusual(store: Store, now: float, *, ratio: float, min_volume: int) -> 
         store, day, unusual_ratio=ratio, unusual_min_volume=min_volume, limit=1000
     ):
         first.setdefault(str(row["underlying"]), row)
+    look = unusual_first_look_key(day)
+    if store.get_meta(look) is None and queries.latest_cboe_day(store) == day:
+        # The day's first look at the chains: an unusual contract it finds could have traded
+        # at any time before, so its time orders nothing (`queries.lead`).
+        (store.put_meta if store.conn.in_transaction else store.set_meta)(look, repr(now))
     out = []
     for symbol, row in first.items():
         if ("unusual", symbol) in seen:

@@ -27,12 +27,24 @@ def _session(day: date) -> tuple[float, float, float]:
     return pre.timestamp(), opens.timestamp(), closes.timestamp()
 
 
+def unusual_first_look_key(day: date) -> str:
+    """The meta key of the market time (Unix seconds) of trading day `day`'s first look at
+    the option chains (set by the outcome job's signal sources)."""
+    return f"unusual_first_look:{day.isoformat()}"
+
+
 def options_activity(store: Store, day: date) -> dict[str, float]:
     """Each symbol's first options signal (`lead.OPTIONS_KINDS`) of trading day `day`: Unix
-    seconds."""
+    seconds. Those of the day's first look at the chains are left out: a contract already
+    unusual when momoscan first looked could have traded at any time before (a collector
+    started at 11:30 would otherwise call every morning runner price-led)."""
+    first_look = store.get_meta(unusual_first_look_key(day))
+    after = float(first_look) if first_look is not None else float("-inf")
     out: dict[str, float] = {}
     for s in store.signals_of_day(day):
-        if s.kind in OPTIONS_KINDS and (s.symbol not in out or s.at < out[s.symbol]):
+        if s.kind not in OPTIONS_KINDS or s.at <= after:
+            continue
+        if s.symbol not in out or s.at < out[s.symbol]:
             out[s.symbol] = s.at
     return out
 
