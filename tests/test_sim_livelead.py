@@ -68,9 +68,9 @@ def test_the_story_is_planted_on_the_first_day_only_and_shows_late_by_cboes_dela
     assert live_lead(market, mh.previous_trading_day(DAY)) is None
     assert truth.traded_at == market.day_for(DAY).at_minute(LED_TRADE_MINUTE)
     assert truth.shown_at == truth.traded_at + timedelta(minutes=CBOE_DELAY_MINUTES)
-    # Options first, by 20 to 40 minutes of trading, 15 to 25 of what the chain shows.
+    # Options first, by 20 to 40 minutes of trading, 10 to 25 of what the chain shows.
     assert 20 * 60 <= (truth.ran_at - truth.traded_at).total_seconds() <= 40 * 60
-    assert truth.gap_s is not None and 15 * 60 <= truth.gap_s <= 25 * 60
+    assert truth.gap_s is not None and 10 * 60 <= truth.gap_s <= 25 * 60
     # The name is one of yesterday's options leaders in the scan's default tiers, with no
     # other story today.
     index = market.index[truth.symbol]
@@ -125,19 +125,19 @@ async def test_the_demo_tells_the_planted_lead_and_records_it(tmp_path: Path) ->
         assert truth is not None and truth.ran_at is not None and truth.gap_s is not None
         await rt.engine.refresh(full=True)
         found = None
-        # The first 20 simulated minutes of the demo, a cycle a simulated minute.
-        while rt.clock.now() < START + timedelta(minutes=20):
+        # The first 25 simulated minutes of the demo, a cycle a simulated minute.
+        while rt.clock.now() < START + timedelta(minutes=25):
             rt.clock.advance(60)
             await rt.engine.refresh(full=False)
             with Store(rt.db_path) as store:
                 found = leads(store, DAY).get(truth.symbol)
             if found is not None:
                 break
-        assert found is not None, "no lead within the demo's first 20 minutes"
+        assert found is not None, "no lead within the demo's first 25 minutes"
         assert found.first == "options" and found.direction == 1
         assert abs(found.gap_s - truth.gap_s) <= INTERVAL_S
         assert found.text.startswith("opt→px ")
-        # The unusual contract was seen as Cboe showed it (at the first look, here).
+        # The unusual contract was seen as Cboe showed it (after the first look).
         assert abs(found.options_at - truth.shown_at.timestamp()) <= INTERVAL_S
         # The outcome job records the lead (one run of it later at most), once.
         for _ in range(6):

@@ -6,9 +6,10 @@ volume has traded. Volume concentrates near the money and in the front expiries;
 day land far above a contract's open interest.
 
 The market's first day (the demo's live day) has one options-led story (`options_led_story`):
-one of yesterday's options leaders whose calls trade far above their open interest at 09:45,
-which Cboe's delayed chain shows at 10:00 (the demo's default start), 15-20 minutes before its
-price runs 5 %; `live_lead` tells its truth to tests and benchmarks.
+one of yesterday's options leaders whose calls trade far above their open interest at 09:50,
+which Cboe's delayed chain shows at 10:05 (just after the demo's first look, at its default
+start), 12-17 minutes before its price runs 5 %; `live_lead` tells its truth to tests and
+benchmarks.
 """
 
 from __future__ import annotations
@@ -300,12 +301,14 @@ def build_layout(market: SimMarket, sim_day: AnyDay, index: int) -> ChainLayout:
 # one a day in the simulated month before it, so that the lead mark (`momoscan.lead`) can show
 # in the live session too, and early in it.
 
-#: The minute (from 04:00 ET) its unusual contracts trade: 09:45, so that Cboe's chain,
-#: `CBOE_DELAY_MINUTES` behind, first shows them at 10:00, the demo's default start.
-LED_TRADE_MINUTE = OPEN_MINUTE + 15
+#: The minute (from 04:00 ET) its unusual contracts trade: 09:50, so that Cboe's chain,
+#: `CBOE_DELAY_MINUTES` behind, first shows them at 10:05, just after the demo's first look
+#: at its default start (10:00): what is unusual at a first look tells no time
+#: (`queries.lead.options_activity`).
+LED_TRADE_MINUTE = OPEN_MINUTE + 20
 #: Minutes from when the chain shows them to when the price is `LED_RUN_PCT` up (aimed at;
 #: the true minute depends on the day's path: `live_lead` reads it).
-LED_SHOWN_BEFORE_RUN = (15, 20)
+LED_SHOWN_BEFORE_RUN = (12, 17)
 #: The move that counts as the run (percent from the previous close, `lead.RUN_MOVE_PCT`).
 LED_RUN_PCT = 5.0
 #: The run's size (a fraction) and how long it takes (minutes): long enough that no 5 minutes
