@@ -760,8 +760,8 @@ async def test_markup_in_names_is_shown_literally(tmp_path: Path) -> None:
     settings.universe.source = "file"
     settings.universe.path = str(listing)
     app = make_app(tmp_path, settings)
-    # Wide enough for the longest name beside the sparklines, uncut.
-    async with app.run_test(size=(220, 45)) as pilot:
+    # Wide enough for the longest name beside the sparklines and the float columns, uncut.
+    async with app.run_test(size=(260, 45)) as pilot:
         await wait_for(pilot, lambda: app.refreshes and app.query_one("#movers").row_count)
         await pilot.pause(0.2)
         names = {row[2] for row in table_text(app.query_one("#movers", ScanTable))}

@@ -334,9 +334,11 @@ async def probe_sec(
         if page.skipped:
             probe.tolerated.append(f"{page.skipped} malformed feed entries skipped")
         probe.ok = True
+        demo_agent = demo and not settings.sec.user_agent
+        whose = " (the demo's own: set [sec] user_agent for live)" if demo_agent else ""
         probe.detail = (
-            f"SEC EDGAR: User-Agent accepted. Ticker map: {len(rows)} tickers of {companies} "
-            f"companies; current filings: {len(page.filings)} on the first page."
+            f"SEC EDGAR: User-Agent accepted{whose}. Ticker map: {len(rows)} tickers of "
+            f"{companies} companies; current filings: {len(page.filings)} on the first page."
         )
 
     return await _guard(probe, work)

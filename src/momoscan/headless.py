@@ -22,7 +22,14 @@ from .halts import reason_text
 from .marks import halt_json, halted_now, high_json, marks_text, snapshot_marks, ssr_json
 from .models import AlertEvent, Leader
 from .queries import GapRow, ScanRow, ShareRow, Snapshot
-from .rowfacts import filings_json, float_json, lead_json, short_json, snapshot_facts
+from .rowfacts import (
+    filings_json,
+    float_filter_text,
+    float_json,
+    lead_json,
+    short_json,
+    snapshot_facts,
+)
 from .signals import kind_of_event
 
 if TYPE_CHECKING:
@@ -47,14 +54,7 @@ class Context:
     @property
     def float_filter(self) -> str:
         """`float ≤ 20.0M`, `float 1.00M-20.0M`, or "" without a bound."""
-        low, high = self.min_float, self.max_float
-        if low is not None and high is not None:
-            return f"float {fmt.count(low)}-{fmt.count(high)}"
-        if high is not None:
-            return f"float ≤ {fmt.count(high)}"
-        if low is not None:
-            return f"float ≥ {fmt.count(low)}"
-        return ""
+        return float_filter_text(self.min_float, self.max_float)
 
 
 SCAN_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
@@ -202,7 +202,8 @@ def _scan_table(name: str, rows: list[ScanRow], ctx: Context, snap: Snapshot, wi
         width,
         flexible="Name",
         min_flexible=6,
-        drop=("#", "SI%", "Rot.", "Age", "Volume", "Float", "RVol"),
+        # The marks last: at 40 columns a number would be cut rather than leave them out.
+        drop=("#", "SI%", "Rot.", "Age", "Volume", "Float", "RVol", "Marks"),
     )
     if not rows:
         table.caption = "No quotes yet."

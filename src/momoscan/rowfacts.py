@@ -53,6 +53,18 @@ class RowFacts:
         return "-" if self.si_pct is None else f"{self.si_pct:.1f}%"
 
 
+def float_filter_text(low: float | None, high: float | None) -> str:
+    """The float filter in a few words: `float ≤ 20.0M`, `float 1.00M-20.0M`, "" without a
+    bound (shares)."""
+    if low is not None and high is not None:
+        return f"float {fmt.count(low)}-{fmt.count(high)}"
+    if high is not None:
+        return f"float ≤ {fmt.count(high)}"
+    if low is not None:
+        return f"float ≥ {fmt.count(low)}"
+    return ""
+
+
 def row_facts(
     symbol: str,
     volume: int | None,

@@ -245,8 +245,13 @@ class FundamentalsStep:
     async def _order(self, *, screen_only: bool) -> list[str]:
         ctx = self.ctx
         tiers = ctx.settings.universe.cap_tiers
+        # The tables as filtered ([scan] max_float, min_float): a name whose float is not
+        # known yet stays in them, so it is the one to read first.
         on_screen = await ctx.store.call(
-            queries.hot_symbols, tiers, ctx.settings.universe.min_price
+            queries.hot_symbols,
+            tiers,
+            ctx.settings.universe.min_price,
+            ctx.settings.scan.float_bounds,
         )
         watched = ctx.watched()
         if screen_only:

@@ -356,7 +356,10 @@ class RoundRobin(Scheduler):
         hot = [s for s in self._resuming if s in known]
         hot += [s for s in ctx.watched() if s in known]
         hot += await ctx.store.call(
-            queries.hot_symbols, ctx.settings.universe.cap_tiers, ctx.settings.universe.min_price
+            queries.hot_symbols,
+            ctx.settings.universe.cap_tiers,
+            ctx.settings.universe.min_price,
+            ctx.settings.scan.float_bounds,
         )
         ages = await ctx.store.call(Store.quote_ages)
         ordered = [s for s in dict.fromkeys(hot) if s in known]

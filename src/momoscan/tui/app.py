@@ -42,6 +42,7 @@ from ..entrants import SCANNER
 from ..models import AlertEvent, Progress, Tick
 from ..notify import GROUP_OVER, DesktopNotifier
 from ..role import STALE_AFTER, CollectorState
+from ..rowfacts import float_filter_text
 from ..run_options import RunOptions
 from ..store import StoreError
 from ..viewer import Viewer
@@ -189,6 +190,7 @@ class MomoscanApp(ScreenOpeners):
         status.state.demo = True
         status.state.tiers = self.current_tiers
         status.state.min_price = self.settings.universe.min_price
+        status.state.float_filter = float_filter_text(*self.settings.scan.float_bounds)
         status.show(self.wall())
         if self.handle_signals:
             # SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) end the app

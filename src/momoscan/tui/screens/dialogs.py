@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
@@ -58,10 +58,14 @@ def _declared(screen: Screen[Any]) -> list[Binding]:
 #: What the movers and volume tables' columns mean (the help's legend).
 COLUMN_LEGEND = (
     ("RVol", "today's volume against the usual volume by this time of day (1.0x: a usual day)"),
-    ("Float", "float shares (an estimate from SEC filings; - where none is reported)"),
+    ("Float", "float shares (an estimate from SEC filings; - where none is known yet)"),
     ("Rot.", "float rotation: today's volume / float (1.0x: the float traded once)"),
     ("SI%", "short interest (FINRA, as of its settlement date) / float"),
-    ("!", "marks: HALT, RESUMED, SSR, HOD (new highs), the day's newest SEC filing"),
+    (
+        "!",
+        "marks: HALT, RESUMED, SSR, HOD (new highs), the day's newest SEC filing (8-K 2.02 · 14m),",
+    ),
+    ("", "opt→px 35m (options activity led the price run) or px→opt (it followed)"),
 )
 
 
@@ -96,7 +100,7 @@ class HelpScreen(ModalScreen[None]):
         for key, what in self.rows:
             table.add_row(key, what)
         intro = Text(f"{self.title_text}\n", style="bold")
-        with Vertical(id="help-box"):
+        with VerticalScroll(id="help-box"):
             yield Static(intro, markup=False)
             if self.status is not None:
                 status = Text("Status\n", style="bold").append_text(self.status).append("\n")

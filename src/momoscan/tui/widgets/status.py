@@ -58,6 +58,8 @@ class StatusState:
     universe: str = ""
     tiers: tuple[str, ...] = ()
     min_price: float = 1.0
+    #: The tables' float filter in words (`rowfacts.float_filter_text`), "" without one.
+    float_filter: str = ""
     snapshot: Snapshot | None = None
     credits_used: int = 0
     plan_limit: int = 0
@@ -222,8 +224,17 @@ def status_parts(state: StatusState, now: float) -> list[Part]:
         )
     add(
         HIGH,
-        Text.assemble("tiers ", (", ".join(state.tiers), "bold"), f" · ≥ ${state.min_price:g}"),
-        Text.assemble((_short_tiers(state.tiers), "bold"), f" ≥${state.min_price:g}"),
+        Text.assemble(
+            "tiers ",
+            (", ".join(state.tiers), "bold"),
+            f" · ≥ ${state.min_price:g}",
+            f" · {state.float_filter}" if state.float_filter else "",
+        ),
+        Text.assemble(
+            (_short_tiers(state.tiers), "bold"),
+            f" ≥${state.min_price:g}",
+            f" {state.float_filter}" if state.float_filter else "",
+        ),
     )
     if state.refreshing and state.progress is not None:
         p = state.progress
