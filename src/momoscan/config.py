@@ -5,7 +5,8 @@ platform's config directory. A missing file means defaults. Anything wrong in it
 unknown key, a wrong type or value) raises `ConfigError`, whose text names the file, the key and
 the line where known; the CLI prints that one line and exits 2.
 
-API keys also come from TWELVEDATA_API_KEY and NASDAQ_DATA_LINK_API_KEY, which win over the file.
+API keys also come from TWELVEDATA_API_KEY, NASDAQ_DATA_LINK_API_KEY and FINNHUB_API_KEY, which
+win over the file.
 Keys never appear in a repr, an error or a log line (see `redact`).
 """
 
@@ -32,6 +33,7 @@ APP_NAME = "momoscan"
 CONFIG_ENV = "MOMOSCAN_CONFIG"
 TWELVEDATA_KEY_ENV = "TWELVEDATA_API_KEY"
 NASDAQ_KEY_ENV = "NASDAQ_DATA_LINK_API_KEY"
+FINNHUB_KEY_ENV = "FINNHUB_API_KEY"
 
 
 def default_config_path() -> Path:
@@ -203,6 +205,21 @@ class FinraSettings:
     short_volume_url: str = "https://cdn.finra.org/equity/regsho/daily/"
     """Folder of FINRA's daily consolidated short sale volume files,
     CNMSshvol{YYYYMMDD}.txt (keyless)."""
+
+
+@dataclass
+class NewsSettings:
+    provider: str = ""
+    """The optional news provider: "" (none) or "finnhub" (company news for the watchlist and
+    the names on screen, shown like a filing, `NEWS · 14m`; needs `api_key`)."""
+    api_key: str = field(default="", repr=False)
+    """The news provider's API key (or FINNHUB_API_KEY); Finnhub's free tier allows 60 calls
+    a minute (unconfirmed)."""
+    base_url: str = "https://finnhub.io/api/v1"
+    """The news provider's API root, for proxies and tests."""
+    poll_seconds: float = 300.0
+    """Seconds between polls of the news provider (04:00-20:00 ET; at most 30 names a poll);
+    at least 60."""
 
 
 @dataclass
@@ -434,6 +451,7 @@ class Settings:
     halts: HaltsSettings = field(default_factory=HaltsSettings)
     sec: SecSettings = field(default_factory=SecSettings)
     finra: FinraSettings = field(default_factory=FinraSettings)
+    news: NewsSettings = field(default_factory=NewsSettings)
     options: OptionsSettings = field(default_factory=OptionsSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
@@ -445,7 +463,8 @@ class Settings:
 
     @property
     def secrets(self) -> list[str]:
-        return [s for s in (self.twelvedata.api_key, self.nasdaq.api_key) if s]
+        keys = (self.twelvedata.api_key, self.nasdaq.api_key, self.news.api_key)
+        return [s for s in keys if s]
 
     @property
     def has_live_keys(self) -> bool:
@@ -587,6 +606,9 @@ CHECKS: dict[tuple[str, str], typing.Callable[[Any], str | None]] = {
     ("sec", "poll_seconds"): _at_least_ten,
     ("finra", "short_interest_url"): _url,
     ("finra", "short_volume_url"): _url,
+    ("news", "provider"): _check_choice(("", "finnhub")),
+    ("news", "base_url"): _url,
+    ("news", "poll_seconds"): _at_least_a_minute,
     ("options", "watch_size"): _non_negative,
     ("options", "lookback_days"): _positive,
     ("options", "unusual_volume_oi"): _positive,
@@ -967,6 +989,8 @@ def load_settings(
         settings.twelvedata.api_key = env[TWELVEDATA_KEY_ENV].strip()
     if env.get(NASDAQ_KEY_ENV, "").strip():
         settings.nasdaq.api_key = env[NASDAQ_KEY_ENV].strip()
+    if env.get(FINNHUB_KEY_ENV, "").strip():
+        settings.news.api_key = env[FINNHUB_KEY_ENV].strip()
     return settings
 
 
@@ -1024,8 +1048,9 @@ EXAMPLE_HEADER = """\
 # line below shows the default. Uncomment what you change. A key momoscan does not know, or a
 # value of the wrong type, stops it with a message naming the file, key and line (exit code 2).
 #
-# API keys may instead come from TWELVEDATA_API_KEY and NASDAQ_DATA_LINK_API_KEY, which win
-# over this file. Without a Twelve Data key momoscan runs on its simulated market.
+# API keys may instead come from TWELVEDATA_API_KEY, NASDAQ_DATA_LINK_API_KEY and
+# FINNHUB_API_KEY, which win over this file. Without a Twelve Data key momoscan runs on its
+# simulated market.
 """
 
 

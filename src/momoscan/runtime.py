@@ -40,6 +40,7 @@ from .sources.cboe import CboeClient
 from .sources.finra import FinraClient
 from .sources.key_ledger import KeyLedger
 from .sources.nasdaqtrader import NasdaqTraderClient
+from .sources.news import FinnhubNews
 from .sources.occ import OccClient
 from .sources.offload import Offloader
 from .sources.ratelimit import CreditBudget
@@ -411,6 +412,14 @@ async def open_runtime(settings: Settings, options: RunOptions) -> AsyncIterator
                     user_agent=settings.sec.user_agent,
                     offload=offload,
                 ),
+                # The optional news provider: the user's key, never the demo's market.
+                news=FinnhubNews(
+                    halts_http,
+                    api_key=settings.news.api_key,
+                    base_url=settings.news.base_url,
+                )
+                if settings.news.provider == "finnhub" and settings.news.api_key and not mode.demo
+                else None,
             )
             _freeze_start_up()
             yield Runtime(engine, mode, db_path, clock, settings, market, transport, faults)

@@ -34,6 +34,7 @@ from .context import ProgressCallback, RefreshFailed, RefreshReport, StepContext
 from .filings import FilingsSource, FilingsStep
 from .fundamentals import FactsSource, FinraSource, FundamentalsStep
 from .halts import HaltSource, HaltStep, SsrRule
+from .news import NewsSource, NewsStep
 from .options import OptionsStep
 from .outcomes import OutcomeStep
 from .profiles import ProfileStep
@@ -83,6 +84,7 @@ class Engine:
         filings_off: str = "",
         facts: FactsSource | None = None,
         finra: FinraSource | None = None,
+        news: NewsSource | None = None,
     ):
         self.ctx = StepContext(settings, store, clock, mode, wall)
         self.universe_step = UniverseStep(self.ctx, universe)
@@ -91,6 +93,8 @@ class Engine:
         self.filings_step = FilingsStep(
             self.ctx, filings, poll_seconds=settings.sec.poll_seconds, off_reason=filings_off
         )
+        #: The optional news provider (off without `[news] provider` and a key).
+        self.news_step = NewsStep(self.ctx, news, poll_seconds=settings.news.poll_seconds)
         #: Float and shares outstanding (SEC company facts), short interest and short volume
         #: (FINRA); after the quotes, so the names on screen come first.
         self.fundamentals_step = FundamentalsStep(
@@ -345,6 +349,8 @@ class Engine:
             await self.halt_step.run(report)
             # Filings too: the scheduler weighs a fresh one.
             await self.filings_step.run(report)
+            # And the news provider's articles, stored as filings of form NEWS.
+            await self.news_step.run(report)
             if tickers:
                 try:
                     await self.quote_step.run(
