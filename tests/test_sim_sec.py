@@ -311,7 +311,10 @@ async def test_check_says_whether_the_user_agent_is_accepted() -> None:
     market = demo_market(DAY, clock)
     good = await probe_sec_via(SimulatedMarketTransport(market, latency=0), clock)
     assert good.ok and good.reached
-    assert good.detail.startswith("SEC EDGAR: User-Agent accepted. Ticker map: 638 tickers")
+    assert good.detail.startswith(
+        "SEC EDGAR: User-Agent accepted (the simulated market's own: set [sec] user_agent "
+        "for live). Ticker map: 638 tickers"
+    )
     assert good.data_age_seconds is not None and good.data_age_seconds < 3600
     plan = FaultPlan.parse("sec_no_ua=1")
     refused = await probe_sec_via(SimulatedMarketTransport(market, latency=0, faults=plan), clock)

@@ -335,7 +335,7 @@ async def probe_sec(
             probe.tolerated.append(f"{page.skipped} malformed feed entries skipped")
         probe.ok = True
         demo_agent = demo and not settings.sec.user_agent
-        whose = " (the demo's own: set [sec] user_agent for live)" if demo_agent else ""
+        whose = " (the simulated market's own: set [sec] user_agent for live)" if demo_agent else ""
         probe.detail = (
             f"SEC EDGAR: User-Agent accepted{whose}. Ticker map: {len(rows)} tickers of "
             f"{companies} companies; current filings: {len(page.filings)} on the first page."

@@ -113,6 +113,15 @@ class RefreshReport:
         if not side:
             self.errors += count
 
+    def fail_between(self, failures: dict[tuple[str, str], Failure]) -> None:
+        """What a side source's polls between cycles found wrong, one line a unit: a unit
+        this cycle's own try has said already is not said twice. Empties `failures`."""
+        said = {(f.source, f.item) for f in self.failures}
+        for key, failure in failures.items():
+            if key not in said:
+                self.fail(failure.source, failure.item, failure.message, side=True)
+        failures.clear()
+
     @property
     def delivered(self) -> bool:
         return bool(self.quotes or self.chains or self.occ_days or self.leaders_days)

@@ -151,11 +151,7 @@ class FilingsStep:
         async with self._lock:
             if self.due():
                 await self._poll(report)
-            said = {(f.source, f.item) for f in report.failures}
-            for key, failure in self._failures.items():
-                if key not in said:
-                    report.fail(failure.source, failure.item, failure.message, side=True)
-            self._failures.clear()
+            report.fail_between(self._failures)
 
     async def watch(self) -> None:
         """Until cancelled: poll every `pace` wall seconds, beside the cycles."""

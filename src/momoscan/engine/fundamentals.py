@@ -205,11 +205,7 @@ class FundamentalsStep:
             order = await self._order(screen_only=True)
             due = await self._due(order, self.per_cycle)
             await self._fetch(due, report, pace=0.0)
-        said = {(f.source, f.item) for f in report.failures}
-        for key, failure in self._failures.items():
-            if key not in said:
-                report.fail(failure.source, failure.item, failure.message, side=True)
-        self._failures.clear()
+        report.fail_between(self._failures)
 
     async def watch(self) -> None:
         """Until cancelled: the rest of the universe's facts, `per_second` at most, the most

@@ -157,12 +157,8 @@ class HaltStep:
             if self.due():
                 await self._poll(report)
             # One line a unit: this cycle's own try says it when it failed too.
-            said = {(f.source, f.item) for f in report.failures}
-            for key, failure in self._failures.items():
-                if key not in said:
-                    report.fail(failure.source, failure.item, failure.message, side=True)
+            report.fail_between(self._failures)
             report.messages.extend(self._notes)
-            self._failures.clear()
             self._notes.clear()
 
     async def watch(self) -> None:

@@ -50,6 +50,7 @@ from ..halts import Halt, ShortSaleRestriction
 from ..sanitize import clean
 from .errors import MalformedResponse, RateLimited, SourceError
 from .http import Reachability, get_with_retries
+from .pages import looks_like_html, one_line, page_title
 
 log = logging.getLogger(__name__)
 
@@ -103,22 +104,6 @@ class SsrListMissing(SourceError):
 
 
 # -- halts ----------------------------------------------------------------------------------
-
-
-def _looks_like_html(text: str) -> bool:
-    head = text.lstrip()[:512].lower()
-    return head.startswith(("<!doctype html", "<html")) or "<body" in head or "<head" in head
-
-
-def _one_line(text: str, limit: int = 80) -> str:
-    """Outside text for a message: cleaned, one line, cut to `limit` characters."""
-    flat = " ".join(clean(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _title(text: str) -> str:
-    match = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-    return _one_line(match.group(1)) if match else ""
 
 
 def _text(item: ET.Element, name: str) -> str:
@@ -203,8 +188,8 @@ def parse_halts(body: bytes) -> HaltFeed:
     text = body.decode("utf-8", "replace").lstrip("\ufeff")
     if not text.strip():
         raise MalformedResponse(f"{HALTS}: the answer was empty instead of the RSS feed.")
-    if _looks_like_html(text):
-        page = _title(text) or "no title"
+    if looks_like_html(text):
+        page = page_title(text) or "no title"
         raise MalformedResponse(
             f"{HALTS}: the answer was a web page ({page}) instead of the RSS feed."
         )
@@ -218,7 +203,7 @@ def parse_halts(body: bytes) -> HaltFeed:
     channel = root.find("channel")
     if root.tag != "rss" or channel is None:
         raise MalformedResponse(
-            f"{HALTS}: the answer is XML but not the RSS channel (root <{_one_line(root.tag)}>)."
+            f"{HALTS}: the answer is XML but not the RSS channel (root <{one_line(root.tag)}>)."
         )
     generated_at: float | None = None
     published = (channel.findtext("pubDate") or "").strip()
@@ -268,8 +253,8 @@ def parse_ssr(body: bytes, day: date) -> SsrList:
         MalformedResponse: the body is empty or not the CSV (no header row).
     """
     text = body.decode("utf-8", "replace").lstrip("\ufeff")
-    if _looks_like_html(text):
-        page = _title(text) or "no title"
+    if looks_like_html(text):
+        page = page_title(text) or "no title"
         raise SsrListMissing(
             f"{SSR} for {day}: a web page ({page}) came instead of the file; "
             "there may be none for that day yet."
@@ -281,7 +266,7 @@ def parse_ssr(body: bytes, day: date) -> SsrList:
     if header[: len(SSR_HEADER)] != SSR_HEADER:
         raise MalformedResponse(
             f"{SSR} for {day}: not the expected CSV (it starts with "
-            f"{_one_line(','.join(rows[0]))!r}); the format may have changed."
+            f"{one_line(','.join(rows[0]))!r}); the format may have changed."
         )
     complete = False
     skipped = 0

@@ -46,6 +46,7 @@ from ..filings import Filing, kind_of
 from ..sanitize import clean
 from .errors import MalformedResponse, RateLimited, ServiceError, SourceError
 from .http import backoff_delay, describe_transport_error
+from .pages import looks_like_html, one_line, page_title
 
 log = logging.getLogger(__name__)
 
@@ -92,21 +93,6 @@ class SecBlocked(RateLimited):
 
 class SecNotFound(SourceError):
     """No such file (404, or a 403 whose body is S3's AccessDenied XML)."""
-
-
-def _looks_like_html(text: str) -> bool:
-    head = text.lstrip()[:512].lower()
-    return head.startswith(("<!doctype html", "<html")) or "<body" in head or "<head" in head
-
-
-def _one_line(text: str, limit: int = 80) -> str:
-    flat = " ".join(clean(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _page_title(text: str) -> str:
-    match = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-    return _one_line(match.group(1)) if match else ""
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -240,7 +226,7 @@ class SecHttp:
             if status == 200:
                 return response
             if status >= 500:
-                page = _page_title(response.text) if _looks_like_html(response.text) else ""
+                page = page_title(response.text) if looks_like_html(response.text) else ""
                 why = f"HTTP {status}" + (f" ({page})" if page else "")
                 continue
             body = response.content[:2048]
@@ -315,9 +301,9 @@ def parse_ticker_map(body: bytes) -> tuple[list[TickerRow], int]:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         text = body[:512].decode("utf-8", "replace")
-        if _looks_like_html(text):
+        if looks_like_html(text):
             raise MalformedResponse(
-                f"{SEC} ticker map: a web page ({_page_title(text) or 'no title'}) came "
+                f"{SEC} ticker map: a web page ({page_title(text) or 'no title'}) came "
                 "instead of the JSON."
             ) from None
         raise MalformedResponse(
@@ -475,8 +461,8 @@ def parse_current(body: bytes) -> AtomPage:
     text = body[:2048].decode("latin-1")
     if not body.strip():
         raise MalformedResponse(f"{SEC} current filings: the answer was empty.")
-    if _looks_like_html(text):
-        page = _page_title(body.decode("latin-1")) or "no title"
+    if looks_like_html(text):
+        page = page_title(body.decode("latin-1")) or "no title"
         raise MalformedResponse(
             f"{SEC} current filings: a web page ({page}) came instead of the Atom feed."
         )
@@ -490,7 +476,7 @@ def parse_current(body: bytes) -> AtomPage:
         ) from None
     if root.tag != f"{ATOM}feed":
         raise MalformedResponse(
-            f"{SEC} current filings: XML but not an Atom feed (root <{_one_line(root.tag)}>)."
+            f"{SEC} current filings: XML but not an Atom feed (root <{one_line(root.tag)}>)."
         )
     updated = _instant(root.findtext(f"{ATOM}updated") or "")
     entries: list[FeedEntry] = []
@@ -503,7 +489,7 @@ def parse_current(body: bytes) -> AtomPage:
             log.warning(
                 "%s current filings: skipped a malformed entry (%s).",
                 SEC,
-                _one_line(element.findtext(f"{ATOM}title") or "no title"),
+                one_line(element.findtext(f"{ATOM}title") or "no title"),
             )
             continue
         entries.append(entry)
